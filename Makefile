@@ -1,0 +1,41 @@
+# The two commands of the README:
+#   make run   installs everything and serves the platform with demo data (embedded default)
+#   make test  installs what the tests need and runs the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test install install-test serve migrate demo schema clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py populatedb
+
+run: demo
+	@echo "Core API and GraphiQL:       http://$(HOST):$(PORT)/graphql/"
+	@echo "Storefront API and GraphiQL: http://$(HOST):$(PORT)/storefront/graphql/"
+	@echo "Staff console (admin):       http://$(HOST):$(PORT)/admin/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-test
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+schema: install
+	$(PY) manage.py print_schemas
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media static

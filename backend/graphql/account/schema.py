@@ -1,0 +1,42 @@
+import graphene
+from graphene_django.fields import DjangoConnectionField
+
+from .mutations import (
+    AccountRegister,
+    PasswordChange,
+    PermissionGroupCreate,
+    PermissionGroupUpdate,
+    StaffCreate,
+    TokenCreate,
+    TokenRefresh,
+)
+from .types import PermissionGroupType, UserType
+
+
+class AccountQueries(graphene.ObjectType):
+    me = graphene.Field(UserType, description="The signed-in user, or null.")
+    staff_users = DjangoConnectionField(UserType, description="Platform staff (MANAGE_STAFF).")
+    permission_groups = DjangoConnectionField(PermissionGroupType, description="Permission groups (MANAGE_STAFF).")
+
+    @staticmethod
+    def resolve_me(_root, info):
+        user = info.context.user
+        return user if user.is_authenticated else None
+
+    @staticmethod
+    def resolve_staff_users(_root, info, **_kwargs):
+        return UserType.get_queryset(UserType._meta.model.objects.filter(is_staff=True), info)
+
+    @staticmethod
+    def resolve_permission_groups(_root, info, **_kwargs):
+        return PermissionGroupType.get_queryset(PermissionGroupType._meta.model.objects.all(), info)
+
+
+class AccountMutations(graphene.ObjectType):
+    account_register = AccountRegister.Field()
+    token_create = TokenCreate.Field()
+    token_refresh = TokenRefresh.Field()
+    password_change = PasswordChange.Field()
+    staff_create = StaffCreate.Field()
+    permission_group_create = PermissionGroupCreate.Field()
+    permission_group_update = PermissionGroupUpdate.Field()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import binascii
+
+from graphql_relay import from_global_id
+
+from backend.core.error_codes import CoreErrorCode
+from backend.core.exceptions import DomainError
+
+
+def decode_id(global_id: str, type_name: str, *, field: str = "id") -> str:
+    """The primary key inside a global ID of the given type, or a NOT_FOUND error."""
+    try:
+        found_type, pk = from_global_id(global_id or "")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        found_type, pk = None, None
+    if found_type != type_name or not pk:
+        raise DomainError(CoreErrorCode.NOT_FOUND, f"No {type_name} with ID {global_id!r}.", field=field)
+    return pk
+
+
+def get_node(info, global_id: str, object_type, *, field: str = "id", for_update: bool = False):
+    """Fetch a node through its type's get_queryset, so a caller only reaches what it may see.
+
+    Objects the caller may not see are reported exactly like missing ones.
+    """
+    type_name = object_type._meta.name
+    pk = decode_id(global_id, type_name, field=field)
+    queryset = object_type.get_queryset(object_type._meta.model.objects.all(), info)
+    if for_update:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.get(pk=pk)
+    except (object_type._meta.model.DoesNotExist, ValueError):
+        raise DomainError(CoreErrorCode.NOT_FOUND, f"No {type_name} with ID {global_id!r}.", field=field)
+
+
+def get_nodes(info, global_ids: list[str], object_type, *, field: str):
+    pks = [decode_id(gid, object_type._meta.name, field=field) for gid in global_ids]
+    queryset = object_type.get_queryset(object_type._meta.model.objects.all(), info)
+    found = {str(obj.pk): obj for obj in queryset.filter(pk__in=pks)}
+    missing = [gid for gid, pk in zip(global_ids, pks) if pk not in found]
+    if missing:
+        raise DomainError(CoreErrorCode.NOT_FOUND, f"Not found: {', '.join(missing)}.", field=field)
+    return [found[pk] for pk in pks]

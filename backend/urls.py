@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import path
+from django.views.static import serve
+
+from backend.graphql.api import schema
+from backend.graphql.core.views import CoreGraphQLView
+from storefront_api.views import StorefrontGraphQLView
+
+
+def health(_request):
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("graphql/", CoreGraphQLView.as_view(schema=schema, graphiql=settings.GRAPHIQL_ENABLED), name="api"),
+    path("storefront/graphql/", StorefrontGraphQLView.as_view(), name="storefront-api"),
+    path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
+]
+
+if settings.DEBUG:
+    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+
+admin.site.site_header = "Marketplace staff console"
+admin.site.site_title = "Marketplace staff console"
+admin.site.index_title = "Platform administration"

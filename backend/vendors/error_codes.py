@@ -1,0 +1,18 @@
+from enum import Enum
+
+
+class VendorErrorCode(Enum):
+    GRAPHQL_ERROR = "graphql_error"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    REQUIRED = "required"
+    PERMISSION_DENIED = "permission_denied"
+    INVALID_TRANSITION = "invalid_transition"
+    UNIQUE = "unique"
+    FILE_TOO_LARGE = "file_too_large"
+    UNSUPPORTED_FILE_TYPE = "unsupported_file_type"
+    INVALID_IMAGE = "invalid_image"
+    IMAGE_TOO_LARGE = "image_too_large"
+    DOCUMENT_REQUIRED = "document_required"
+    ALREADY_APPLIED = "already_applied"
+    ALREADY_VENDOR_STAFF = "already_vendor_staff"

@@ -1,0 +1,129 @@
+from django.conf import settings
+from django.db import models
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    INFO_REQUESTED = "info_requested", "Information requested"
+
+
+class DocumentType(models.TextChoices):
+    BUSINESS_LICENSE = "business_license", "Business licence"
+    TRADEMARK_CERTIFICATE = "trademark_certificate", "Trademark certificate"
+    BRAND_AUTHORIZATION = "brand_authorization", "Brand authorisation"
+
+
+class VendorApplication(models.Model):
+    """A merchant's request to open a store, reviewed by platform staff."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vendor_applications"
+    )
+    store_name = models.CharField(max_length=128)
+    company_name = models.CharField(max_length=256)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=32, blank=True)
+    description = models.TextField(blank=True)
+    categories = models.ManyToManyField("catalog.Category", related_name="vendor_applications")
+    status = models.CharField(
+        max_length=32, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED, db_index=True
+    )
+    decision_reason = models.TextField(blank=True, help_text="Why it was rejected, or what information is needed.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.store_name} ({self.get_status_display()})"
+
+
+def document_upload_to(instance, filename):
+    return f"vendor-documents/{instance.application_id}/{instance.sha256[:16]}.{filename.rsplit('.', 1)[-1]}"
+
+
+class ApplicationDocument(models.Model):
+    application = models.ForeignKey(VendorApplication, on_delete=models.CASCADE, related_name="documents")
+    document_type = models.CharField(max_length=32, choices=DocumentType.choices)
+    file = models.FileField(upload_to=document_upload_to)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_document_type_display()} of {self.application}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class VendorStatus(models.TextChoices):
+    ONBOARDING = "onboarding", "Onboarding (fee or deposit unpaid)"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    CLOSING = "closing", "Closing"
+    CLOSED = "closed", "Closed"
+
+
+class Vendor(models.Model):
+    """A store on the marketplace."""
+
+    name = models.CharField(max_length=128)
+    slug = models.SlugField(max_length=140, unique=True, allow_unicode=True)
+    company_name = models.CharField(max_length=256)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=32, blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=32, choices=VendorStatus.choices, default=VendorStatus.ONBOARDING, db_index=True
+    )
+    status_reason = models.TextField(blank=True)
+    application = models.OneToOneField(
+        VendorApplication, null=True, blank=True, on_delete=models.SET_NULL, related_name="vendor"
+    )
+    categories = models.ManyToManyField("catalog.Category", related_name="vendors", blank=True)
+    # Store profile images: the uploaded original is not kept, only re-encoded renditions.
+    logo = models.JSONField(default=dict, blank=True, help_text="Rendition name -> format -> storage path.")
+    banner = models.JSONField(default=dict, blank=True, help_text="Rendition name -> format -> storage path.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VendorRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    OPERATOR = "operator", "Operator"
+    CUSTOMER_SERVICE = "customer_service", "Customer service"
+
+
+class VendorStaff(models.Model):
+    """A user working for one vendor, with a role."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="staff")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_membership")
+    role = models.CharField(max_length=32, choices=VendorRole.choices)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["vendor", "role", "id"]
+        verbose_name_plural = "vendor staff"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()} of {self.vendor})"

@@ -1,0 +1,89 @@
+import io
+import shutil
+import tempfile
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from PIL import Image
+
+from backend.accounts.models import User
+from backend.core.permissions import PlatformPermission
+
+from .graphql_client import CORE_URL, STOREFRONT_URL, GraphQLClient
+
+PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings):
+    path = tempfile.mkdtemp(prefix="media-")
+    settings.MEDIA_ROOT = path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def core_api(db):
+    return GraphQLClient(CORE_URL)
+
+
+@pytest.fixture
+def storefront_api(db):
+    return GraphQLClient(STOREFRONT_URL)
+
+
+_counter = {"n": 0}
+
+
+def make_user(email: str | None = None, *, is_staff: bool = False, permissions=(), password=PASSWORD) -> User:
+    _counter["n"] += 1
+    email = email or f"user{_counter['n']}@example.com"
+    user = User.objects.create_user(email, password, is_staff=is_staff)
+    if permissions:
+        group = Group.objects.create(name=f"group-{_counter['n']}")
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="accounts", codename__in=[p.codename for p in permissions]
+            )
+        )
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def user_factory(db):
+    return make_user
+
+
+@pytest.fixture
+def shopper(db):
+    return make_user("shopper@example.com")
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root@example.com", PASSWORD)
+
+
+@pytest.fixture
+def staff_factory(db):
+    def factory(*permissions: PlatformPermission, email: str | None = None) -> User:
+        return make_user(email, is_staff=True, permissions=permissions)
+
+    return factory
+
+
+def image_bytes(size=(800, 800), fmt="PNG", color=(200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_image():
+    return image_bytes
