@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "backend.accounts",
     "backend.vendors",
     "backend.catalog",
+    "backend.search",
+    "backend.logistics",
+    "backend.finance",
+    "backend.payments",
     "plugins",
     "fixtures",
 ]
@@ -166,7 +170,17 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
 # --- Plugins, in the order the manager runs them ---
 # Each issue's plugins add themselves here; PLUGINS in the environment replaces the list.
-DEFAULT_PLUGINS: list[str] = []
+DEFAULT_PLUGINS: list[str] = [
+    # Listing checks run before human review; both active by default.
+    "plugins.listing.banned_words.BannedWordsPlugin",
+    "plugins.listing.image_check.ImageCheckPlugin",
+    # Carriers: the table-rate carrier is active by default, the HTTP carrier is off until configured.
+    "plugins.logistics.table_rate.TableRateCarrierPlugin",
+    "plugins.logistics.http_carrier.HttpCarrierPlugin",
+    # Payment gateways: the dummy gateway is active by default, Stripe is off until configured.
+    "plugins.payments.dummy.DummyGatewayPlugin",
+    "plugins.payments.stripe.StripeGatewayPlugin",
+]
 PLUGINS = env_list("PLUGINS", ",".join(DEFAULT_PLUGINS))
 
 # --- GraphQL ---

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.static import serve
 
 from backend.graphql.api import schema
@@ -18,6 +18,12 @@ urlpatterns = [
     path("storefront/graphql/", StorefrontGraphQLView.as_view(), name="storefront-api"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    # Carriers post signed tracking events here (POST /webhooks/carriers/<carrier id>/tracking/).
+    path("", include("backend.logistics.urls")),
+    # Payment gateways post signed events here (POST /webhooks/payments/<gateway id>/).
+    path("", include("backend.payments.urls")),
+    # Qualification documents are private: served only through signed, expiring links.
+    path("vendor-documents/", include("backend.vendors.urls")),
 ]
 
 if settings.DEBUG:

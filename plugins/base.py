@@ -105,3 +105,86 @@ class BasePlugin:
         return default if value is None else value
 
     # --- Hooks. Each takes previous_value and returns a new value or NotImplemented. ---
+
+    # --- Payments: gateway hooks. Contract types are in plugins/payments/interface.py;
+    # core code calls them through backend/payments/services.py on the chosen gateway only. ---
+
+    def process_payment(self, payment_data, *, previous_value):
+        """Charge a PaymentData (authorize; capture too when payment_data.capture); return a GatewayResponse.
+
+        A decline is GatewayResponse(success=False, error_code=DECLINED); no answer in
+        time is error_code=TIMEOUT (or raise GatewayTimeout). Pass the idempotency key on.
+        """
+        return NotImplemented
+
+    def capture_payment(self, capture_data, *, previous_value):
+        """Capture an authorized payment (CaptureData); return a GatewayResponse."""
+        return NotImplemented
+
+    def void_payment(self, capture_data, *, previous_value):
+        """Cancel an authorization that was not captured (CaptureData); return a GatewayResponse."""
+        return NotImplemented
+
+    def refund_payment(self, refund_data, *, previous_value):
+        """Refund (part of) a captured payment (RefundData); return a GatewayResponse."""
+        return NotImplemented
+
+    def create_transfer(self, transfer_data, *, previous_value):
+        """Pay a vendor out (TransferData); return a GatewayResponse with status PAID or PENDING."""
+        return NotImplemented
+
+    def parse_webhook(self, request, *, previous_value):
+        """Verify a webhook request from the provider and return its GatewayEvent list.
+
+        Raise WebhookVerificationError when the signature or the body is not valid.
+        """
+        return NotImplemented
+
+    # --- Logistics: carrier hooks. Contract types are in plugins/logistics/interface.py;
+    # core code calls them through backend/logistics/services.py, never directly. ---
+
+    def shipping_services(self, *, previous_value):
+        """Append this carrier's CarrierInfo (its services) to previous_value (a list)."""
+        return NotImplemented
+
+    def quote(self, package, origin: str, destination: str, *, previous_value):
+        """Append this carrier's Quote list for a Package between two region codes.
+
+        Quote only services that can carry the whole package; raise nothing for
+        "not served", just add no quote. previous_value is the other carriers' quotes.
+        """
+        return NotImplemented
+
+    def create_shipment(self, request, quote, *, previous_value):
+        """Book a ShipmentRequest for the given Quote; return a ShipmentResult.
+
+        Raise DomainError(LogisticsErrorCode...) when the carrier refuses or fails;
+        the platform then records nothing.
+        """
+        return NotImplemented
+
+    def parse_tracking_event(self, request, *, previous_value):
+        """Verify a carrier's webhook request and return its TrackingEventData list.
+
+        Raise DomainError(LogisticsErrorCode.INVALID_SIGNATURE) for a bad signature.
+        """
+        return NotImplemented
+
+    def fetch_tracking_events(self, shipment, *, previous_value):
+        """Pull TrackingEventData for a ShipmentReference from the carrier (carriers with an API)."""
+        return NotImplemented
+
+    def cancel_shipment(self, shipment, *, previous_value):
+        """Cancel a booked shipment (a ShipmentReference) at the carrier; return True."""
+        return NotImplemented
+
+    # --- Listing: automatic checks before human review. Contract types are in
+    # backend/catalog/listing_checks.py. ---
+
+    def check_listing(self, listing, *, previous_value):
+        """Check a listing (a ListingContent) before it goes to review.
+
+        previous_value is the list of ListingProblem found by earlier plugins;
+        return it with this plugin's problems added, or NotImplemented.
+        """
+        return NotImplemented

@@ -11,6 +11,10 @@ from django.utils.module_loading import import_string
 from .base import BasePlugin
 from .models import PluginConfiguration
 
+# Attribute under which a request keeps its manager, so one request reads the
+# configuration rows once however many hooks it runs.
+REQUEST_CACHE_ATTRIBUTE = "_plugins_manager"
+
 
 @lru_cache(maxsize=32)
 def _load_class(path: str) -> type[BasePlugin]:
@@ -21,9 +25,18 @@ def plugin_classes(paths: list[str] | None = None) -> list[type[BasePlugin]]:
     return [_load_class(path) for path in (settings.PLUGINS if paths is None else paths)]
 
 
+def plugin_class(plugin_id: str) -> type[BasePlugin] | None:
+    """The configured plugin class with this PLUGIN_ID, or None when it is not in settings.PLUGINS."""
+    for candidate in plugin_classes():
+        if candidate.PLUGIN_ID == plugin_id:
+            return candidate
+    return None
+
+
 class PluginsManager:
     def __init__(self, plugin_paths: list[str] | None = None):
-        classes = plugin_classes(plugin_paths)
+        self.plugin_paths = list(settings.PLUGINS if plugin_paths is None else plugin_paths)
+        classes = plugin_classes(self.plugin_paths)
         rows = {
             row.identifier: row
             for row in PluginConfiguration.objects.filter(identifier__in=[c.PLUGIN_ID for c in classes])
@@ -69,5 +82,19 @@ class PluginsManager:
         return default_value if result is NotImplemented else result
 
 
-def get_plugins_manager() -> PluginsManager:
-    return PluginsManager()
+def get_plugins_manager(request=None) -> PluginsManager:
+    """A manager for this request (built once per request), or a fresh one without a request."""
+    if request is None:
+        return PluginsManager()
+    manager = getattr(request, REQUEST_CACHE_ATTRIBUTE, None)
+    # settings.PLUGINS can change under a running process only in tests; rebuild then.
+    if manager is None or manager.plugin_paths != list(settings.PLUGINS):
+        manager = PluginsManager()
+        setattr(request, REQUEST_CACHE_ATTRIBUTE, manager)
+    return manager
+
+
+def forget_plugins_manager(request) -> None:
+    """Drop a request's cached manager after its configuration changed."""
+    if request is not None and hasattr(request, REQUEST_CACHE_ATTRIBUTE):
+        delattr(request, REQUEST_CACHE_ATTRIBUTE)

@@ -4,10 +4,11 @@ import strawberry
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from .account import AccountMutation, AccountQuery
+from .catalog import CatalogQuery
 
 
 @strawberry.type
-class Query(AccountQuery):
+class Query(AccountQuery, CatalogQuery):
     pass
 
 

@@ -3,13 +3,28 @@
 import graphene
 
 from .account.schema import AccountMutations, AccountQueries
+from .catalog.schema import CatalogMutations, CatalogQueries
+from .finance.schema import FinanceQueries
+from .logistics.schema import LogisticsMutations, LogisticsQueries
+from .payments.schema import PaymentQueries
+from .plugins.schema import PluginMutations, PluginQueries
+from .vendor.schema import VendorMutations, VendorQueries
 
 
-class Query(AccountQueries, graphene.ObjectType):
+class Query(
+    AccountQueries,
+    CatalogQueries,
+    FinanceQueries,
+    LogisticsQueries,
+    PaymentQueries,
+    PluginQueries,
+    VendorQueries,
+    graphene.ObjectType,
+):
     node = graphene.relay.Node.Field()
 
 
-class Mutation(AccountMutations, graphene.ObjectType):
+class Mutation(AccountMutations, CatalogMutations, LogisticsMutations, PluginMutations, VendorMutations, graphene.ObjectType):
     pass
 
 

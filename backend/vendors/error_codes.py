@@ -16,3 +16,5 @@ class VendorErrorCode(Enum):
     DOCUMENT_REQUIRED = "document_required"
     ALREADY_APPLIED = "already_applied"
     ALREADY_VENDOR_STAFF = "already_vendor_staff"
+    LAST_OWNER = "last_owner"
+    VENDOR_CLOSED = "vendor_closed"

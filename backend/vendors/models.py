@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 
@@ -40,13 +42,34 @@ class VendorApplication(models.Model):
 
     class Meta:
         ordering = ["submitted_at", "id"]
+        constraints = [
+            # One open application per applicant, also under concurrent submissions.
+            models.UniqueConstraint(
+                fields=["applicant"],
+                condition=models.Q(status__in=["submitted", "info_requested"]),
+                name="vendors_one_open_application_per_applicant",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.store_name} ({self.get_status_display()})"
 
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_APPLICATION_STATUSES
+
+
+OPEN_APPLICATION_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.INFO_REQUESTED)
+
 
 def document_upload_to(instance, filename):
-    return f"vendor-documents/{instance.application_id}/{instance.sha256[:16]}.{filename.rsplit('.', 1)[-1]}"
+    """An unguessable name: documents are private and only reachable through signed links.
+
+    The extension comes from the checked content (the caller passes it), never
+    from the name the applicant uploaded.
+    """
+    extension = filename.rsplit(".", 1)[-1]
+    return f"vendor-documents/{instance.application_id}/{secrets.token_urlsafe(18)}.{extension}"
 
 
 class ApplicationDocument(models.Model):

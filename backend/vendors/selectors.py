@@ -1,5 +1,9 @@
 """What each caller may see of vendors and applications: the one place it is decided."""
 
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+
+from backend.core.models import AuditLogEntry
 from backend.core.permissions import PlatformPermission, has_permission
 
 from .models import ApplicationDocument, Vendor, VendorApplication, VendorStaff
@@ -27,12 +31,16 @@ def visible_documents(user, queryset=None):
     return queryset.filter(application__in=visible_applications(user))
 
 
+def _sees_every_vendor(user) -> bool:
+    return has_permission(user, PlatformPermission.MANAGE_VENDORS) or has_permission(
+        user, PlatformPermission.MANAGE_FINANCE
+    )
+
+
 def visible_vendors(user, queryset=None):
     """Core API: staff managing vendors see every store; a merchant sees only its own."""
     queryset = Vendor.objects.all() if queryset is None else queryset
-    if has_permission(user, PlatformPermission.MANAGE_VENDORS) or has_permission(
-        user, PlatformPermission.MANAGE_FINANCE
-    ):
+    if _sees_every_vendor(user):
         return queryset
     vendor = vendor_of(user)
     if vendor is not None:
@@ -40,6 +48,59 @@ def visible_vendors(user, queryset=None):
     return queryset.none()
 
 
+def may_see_vendor(user, vendor: Vendor) -> bool:
+    """The rule of visible_vendors for one store already loaded (no query per row)."""
+    if _sees_every_vendor(user):
+        return True
+    membership = getattr(user, "vendor_membership", None) if user is not None and user.is_authenticated else None
+    return membership is not None and membership.vendor_id == vendor.pk
+
+
 def visible_vendor_staff(user, queryset=None):
     queryset = VendorStaff.objects.all() if queryset is None else queryset
     return queryset.filter(vendor__in=visible_vendors(user))
+
+
+def applications_for_list(user, *, status: str | None = None):
+    """Applications the user may see, with what a list page shows fetched up front."""
+    queryset = VendorApplication.objects.select_related("applicant", "decided_by", "vendor").prefetch_related(
+        "categories", "documents", "vendor__staff__user", "vendor__categories"
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    return visible_applications(user, queryset)
+
+
+def vendors_for_list(user, *, status: str | None = None, search: str | None = None):
+    queryset = Vendor.objects.prefetch_related("categories", "staff__user")
+    if status:
+        queryset = queryset.filter(status=status)
+    if search:
+        search = search.strip()
+        queryset = queryset.filter(
+            Q(name__icontains=search) | Q(slug__icontains=search) | Q(company_name__icontains=search)
+        )
+    return visible_vendors(user, queryset)
+
+
+def may_see_audit_trail(user) -> bool:
+    """Decisions, their reasons and who took them are for platform staff."""
+    return has_permission(user, PlatformPermission.MANAGE_VENDORS)
+
+
+def audit_trails(objects) -> dict:
+    """The audit entries of several objects of one model in one query: {pk: [entries, oldest first]}."""
+    objects = list(objects)
+    if not objects:
+        return {}
+    content_type = ContentType.objects.get_for_model(objects[0])
+    trails: dict = {obj.pk: [] for obj in objects}
+    entries = (
+        AuditLogEntry.objects.filter(target_type=content_type, target_id__in=[str(obj.pk) for obj in objects])
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+    by_id = {str(pk): pk for pk in trails}
+    for entry in entries:
+        trails[by_id[entry.target_id]].append(entry)
+    return trails

@@ -1,9 +1,15 @@
 import graphene
+from django.core.files.storage import default_storage
 from graphene_django import DjangoObjectType
+from graphene_django.fields import DjangoConnectionField
+from graphene_django.registry import get_global_registry
 
-from backend.vendors import models, selectors
+from backend.catalog.models import Category
+from backend.core.audit import audit_trail
+from backend.vendors import files, models, selectors
 from backend.vendors.error_codes import VendorErrorCode
 
+from ..account.types import UserType
 from ..core.types import CountableConnection, error_type
 
 VendorError = error_type("VendorError", VendorErrorCode)
@@ -20,22 +26,108 @@ DocumentTypeEnum = graphene.Enum(
 VendorRoleEnum = graphene.Enum("VendorRole", [(value.upper(), value) for value, _ in models.VendorRole.choices])
 
 
+class CategoryReference(graphene.ObjectType):
+    """Stands in for the catalog's Category type until the catalog API is part of the schema."""
+
+    name = graphene.String(required=True)
+    slug = graphene.String(required=True)
+
+    class Meta:
+        name = "Category"
+        interfaces = (graphene.relay.Node,)
+
+    @classmethod
+    def is_type_of(cls, root, _info):
+        return isinstance(root, (cls, Category))
+
+    @classmethod
+    def get_node(cls, _info, id):
+        return Category.objects.filter(pk=id).first()
+
+
+def category_type():
+    """The catalog's own Category type when it is registered, so the schema has one Category."""
+    return get_global_registry().get_type_for_model(Category) or CategoryReference
+
+
+def absolute_url(info, path: str) -> str:
+    return info.context.build_absolute_uri(path)
+
+
+class AuditLogEntry(graphene.ObjectType):
+    action = graphene.String(required=True, description="What was done, e.g. vendor_application.approve.")
+    reason = graphene.String(required=True, description="Why, as given by whoever decided.")
+    actor_email = graphene.String(description="Who did it; null for the system.")
+    created_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    def resolve_actor_email(root, _info):
+        return root.actor.email if root.actor is not None else None
+
+
+class VendorImageRendition(graphene.ObjectType):
+    size = graphene.String(required=True, description="Rendition name, e.g. 128 or 1200x300.")
+    format = graphene.String(required=True, description="webp or jpeg.")
+    width = graphene.Int(required=True)
+    height = graphene.Int(required=True)
+    url = graphene.String(required=True)
+
+
+def _renditions(info, stored: dict, sizes: dict) -> list[VendorImageRendition]:
+    return [
+        VendorImageRendition(
+            size=size,
+            format=fmt,
+            width=sizes[size][0],
+            height=sizes[size][1],
+            url=absolute_url(info, default_storage.url(path)),
+        )
+        for size, formats in (stored or {}).items()
+        if size in sizes
+        for fmt, path in formats.items()
+    ]
+
+
 class VendorStaffType(DjangoObjectType):
     role = VendorRoleEnum(required=True)
+    # Declared here rather than converted, so they read the prefetched rows instead of
+    # one query each; whoever may see the membership may see both ends of it.
+    user = graphene.Field(UserType, required=True)
+    vendor = graphene.Field(lambda: VendorType, required=True)
 
     class Meta:
         model = models.VendorStaff
         name = "VendorStaff"
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "vendor", "user", "added_at")
+        fields = ("id", "added_at")
 
     @classmethod
     def get_queryset(cls, queryset, info):
         return selectors.visible_vendor_staff(info.context.user, queryset)
 
+    @staticmethod
+    def resolve_role(root, _info):
+        return models.VendorRole(root.role).value
+
+    @staticmethod
+    def resolve_user(root, _info):
+        return root.user
+
+    @staticmethod
+    def resolve_vendor(root, _info):
+        return root.vendor
+
 
 class VendorType(DjangoObjectType):
     status = VendorStatusEnum(required=True)
+    categories = graphene.List(graphene.NonNull(category_type), required=True)
+    staff = graphene.List(graphene.NonNull(VendorStaffType), required=True)
+    logo = graphene.List(
+        graphene.NonNull(VendorImageRendition), required=True, description="Store logo, square, in every size and format."
+    )
+    banner = graphene.List(
+        graphene.NonNull(VendorImageRendition), required=True, description="Store banner in every size and format."
+    )
 
     class Meta:
         model = models.Vendor
@@ -51,10 +143,141 @@ class VendorType(DjangoObjectType):
             "contact_phone",
             "description",
             "status_reason",
-            "categories",
             "created_at",
+            "updated_at",
         )
 
     @classmethod
     def get_queryset(cls, queryset, info):
         return selectors.visible_vendors(info.context.user, queryset)
+
+    @staticmethod
+    def resolve_status(root, _info):
+        # Plain values: a freshly changed row holds the choices member, which the enum does not take.
+        return models.VendorStatus(root.status).value
+
+    @staticmethod
+    def resolve_categories(root, _info):
+        return root.categories.all()
+
+    @staticmethod
+    def resolve_staff(root, _info):
+        return root.staff.all()
+
+    @staticmethod
+    def resolve_logo(root, info):
+        return _renditions(info, root.logo, files.LOGO_SIZES)
+
+    @staticmethod
+    def resolve_banner(root, info):
+        return _renditions(info, root.banner, files.BANNER_SIZES)
+
+
+class VendorApplicationDocumentType(DjangoObjectType):
+    document_type = DocumentTypeEnum(required=True)
+    url = graphene.String(
+        required=True, description="Signed link to the file; it expires, so fetch the application again for a new one."
+    )
+
+    class Meta:
+        model = models.ApplicationDocument
+        name = "VendorApplicationDocument"
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "content_type", "size", "uploaded_at")
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return selectors.visible_documents(info.context.user, queryset)
+
+    @staticmethod
+    def resolve_document_type(root, _info):
+        return models.DocumentType(root.document_type).value
+
+    @staticmethod
+    def resolve_url(root, info):
+        return absolute_url(info, files.document_link_path(root))
+
+
+class VendorApplicationType(DjangoObjectType):
+    status = VendorApplicationStatusEnum(required=True)
+    applicant = graphene.Field(UserType, required=True)
+    categories = graphene.List(graphene.NonNull(category_type), required=True)
+    documents = graphene.List(graphene.NonNull(VendorApplicationDocumentType), required=True)
+    vendor = graphene.Field(VendorType, description="The store opened on approval.")
+    decided_by_email = graphene.String(description="Staff member who took the last decision (staff only).")
+    audit_log = graphene.List(
+        graphene.NonNull(AuditLogEntry), description="Every step and decision, oldest first (staff only)."
+    )
+
+    class Meta:
+        model = models.VendorApplication
+        name = "VendorApplication"
+        interfaces = (graphene.relay.Node,)
+        connection_class = CountableConnection
+        fields = (
+            "id",
+            "store_name",
+            "company_name",
+            "contact_email",
+            "contact_phone",
+            "description",
+            "decision_reason",
+            "decided_at",
+            "submitted_at",
+            "updated_at",
+        )
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return selectors.visible_applications(info.context.user, queryset)
+
+    @staticmethod
+    def resolve_status(root, _info):
+        return models.ApplicationStatus(root.status).value
+
+    @staticmethod
+    def resolve_applicant(root, _info):
+        return root.applicant
+
+    @staticmethod
+    def resolve_categories(root, _info):
+        return root.categories.all()
+
+    @staticmethod
+    def resolve_documents(root, _info):
+        return root.documents.all()
+
+    @staticmethod
+    def resolve_vendor(root, info):
+        vendor = getattr(root, "vendor", None)
+        return vendor if vendor is not None and selectors.may_see_vendor(info.context.user, vendor) else None
+
+    @staticmethod
+    def resolve_decided_by_email(root, info):
+        if root.decided_by is None or not selectors.may_see_audit_trail(info.context.user):
+            return None
+        return root.decided_by.email
+
+    @staticmethod
+    def resolve_audit_log(root, info):
+        if not selectors.may_see_audit_trail(info.context.user):
+            return None
+        trail = getattr(root, "_audit_trail", None)
+        return trail if trail is not None else list(audit_trail(root).order_by("created_at", "id"))
+
+
+class VendorApplicationConnectionField(DjangoConnectionField):
+    """Loads the audit trails of a whole page in one query, for staff who may read them."""
+
+    @classmethod
+    def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver, max_limit,
+                            enforce_first_or_last, root, info, **args):
+        result = super().connection_resolver(
+            resolver, connection, default_manager, queryset_resolver, max_limit, enforce_first_or_last, root, info, **args
+        )
+        if selectors.may_see_audit_trail(info.context.user):
+            nodes = [edge.node for edge in result.edges]
+            trails = selectors.audit_trails(nodes)
+            for node in nodes:
+                node._audit_trail = trails[node.pk]
+        return result

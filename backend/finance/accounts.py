@@ -1,0 +1,87 @@
+"""Ledger account codes and what each code means.
+
+An account is created the first time a posting names its code; the code alone
+says its kind, owner and whether it may go negative.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from backend.core.exceptions import DomainError
+
+from .error_codes import FinanceErrorCode
+from .models import AccountKind
+
+GATEWAY = "gateway"
+ESCROW = "escrow"
+PLATFORM_COMMISSION = "platform:commission"
+PLATFORM_FEES = "platform:fees"
+PAYOUTS = "payouts"
+GUEST = "guest"
+
+
+def vendor_pending(vendor_id: int) -> str:
+    return f"vendor:{int(vendor_id)}:pending"
+
+
+def vendor_available(vendor_id: int) -> str:
+    return f"vendor:{int(vendor_id)}:available"
+
+
+def vendor_deposit(vendor_id: int) -> str:
+    return f"vendor:{int(vendor_id)}:deposit"
+
+
+def buyer_refunds(user_id: int | None) -> str:
+    """Where money refunded to a shopper goes; guests share one account."""
+    return f"buyer:{GUEST if user_id is None else int(user_id)}:refunds"
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    code: str
+    kind: str
+    non_negative: bool
+    vendor_id: int | None = None
+    user_id: int | None = None
+
+
+_FIXED = {
+    GATEWAY: (AccountKind.GATEWAY, False),
+    ESCROW: (AccountKind.ESCROW, True),
+    PLATFORM_COMMISSION: (AccountKind.PLATFORM_COMMISSION, True),
+    PLATFORM_FEES: (AccountKind.PLATFORM_FEES, True),
+    PAYOUTS: (AccountKind.PAYOUTS, True),
+}
+_VENDOR = re.compile(r"^vendor:(\d+):(pending|available|deposit)$")
+_BUYER = re.compile(r"^buyer:(\d+|guest):refunds$")
+_VENDOR_KINDS = {
+    "pending": AccountKind.VENDOR_PENDING,
+    "available": AccountKind.VENDOR_AVAILABLE,
+    "deposit": AccountKind.VENDOR_DEPOSIT,
+}
+
+
+def account_spec(code: str) -> AccountSpec:
+    """Kind, owner and sign rule of an account code; unknown codes are refused.
+
+    Every account except `gateway` (the outside world) and the shoppers' refund
+    accounts (money that left) holds real money and may not go below zero; a
+    recovery from a vendor may take its available balance negative only when
+    the posting says so explicitly.
+    """
+    if code in _FIXED:
+        kind, non_negative = _FIXED[code]
+        return AccountSpec(code=code, kind=kind, non_negative=non_negative)
+    match = _VENDOR.match(code)
+    if match:
+        return AccountSpec(
+            code=code, kind=_VENDOR_KINDS[match.group(2)], non_negative=True, vendor_id=int(match.group(1))
+        )
+    match = _BUYER.match(code)
+    if match:
+        user_id = None if match.group(1) == GUEST else int(match.group(1))
+        return AccountSpec(code=code, kind=AccountKind.BUYER_REFUNDS, non_negative=True, user_id=user_id)
+    raise DomainError(FinanceErrorCode.INVALID, f"{code!r} is not a ledger account code.", field="account")

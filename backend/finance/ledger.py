@@ -1,0 +1,309 @@
+"""Posting to the ledger and reading balances.
+
+`post_transaction` is the only way money moves: one balanced, immutable
+transaction per call, idempotent on its key. The named movements in
+services.py are small functions over it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from moneyed import Money
+
+from backend.core.exceptions import DomainError
+from backend.core.money import from_minor, parse_amount, to_minor
+
+from .accounts import account_spec, vendor_available, vendor_deposit, vendor_pending
+from .error_codes import FinanceErrorCode
+from .models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
+
+EntryInput = tuple[str, Money | Decimal]
+
+
+def _to_minor_entries(entries: Iterable[EntryInput], currency: str | None) -> dict[tuple[str, str], int]:
+    """Net amount per (account, currency) in minor units; zero lines dropped."""
+    net: dict[tuple[str, str], int] = defaultdict(int)
+    for code, amount in entries:
+        if isinstance(amount, Money):
+            entry_currency, value = amount.currency.code, amount.amount
+        elif isinstance(amount, Decimal):
+            entry_currency, value = currency or settings.DEFAULT_CURRENCY, amount
+        else:
+            raise DomainError(
+                FinanceErrorCode.INVALID, f"{code}: amounts are Money or Decimal, not {type(amount).__name__}."
+            )
+        try:
+            net[(code, entry_currency)] += to_minor(value, entry_currency)
+        except ValueError as exc:
+            raise DomainError(FinanceErrorCode.INVALID, f"{code}: {exc}.", field="amount") from exc
+    return {key: amount for key, amount in sorted(net.items()) if amount}
+
+
+def _fingerprint(kind: str, lines: dict[tuple[str, str], int], request: object | None) -> str:
+    basis = {"kind": kind}
+    if request is None:
+        basis["entries"] = [[code, currency, amount] for (code, currency), amount in lines.items()]
+    else:
+        basis["request"] = request
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fingerprint_of(
+    *, kind: str, entries: Sequence[EntryInput], currency: str | None = None, request: object | None = None
+) -> str:
+    """The fingerprint post_transaction stores for these arguments."""
+    return _fingerprint(kind, _to_minor_entries(entries, currency), request)
+
+
+def _existing(key: str, fingerprint: str) -> LedgerTransaction | None:
+    existing = LedgerTransaction.objects.filter(idempotency_key=key).first()
+    if existing is not None and existing.fingerprint != fingerprint:
+        raise DomainError(
+            FinanceErrorCode.IDEMPOTENCY_CONFLICT,
+            f"The idempotency key {key!r} was already used for a different movement.",
+            field="idempotency_key",
+        )
+    return existing
+
+
+def _lock_accounts(currencies: dict[str, str]) -> dict[str, LedgerAccount]:
+    """Create missing accounts, then lock all of them in code order (no deadlocks between postings)."""
+    codes = sorted(currencies)
+    specs = {code: account_spec(code) for code in codes}
+    known = set(LedgerAccount.objects.filter(code__in=codes).values_list("code", flat=True))
+    missing = [code for code in codes if code not in known]
+    if missing:
+        # ON CONFLICT DO NOTHING: two postings creating the same account both succeed.
+        LedgerAccount.objects.bulk_create(
+            [
+                LedgerAccount(
+                    code=code,
+                    kind=specs[code].kind,
+                    currency=currencies[code],
+                    vendor_id=specs[code].vendor_id,
+                    user_id=specs[code].user_id,
+                    non_negative=specs[code].non_negative,
+                )
+                for code in missing
+            ],
+            ignore_conflicts=True,
+        )
+    return {a.code: a for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")}
+
+
+def post_transaction(
+    *,
+    idempotency_key: str,
+    kind: str,
+    entries: Sequence[EntryInput],
+    description: str = "",
+    reference: tuple[str, object] | None = None,
+    metadata: dict | None = None,
+    currency: str | None = None,
+    allow_negative: Iterable[str] = (),
+    request: object | None = None,
+) -> LedgerTransaction:
+    """Post one balanced transaction, or return the one already posted under this key.
+
+    entries: (account code, Money or Decimal) pairs; Decimal amounts are in
+    `currency` (default settings.DEFAULT_CURRENCY). Lines on the same account
+    are netted and zero lines dropped. A retry with the same key and the same
+    entries (or the same `request`, for movements whose entries depend on
+    balances at posting time) returns the first transaction; anything else
+    under that key is IDEMPOTENCY_CONFLICT. allow_negative names vendor
+    available accounts a recovery may take below zero.
+
+    The transaction row is inserted first: it claims the key (a concurrent
+    duplicate waits on the unique index and then finds the winner) and, on
+    SQLite, takes the write lock before any balance is read.
+    """
+    if not idempotency_key:
+        raise DomainError(FinanceErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+    if kind not in TransactionKind.values:
+        raise DomainError(FinanceErrorCode.INVALID, f"{kind!r} is not a ledger transaction kind.", field="kind")
+    lines = _to_minor_entries(entries, currency)
+    if not lines:
+        raise DomainError(FinanceErrorCode.INVALID, "A transaction needs at least one non-zero entry.")
+    totals: dict[str, int] = defaultdict(int)
+    for (_code, entry_currency), amount in lines.items():
+        totals[entry_currency] += amount
+    unbalanced = {c: t for c, t in totals.items() if t}
+    if unbalanced:
+        raise DomainError(
+            FinanceErrorCode.UNBALANCED,
+            "Entries must sum to zero in each currency; off by "
+            + ", ".join(f"{from_minor(t, c)} {c}" for c, t in sorted(unbalanced.items()))
+            + ".",
+        )
+    currencies: dict[str, str] = {}
+    for code, entry_currency in lines:
+        if currencies.setdefault(code, entry_currency) != entry_currency:
+            raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, f"{code} gets entries in two currencies.")
+    allow_negative = set(allow_negative)
+    for code in allow_negative:
+        if account_spec(code).kind != AccountKind.VENDOR_AVAILABLE:
+            raise DomainError(FinanceErrorCode.INVALID, f"{code} may never go negative.", field="allow_negative")
+    fingerprint = _fingerprint(kind, lines, request)
+    ref_type, ref_id = reference if reference else ("", "")
+
+    with transaction.atomic():
+        existing = _existing(idempotency_key, fingerprint)
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                posted = LedgerTransaction.objects.create(
+                    idempotency_key=idempotency_key,
+                    kind=kind,
+                    description=description,
+                    reference_type=str(ref_type),
+                    reference_id=str(ref_id),
+                    metadata=metadata or {},
+                    fingerprint=fingerprint,
+                )
+        except IntegrityError:
+            # A concurrent request with the same key committed first.
+            existing = _existing(idempotency_key, fingerprint)
+            if existing is None:
+                raise
+            return existing
+
+        accounts = _lock_accounts(currencies)
+        deltas: dict[str, int] = defaultdict(int)
+        for (code, entry_currency), amount in lines.items():
+            account = accounts[code]
+            if account.currency != entry_currency:
+                raise DomainError(
+                    FinanceErrorCode.CURRENCY_MISMATCH,
+                    f"{code} is kept in {account.currency}, not {entry_currency}.",
+                    field="currency",
+                )
+            deltas[code] += amount
+        for code, delta in deltas.items():
+            account = accounts[code]
+            new_balance = account.balance + delta
+            if delta < 0 and new_balance < 0 and account.non_negative and code not in allow_negative:
+                raise DomainError(
+                    FinanceErrorCode.INSUFFICIENT_FUNDS,
+                    f"{code} holds {from_minor(account.balance, account.currency)} {account.currency}, "
+                    f"less than the {from_minor(-delta, account.currency)} this movement takes.",
+                    field="amount",
+                )
+            account.balance = new_balance
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(transaction=posted, account=accounts[code], amount=amount, currency=entry_currency)
+                for (code, entry_currency), amount in lines.items()
+            ]
+        )
+        LedgerAccount.objects.bulk_update([accounts[code] for code in deltas], ["balance"])
+    return posted
+
+
+# --- Balances, derived from the entries ---
+
+
+def _money(minor: int, currency: str) -> Money:
+    return Money(from_minor(minor, currency), currency)
+
+
+def account_balances(codes: Sequence[str], *, currency: str | None = None) -> dict[str, Money]:
+    """Sum of the entries of each account, in one query; unknown accounts are zero."""
+    currency = currency or settings.DEFAULT_CURRENCY
+    rows = (
+        LedgerEntry.objects.filter(account__code__in=codes)
+        .values("account__code", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    found = {row["account__code"]: _money(row["total"], row["currency"]) for row in rows}
+    return {code: found.get(code, _money(0, currency)) for code in codes}
+
+
+def account_balance(code: str, *, currency: str | None = None) -> Money:
+    return account_balances([code], currency=currency)[code]
+
+
+def escrow_total(*, currency: str | None = None) -> Money:
+    """All money held in escrow: unassigned escrow plus every vendor's pending share."""
+    currency = currency or settings.DEFAULT_CURRENCY
+    total = (
+        LedgerEntry.objects.filter(
+            account__kind__in=[AccountKind.ESCROW, AccountKind.VENDOR_PENDING], currency=currency
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return _money(total, currency)
+
+
+@dataclass(frozen=True)
+class VendorBalance:
+    vendor_id: int
+    pending: Money
+    available: Money
+    deposit: Money
+    deposit_required: Money
+
+
+def deposit_required(vendor) -> Money:
+    """The security deposit the vendor must keep; the fees plans replace this default."""
+    amount = parse_amount(getattr(settings, "VENDOR_DEPOSIT_REQUIRED", "0"))
+    return Money(amount, settings.DEFAULT_CURRENCY)
+
+
+def vendor_balance(vendor) -> VendorBalance:
+    codes = [vendor_pending(vendor.pk), vendor_available(vendor.pk), vendor_deposit(vendor.pk)]
+    balances = account_balances(codes)
+    return VendorBalance(
+        vendor_id=vendor.pk,
+        pending=balances[codes[0]],
+        available=balances[codes[1]],
+        deposit=balances[codes[2]],
+        deposit_required=deposit_required(vendor),
+    )
+
+
+def ledger_problems() -> list[str]:
+    """Every broken invariant found, for tests and a periodic check: unbalanced
+    transactions, cached balances that differ from the entries, a non-zero
+    grand total per currency, and negative balances where none are allowed."""
+    problems = []
+    unbalanced = (
+        LedgerEntry.objects.values("transaction_id", "currency")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .order_by()
+    )
+    problems += [f"transaction {row['transaction_id']} is off by {row['total']} {row['currency']}" for row in unbalanced]
+    totals = LedgerEntry.objects.values("currency").annotate(total=Sum("amount")).exclude(total=0).order_by()
+    problems += [f"all accounts sum to {row['total']} {row['currency']}" for row in totals]
+    sums = dict(LedgerEntry.objects.values("account_id").annotate(total=Sum("amount")).values_list("account_id", "total"))
+    for account in LedgerAccount.objects.all():
+        derived = sums.get(account.pk, 0)
+        if account.balance != derived:
+            problems.append(f"{account.code} caches {account.balance}, entries sum to {derived}")
+        if account.non_negative and derived < 0 and account.kind != AccountKind.VENDOR_AVAILABLE:
+            problems.append(f"{account.code} is negative: {derived}")
+    return problems
+
+
+__all__ = [
+    "VendorBalance",
+    "account_balance",
+    "account_balances",
+    "deposit_required",
+    "escrow_total",
+    "fingerprint_of",
+    "ledger_problems",
+    "post_transaction",
+    "vendor_balance",
+]

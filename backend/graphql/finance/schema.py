@@ -1,0 +1,37 @@
+import graphene
+from graphene_django.fields import DjangoConnectionField
+
+from backend.core.exceptions import DomainError
+from backend.vendors.models import Vendor
+
+from ..core.nodes import decode_id
+from .types import LedgerEntryType, VendorBalance, resolve_vendor_balance, vendor_ledger_queryset
+
+
+def _vendor(global_id: str) -> Vendor | None:
+    try:
+        pk = decode_id(global_id, "Vendor", field="vendor")
+        return Vendor.objects.filter(pk=pk).first()
+    except (DomainError, ValueError):
+        return None
+
+
+class FinanceQueries(graphene.ObjectType):
+    vendor_balance = graphene.Field(
+        VendorBalance,
+        vendor=graphene.ID(required=True),
+        description="A vendor's pending, available and deposit balances (its staff, or MANAGE_FINANCE).",
+    )
+    vendor_ledger = DjangoConnectionField(
+        LedgerEntryType,
+        vendor=graphene.ID(required=True),
+        description="Entries on a vendor's ledger accounts, newest first (its staff, or MANAGE_FINANCE).",
+    )
+
+    @staticmethod
+    def resolve_vendor_balance(_root, info, vendor):
+        return resolve_vendor_balance(_vendor(vendor), info)
+
+    @staticmethod
+    def resolve_vendor_ledger(_root, info, vendor, **_kwargs):
+        return vendor_ledger_queryset(_vendor(vendor), info)

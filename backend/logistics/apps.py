@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LogisticsConfig(AppConfig):
+    name = "backend.logistics"
+    label = "logistics"
+    verbose_name = "Logistics and carriers"

@@ -1,0 +1,503 @@
+"""Logistics services: quotes, shipments, tracking events and peak-season quotas.
+
+The rest of the platform (checkout, orders) calls these functions and never a carrier
+plugin directly. Pricing rules that apply to every carrier (event prices, negotiated
+vendor discounts, quotas) live here; carrier tariffs live in the plugins and their data.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from backend.core.audit import audit_log
+from backend.core.exceptions import DomainError
+from backend.core.money import Money, quantize
+from plugins.base import BasePlugin
+from plugins.logistics.interface import (
+    CarrierInfo,
+    Package,
+    Parcel,
+    Quote,
+    ShipmentReference,
+    ShipmentRequest,
+    TrackingEventData,
+)
+from plugins.manager import PluginsManager, get_plugins_manager
+
+from . import pricing
+from .error_codes import LogisticsErrorCode
+from .models import (
+    CarrierQuota,
+    CarrierQuotaUsage,
+    NegotiatedRate,
+    PricingEvent,
+    QuotaExhaustedPolicy,
+    Region,
+    Shipment,
+    ShipmentStatus,
+    TrackingEvent,
+)
+from .states import SHIPMENT_STATUS
+from .zones import route_lookup
+
+logger = logging.getLogger(__name__)
+
+MAX_PARCELS = 50
+MAX_PARCEL_WEIGHT = Decimal(1000)  # kg
+MAX_PARCEL_SIDE = Decimal(1000)  # cm
+
+# --- The hook point for delivered shipments ---------------------------------------
+
+# Called with each shipment that a carrier event moves to DELIVERED, inside the same
+# transaction. The orders issue appends its handler (moving the order to delivered).
+SHIPMENT_DELIVERED_HANDLERS: list[Callable[[Shipment], None]] = []
+
+
+def on_shipment_delivered(shipment: Shipment) -> None:
+    for handler in list(SHIPMENT_DELIVERED_HANDLERS):
+        handler(shipment)
+
+
+# --- Input checks -------------------------------------------------------------------
+
+
+def _decimal(value, field: str) -> Decimal:
+    if isinstance(value, float):
+        raise DomainError(LogisticsErrorCode.INVALID, "Give weights and sizes as decimal strings.", field=field)
+    try:
+        number = Decimal(str(value if value is not None else 0))
+    except (InvalidOperation, ValueError) as exc:
+        raise DomainError(LogisticsErrorCode.INVALID, f"{value!r} is not a number.", field=field) from exc
+    if not number.is_finite():
+        raise DomainError(LogisticsErrorCode.INVALID, f"{value!r} is not a number.", field=field)
+    return number
+
+
+def parcels_clean(parcels: Iterable[Parcel]) -> tuple[Parcel, ...]:
+    """Positive weights and non-negative sizes within sane limits, as Decimals."""
+    parcels = tuple(parcels or ())
+    if not parcels:
+        raise DomainError(LogisticsErrorCode.REQUIRED, "Give at least one parcel.", field="parcels")
+    if len(parcels) > MAX_PARCELS:
+        raise DomainError(LogisticsErrorCode.INVALID, f"At most {MAX_PARCELS} parcels.", field="parcels")
+    cleaned = []
+    for parcel in parcels:
+        weight = _decimal(parcel.weight, "parcels")
+        sides = [_decimal(getattr(parcel, name), "parcels") for name in ("length", "width", "height")]
+        if not Decimal(0) < weight <= MAX_PARCEL_WEIGHT:
+            raise DomainError(
+                LogisticsErrorCode.INVALID, f"A parcel weighs more than 0 and at most {MAX_PARCEL_WEIGHT} kg.", field="parcels"
+            )
+        if any(not Decimal(0) <= side <= MAX_PARCEL_SIDE for side in sides):
+            raise DomainError(
+                LogisticsErrorCode.INVALID, f"Parcel sides are 0 to {MAX_PARCEL_SIDE} cm.", field="parcels"
+            )
+        cleaned.append(Parcel(weight=weight, length=sides[0], width=sides[1], height=sides[2]))
+    return tuple(cleaned)
+
+
+def _is_carrier(plugin: BasePlugin) -> bool:
+    return type(plugin).quote is not BasePlugin.quote
+
+
+def _carrier_or_error(manager: PluginsManager, carrier_id: str, *, active_only: bool = True) -> BasePlugin:
+    plugin = manager.get_plugin(carrier_id, active_only=active_only)
+    if plugin is None or not _is_carrier(plugin):
+        raise DomainError(LogisticsErrorCode.CARRIER_NOT_FOUND, f"No active carrier {carrier_id!r}.", field="carrier")
+    return plugin
+
+
+# --- Carriers and quotes ------------------------------------------------------------
+
+
+def carriers_available(*, manager: PluginsManager | None = None) -> list[CarrierInfo]:
+    """Active carriers with their services, in plugin order."""
+    manager = manager or get_plugins_manager()
+    return manager.run_hook("shipping_services", [])
+
+
+@dataclass
+class QuoteResult:
+    quotes: list[Quote]
+    # Carriers that failed to answer (timeouts, 5xx): the others' quotes still count.
+    carrier_errors: list[DomainError] = field(default_factory=list)
+
+
+def _events_and_deals(carrier_ids: set[str], vendor_id: int | None, at: datetime):
+    events = list(
+        PricingEvent.objects.filter(active=True, carrier_id__in=carrier_ids, starts_at__lte=at, ends_at__gt=at)
+        .order_by("starts_at", "id")
+    )
+    deals = []
+    if vendor_id is not None:
+        day = timezone.localdate(at)
+        deals = list(
+            NegotiatedRate.objects.filter(active=True, vendor_id=vendor_id, carrier_id__in=carrier_ids)
+            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day))
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        )
+    return events, deals
+
+
+def _applies(rule, quote: Quote) -> bool:
+    return rule.carrier_id == quote.carrier and rule.service_code in ("", quote.service_code)
+
+
+def pricing_rules_apply(quotes: list[Quote], *, vendor_id: int | None, at: datetime) -> list[Quote]:
+    """Event prices, then the vendor's best negotiated discount, on each carrier price.
+
+    Both are percentages of the carrier's whole price (surcharges included); several
+    events in force compound; negotiated discounts do not stack (the largest counts).
+    The result is rounded once to the currency's minor unit, half up.
+    """
+    if not quotes:
+        return quotes
+    events, deals = _events_and_deals({q.carrier for q in quotes}, vendor_id, at)
+    priced = []
+    for quote in quotes:
+        amount = quote.price.amount
+        days = quote.promised_days
+        notes = list(quote.notes)
+        for event in events:
+            if _applies(event, quote):
+                amount = pricing.apply_percent(amount, event.percent_change)
+                days += event.extra_days
+                notes.append(f"event price: {event.name}")
+        deal = max((d for d in deals if _applies(d, quote)), key=lambda d: d.discount_percent, default=None)
+        if deal is not None:
+            amount = pricing.apply_percent(amount, -deal.discount_percent)
+            notes.append(f"negotiated discount {deal.discount_percent}%")
+        currency = quote.price.currency.code
+        priced.append(
+            replace(
+                quote,
+                price=Money(quantize(amount, currency), currency),
+                list_price=quote.list_price or quote.price,
+                promised_days=days,
+                notes=tuple(notes),
+            )
+        )
+    return priced
+
+
+def _quota_state_apply(quotes: list[Quote], *, origin_province: Region, day: date) -> list[Quote]:
+    """Quotes of carriers whose quota from this origin is used up lose their guarantee or go."""
+    quotas = {
+        q.carrier_id: q
+        for q in CarrierQuota.objects.filter(carrier_id__in={q.carrier for q in quotes}, origin=origin_province)
+    }
+    if not quotas:
+        return quotes
+    used = dict(
+        CarrierQuotaUsage.objects.filter(quota__in=quotas.values(), day=day).values_list("quota_id", "used")
+    )
+    result = []
+    for quote in quotes:
+        quota = quotas.get(quote.carrier)
+        if quota is None or used.get(quota.pk, 0) < quota.daily_limit:
+            result.append(quote)
+        elif quota.when_exhausted == QuotaExhaustedPolicy.DROP_GUARANTEE:
+            result.append(
+                replace(quote, time_guaranteed=False, notes=(*quote.notes, "peak-season capacity used up"))
+            )
+    return result
+
+
+def quote_package(
+    *,
+    package: Package,
+    origin: str,
+    destination: str,
+    carrier: str | None = None,
+    manager: PluginsManager | None = None,
+) -> QuoteResult:
+    """Quotes from every active carrier (or one) for a package between two region codes.
+
+    Cheapest first. A carrier that fails is reported in carrier_errors, not raised.
+    """
+    manager = manager or get_plugins_manager()
+    package = replace(package, parcels=parcels_clean(package.parcels))
+    route = route_lookup(origin, destination)
+    at = package.ship_at or timezone.now()
+    carriers = [_carrier_or_error(manager, carrier)] if carrier else [p for p in manager.active_plugins if _is_carrier(p)]
+    quotes: list[Quote] = []
+    errors: list[DomainError] = []
+    for plugin in carriers:
+        try:
+            quotes = manager.run_plugin_hook(plugin.PLUGIN_ID, "quote", quotes, package, route.origin.code, route.destination.code)
+        except DomainError as error:
+            logger.warning("Carrier %s gave no quote: %s", plugin.PLUGIN_ID, error.message)
+            errors.append(DomainError(error.code, error.message, field=plugin.PLUGIN_ID))
+    quotes = pricing_rules_apply(quotes, vendor_id=package.vendor_id, at=at)
+    quotes = _quota_state_apply(quotes, origin_province=route.origin_province, day=timezone.localdate(at))
+    quotes.sort(key=lambda q: (q.price.amount, q.promised_days, q.carrier, q.service_code))
+    return QuoteResult(quotes=quotes, carrier_errors=errors)
+
+
+# --- Quotas -------------------------------------------------------------------------
+
+
+def carrier_quota_reserve(
+    *, carrier_id: str, origin_province: Region, day: date
+) -> tuple[CarrierQuota | None, CarrierQuotaUsage | None]:
+    """Count one shipment against the day's quota if any is left.
+
+    Returns (quota, usage): quota None when the carrier has no quota from this origin;
+    usage None when the quota is used up. The conditional UPDATE (used < limit) is
+    atomic: concurrent callers queue on the row and re-check, so exactly `limit` succeed.
+    """
+    quota = CarrierQuota.objects.filter(carrier_id=carrier_id, origin=origin_province).first()
+    if quota is None:
+        return None, None
+    usage, _ = CarrierQuotaUsage.objects.get_or_create(quota=quota, day=day)
+    counted = CarrierQuotaUsage.objects.filter(pk=usage.pk, used__lt=quota.daily_limit).update(used=F("used") + 1)
+    return quota, (usage if counted else None)
+
+
+def carrier_quota_release(*, usage_id: int) -> None:
+    CarrierQuotaUsage.objects.filter(pk=usage_id, used__gt=0).update(used=F("used") - 1)
+
+
+# --- Shipments ----------------------------------------------------------------------
+
+
+def _reference(shipment: Shipment) -> ShipmentReference:
+    return ShipmentReference(
+        tracking_number=shipment.tracking_number,
+        carrier_reference=shipment.carrier_reference,
+        reference=shipment.reference,
+    )
+
+
+class _SameRequestRecorded(Exception):
+    pass
+
+
+def shipment_create(*, request: ShipmentRequest, manager: PluginsManager | None = None) -> Shipment:
+    """Book a package with a carrier's service at today's price and record the shipment.
+
+    The quota is counted, the carrier called and the shipment saved in one transaction:
+    when the carrier fails, nothing is saved and no quota is used. Repeating a request
+    with the same idempotency_key returns the first shipment.
+    """
+    manager = manager or get_plugins_manager()
+    _carrier_or_error(manager, request.carrier)
+    parcels = parcels_clean(request.parcels)
+    if request.idempotency_key:
+        existing = Shipment.objects.filter(carrier_id=request.carrier, idempotency_key=request.idempotency_key).first()
+        if existing is not None:
+            if existing.vendor_id != request.vendor.pk:
+                raise DomainError(LogisticsErrorCode.INVALID, "This idempotency key is taken.", field="idempotencyKey")
+            return existing
+    route = route_lookup(request.origin, request.destination)
+    at = timezone.now()
+    package = Package(parcels=parcels, vendor_id=request.vendor.pk, ship_at=at)
+    quotes = manager.run_plugin_hook(request.carrier, "quote", [], package, route.origin.code, route.destination.code)
+    quotes = pricing_rules_apply(
+        [q for q in quotes if q.service_code == request.service_code], vendor_id=request.vendor.pk, at=at
+    )
+    if not quotes:
+        raise DomainError(
+            LogisticsErrorCode.SERVICE_NOT_AVAILABLE,
+            f"{request.carrier} does not offer {request.service_code!r} for this package and route.",
+            field="serviceCode",
+        )
+    quote = quotes[0]
+    booking = replace(request, parcels=parcels, idempotency_key=request.idempotency_key or uuid.uuid4().hex)
+
+    try:
+        with transaction.atomic():
+            quota, usage = carrier_quota_reserve(
+                carrier_id=request.carrier, origin_province=route.origin_province, day=timezone.localdate(at)
+            )
+            if quota is not None and usage is None and quota.when_exhausted == QuotaExhaustedPolicy.HIDE_SERVICE:
+                raise DomainError(
+                    LogisticsErrorCode.CAPACITY_EXHAUSTED,
+                    f"{request.carrier} takes no more shipments from {route.origin_province.name} today.",
+                    field="carrier",
+                )
+            result = manager.run_plugin_hook(request.carrier, "create_shipment", NotImplemented, booking, quote)
+            if result is NotImplemented:
+                raise DomainError(LogisticsErrorCode.CARRIER_ERROR, "The carrier cannot book shipments.", field="carrier")
+            try:
+                with transaction.atomic():
+                    shipment = Shipment.objects.create(
+                        vendor=request.vendor,
+                        reference=request.reference or "",
+                        idempotency_key=booking.idempotency_key,
+                        carrier_id=request.carrier,
+                        service_code=quote.service_code,
+                        service_name=quote.service_name,
+                        origin_code=route.origin.code,
+                        destination_code=route.destination.code,
+                        weight=package.weight,
+                        chargeable_weight=quote.chargeable_weight,
+                        parcels=[p.as_dict() for p in parcels],
+                        price_amount=quote.price.amount,
+                        currency=quote.price.currency.code,
+                        promised_days=quote.promised_days,
+                        time_guaranteed=quote.time_guaranteed and (quota is None or usage is not None),
+                        quota_usage=usage,
+                        tracking_number=result.tracking_number,
+                        carrier_reference=result.carrier_reference,
+                        label_data=result.label_data,
+                    )
+            except IntegrityError as exc:
+                if request.idempotency_key and Shipment.objects.filter(
+                    carrier_id=request.carrier, idempotency_key=request.idempotency_key
+                ).exists():
+                    raise _SameRequestRecorded from exc  # rolls back this attempt's quota count
+                # Booked at the carrier but not recordable here: undo the booking.
+                _carrier_cancel_quietly(manager, request.carrier, result.tracking_number, result.carrier_reference)
+                raise DomainError(
+                    LogisticsErrorCode.CARRIER_ERROR, "The carrier returned a tracking number already in use.", field="carrier"
+                ) from exc
+    except _SameRequestRecorded:
+        # A concurrent call with the same idempotency key won; its shipment is the answer.
+        return Shipment.objects.get(carrier_id=request.carrier, idempotency_key=request.idempotency_key)
+    return shipment
+
+
+def _carrier_cancel_quietly(manager, carrier_id: str, tracking_number: str, carrier_reference: str) -> None:
+    plugin = manager.get_plugin(carrier_id, active_only=False)
+    try:
+        plugin.cancel_shipment(
+            ShipmentReference(tracking_number=tracking_number, carrier_reference=carrier_reference),
+            previous_value=NotImplemented,
+        )
+    except DomainError:
+        logger.exception("Could not cancel booking %s at %s", tracking_number, carrier_id)
+
+
+def shipment_cancel(*, shipment: Shipment, actor=None, reason: str = "", manager: PluginsManager | None = None) -> Shipment:
+    """Cancel before pickup: the carrier is told, the quota counted for it is given back."""
+    manager = manager or get_plugins_manager()
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        SHIPMENT_STATUS.check(shipment.status, ShipmentStatus.CANCELLED)
+        # The booking exists even when the carrier has since been switched off.
+        plugin = _carrier_or_error(manager, shipment.carrier_id, active_only=False)
+        plugin.cancel_shipment(_reference(shipment), previous_value=NotImplemented)
+        if shipment.quota_usage_id:
+            carrier_quota_release(usage_id=shipment.quota_usage_id)
+            shipment.quota_usage = None
+        shipment.cancelled_at = timezone.now()
+        SHIPMENT_STATUS.apply(shipment, ShipmentStatus.CANCELLED, update_fields=["cancelled_at", "quota_usage"])
+        if actor is not None:
+            audit_log(actor=actor, action="shipment.cancel", target=shipment, reason=reason,
+                      tracking_number=shipment.tracking_number)
+    return shipment
+
+
+# --- Tracking -----------------------------------------------------------------------
+
+
+class TrackingOutcome:
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    UNKNOWN_SHIPMENT = "unknown_shipment"
+
+
+@dataclass(frozen=True)
+class TrackingRecord:
+    outcome: str
+    event: TrackingEvent | None = None
+
+    @property
+    def applied(self) -> bool:
+        return bool(self.event and self.event.applied)
+
+
+def _event_apply(shipment: Shipment, event: TrackingEvent) -> bool:
+    """Move the shipment's status if the event is newest and the move is allowed."""
+    if shipment.last_event_at is not None and event.occurred_at < shipment.last_event_at:
+        return False  # older than what we know: timeline only, status never goes back
+    if event.status == shipment.status:
+        shipment.last_event_at = event.occurred_at
+        shipment.save(update_fields=["last_event_at", "updated_at"])
+        return True
+    if not SHIPMENT_STATUS.can(shipment.status, event.status):
+        return False
+    shipment.last_event_at = event.occurred_at
+    if event.status == ShipmentStatus.DELIVERED:
+        shipment.delivered_at = event.occurred_at
+    SHIPMENT_STATUS.apply(shipment, event.status, update_fields=["last_event_at", "delivered_at"])
+    return True
+
+
+def tracking_event_record(*, carrier_id: str, event: TrackingEventData) -> TrackingRecord:
+    """Add a carrier event to its shipment's timeline, once per event id."""
+    with transaction.atomic():
+        if TrackingEvent.objects.filter(carrier_id=carrier_id, event_id=event.event_id).exists():
+            return TrackingRecord(TrackingOutcome.DUPLICATE)
+        # The row lock puts concurrent events of one shipment in a queue.
+        shipment = (
+            Shipment.objects.select_for_update()
+            .filter(carrier_id=carrier_id, tracking_number=event.tracking_number)
+            .first()
+        )
+        if shipment is None:
+            return TrackingRecord(TrackingOutcome.UNKNOWN_SHIPMENT)
+        try:
+            with transaction.atomic():
+                row = TrackingEvent.objects.create(
+                    shipment=shipment,
+                    carrier_id=carrier_id,
+                    event_id=event.event_id,
+                    status=event.status,
+                    carrier_status=event.carrier_status,
+                    occurred_at=event.occurred_at,
+                    location=event.location,
+                    description=event.description,
+                    raw=event.raw,
+                )
+        except IntegrityError:
+            return TrackingRecord(TrackingOutcome.DUPLICATE)
+        was = shipment.status
+        row.applied = _event_apply(shipment, row)
+        row.save(update_fields=["applied"])
+        if row.applied and was != ShipmentStatus.DELIVERED and shipment.status == ShipmentStatus.DELIVERED:
+            on_shipment_delivered(shipment)
+    return TrackingRecord(TrackingOutcome.RECORDED, row)
+
+
+def tracking_events_record(*, carrier_id: str, events: Iterable[TrackingEventData]) -> dict[str, object]:
+    """Record a batch (one webhook delivery); returns counts for the carrier's answer."""
+    summary: dict[str, object] = {"recorded": 0, "applied": 0, "duplicates": 0, "unknown_tracking_numbers": []}
+    for event in events:
+        record = tracking_event_record(carrier_id=carrier_id, event=event)
+        if record.outcome == TrackingOutcome.RECORDED:
+            summary["recorded"] += 1
+            summary["applied"] += int(record.applied)
+        elif record.outcome == TrackingOutcome.DUPLICATE:
+            summary["duplicates"] += 1
+        else:
+            summary["unknown_tracking_numbers"].append(event.tracking_number)
+    return summary
+
+
+def tracking_webhook_receive(*, carrier_id: str, request, manager: PluginsManager | None = None) -> dict[str, object]:
+    """A carrier's webhook call: the plugin verifies and parses, we record."""
+    manager = manager or get_plugins_manager()
+    _carrier_or_error(manager, carrier_id)
+    events = manager.run_plugin_hook(carrier_id, "parse_tracking_event", NotImplemented, request)
+    if events is NotImplemented:
+        raise DomainError(LogisticsErrorCode.CARRIER_NOT_FOUND, f"{carrier_id} takes no tracking events.")
+    return tracking_events_record(carrier_id=carrier_id, events=events)
+
+
+def shipment_tracking_refresh(*, shipment: Shipment, manager: PluginsManager | None = None) -> dict[str, object]:
+    """Pull events from carriers that have an API and record them like webhook events."""
+    manager = manager or get_plugins_manager()
+    _carrier_or_error(manager, shipment.carrier_id)
+    events = manager.run_plugin_hook(shipment.carrier_id, "fetch_tracking_events", [], _reference(shipment))
+    return tracking_events_record(carrier_id=shipment.carrier_id, events=events)

@@ -1,0 +1,50 @@
+from django.contrib import admin
+
+from .models import Payment, Refund, Transfer, VendorGatewayAccount, WebhookEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Payment records change only through services and gateway webhooks."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "gateway", "purpose", "amount", "currency", "status", "psp_reference")
+    list_filter = ("status", "gateway", "purpose")
+    search_fields = ("psp_reference", "idempotency_key", "customer_email")
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "payment", "amount", "currency", "status", "psp_reference")
+    list_filter = ("status",)
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "vendor", "gateway", "amount", "currency", "status", "psp_reference")
+    list_filter = ("status", "gateway")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "gateway", "event_id", "type")
+    list_filter = ("gateway", "type")
+
+
+@admin.register(VendorGatewayAccount)
+class VendorGatewayAccountAdmin(admin.ModelAdmin):
+    """Staff record where each vendor is paid out."""
+
+    list_display = ("vendor", "gateway", "account_id", "created_at")
+    list_filter = ("gateway",)
+    search_fields = ("account_id", "vendor__name")

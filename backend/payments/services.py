@@ -1,0 +1,573 @@
+"""Payments through gateway plugins: charge, capture, void, refund, pay vendors out, take webhooks.
+
+Every call is idempotent on a key: a retried request finds the first record
+and does not ask the gateway to move money again (and the key is passed to
+the gateway, which dedupes on its side too). The record is locked while the
+gateway is asked, so a concurrent duplicate waits and then sees the outcome.
+
+Call these outside a surrounding transaction.atomic() where possible: a
+declined or timed-out attempt is then committed with its error before the
+DomainError is raised. Inside one, the record rolls back with the caller's
+work, and a retry with the same key asks the gateway again under that key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from moneyed import Money
+
+from backend.core.exceptions import DomainError
+from backend.core.money import quantize
+from backend.finance import services as ledger
+from plugins.base import BasePlugin
+from plugins.manager import PluginsManager, get_plugins_manager
+from plugins.payments.interface import (
+    CaptureData,
+    GatewayErrorCode,
+    GatewayEvent,
+    GatewayEventType,
+    GatewayResponse,
+    GatewayStatus,
+    GatewayTimeout,
+    PaymentData,
+    RefundData,
+    TransferData,
+)
+
+from .error_codes import PaymentErrorCode
+from .models import (
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    Transfer,
+    TransferStatus,
+    VendorGatewayAccount,
+    WebhookEvent,
+)
+from .states import payment_machine, refund_machine, transfer_machine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PaymentGatewayInfo:
+    id: str
+    name: str
+
+
+def _is_gateway(plugin: BasePlugin) -> bool:
+    return type(plugin).process_payment is not BasePlugin.process_payment
+
+
+def available_payment_gateways(*, manager: PluginsManager | None = None) -> list[PaymentGatewayInfo]:
+    """Active gateway plugins, in the configured order: what a shopper may pay with."""
+    manager = manager or get_plugins_manager()
+    return [
+        PaymentGatewayInfo(id=plugin.PLUGIN_ID, name=plugin.PLUGIN_NAME)
+        for plugin in manager.active_plugins
+        if _is_gateway(plugin)
+    ]
+
+
+def _gateway(manager: PluginsManager, gateway_id: str) -> BasePlugin:
+    plugin = manager.get_plugin(gateway_id)
+    if plugin is None or not _is_gateway(plugin):
+        raise DomainError(
+            PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"No active payment gateway {gateway_id!r}.", field="gateway"
+        )
+    return plugin
+
+
+def _call(manager: PluginsManager, gateway_id: str, hook: str, data) -> GatewayResponse:
+    """Ask the gateway; a timeout or a plugin that does not answer becomes a failed GatewayResponse."""
+    try:
+        response = manager.run_plugin_hook(gateway_id, hook, None, data)
+    except GatewayTimeout as exc:
+        return GatewayResponse(success=False, error_code=GatewayErrorCode.TIMEOUT, error_message=str(exc))
+    if response is None:
+        return GatewayResponse(
+            success=False, error_code=GatewayErrorCode.ERROR, error_message=f"{gateway_id} cannot {hook}."
+        )
+    return response
+
+
+def _positive(amount: Money, field: str = "amount") -> Money:
+    if not isinstance(amount, Money) or amount.amount <= 0:
+        raise DomainError(PaymentErrorCode.INVALID, "The amount must be positive.", field=field)
+    currency = amount.currency.code
+    if quantize(amount.amount, currency) != amount.amount:
+        raise DomainError(PaymentErrorCode.INVALID, f"Too many decimal places for {currency}.", field=field)
+    return amount
+
+
+def _fingerprint(**request) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _conflict(kind: str, key: str) -> DomainError:
+    return DomainError(
+        PaymentErrorCode.IDEMPOTENCY_CONFLICT,
+        f"The idempotency key {key!r} was already used for a different {kind}.",
+        field="idempotency_key",
+    )
+
+
+def _claim(model, key: str, defaults: dict):
+    """The row for this key, locked; created (pending) if new. Returns (row, created)."""
+    row = model.objects.select_for_update().filter(idempotency_key=key).first()
+    if row is not None:
+        return row, False
+    try:
+        with transaction.atomic():
+            return model.objects.create(idempotency_key=key, **defaults), True
+    except IntegrityError:
+        # A concurrent request with this key won; wait for it and take its row.
+        return model.objects.select_for_update().get(idempotency_key=key), False
+
+
+def _failure(response: GatewayResponse, declined_code: PaymentErrorCode) -> DomainError:
+    if response.error_code == GatewayErrorCode.TIMEOUT:
+        return DomainError(
+            PaymentErrorCode.PAYMENT_TIMEOUT,
+            "The payment gateway did not answer in time; try again with the same request.",
+        )
+    if response.error_code == GatewayErrorCode.INVALID_REQUEST:
+        return DomainError(PaymentErrorCode.INVALID, response.error_message or "The gateway refused the request.")
+    if response.error_code == GatewayErrorCode.DECLINED:
+        return DomainError(declined_code, response.error_message or "The payment was declined.")
+    return DomainError(PaymentErrorCode.GATEWAY_ERROR, response.error_message or "The payment gateway failed.")
+
+
+_SUCCESS_STATUS = {
+    GatewayStatus.AUTHORIZED: PaymentStatus.AUTHORIZED,
+    GatewayStatus.CAPTURED: PaymentStatus.CAPTURED,
+    GatewayStatus.ACTION_REQUIRED: PaymentStatus.ACTION_REQUIRED,
+    GatewayStatus.PENDING: PaymentStatus.PENDING,
+}
+
+
+def payment_process(
+    *,
+    gateway: str,
+    token: str,
+    amount: Money,
+    idempotency_key: str,
+    customer=None,
+    customer_email: str = "",
+    purpose: str = PaymentPurpose.CHECKOUT,
+    vendor=None,
+    capture: bool = True,
+    description: str = "",
+    metadata: dict | None = None,
+    manager: PluginsManager | None = None,
+) -> Payment:
+    """Charge `amount` through the gateway and return the Payment (captured, or authorized
+    when capture=False). A decline raises PAYMENT_DECLINED, no answer PAYMENT_TIMEOUT.
+
+    The key names the attempt: a checkout retrying after a decline with another
+    card uses a new key; the same key with different arguments is IDEMPOTENCY_CONFLICT.
+    """
+    if not idempotency_key:
+        raise DomainError(PaymentErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+    if not token:
+        raise DomainError(PaymentErrorCode.REQUIRED, "A payment token is required.", field="token")
+    _positive(amount)
+    manager = manager or get_plugins_manager()
+    _gateway(manager, gateway)
+    currency = amount.currency.code
+    fingerprint = _fingerprint(
+        gateway=gateway,
+        token=hashlib.sha256(token.encode()).hexdigest(),
+        amount=str(amount.amount),
+        currency=currency,
+        purpose=str(purpose),
+        customer=getattr(customer, "pk", None),
+        vendor=getattr(vendor, "pk", None),
+        capture=capture,
+    )
+    failure = None
+    with transaction.atomic():
+        payment, created = _claim(
+            Payment,
+            idempotency_key,
+            {
+                "gateway": gateway,
+                "request_fingerprint": fingerprint,
+                "purpose": purpose,
+                "customer": customer if customer is not None and customer.is_authenticated else None,
+                "customer_email": customer_email or getattr(customer, "email", "") or "",
+                "vendor": vendor,
+                "amount": amount.amount,
+                "currency": currency,
+                "metadata": metadata or {},
+            },
+        )
+        if not created:
+            if payment.request_fingerprint != fingerprint:
+                raise _conflict("payment", idempotency_key)
+            if payment.status == PaymentStatus.FAILED:
+                raise DomainError(PaymentErrorCode.PAYMENT_DECLINED, payment.error_message or "The payment was declined.")
+            if payment.status == PaymentStatus.CANCELLED:
+                raise DomainError(PaymentErrorCode.INVALID_TRANSITION, "This payment was cancelled.")
+            if payment.status != PaymentStatus.PENDING:
+                return payment
+        # New, or pending after a timeout: ask (again) under the same key.
+        response = _call(
+            manager,
+            gateway,
+            "process_payment",
+            PaymentData(
+                amount=amount.amount,
+                currency=currency,
+                token=token,
+                idempotency_key=idempotency_key,
+                capture=capture,
+                payment_id=payment.pk,
+                customer_email=payment.customer_email,
+                description=description,
+                metadata={"payment_id": str(payment.pk), **{k: str(v) for k, v in (metadata or {}).items()}},
+            ),
+        )
+        if response.success:
+            target = _SUCCESS_STATUS.get(response.status, PaymentStatus.CAPTURED)
+            payment.psp_reference = response.psp_reference
+            payment.error_code, payment.error_message = "", ""
+            if target == PaymentStatus.CAPTURED:
+                payment.captured_amount = response.amount if response.amount is not None else amount.amount
+            if target != payment.status:
+                payment_machine.apply(
+                    payment, target, update_fields=["psp_reference", "captured_amount", "error_code", "error_message"]
+                )
+            else:
+                payment.save(update_fields=["psp_reference", "error_code", "error_message", "updated_at"])
+        else:
+            failure = _failure(response, PaymentErrorCode.PAYMENT_DECLINED)
+            payment.error_code = response.error_code.value if response.error_code else "error"
+            payment.error_message = response.error_message
+            payment.psp_reference = response.psp_reference or payment.psp_reference
+            if response.error_code in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR):
+                # Unknown outcome: stay pending so a retry asks the gateway again.
+                payment.save(update_fields=["error_code", "error_message", "psp_reference", "updated_at"])
+            else:
+                payment_machine.apply(payment, PaymentStatus.FAILED, update_fields=["error_code", "error_message", "psp_reference"])
+    if failure is not None:
+        raise failure
+    return payment
+
+
+def payment_capture(*, payment: Payment, amount: Money | None = None, manager: PluginsManager | None = None) -> Payment:
+    """Capture an authorized payment (all of it unless `amount` says less)."""
+    manager = manager or get_plugins_manager()
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.CAPTURED:
+            return payment
+        payment_machine.check(payment.status, PaymentStatus.CAPTURED)
+        amount = _positive(amount) if amount is not None else payment.total
+        if amount.amount > payment.amount or amount.currency.code != payment.currency:
+            raise DomainError(PaymentErrorCode.INVALID, "Cannot capture more than was authorized.", field="amount")
+        response = _call(
+            manager,
+            payment.gateway,
+            "capture_payment",
+            CaptureData(
+                psp_reference=payment.psp_reference,
+                amount=amount.amount,
+                currency=payment.currency,
+                idempotency_key=f"{payment.idempotency_key}:capture",
+                payment_id=payment.pk,
+            ),
+        )
+        if not response.success:
+            raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+        payment.captured_amount = response.amount if response.amount is not None else amount.amount
+        payment_machine.apply(payment, PaymentStatus.CAPTURED, update_fields=["captured_amount"])
+    return payment
+
+
+def payment_void(*, payment: Payment, manager: PluginsManager | None = None) -> Payment:
+    """Cancel an authorization that was not captured: nothing is charged."""
+    manager = manager or get_plugins_manager()
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.CANCELLED:
+            return payment
+        payment_machine.check(payment.status, PaymentStatus.CANCELLED)
+        if payment.psp_reference:
+            response = _call(
+                manager,
+                payment.gateway,
+                "void_payment",
+                CaptureData(
+                    psp_reference=payment.psp_reference,
+                    amount=payment.amount,
+                    currency=payment.currency,
+                    idempotency_key=f"{payment.idempotency_key}:void",
+                    payment_id=payment.pk,
+                ),
+            )
+            if not response.success:
+                raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+        payment_machine.apply(payment, PaymentStatus.CANCELLED)
+    return payment
+
+
+def _refund_succeeded(refund: Refund, payment: Payment) -> None:
+    refund_machine.apply(refund, RefundStatus.SUCCEEDED, update_fields=["psp_reference"])
+    payment.refunded_amount += refund.amount
+    target = PaymentStatus.REFUNDED if payment.refunded_amount >= payment.captured_amount else PaymentStatus.PARTIALLY_REFUNDED
+    if target != payment.status:
+        payment_machine.apply(payment, target, update_fields=["refunded_amount"])
+    else:
+        payment.save(update_fields=["refunded_amount", "updated_at"])
+
+
+def payment_refund(
+    *,
+    payment: Payment,
+    amount: Money,
+    idempotency_key: str,
+    reason: str = "",
+    manager: PluginsManager | None = None,
+) -> Refund:
+    """Give (part of) a captured payment back through the gateway. The ledger side
+    (refund_from_escrow or refund_from_vendor) is the caller's: it knows the order."""
+    if not idempotency_key:
+        raise DomainError(PaymentErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+    _positive(amount)
+    manager = manager or get_plugins_manager()
+    failure = None
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if amount.currency.code != payment.currency:
+            raise DomainError(PaymentErrorCode.INVALID, f"The payment is in {payment.currency}.", field="amount")
+        refund, created = _claim(
+            Refund,
+            idempotency_key,
+            {"payment": payment, "amount": amount.amount, "currency": payment.currency, "reason": reason},
+        )
+        if not created:
+            if refund.payment_id != payment.pk or refund.amount != amount.amount:
+                raise _conflict("refund", idempotency_key)
+            if refund.status == RefundStatus.FAILED:
+                raise DomainError(PaymentErrorCode.REFUND_FAILED, refund.error_message or "The refund failed.")
+            if refund.status == RefundStatus.SUCCEEDED or refund.psp_reference:
+                return refund
+        else:
+            if payment.status not in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED):
+                raise DomainError(PaymentErrorCode.INVALID_TRANSITION, f"A {payment.status} payment cannot be refunded.")
+            committed = sum(
+                (r.amount for r in payment.refunds.exclude(pk=refund.pk).exclude(status=RefundStatus.FAILED)),
+                Decimal(0),
+            )
+            if committed + amount.amount > payment.captured_amount:
+                raise DomainError(
+                    PaymentErrorCode.REFUND_EXCEEDS_CAPTURED,
+                    f"Only {payment.captured_amount - committed} {payment.currency} is left to refund.",
+                    field="amount",
+                )
+        response = _call(
+            manager,
+            payment.gateway,
+            "refund_payment",
+            RefundData(
+                psp_reference=payment.psp_reference,
+                amount=amount.amount,
+                currency=payment.currency,
+                idempotency_key=idempotency_key,
+                payment_id=payment.pk,
+                reason=reason,
+            ),
+        )
+        if response.success:
+            refund.psp_reference = response.psp_reference
+            if response.status == GatewayStatus.PENDING:
+                refund.save(update_fields=["psp_reference", "updated_at"])
+            else:
+                _refund_succeeded(refund, payment)
+        else:
+            failure = _failure(response, PaymentErrorCode.REFUND_FAILED)
+            refund.error_message = response.error_message
+            if response.error_code in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR):
+                refund.save(update_fields=["error_message", "updated_at"])
+            else:
+                refund_machine.apply(refund, RefundStatus.FAILED, update_fields=["error_message"])
+    if failure is not None:
+        raise failure
+    return refund
+
+
+def _payout_gateway(manager: PluginsManager, gateway: str | None) -> str:
+    if gateway:
+        plugin = _gateway(manager, gateway)
+        return plugin.PLUGIN_ID
+    for plugin in manager.active_plugins:
+        if type(plugin).create_transfer is not BasePlugin.create_transfer:
+            return plugin.PLUGIN_ID
+    raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, "No active gateway can pay vendors out.", field="gateway")
+
+
+def transfer_create(
+    *, vendor, amount: Money, payout_ref: str, gateway: str | None = None, manager: PluginsManager | None = None
+) -> Transfer:
+    """Pay a vendor out: reserve the amount from its available balance, transfer it through
+    the gateway, then settle (paid) or give it back (failed). A pending transfer stays
+    reserved until the gateway's webhook tells the outcome.
+    """
+    _positive(amount)
+    manager = manager or get_plugins_manager()
+    gateway_id = _payout_gateway(manager, gateway)
+    key = f"payout:{payout_ref}"
+    with transaction.atomic():
+        transfer, created = _claim(
+            Transfer,
+            key,
+            {
+                "vendor": vendor,
+                "gateway": gateway_id,
+                "payout_ref": str(payout_ref),
+                "amount": amount.amount,
+                "currency": amount.currency.code,
+            },
+        )
+        if not created:
+            if transfer.vendor_id != vendor.pk or transfer.total != amount:
+                raise _conflict("transfer", key)
+            if transfer.status != TransferStatus.PENDING or transfer.psp_reference:
+                return transfer
+        ledger.payout_reserve(payout_ref=payout_ref, vendor=vendor, amount=amount)
+        account = VendorGatewayAccount.objects.filter(vendor=vendor, gateway=gateway_id).first()
+        transfer.destination = account.account_id if account else ""
+        response = _call(
+            manager,
+            gateway_id,
+            "create_transfer",
+            TransferData(
+                amount=amount.amount,
+                currency=amount.currency.code,
+                vendor_id=vendor.pk,
+                idempotency_key=key,
+                destination=transfer.destination,
+                description=f"Payout {payout_ref}",
+                metadata={"payout": str(payout_ref), "vendor_id": str(vendor.pk)},
+            ),
+        )
+        transfer.psp_reference = response.psp_reference
+        transfer.error_message = response.error_message
+        fields = ["psp_reference", "error_message", "destination"]
+        if response.success and response.status != GatewayStatus.PENDING:
+            transfer_machine.apply(transfer, TransferStatus.PAID, update_fields=fields)
+            ledger.payout_settle(payout_ref=payout_ref, vendor=vendor, amount=amount)
+        elif not response.success and response.error_code not in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR):
+            transfer_machine.apply(transfer, TransferStatus.FAILED, update_fields=fields)
+            ledger.payout_fail(payout_ref=payout_ref, vendor=vendor, amount=amount)
+        else:
+            # Pending at the gateway, or no answer: the money stays reserved until we know.
+            transfer.save(update_fields=[*fields, "updated_at"])
+    return transfer
+
+
+# --- Webhooks ---
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    applied: int
+    duplicates: int
+
+
+def payment_webhook_handle(*, gateway_id: str, request, manager: PluginsManager | None = None) -> WebhookResult:
+    """Verify a gateway's webhook through its plugin and apply each event once.
+
+    Raises DomainError(GATEWAY_NOT_AVAILABLE) for an unknown gateway and lets
+    the plugin's WebhookVerificationError through for a bad signature.
+    """
+    manager = manager or get_plugins_manager()
+    plugin = _gateway(manager, gateway_id)
+    events = plugin.parse_webhook(request, previous_value=None)
+    if events is NotImplemented or events is None:
+        raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"{gateway_id} takes no webhooks.")
+    applied = duplicates = 0
+    for event in events:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    WebhookEvent.objects.create(
+                        gateway=gateway_id, event_id=event.event_id, type=event.type.value, payload=event.raw
+                    )
+            except IntegrityError:
+                duplicates += 1
+                continue
+            _apply_event(gateway_id, event)
+            applied += 1
+    return WebhookResult(applied=applied, duplicates=duplicates)
+
+
+def _apply_event(gateway_id: str, event: GatewayEvent) -> None:
+    """Move records to what the gateway reports; events about records already there change nothing."""
+    kind = event.type
+    if kind in (
+        GatewayEventType.PAYMENT_AUTHORIZED,
+        GatewayEventType.PAYMENT_CAPTURED,
+        GatewayEventType.PAYMENT_FAILED,
+        GatewayEventType.PAYMENT_CANCELLED,
+    ):
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(gateway=gateway_id, psp_reference=event.psp_reference)
+            .first()
+        )
+        if payment is None:
+            logger.info("webhook %s: no payment %s", event.event_id, event.psp_reference)
+            return
+        target = {
+            GatewayEventType.PAYMENT_AUTHORIZED: PaymentStatus.AUTHORIZED,
+            GatewayEventType.PAYMENT_CAPTURED: PaymentStatus.CAPTURED,
+            GatewayEventType.PAYMENT_FAILED: PaymentStatus.FAILED,
+            GatewayEventType.PAYMENT_CANCELLED: PaymentStatus.CANCELLED,
+        }[kind]
+        if not payment_machine.can(payment.status, target):
+            return
+        if target == PaymentStatus.CAPTURED:
+            payment.captured_amount = event.amount if event.amount is not None else payment.amount
+        payment_machine.apply(payment, target, update_fields=["captured_amount"])
+    elif kind in (GatewayEventType.REFUND_SUCCEEDED, GatewayEventType.REFUND_FAILED):
+        refund = (
+            Refund.objects.select_for_update()
+            .select_related("payment")
+            .filter(payment__gateway=gateway_id, psp_reference=event.psp_reference)
+            .first()
+        )
+        if refund is None or refund.status != RefundStatus.PENDING:
+            return
+        if kind == GatewayEventType.REFUND_SUCCEEDED:
+            payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+            _refund_succeeded(refund, payment)
+        else:
+            refund_machine.apply(refund, RefundStatus.FAILED)
+    elif kind in (GatewayEventType.TRANSFER_PAID, GatewayEventType.TRANSFER_FAILED, GatewayEventType.TRANSFER_REVERSED):
+        transfer = (
+            Transfer.objects.select_for_update()
+            .filter(gateway=gateway_id, psp_reference=event.psp_reference)
+            .first()
+        )
+        if transfer is None:
+            return
+        movement = {
+            GatewayEventType.TRANSFER_PAID: (TransferStatus.PAID, ledger.payout_settle),
+            GatewayEventType.TRANSFER_FAILED: (TransferStatus.FAILED, ledger.payout_fail),
+            GatewayEventType.TRANSFER_REVERSED: (TransferStatus.REVERSED, ledger.payout_reverse),
+        }
+        target, post = movement[kind]
+        if not transfer_machine.can(transfer.status, target):
+            return
+        transfer_machine.apply(transfer, target)
+        post(payout_ref=transfer.payout_ref, vendor=transfer.vendor_id, amount=transfer.total)

@@ -1,0 +1,566 @@
+"""Merchant onboarding and the life of a store: every business rule of the vendor domain.
+
+Applications: submitted -> approved | rejected | info_requested; info_requested -> submitted.
+Vendors: see VENDOR_MACHINE below. Staff decisions are written to the audit log in
+the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from backend.accounts.models import User
+from backend.catalog.models import Category
+from backend.core.audit import audit_log
+from backend.core.exceptions import DomainError
+from backend.core.permissions import PlatformPermission, has_permission, require_authenticated, require_permission
+from backend.core.state_machine import StateMachine
+from backend.core.uploads import CheckedFile, check_document, check_image
+
+from .error_codes import VendorErrorCode
+from .files import (
+    StagedFiles,
+    delete_files_on_commit,
+    rendition_paths,
+    store_image_renditions,
+)
+from .models import (
+    OPEN_APPLICATION_STATUSES,
+    ApplicationDocument,
+    ApplicationStatus,
+    DocumentType,
+    Vendor,
+    VendorApplication,
+    VendorRole,
+    VendorStaff,
+    VendorStatus,
+    document_upload_to,
+)
+from .selectors import vendor_of
+
+S = ApplicationStatus
+APPLICATION_MACHINE = StateMachine(
+    "vendor application",
+    {
+        S.SUBMITTED: {S.APPROVED, S.REJECTED, S.INFO_REQUESTED},
+        # The applicant edits and resubmits.
+        S.INFO_REQUESTED: {S.SUBMITTED},
+        S.APPROVED: set(),
+        S.REJECTED: set(),
+    },
+    VendorErrorCode.INVALID_TRANSITION,
+)
+
+V = VendorStatus
+VENDOR_MACHINE = StateMachine(
+    "vendor",
+    {
+        # Activation waits for the entry fee and deposit; a store that never got
+        # that far has nothing to settle and closes at once.
+        V.ONBOARDING: {V.ACTIVE, V.CLOSED},
+        V.ACTIVE: {V.SUSPENDED, V.CLOSING},
+        # Reinstating goes back to active only: a suspended store already paid.
+        V.SUSPENDED: {V.ACTIVE, V.CLOSING},
+        # Closing stops sales; orders, disputes and the deposit settle before closed.
+        V.CLOSING: {V.CLOSED},
+        V.CLOSED: set(),
+    },
+    VendorErrorCode.INVALID_TRANSITION,
+)
+# What each staff or owner action does from each status; every pair is a VENDOR_MACHINE
+# transition, and an action from any other status is refused (reinstating an onboarding
+# store would skip the entry fee and deposit).
+VENDOR_ACTIONS = {
+    "vendor.activate": {V.ONBOARDING: V.ACTIVE},
+    "vendor.suspend": {V.ACTIVE: V.SUSPENDED},
+    "vendor.reinstate": {V.SUSPENDED: V.ACTIVE},
+    "vendor.close": {V.ONBOARDING: V.CLOSED, V.ACTIVE: V.CLOSING, V.SUSPENDED: V.CLOSING},
+    "vendor.close_complete": {V.CLOSING: V.CLOSED},
+}
+
+REQUIRED_DOCUMENTS = (DocumentType.BUSINESS_LICENSE,)
+MAX_DOCUMENTS = 10
+PROFILE_FIELDS = {
+    # service argument: (GraphQL field, max length, required)
+    "store_name": ("storeName", 128, True),
+    "company_name": ("companyName", 256, True),
+    "contact_phone": ("contactPhone", 32, False),
+    "description": ("description", 5000, False),
+}
+MANAGING_ROLES = (VendorRole.OWNER, VendorRole.OPERATOR)
+
+Document = tuple[str, Any]  # (DocumentType value, uploaded file)
+
+
+# --- input checks -------------------------------------------------------------------------
+
+
+def _clean_text(value: str | None, *, field: str, max_length: int, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise DomainError(VendorErrorCode.REQUIRED, "This field is required.", field=field)
+    if len(value) > max_length:
+        raise DomainError(VendorErrorCode.INVALID, f"At most {max_length} characters.", field=field)
+    return value
+
+
+def _clean_email(value: str | None, *, field: str = "contactEmail") -> str:
+    value = (value or "").strip().lower()
+    if not value:
+        raise DomainError(VendorErrorCode.REQUIRED, "This field is required.", field=field)
+    try:
+        validate_email(value)
+    except ValidationError as exc:
+        raise DomainError(VendorErrorCode.INVALID, "Enter a valid email address.", field=field) from exc
+    return value
+
+
+def _clean_profile(values: dict[str, Any], *, partial: bool) -> dict[str, str]:
+    """Checked application/store profile fields; with partial, None means "leave unchanged"."""
+    cleaned = {}
+    for name, (field, max_length, required) in PROFILE_FIELDS.items():
+        if name in values and (values[name] is not None or not partial):
+            cleaned[name] = _clean_text(values[name], field=field, max_length=max_length, required=required)
+    if "contact_email" in values and (values["contact_email"] is not None or not partial):
+        cleaned["contact_email"] = _clean_email(values["contact_email"])
+    return cleaned
+
+
+def _clean_categories(categories: Iterable[Category]) -> list[Category]:
+    categories = list(dict.fromkeys(categories))
+    if not categories:
+        raise DomainError(VendorErrorCode.REQUIRED, "Choose at least one category.", field="categories")
+    return categories
+
+
+def _check_documents(documents: Sequence[Document]) -> list[tuple[str, CheckedFile]]:
+    """Check every file by content before anything is stored."""
+    if len(documents) > MAX_DOCUMENTS:
+        raise DomainError(VendorErrorCode.INVALID, f"At most {MAX_DOCUMENTS} documents.", field="documents")
+    checked = []
+    for document_type, upload in documents:
+        if document_type not in DocumentType.values:
+            raise DomainError(VendorErrorCode.INVALID, f"Unknown document type {document_type!r}.", field="documents")
+        if upload is None:
+            raise DomainError(VendorErrorCode.REQUIRED, "Each document needs a file.", field="documents")
+        checked.append((document_type, check_document(upload, field="documents")))
+    return checked
+
+
+def _require_documents(document_types: Iterable[str]) -> None:
+    present = set(document_types)
+    for required in REQUIRED_DOCUMENTS:
+        if required not in present:
+            raise DomainError(
+                VendorErrorCode.DOCUMENT_REQUIRED,
+                f"A {required.label.lower()} is required.",
+                field="documents",
+            )
+
+
+def _store_documents(
+    application: VendorApplication, checked: list[tuple[str, CheckedFile]], staged: StagedFiles
+) -> list[ApplicationDocument]:
+    stored = []
+    for document_type, file in checked:
+        document = ApplicationDocument(
+            application=application,
+            document_type=document_type,
+            content_type=file.content_type,
+            size=file.size,
+            sha256=file.sha256,
+        )
+        document.file.name = staged.save(
+            document_upload_to(document, f"document.{file.extension}"), ContentFile(file.content)
+        )
+        document.save()
+        stored.append(document)
+    return stored
+
+
+# --- who may do what -----------------------------------------------------------------------
+
+
+def _membership(user, vendor: Vendor) -> VendorStaff | None:
+    if user is None or not user.is_authenticated:
+        return None
+    membership = VendorStaff.objects.filter(user=user, vendor=vendor).first()
+    return membership
+
+
+def _require_vendor_role(actor, vendor: Vendor, roles: Sequence[str]) -> None:
+    """The vendor's own staff in one of the roles, or platform staff managing vendors."""
+    if has_permission(actor, PlatformPermission.MANAGE_VENDORS):
+        return
+    membership = _membership(actor, vendor)
+    if membership is None or membership.role not in roles:
+        raise DomainError(
+            VendorErrorCode.PERMISSION_DENIED,
+            f"Only the store's {' or '.join(VendorRole(r).label.lower() for r in roles)} may do this.",
+        )
+
+
+def _require_open(vendor: Vendor) -> None:
+    if vendor.status == VendorStatus.CLOSED:
+        raise DomainError(VendorErrorCode.VENDOR_CLOSED, "The store is closed.")
+
+
+def _check_may_apply(applicant) -> None:
+    require_authenticated(applicant, VendorErrorCode.PERMISSION_DENIED)
+    if applicant.is_staff:
+        raise DomainError(VendorErrorCode.PERMISSION_DENIED, "Platform staff accounts cannot open a store.")
+    if vendor_of(applicant) is not None:
+        raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, "You already work for a store.")
+    if VendorApplication.objects.filter(applicant=applicant, status__in=OPEN_APPLICATION_STATUSES).exists():
+        raise DomainError(VendorErrorCode.ALREADY_APPLIED, "You already have an application under review.")
+
+
+# --- applications --------------------------------------------------------------------------
+
+
+def vendor_application_create(
+    *,
+    applicant: User,
+    store_name: str,
+    company_name: str,
+    contact_email: str,
+    contact_phone: str = "",
+    description: str = "",
+    categories: Iterable[Category],
+    documents: Sequence[Document],
+) -> VendorApplication:
+    """Submit an application to open a store, with its qualification documents."""
+    _check_may_apply(applicant)
+    profile = _clean_profile(
+        {
+            "store_name": store_name,
+            "company_name": company_name,
+            "contact_email": contact_email,
+            "contact_phone": contact_phone,
+            "description": description,
+        },
+        partial=False,
+    )
+    categories = _clean_categories(categories)
+    checked = _check_documents(documents)
+    _require_documents(t for t, _ in checked)
+
+    with transaction.atomic(), StagedFiles() as staged:
+        try:
+            with transaction.atomic():
+                application = VendorApplication.objects.create(applicant=applicant, **profile)
+        except IntegrityError as exc:  # a concurrent submission won the race
+            raise DomainError(
+                VendorErrorCode.ALREADY_APPLIED, "You already have an application under review."
+            ) from exc
+        application.categories.set(categories)
+        _store_documents(application, checked, staged)
+        audit_log(actor=applicant, action="vendor_application.submit", target=application)
+    return application
+
+
+def _locked_application(application: VendorApplication) -> VendorApplication:
+    return VendorApplication.objects.select_for_update().get(pk=application.pk)
+
+
+def vendor_application_update(
+    *,
+    actor: User,
+    application: VendorApplication,
+    store_name: str | None = None,
+    company_name: str | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+    description: str | None = None,
+    categories: Iterable[Category] | None = None,
+    documents: Sequence[Document] | None = None,
+) -> VendorApplication:
+    """The applicant answers a request for information: edits, adds or replaces documents, resubmits.
+
+    A new document replaces the stored documents of the same type.
+    """
+    if actor is None or not actor.is_authenticated or application.applicant_id != actor.pk:
+        raise DomainError(VendorErrorCode.PERMISSION_DENIED, "Only the applicant may change an application.")
+    profile = _clean_profile(
+        {
+            "store_name": store_name,
+            "company_name": company_name,
+            "contact_email": contact_email,
+            "contact_phone": contact_phone,
+            "description": description,
+        },
+        partial=True,
+    )
+    categories = _clean_categories(categories) if categories is not None else None
+    checked = _check_documents(documents or [])
+
+    with transaction.atomic(), StagedFiles() as staged:
+        application = _locked_application(application)
+        APPLICATION_MACHINE.check(application.status, ApplicationStatus.SUBMITTED)
+        replaced_types = {t for t, _ in checked}
+        replaced = list(application.documents.filter(document_type__in=replaced_types))
+        kept_types = {d.document_type for d in application.documents.exclude(document_type__in=replaced_types)}
+        _require_documents(kept_types | replaced_types)
+
+        for name, value in profile.items():
+            setattr(application, name, value)
+        if categories is not None:
+            application.categories.set(categories)
+        ApplicationDocument.objects.filter(pk__in=[d.pk for d in replaced]).delete()
+        _store_documents(application, checked, staged)
+        application.decision_reason = ""
+        APPLICATION_MACHINE.apply(
+            application, ApplicationStatus.SUBMITTED, update_fields=[*profile, "decision_reason"]
+        )
+        audit_log(
+            actor=actor,
+            action="vendor_application.resubmit",
+            target=application,
+            changed=sorted(profile) + (["categories"] if categories is not None else []),
+            documents=sorted(replaced_types),
+        )
+        delete_files_on_commit(d.file.name for d in replaced)
+    return application
+
+
+def _decide(
+    *, actor: User, application: VendorApplication, target: str, action: str, reason: str = ""
+) -> VendorApplication:
+    application = _locked_application(application)
+    APPLICATION_MACHINE.check(application.status, target)
+    application.decision_reason = reason
+    application.decided_by = actor
+    application.decided_at = timezone.now()
+    APPLICATION_MACHINE.apply(application, target, update_fields=["decision_reason", "decided_by", "decided_at"])
+    audit_log(actor=actor, action=action, target=application, reason=reason)
+    return application
+
+
+def vendor_application_approve(*, actor: User, application: VendorApplication) -> VendorApplication:
+    """Open the store: a vendor in onboarding, with the applicant as its owner."""
+    require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
+    with transaction.atomic():
+        application = _locked_application(application)
+        APPLICATION_MACHINE.check(application.status, ApplicationStatus.APPROVED)
+        if VendorStaff.objects.filter(user_id=application.applicant_id).exists():
+            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, "The applicant already works for a store.")
+        application = _decide(
+            actor=actor, application=application, target=ApplicationStatus.APPROVED, action="vendor_application.approve"
+        )
+        vendor = _vendor_create_from(application)
+        VendorStaff.objects.create(vendor=vendor, user_id=application.applicant_id, role=VendorRole.OWNER)
+        audit_log(actor=actor, action="vendor.create", target=vendor, application=application.pk)
+    return application
+
+
+def vendor_application_reject(*, actor: User, application: VendorApplication, reason: str) -> VendorApplication:
+    require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
+    reason = _clean_text(reason, field="reason", max_length=5000, required=True)
+    with transaction.atomic():
+        return _decide(
+            actor=actor,
+            application=application,
+            target=ApplicationStatus.REJECTED,
+            action="vendor_application.reject",
+            reason=reason,
+        )
+
+
+def vendor_application_request_info(*, actor: User, application: VendorApplication, message: str) -> VendorApplication:
+    require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
+    message = _clean_text(message, field="message", max_length=5000, required=True)
+    with transaction.atomic():
+        return _decide(
+            actor=actor,
+            application=application,
+            target=ApplicationStatus.INFO_REQUESTED,
+            action="vendor_application.request_info",
+            reason=message,
+        )
+
+
+# --- vendors -------------------------------------------------------------------------------
+
+
+def vendor_slug_for(name: str) -> str:
+    """A free slug for a store name, keeping non-Latin names readable (数码小店 -> 数码小店, -2, -3...)."""
+    base = slugify(name, allow_unicode=True)[:120].strip("-") or "store"
+    taken = set(Vendor.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _vendor_create_from(application: VendorApplication) -> Vendor:
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                vendor = Vendor.objects.create(
+                    name=application.store_name,
+                    slug=vendor_slug_for(application.store_name),
+                    company_name=application.company_name,
+                    contact_email=application.contact_email,
+                    contact_phone=application.contact_phone,
+                    description=application.description,
+                    status=VendorStatus.ONBOARDING,
+                    application=application,
+                )
+        except IntegrityError:  # another store took the slug meanwhile
+            continue
+        vendor.categories.set(application.categories.all())
+        return vendor
+    raise DomainError(VendorErrorCode.UNIQUE, "Could not find a free address for the store; try again.")
+
+
+def vendor_update(
+    *,
+    actor: User,
+    vendor: Vendor,
+    name: str | None = None,
+    description: str | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+    logo=None,
+    banner=None,
+) -> Vendor:
+    """Edit the store profile. Images are re-encoded into fixed sizes; the original is not kept."""
+    _require_vendor_role(actor, vendor, MANAGING_ROLES)
+    _require_open(vendor)
+    profile = _clean_profile(
+        {
+            "store_name": name,
+            "contact_email": contact_email,
+            "contact_phone": contact_phone,
+            "description": description,
+        },
+        partial=True,
+    )
+    if "store_name" in profile:
+        # The slug stays: links to the store keep working after a rename.
+        profile["name"] = profile.pop("store_name")
+    images = {kind: check_image(upload, field=kind) for kind, upload in (("logo", logo), ("banner", banner)) if upload}
+
+    with transaction.atomic(), StagedFiles() as staged:
+        vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+        replaced: list[str] = []
+        for name_, value in profile.items():
+            setattr(vendor, name_, value)
+        for kind, checked in images.items():
+            replaced += rendition_paths(getattr(vendor, kind))
+            setattr(vendor, kind, store_image_renditions(staged, vendor_id=vendor.pk, kind=kind, checked=checked))
+        vendor.save(update_fields=[*profile, *images, "updated_at"])
+        audit_log(actor=actor, action="vendor.update", target=vendor, changed=sorted([*profile, *images]))
+        delete_files_on_commit(replaced)
+    return vendor
+
+
+def vendor_staff_add(*, actor: User, vendor: Vendor, email: str, role: str) -> VendorStaff:
+    """Add a registered user to the store's staff; a user works for one store only."""
+    _require_vendor_role(actor, vendor, (VendorRole.OWNER,))
+    _require_open(vendor)
+    if role not in VendorRole.values:
+        raise DomainError(VendorErrorCode.INVALID, f"Unknown role {role!r}.", field="role")
+    email = _clean_email(email, field="email")
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        raise DomainError(
+            VendorErrorCode.NOT_FOUND, "No account uses this email; ask them to register first.", field="email"
+        )
+    if user.is_staff:
+        raise DomainError(VendorErrorCode.INVALID, "Platform staff cannot work for a store.", field="email")
+    try:
+        with transaction.atomic():
+            staff = VendorStaff.objects.create(vendor=vendor, user=user, role=role)
+            audit_log(actor=actor, action="vendor.staff_add", target=vendor, user=user.pk, email=user.email, role=role)
+    except IntegrityError as exc:
+        raise DomainError(
+            VendorErrorCode.ALREADY_VENDOR_STAFF, "This user already works for a store.", field="email"
+        ) from exc
+    return staff
+
+
+def vendor_staff_remove(*, actor: User, staff: VendorStaff) -> Vendor:
+    with transaction.atomic():
+        # Locking the store serialises staff changes, so two owners cannot remove each other.
+        vendor = Vendor.objects.select_for_update().get(pk=staff.vendor_id)
+        _require_vendor_role(actor, vendor, (VendorRole.OWNER,))
+        if staff.role == VendorRole.OWNER and not vendor.staff.filter(role=VendorRole.OWNER).exclude(pk=staff.pk).exists():
+            raise DomainError(VendorErrorCode.LAST_OWNER, "A store keeps at least one owner.", field="id")
+        audit_log(
+            actor=actor,
+            action="vendor.staff_remove",
+            target=vendor,
+            user=staff.user_id,
+            email=staff.user.email,
+            role=staff.role,
+        )
+        staff.delete()
+    return vendor
+
+
+def _vendor_move(*, actor: User, vendor: Vendor, action: str, reason: str = "") -> Vendor:
+    """Apply one of VENDOR_ACTIONS to the (locked) store, or refuse with INVALID_TRANSITION."""
+    with transaction.atomic():
+        vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+        previous = vendor.status
+        target = VENDOR_ACTIONS[action].get(previous)
+        if target is None:
+            raise DomainError(
+                VendorErrorCode.INVALID_TRANSITION,
+                f"{action} is not possible for a store that is {VendorStatus(previous).label.lower()}.",
+                field="status",
+            )
+        vendor.status_reason = reason
+        VENDOR_MACHINE.apply(vendor, target, update_fields=["status_reason"])
+        audit_log(actor=actor, action=action, target=vendor, reason=reason, previous=previous, status=target)
+    return vendor
+
+
+def vendor_activate(*, actor: User, vendor: Vendor) -> Vendor:
+    """Open the store for business.
+
+    For now platform staff decide; the fees issue gates this on the entry fee and
+    the deposit being paid (and calls it itself once they are).
+    """
+    require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
+    return _vendor_move(actor=actor, vendor=vendor, action="vendor.activate")
+
+
+def vendor_suspend(*, actor: User, vendor: Vendor, reason: str) -> Vendor:
+    require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
+    reason = _clean_text(reason, field="reason", max_length=5000, required=True)
+    return _vendor_move(actor=actor, vendor=vendor, action="vendor.suspend", reason=reason)
+
+
+def vendor_reinstate(*, actor: User, vendor: Vendor, reason: str = "") -> Vendor:
+    require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
+    reason = _clean_text(reason, field="reason", max_length=5000, required=False)
+    return _vendor_move(actor=actor, vendor=vendor, action="vendor.reinstate", reason=reason)
+
+
+def vendor_close(*, actor: User, vendor: Vendor, reason: str = "") -> Vendor:
+    """Close a store: platform staff, or the store's owner asking to leave.
+
+    A store still onboarding closes at once; a trading (or suspended) store goes
+    to closing, where it no longer sells while its orders and deposit settle.
+    """
+    _require_vendor_role(actor, vendor, (VendorRole.OWNER,))
+    reason = _clean_text(reason, field="reason", max_length=5000, required=False)
+    return _vendor_move(actor=actor, vendor=vendor, action="vendor.close", reason=reason)
+
+
+def vendor_close_complete(*, actor: User, vendor: Vendor) -> Vendor:
+    """Finish closing. Staff decide for now; the finance issue gates it on settled balances."""
+    require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
+    return _vendor_move(actor=actor, vendor=vendor, action="vendor.close_complete")

@@ -1,0 +1,136 @@
+"""The embedded default gateway: no network, the token says what happens.
+
+Tokens: "success" charges, "decline" is declined, "timeout" gets no answer.
+Refunds, captures and voids always succeed; transfers succeed unless the
+`fail_transfers` setting is on (to try payout failures). Webhooks are signed
+with HMAC-SHA256 of the body under `webhook_secret` (header
+X-Dummy-Signature); with no secret configured every webhook is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from decimal import Decimal, InvalidOperation
+
+from plugins.base import BasePlugin, ConfigField, ConfigType
+
+from .interface import (
+    GatewayErrorCode,
+    GatewayEvent,
+    GatewayEventType,
+    GatewayResponse,
+    GatewayStatus,
+    WebhookVerificationError,
+)
+
+SIGNATURE_HEADER = "X-Dummy-Signature"
+
+
+def _reference(prefix: str, key: str) -> str:
+    # Derived from the idempotency key, so a retried call answers with the same reference.
+    return f"{prefix}_{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class DummyGatewayPlugin(BasePlugin):
+    PLUGIN_ID = "dummy"
+    PLUGIN_NAME = "Dummy gateway"
+    DESCRIPTION = "Test gateway without network: token success, decline or timeout."
+    DEFAULT_ACTIVE = True
+    CONFIG_STRUCTURE = {
+        "fail_transfers": ConfigField(ConfigType.BOOLEAN, False, "Refuse every transfer to a vendor."),
+        "webhook_secret": ConfigField(ConfigType.SECRET, "", "Key that signs test webhooks; empty refuses them."),
+    }
+
+    def process_payment(self, payment_data, *, previous_value):
+        token = payment_data.token.strip().lower()
+        if token == "success":
+            return GatewayResponse(
+                success=True,
+                psp_reference=_reference("dummy_pay", payment_data.idempotency_key),
+                status=GatewayStatus.CAPTURED if payment_data.capture else GatewayStatus.AUTHORIZED,
+                amount=payment_data.amount,
+                currency=payment_data.currency,
+            )
+        if token == "decline":
+            return GatewayResponse(
+                success=False, error_code=GatewayErrorCode.DECLINED, error_message="The card was declined."
+            )
+        if token == "timeout":
+            return GatewayResponse(
+                success=False, error_code=GatewayErrorCode.TIMEOUT, error_message="The gateway did not answer."
+            )
+        return GatewayResponse(
+            success=False,
+            error_code=GatewayErrorCode.INVALID_REQUEST,
+            error_message="The dummy gateway takes the tokens success, decline and timeout.",
+        )
+
+    def capture_payment(self, capture_data, *, previous_value):
+        return GatewayResponse(
+            success=True,
+            psp_reference=capture_data.psp_reference,
+            status=GatewayStatus.CAPTURED,
+            amount=capture_data.amount,
+            currency=capture_data.currency,
+        )
+
+    def void_payment(self, capture_data, *, previous_value):
+        return GatewayResponse(
+            success=True, psp_reference=capture_data.psp_reference, status=GatewayStatus.CANCELLED
+        )
+
+    def refund_payment(self, refund_data, *, previous_value):
+        return GatewayResponse(
+            success=True,
+            psp_reference=_reference("dummy_refund", refund_data.idempotency_key),
+            status=GatewayStatus.REFUNDED,
+            amount=refund_data.amount,
+            currency=refund_data.currency,
+        )
+
+    def create_transfer(self, transfer_data, *, previous_value):
+        reference = _reference("dummy_transfer", transfer_data.idempotency_key)
+        if self.get("fail_transfers"):
+            return GatewayResponse(
+                success=False,
+                psp_reference=reference,
+                error_code=GatewayErrorCode.DECLINED,
+                error_message="Transfers are switched off on the dummy gateway.",
+            )
+        return GatewayResponse(
+            success=True,
+            psp_reference=reference,
+            status=GatewayStatus.PAID,
+            amount=transfer_data.amount,
+            currency=transfer_data.currency,
+        )
+
+    def parse_webhook(self, request, *, previous_value):
+        """Body: {"id", "type" (a GatewayEventType value), "psp_reference", "amount", "currency"}."""
+        secret = self.get("webhook_secret")
+        if not secret:
+            raise WebhookVerificationError("The dummy gateway has no webhook secret configured.")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not hmac.compare_digest(signature, sign(secret, request.body)):
+            raise WebhookVerificationError("Bad signature.")
+        try:
+            body = json.loads(request.body)
+            amount = body.get("amount")
+            return [
+                GatewayEvent(
+                    event_id=str(body["id"]),
+                    type=GatewayEventType(body["type"]),
+                    psp_reference=str(body.get("psp_reference", "")),
+                    amount=None if amount is None else Decimal(str(amount)),
+                    currency=str(body.get("currency", "")).upper(),
+                    raw=body,
+                )
+            ]
+        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+            raise WebhookVerificationError(f"Malformed event: {exc}") from exc

@@ -1,0 +1,277 @@
+"""Stripe: PaymentIntents with manual capture, refunds, Connect transfers, signed webhooks.
+
+Off by default; staff activate it and give the secret key and the webhook
+signing secret (or set STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET). Every call
+that moves money passes our idempotency key to Stripe. STRIPE_API_BASE (or
+the api_base setting) points the client elsewhere, e.g. a local stub in tests.
+A vendor's connected account id comes from its VendorGatewayAccount row, or
+from the `connected_accounts` setting ({"<vendor id>": "acct_..."}).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+
+from backend.core.money import from_minor, to_minor
+from plugins.base import BasePlugin, ConfigField, ConfigType
+
+from .interface import (
+    GatewayErrorCode,
+    GatewayEvent,
+    GatewayEventType,
+    GatewayResponse,
+    GatewayStatus,
+    WebhookVerificationError,
+)
+
+INTENT_STATUS = {
+    "requires_capture": GatewayStatus.AUTHORIZED,
+    "succeeded": GatewayStatus.CAPTURED,
+    "requires_action": GatewayStatus.ACTION_REQUIRED,
+    "requires_confirmation": GatewayStatus.ACTION_REQUIRED,
+    "processing": GatewayStatus.PENDING,
+    "canceled": GatewayStatus.CANCELLED,
+    "requires_payment_method": GatewayStatus.FAILED,
+}
+
+PAYMENT_EVENTS = {
+    "payment_intent.amount_capturable_updated": GatewayEventType.PAYMENT_AUTHORIZED,
+    "payment_intent.succeeded": GatewayEventType.PAYMENT_CAPTURED,
+    "payment_intent.payment_failed": GatewayEventType.PAYMENT_FAILED,
+    "payment_intent.canceled": GatewayEventType.PAYMENT_CANCELLED,
+}
+REFUND_EVENTS = {"refund.created", "refund.updated", "charge.refund.updated"}
+
+
+def _error(exc: stripe.StripeError) -> GatewayResponse:
+    message = getattr(exc, "user_message", None) or str(exc)
+    if isinstance(exc, stripe.CardError):
+        code = GatewayErrorCode.DECLINED
+    elif isinstance(exc, stripe.APIConnectionError):
+        # The request may or may not have reached Stripe; the same idempotency key makes a retry safe.
+        code = GatewayErrorCode.TIMEOUT
+    elif isinstance(exc, stripe.InvalidRequestError):
+        code = GatewayErrorCode.INVALID_REQUEST
+    else:
+        code = GatewayErrorCode.ERROR
+    return GatewayResponse(success=False, error_code=code, error_message=message, raw=getattr(exc, "json_body", None) or {})
+
+
+class StripeGatewayPlugin(BasePlugin):
+    PLUGIN_ID = "stripe"
+    PLUGIN_NAME = "Stripe"
+    DESCRIPTION = "Cards through Stripe PaymentIntents; vendor payouts through Stripe Connect transfers."
+    DEFAULT_ACTIVE = False
+    CONFIG_STRUCTURE = {
+        "secret_key": ConfigField(ConfigType.SECRET, None, "Secret API key; defaults to STRIPE_SECRET_KEY."),
+        "webhook_secret": ConfigField(ConfigType.SECRET, None, "Webhook signing secret; defaults to STRIPE_WEBHOOK_SECRET."),
+        "api_base": ConfigField(ConfigType.STRING, None, "API address; defaults to STRIPE_API_BASE or Stripe's."),
+        "connected_accounts": ConfigField(ConfigType.JSON, {}, "Vendor id -> connected account id (acct_...)."),
+        "timeout_seconds": ConfigField(ConfigType.INTEGER, 30, "How long to wait for Stripe."),
+    }
+
+    # --- client ---
+
+    def client(self) -> stripe.StripeClient:
+        api_base = self.get("api_base") or settings.STRIPE_API_BASE
+        return stripe.StripeClient(
+            self.get("secret_key") or settings.STRIPE_SECRET_KEY or "sk_not_configured",
+            base_addresses={"api": api_base} if api_base else None,
+            # Retries are the caller's, under the same idempotency key.
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=self.get("timeout_seconds", 30)),
+        )
+
+    @staticmethod
+    def _v1(client: stripe.StripeClient):
+        return getattr(client, "v1", client)
+
+    # --- payments ---
+
+    @staticmethod
+    def _intent_response(intent) -> GatewayResponse:
+        status = INTENT_STATUS.get(intent["status"], GatewayStatus.PENDING)
+        currency = intent["currency"].upper()
+        minor = intent.get("amount_received") if status == GatewayStatus.CAPTURED else intent.get("amount")
+        if status == GatewayStatus.FAILED:
+            error = intent.get("last_payment_error") or {}
+            return GatewayResponse(
+                success=False,
+                psp_reference=intent["id"],
+                status=status,
+                error_code=GatewayErrorCode.DECLINED,
+                error_message=error.get("message", "The payment was declined."),
+                raw=intent.to_dict() if hasattr(intent, "to_dict") else dict(intent),
+            )
+        return GatewayResponse(
+            success=True,
+            psp_reference=intent["id"],
+            status=status,
+            amount=from_minor(minor or 0, currency),
+            currency=currency,
+            raw=intent.to_dict() if hasattr(intent, "to_dict") else dict(intent),
+        )
+
+    def process_payment(self, payment_data, *, previous_value):
+        intents = self._v1(self.client()).payment_intents
+        params = {
+            "amount": to_minor(payment_data.amount, payment_data.currency),
+            "currency": payment_data.currency.lower(),
+            "payment_method": payment_data.token,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            # Authorize first; the platform captures when it has accepted the order.
+            "capture_method": "manual",
+            "metadata": dict(payment_data.metadata),
+        }
+        if payment_data.description:
+            params["description"] = payment_data.description
+        if payment_data.customer_email:
+            params["receipt_email"] = payment_data.customer_email
+        try:
+            intent = intents.create(params=params, options={"idempotency_key": payment_data.idempotency_key})
+            if payment_data.capture and intent["status"] == "requires_capture":
+                intent = intents.capture(
+                    intent["id"], options={"idempotency_key": f"{payment_data.idempotency_key}:capture"}
+                )
+        except stripe.StripeError as exc:
+            return _error(exc)
+        return self._intent_response(intent)
+
+    def capture_payment(self, capture_data, *, previous_value):
+        try:
+            intent = self._v1(self.client()).payment_intents.capture(
+                capture_data.psp_reference,
+                params={"amount_to_capture": to_minor(capture_data.amount, capture_data.currency)},
+                options={"idempotency_key": capture_data.idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            return _error(exc)
+        return self._intent_response(intent)
+
+    def void_payment(self, capture_data, *, previous_value):
+        try:
+            intent = self._v1(self.client()).payment_intents.cancel(
+                capture_data.psp_reference, options={"idempotency_key": capture_data.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            return _error(exc)
+        return self._intent_response(intent)
+
+    def refund_payment(self, refund_data, *, previous_value):
+        try:
+            refund = self._v1(self.client()).refunds.create(
+                params={
+                    "payment_intent": refund_data.psp_reference,
+                    "amount": to_minor(refund_data.amount, refund_data.currency),
+                    "metadata": {"payment_id": str(refund_data.payment_id or "")},
+                },
+                options={"idempotency_key": refund_data.idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            return _error(exc)
+        status = refund["status"]
+        if status in ("failed", "canceled"):
+            return GatewayResponse(
+                success=False,
+                psp_reference=refund["id"],
+                error_code=GatewayErrorCode.DECLINED,
+                error_message=refund.get("failure_reason") or "The refund failed.",
+            )
+        return GatewayResponse(
+            success=True,
+            psp_reference=refund["id"],
+            status=GatewayStatus.REFUNDED if status == "succeeded" else GatewayStatus.PENDING,
+            amount=from_minor(refund["amount"], refund["currency"].upper()),
+            currency=refund["currency"].upper(),
+        )
+
+    # --- payouts ---
+
+    def destination_for(self, transfer_data) -> str:
+        if transfer_data.destination:
+            return transfer_data.destination
+        accounts = self.get("connected_accounts") or {}
+        return str(accounts.get(str(transfer_data.vendor_id), ""))
+
+    def create_transfer(self, transfer_data, *, previous_value):
+        destination = self.destination_for(transfer_data)
+        if not destination:
+            return GatewayResponse(
+                success=False,
+                error_code=GatewayErrorCode.INVALID_REQUEST,
+                error_message=f"Vendor {transfer_data.vendor_id} has no Stripe connected account.",
+            )
+        try:
+            transfer = self._v1(self.client()).transfers.create(
+                params={
+                    "amount": to_minor(transfer_data.amount, transfer_data.currency),
+                    "currency": transfer_data.currency.lower(),
+                    "destination": destination,
+                    "description": transfer_data.description,
+                    "metadata": dict(transfer_data.metadata),
+                },
+                options={"idempotency_key": transfer_data.idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            return _error(exc)
+        # A Connect transfer moves money between Stripe balances at once; a later reversal arrives by webhook.
+        return GatewayResponse(
+            success=True,
+            psp_reference=transfer["id"],
+            status=GatewayStatus.PAID,
+            amount=from_minor(transfer["amount"], transfer["currency"].upper()),
+            currency=transfer["currency"].upper(),
+        )
+
+    # --- webhooks ---
+
+    def parse_webhook(self, request, *, previous_value):
+        secret = self.get("webhook_secret") or settings.STRIPE_WEBHOOK_SECRET
+        if not secret:
+            raise WebhookVerificationError("No Stripe webhook signing secret is configured.")
+        try:
+            event = stripe.Webhook.construct_event(
+                request.body.decode("utf-8"), request.headers.get("Stripe-Signature", ""), secret
+            )
+        except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
+            raise WebhookVerificationError(str(exc)) from exc
+        return [self._event(event)]
+
+    @staticmethod
+    def _event(event) -> GatewayEvent:
+        obj = event["data"]["object"]
+        raw = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        currency = str(obj.get("currency") or "").upper()
+
+        def amount(field: str) -> Decimal | None:
+            value = obj.get(field)
+            return None if value is None or not currency else from_minor(value, currency)
+
+        event_type = event["type"]
+        kind = GatewayEventType.IGNORED
+        value = None
+        if event_type in PAYMENT_EVENTS:
+            kind = PAYMENT_EVENTS[event_type]
+            value = amount("amount_received" if kind == GatewayEventType.PAYMENT_CAPTURED else "amount")
+        elif event_type in REFUND_EVENTS and obj.get("object") == "refund":
+            status = obj.get("status")
+            if status == "succeeded":
+                kind = GatewayEventType.REFUND_SUCCEEDED
+            elif status in ("failed", "canceled"):
+                kind = GatewayEventType.REFUND_FAILED
+            value = amount("amount")
+        elif event_type == "transfer.reversed":
+            kind = GatewayEventType.TRANSFER_REVERSED
+            value = amount("amount_reversed")
+        return GatewayEvent(
+            event_id=event["id"],
+            type=kind,
+            psp_reference=str(obj.get("id", "")),
+            amount=value,
+            currency=currency,
+            raw=raw,
+        )

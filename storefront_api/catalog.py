@@ -1,0 +1,332 @@
+"""Shoppers browse the catalog: published listings of sellable vendors, their stores, the category tree.
+
+What a shopper may see is decided once, in each type's get_queryset (through
+backend.catalog.selectors); the optimizer turns the selected fields into
+select_related / prefetch_related, so a page costs the same number of queries
+whatever its size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Optional
+
+import strawberry
+import strawberry_django
+from django.core.files.storage import default_storage
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from strawberry import relay
+from strawberry.types import Info
+from strawberry_django.relay import DjangoListConnection
+
+from backend.catalog import models, selectors
+from backend.search import get_search_backend
+from backend.vendors.models import Vendor as VendorModel
+
+from .core import Money
+
+
+def _request(info: Info):
+    return info.context.request
+
+
+def _absolute(info: Info, path: str | None) -> str | None:
+    if not path:
+        return None
+    url = default_storage.url(path)
+    return _request(info).build_absolute_uri(url) if url.startswith("/") else url
+
+
+def _attribute_index(info: Info) -> selectors.CategoryAttributeIndex:
+    return selectors.CategoryAttributeIndex.for_request(_request(info))
+
+
+@strawberry.enum(name="ImageSize")
+class ImageSize(Enum):
+    THUMBNAIL = "thumbnail"
+    CARD = "card"
+    DETAIL = "detail"
+
+
+@strawberry.enum(name="ImageFormat")
+class ImageFormat(Enum):
+    WEBP = "webp"
+    JPEG = "jpeg"
+
+
+@strawberry.type(description="An attribute a category's listings use, e.g. size or colour.")
+class Attribute:
+    slug: str
+    name: str
+    variant: bool = strawberry.field(description="True when it tells the variants apart (size, colour).")
+    choices: list[str]
+
+
+@strawberry.type
+class AttributeValue:
+    slug: str
+    name: str
+    value: str
+
+
+def _attribute_values(info: Info, category_id: int, values: dict, scope: str) -> list[AttributeValue]:
+    return [
+        AttributeValue(slug=slug, name=attribute.name if attribute else slug, value=value)
+        for attribute, slug, value in _attribute_index(info).values_for(category_id, values or {}, scope)
+    ]
+
+
+@strawberry_django.type(models.Category, name="Category")
+class Category(relay.Node):
+    id: relay.NodeID[int]
+    name: strawberry.auto
+    slug: strawberry.auto
+    description: strawberry.auto
+    parent: Optional["Category"]
+    children: list["Category"]
+
+    @strawberry_django.field(only=["id"], description="Attributes of its listings, inherited ones included.")
+    def attributes(self, info: Info) -> list[Attribute]:
+        return [
+            Attribute(
+                slug=a.slug,
+                name=a.name,
+                variant=a.scope == models.AttributeScope.VARIANT,
+                choices=[str(c) for c in a.choices],
+            )
+            for a in _attribute_index(info).attributes_for(self.pk)
+        ]
+
+
+@strawberry_django.type(models.ProductMedia, name="ProductImage")
+class ProductImage:
+    alt: strawberry.auto
+    width: strawberry.auto
+    height: strawberry.auto
+
+    @classmethod
+    def get_queryset(cls, queryset, info: Info, **kwargs):
+        return selectors.storefront_media(queryset)
+
+    @strawberry_django.field(only=["renditions"], description="Absolute URL of the image in a size and format.")
+    def url(self, info: Info, size: ImageSize = ImageSize.CARD, format: ImageFormat = ImageFormat.WEBP) -> str | None:
+        return _absolute(info, self.path(size.value, format.value))
+
+
+@strawberry_django.type(models.ProductVariant, name="ProductVariant")
+class ProductVariant(relay.Node):
+    id: relay.NodeID[int]
+    sku: strawberry.auto
+    quantity_available: int = strawberry_django.field(field_name="stock")
+
+    @strawberry_django.field(only=["price_amount", "currency"])
+    def price(self) -> Money:
+        return Money(amount=self.price_amount, currency=self.currency)
+
+    @strawberry_django.field(only=["weight_kg"], description="Weight in kg.")
+    def weight(self) -> Decimal:
+        return self.weight_kg
+
+    @strawberry_django.field(only=["attributes", "product__category_id"], select_related=["product"])
+    def attributes(self, info: Info) -> list[AttributeValue]:
+        return _attribute_values(info, self.product.category_id, self.attributes, models.AttributeScope.VARIANT)
+
+
+@strawberry.type
+class PriceRange:
+    start: Money
+    stop: Money
+
+
+@strawberry.enum(name="ProductSortField")
+class ProductSortField(Enum):
+    PRICE = "price"
+    NEWEST = "newest"
+    NAME = "name"
+    SALES = "sales"
+    RATING = "rating"
+
+
+@strawberry.enum(name="OrderDirection")
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input
+class ProductSortingInput:
+    field: ProductSortField
+    direction: OrderDirection | None = strawberry.field(
+        default=None, description="Defaults: ascending for price and name, descending otherwise."
+    )
+
+
+@strawberry.input
+class ProductFilterInput:
+    search: str | None = strawberry.field(default=None, description="Words of the name; Chinese works too.")
+    category: relay.GlobalID | None = strawberry.field(default=None, description="The category or any below it.")
+    vendor: relay.GlobalID | None = None
+    price_gte: Decimal | None = strawberry.field(default=None, description="Some variant costs at least this.")
+    price_lte: Decimal | None = strawberry.field(default=None, description="Some variant costs at most this.")
+    in_stock: bool | None = None
+
+
+_SORT_COLUMNS = {
+    ProductSortField.PRICE: ("price_min_amount", OrderDirection.ASC),
+    ProductSortField.NEWEST: ("published_at", OrderDirection.DESC),
+    ProductSortField.NAME: ("name", OrderDirection.ASC),
+    ProductSortField.SALES: ("sales_count", OrderDirection.DESC),
+    ProductSortField.RATING: ("rating_avg", OrderDirection.DESC),
+}
+
+
+def _in_stock():
+    return Exists(models.ProductVariant.objects.filter(product=OuterRef("pk"), stock__gt=0))
+
+
+def _global_pk(global_id: relay.GlobalID | None, type_name: str) -> int | None:
+    """The primary key of a global ID of the given type; -1 (matches nothing) for any other ID."""
+    if global_id is None:
+        return None
+    if global_id.type_name != type_name or not str(global_id.node_id).isdigit():
+        return -1
+    return int(global_id.node_id)
+
+
+def browse_products(
+    queryset: QuerySet, filter: ProductFilterInput | None, sort_by: ProductSortingInput | None
+) -> QuerySet:
+    """Apply a shopper's filters and sort order; visibility is left to Product.get_queryset."""
+    search = (filter.search or "").strip() if filter else ""
+    if filter:
+        category_pk = _global_pk(filter.category, "Category")
+        if category_pk is not None:
+            queryset = queryset.filter(category_id__in=models.Category.descendant_ids([category_pk]))
+        vendor_pk = _global_pk(filter.vendor, "Vendor")
+        if vendor_pk is not None:
+            queryset = queryset.filter(vendor_id=vendor_pk)
+        if filter.price_gte is not None:
+            queryset = queryset.filter(price_max_amount__gte=filter.price_gte)
+        if filter.price_lte is not None:
+            queryset = queryset.filter(price_min_amount__lte=filter.price_lte)
+        if filter.in_stock is not None:
+            queryset = queryset.filter(_in_stock()) if filter.in_stock else queryset.exclude(_in_stock())
+    if search:
+        queryset = get_search_backend().filter_queryset(queryset, search, rank=sort_by is None)
+        if sort_by is None:
+            return queryset
+    field = sort_by.field if sort_by else ProductSortField.NEWEST
+    column, default_direction = _SORT_COLUMNS[field]
+    direction = (sort_by.direction if sort_by else None) or default_direction
+    if direction == OrderDirection.ASC:
+        return queryset.order_by(F(column).asc(nulls_last=True), "id")
+    return queryset.order_by(F(column).desc(nulls_last=True), "-id")
+
+
+@strawberry_django.type(VendorModel, name="Vendor")
+class Vendor(relay.Node):
+    """A store as shoppers see it."""
+
+    id: relay.NodeID[int]
+    name: strawberry.auto
+    slug: strawberry.auto
+    description: strawberry.auto
+
+    @classmethod
+    def get_queryset(cls, queryset, info: Info, **kwargs):
+        return selectors.storefront_vendors(queryset)
+
+    @strawberry_django.field(only=["logo"], description="Absolute URL of the store logo, if it has one.")
+    def logo_url(self, info: Info) -> str | None:
+        renditions = self.logo or {}
+        for formats in renditions.values():
+            if isinstance(formats, dict) and formats:
+                return _absolute(info, formats.get("webp") or next(iter(formats.values())))
+        return None
+
+    @strawberry_django.connection(DjangoListConnection["Product"], description="The store's listings.")
+    def products(self, sort_by: ProductSortingInput | None = None) -> QuerySet[models.Product]:
+        return browse_products(models.Product.objects.filter(vendor_id=self.pk), None, sort_by)
+
+
+@strawberry_django.type(models.Product, name="Product")
+class Product(relay.Node):
+    """A published listing, as last approved (edits waiting for review do not show)."""
+
+    id: relay.NodeID[int]
+    name: strawberry.auto
+    slug: strawberry.auto
+    description: strawberry.auto
+    category: Category
+    vendor: Vendor
+    variants: list[ProductVariant]
+    media: list[ProductImage] = strawberry_django.field(description="Approved images, in order.")
+    sales_count: strawberry.auto
+    rating_count: strawberry.auto
+    published_at: datetime | None
+    in_stock: bool = strawberry_django.field(annotate={"in_stock": _in_stock()})
+
+    @classmethod
+    def get_queryset(cls, queryset, info: Info, **kwargs):
+        return selectors.storefront_products(queryset)
+
+    @strawberry_django.field(only=["rating_avg"])
+    def rating(self) -> Decimal | None:
+        return self.rating_avg
+
+    @strawberry_django.field(
+        prefetch_related=[
+            lambda info: Prefetch(
+                "media", queryset=selectors.storefront_media(models.ProductMedia.objects.all()), to_attr="live_media"
+            )
+        ],
+        description="The first approved image.",
+    )
+    def thumbnail(self) -> ProductImage | None:
+        return self.live_media[0] if self.live_media else None
+
+    @strawberry_django.field(only=["price_min_amount", "price_max_amount", "currency"])
+    def price_range(self) -> PriceRange | None:
+        if self.price_min_amount is None:
+            return None
+        return PriceRange(
+            start=Money(amount=self.price_min_amount, currency=self.currency),
+            stop=Money(amount=self.price_max_amount, currency=self.currency),
+        )
+
+    @strawberry_django.field(only=["attributes", "category_id"])
+    def attributes(self, info: Info) -> list[AttributeValue]:
+        return _attribute_values(info, self.category_id, self.attributes, models.AttributeScope.PRODUCT)
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry_django.connection(
+        DjangoListConnection[Product],
+        description=(
+            "Published listings of sellable stores. Newest first by default; best match first "
+            "when searching without sortBy."
+        ),
+    )
+    def products(
+        self, filter: ProductFilterInput | None = None, sort_by: ProductSortingInput | None = None
+    ) -> QuerySet[models.Product]:
+        return browse_products(models.Product.objects.all(), filter, sort_by)
+
+    @strawberry_django.field(description="A published listing by its slug.")
+    def product(self, slug: str) -> Product | None:
+        return models.Product.objects.filter(slug=slug)
+
+    @strawberry_django.field(description="A store page by its slug.")
+    def vendor(self, slug: str) -> Vendor | None:
+        return VendorModel.objects.filter(slug=slug)
+
+    @strawberry_django.field(description="Top-level categories; walk `children` for the tree.")
+    def categories(self) -> list[Category]:
+        return models.Category.objects.filter(parent__isnull=True).order_by("name", "id")
+
+    @strawberry_django.field(description="A category by its slug.")
+    def category(self, slug: str) -> Category | None:
+        return models.Category.objects.filter(slug=slug)

@@ -1,0 +1,86 @@
+"""The demo data command: runs twice without duplicating anything."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from backend.accounts.models import User
+from backend.catalog.models import Category
+from backend.core.permissions import PlatformPermission, has_permission
+from backend.core.uploads import check_document
+from backend.vendors.models import ApplicationStatus, Vendor, VendorApplication, VendorRole, VendorStatus
+from fixtures.demo.documents import licence_png, minimal_pdf
+
+from .conftest import media_files
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return {
+        "users": User.objects.count(),
+        "categories": Category.objects.count(),
+        "vendors": Vendor.objects.count(),
+        "applications": VendorApplication.objects.count(),
+    }
+
+
+def test_populatedb_is_idempotent(media_root):
+    out = io.StringIO()
+    call_command("populatedb", "--no-progress", stdout=out)
+    first = counts()
+    files = media_files(media_root)
+    call_command("populatedb", "--no-progress", stdout=io.StringIO())
+    assert counts() == first
+    assert media_files(media_root) == files
+
+    assert Category.objects.filter(slug="数码-3c-digital").exists()
+    assert Category.objects.get(slug="手机-phones").parent.slug == "数码-3c-digital"
+    assert not Category.objects.get(slug="医药-pharmacy").allows_no_reason_return
+
+    staff = User.objects.get(email="staff@example.com")
+    assert staff.is_superuser and all(has_permission(staff, p) for p in PlatformPermission)
+    reviewer = User.objects.get(email="reviewer@example.com")
+    assert has_permission(reviewer, PlatformPermission.REVIEW_LISTINGS)
+    assert not has_permission(reviewer, PlatformPermission.MANAGE_VENDORS)
+
+    assert first["vendors"] == 3
+    for vendor in Vendor.objects.all():
+        assert vendor.status == VendorStatus.ONBOARDING
+        assert vendor.application.status == ApplicationStatus.APPROVED
+        assert vendor.staff.get().role == VendorRole.OWNER
+    assert Vendor.objects.filter(slug="华强数码-huaqiang-digital").exists()
+    assert VendorApplication.objects.filter(status=ApplicationStatus.SUBMITTED).count() == 1
+
+    table = out.getvalue()
+    for email in ("staff@example.com", "reviewer@example.com", "shopper@example.com", "owner@west-lake-tea.example.com"):
+        assert email in table
+
+
+def test_sections_can_be_chosen():
+    call_command("populatedb", "--no-progress", "--only", "categories", stdout=io.StringIO())
+    assert Category.objects.exists() and not User.objects.exists()
+    call_command("populatedb", "--no-progress", "--skip", "merchants", stdout=io.StringIO())
+    assert not Vendor.objects.exists() and User.objects.filter(email="shopper@example.com").exists()
+
+
+def test_generated_pdf_is_well_formed():
+    data = minimal_pdf(["BUSINESS LICENCE", "Café (Hangzhou) \\ Co."])
+    from django.core.files.base import ContentFile
+
+    assert check_document(ContentFile(data)).content_type == "application/pdf"
+    # Every cross-reference entry points at its object.
+    xref_at = int(re.search(rb"startxref\n(\d+)", data).group(1))
+    assert data[xref_at:].startswith(b"xref")
+    offsets = [int(m) for m in re.findall(rb"(\d{10}) 00000 n", data)]
+    assert len(offsets) == 5
+    for number, offset in enumerate(offsets, start=1):
+        assert data[offset:].startswith(b"%d 0 obj" % number)
+    assert b"(Caf\xe9 \\(Hangzhou\\) \\\\ Co.) Tj" in data
+
+
+def test_generated_licence_image_is_a_png():
+    assert Image.open(io.BytesIO(licence_png(["BUSINESS LICENCE"]))).format == "PNG"
