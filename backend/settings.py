@@ -7,6 +7,7 @@ media on local disk. Production sets the environment (see README).
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "backend.logistics",
     "backend.finance",
     "backend.payments",
+    "backend.checkout",
+    "backend.orders",
     "plugins",
     "fixtures",
 ]
@@ -145,6 +148,8 @@ UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
 UPLOAD_MAX_IMAGE_SIDE = env_int("UPLOAD_MAX_IMAGE_SIDE", 10_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Links to merchants' qualification documents are signed and expire after this many seconds.
+VENDOR_DOCUMENT_LINK_MAX_AGE = env_int("VENDOR_DOCUMENT_LINK_MAX_AGE_SECONDS", 3600)
 
 # --- Background tasks ---
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
@@ -153,6 +158,27 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_U
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Checkout and orders ---
+# Platform commission on each order line until the fee plans set it per category.
+DEFAULT_COMMISSION_RATE = Decimal(os.environ.get("DEFAULT_COMMISSION_RATE", "0.05"))
+# Receipt is confirmed automatically this many days after delivery, or after shipment
+# when no delivery event comes; the shopper may extend once by the extension.
+ORDER_AUTO_CONFIRM_DAYS_AFTER_DELIVERY = env_int("ORDER_AUTO_CONFIRM_DAYS_AFTER_DELIVERY", 10)
+ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT = env_int("ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT", 15)
+ORDER_CONFIRMATION_EXTENSION_DAYS = env_int("ORDER_CONFIRMATION_EXTENSION_DAYS", 5)
+# An order whose payment is not captured at checkout holds its stock this long.
+ORDER_UNPAID_RESERVATION_MINUTES = env_int("ORDER_UNPAID_RESERVATION_MINUTES", 30)
+# Where vendors without a shipping origin of their own ship from (GB/T 2260 code; Hangzhou).
+DEFAULT_SHIPPING_ORIGIN_REGION = os.environ.get("DEFAULT_SHIPPING_ORIGIN_REGION", "330100")
+CHECKOUT_TTL_DAYS = env_int("CHECKOUT_TTL_DAYS", 30)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "orders-auto-confirm-receipts": {"task": "orders.auto_confirm_receipts", "schedule": timedelta(minutes=15)},
+        "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": timedelta(minutes=5)},
+        "checkout-delete-stale": {"task": "checkout.delete_stale", "schedule": timedelta(hours=24)},
+    }
+)
 
 # --- Search ---
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")

@@ -100,7 +100,9 @@ class Category(relay.Node):
         ]
 
 
-@strawberry_django.type(models.ProductMedia, name="ProductImage")
+# Renditions are always loaded: clients alias `url` with different sizes, and the
+# optimizer skips the hints of fields aliased with different arguments.
+@strawberry_django.type(models.ProductMedia, name="ProductImage", only=["renditions"])
 class ProductImage:
     alt: strawberry.auto
     width: strawberry.auto
@@ -110,7 +112,7 @@ class ProductImage:
     def get_queryset(cls, queryset, info: Info, **kwargs):
         return selectors.storefront_media(queryset)
 
-    @strawberry_django.field(only=["renditions"], description="Absolute URL of the image in a size and format.")
+    @strawberry_django.field(description="Absolute URL of the image in a size and format.")
     def url(self, info: Info, size: ImageSize = ImageSize.CARD, format: ImageFormat = ImageFormat.WEBP) -> str | None:
         return _absolute(info, self.path(size.value, format.value))
 

@@ -245,3 +245,12 @@ class BannedWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class ListingReview(Product):
+    """The review queue in the staff console: listings and revisions waiting for a decision."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "listing review"
+        verbose_name_plural = "listing review queue"

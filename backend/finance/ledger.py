@@ -261,10 +261,12 @@ def deposit_required(vendor) -> Money:
 
 
 def vendor_balance(vendor) -> VendorBalance:
-    codes = [vendor_pending(vendor.pk), vendor_available(vendor.pk), vendor_deposit(vendor.pk)]
+    """Pending, available and deposit of a vendor (a Vendor or its id), in one query."""
+    vendor_id = int(getattr(vendor, "pk", vendor))
+    codes = [vendor_pending(vendor_id), vendor_available(vendor_id), vendor_deposit(vendor_id)]
     balances = account_balances(codes)
     return VendorBalance(
-        vendor_id=vendor.pk,
+        vendor_id=vendor_id,
         pending=balances[codes[0]],
         available=balances[codes[1]],
         deposit=balances[codes[2]],

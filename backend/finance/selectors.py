@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from backend.core.permissions import PlatformPermission, has_permission
-from backend.vendors.models import Vendor
-from backend.vendors.selectors import vendor_of
+from backend.vendors.models import Vendor, VendorStaff
 
 from .models import LedgerEntry
+
+_UNSET = object()
+
+
+def vendor_id_of(user) -> int | None:
+    """The id of the vendor the user works for, looked up once per user object (one request)."""
+    if user is None or not user.is_authenticated:
+        return None
+    cached = getattr(user, "_finance_vendor_id", _UNSET)
+    if cached is _UNSET:
+        cached = VendorStaff.objects.filter(user=user).values_list("vendor_id", flat=True).first()
+        user._finance_vendor_id = cached
+    return cached
+
+
+def can_see_vendor_finance(user, vendor_id: int) -> bool:
+    return can_see_all_finance(user) or (vendor_id is not None and vendor_id_of(user) == int(vendor_id))
 
 
 def can_see_all_finance(user) -> bool:
@@ -18,9 +34,9 @@ def finance_visible_vendors(user, queryset=None):
     queryset = Vendor.objects.all() if queryset is None else queryset
     if can_see_all_finance(user):
         return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(pk=vendor.pk)
+    vendor_id = vendor_id_of(user)
+    if vendor_id is not None:
+        return queryset.filter(pk=vendor_id)
     return queryset.none()
 
 
@@ -29,9 +45,9 @@ def visible_ledger_entries(user, queryset=None):
     queryset = LedgerEntry.objects.all() if queryset is None else queryset
     if can_see_all_finance(user):
         return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(account__vendor_id=vendor.pk)
+    vendor_id = vendor_id_of(user)
+    if vendor_id is not None:
+        return queryset.filter(account__vendor_id=vendor_id)
     return queryset.none()
 
 

@@ -367,6 +367,62 @@ def shipment_create(*, request: ShipmentRequest, manager: PluginsManager | None 
     return shipment
 
 
+def shipment_register(*, request: ShipmentRequest, tracking_number: str, manager: PluginsManager | None = None) -> Shipment:
+    """Record a package the vendor booked with the carrier outside the platform, under the
+    carrier's own tracking number: priced like shipment_create for the record, no booking
+    call and no quota. Tracking events then arrive on the carrier's webhook as usual.
+    Repeating a request with the same idempotency_key returns the first shipment.
+    """
+    manager = manager or get_plugins_manager()
+    _carrier_or_error(manager, request.carrier)
+    tracking_number = (tracking_number or "").strip()
+    if not tracking_number or len(tracking_number) > 64:
+        raise DomainError(LogisticsErrorCode.INVALID, "Give the carrier's tracking number.", field="trackingNumber")
+    if request.idempotency_key:
+        existing = Shipment.objects.filter(carrier_id=request.carrier, idempotency_key=request.idempotency_key).first()
+        if existing is not None:
+            return existing
+    parcels = parcels_clean(request.parcels)
+    route = route_lookup(request.origin, request.destination)
+    at = timezone.now()
+    package = Package(parcels=parcels, vendor_id=request.vendor.pk, ship_at=at)
+    quotes = manager.run_plugin_hook(request.carrier, "quote", [], package, route.origin.code, route.destination.code)
+    quotes = pricing_rules_apply(
+        [q for q in quotes if q.service_code == request.service_code], vendor_id=request.vendor.pk, at=at
+    )
+    if not quotes:
+        raise DomainError(
+            LogisticsErrorCode.SERVICE_NOT_AVAILABLE,
+            f"{request.carrier} does not offer {request.service_code!r} for this package and route.",
+            field="serviceCode",
+        )
+    quote = quotes[0]
+    try:
+        with transaction.atomic():
+            return Shipment.objects.create(
+                vendor=request.vendor,
+                reference=request.reference or "",
+                idempotency_key=request.idempotency_key or "",
+                carrier_id=request.carrier,
+                service_code=quote.service_code,
+                service_name=quote.service_name,
+                origin_code=route.origin.code,
+                destination_code=route.destination.code,
+                weight=package.weight,
+                chargeable_weight=quote.chargeable_weight,
+                parcels=[p.as_dict() for p in parcels],
+                price_amount=quote.price.amount,
+                currency=quote.price.currency.code,
+                promised_days=quote.promised_days,
+                time_guaranteed=False,
+                tracking_number=tracking_number,
+            )
+    except IntegrityError as exc:
+        raise DomainError(
+            LogisticsErrorCode.INVALID, "This tracking number is already recorded.", field="trackingNumber"
+        ) from exc
+
+
 def _carrier_cancel_quietly(manager, carrier_id: str, tracking_number: str, carrier_reference: str) -> None:
     plugin = manager.get_plugin(carrier_id, active_only=False)
     try:

@@ -22,7 +22,7 @@ _CJK = (
     "\uac00-\ud7af"  # hangul syllables
     "\uf900-\ufaff"  # CJK compatibility ideographs
 )
-_RUNS = re.compile(rf"([{_CJK}]+)|([^\W_]+)", re.UNICODE)
+_RUNS = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)", re.UNICODE)
 _MAX_WORD = 40
 
 

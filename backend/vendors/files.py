@@ -78,10 +78,6 @@ def store_image_renditions(
     return stored
 
 
-def document_link_max_age() -> int:
-    return getattr(settings, "VENDOR_DOCUMENT_LINK_MAX_AGE", 3600)
-
-
 def document_link_path(document) -> str:
     """A signed, expiring link to a qualification document; only handed to those who may see it."""
     token = signing.dumps({"d": document.pk}, salt=DOCUMENT_LINK_SALT, compress=True)
@@ -90,7 +86,7 @@ def document_link_path(document) -> str:
 
 def document_id_from_token(token: str) -> int | None:
     try:
-        payload = signing.loads(token, salt=DOCUMENT_LINK_SALT, max_age=document_link_max_age())
+        payload = signing.loads(token, salt=DOCUMENT_LINK_SALT, max_age=settings.VENDOR_DOCUMENT_LINK_MAX_AGE)
     except signing.BadSignature:  # also covers SignatureExpired
         return None
     return payload.get("d") if isinstance(payload, dict) else None

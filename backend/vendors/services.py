@@ -89,8 +89,9 @@ VENDOR_ACTIONS = {
 REQUIRED_DOCUMENTS = (DocumentType.BUSINESS_LICENSE,)
 MAX_DOCUMENTS = 10
 PROFILE_FIELDS = {
-    # service argument: (GraphQL field, max length, required)
+    # service argument: (GraphQL field, max length, required); "name" is the store's, once open.
     "store_name": ("storeName", 128, True),
+    "name": ("name", 128, True),
     "company_name": ("companyName", 256, True),
     "contact_phone": ("contactPhone", 32, False),
     "description": ("description", 5000, False),
@@ -305,10 +306,9 @@ def vendor_application_update(
     with transaction.atomic(), StagedFiles() as staged:
         application = _locked_application(application)
         APPLICATION_MACHINE.check(application.status, ApplicationStatus.SUBMITTED)
+        # Documents are only added or replaced, never removed, so the licence stays.
         replaced_types = {t for t, _ in checked}
         replaced = list(application.documents.filter(document_type__in=replaced_types))
-        kept_types = {d.document_type for d in application.documents.exclude(document_type__in=replaced_types)}
-        _require_documents(kept_types | replaced_types)
 
         for name, value in profile.items():
             setattr(application, name, value)
@@ -437,18 +437,11 @@ def vendor_update(
     """Edit the store profile. Images are re-encoded into fixed sizes; the original is not kept."""
     _require_vendor_role(actor, vendor, MANAGING_ROLES)
     _require_open(vendor)
+    # A rename keeps the slug, so links to the store keep working.
     profile = _clean_profile(
-        {
-            "store_name": name,
-            "contact_email": contact_email,
-            "contact_phone": contact_phone,
-            "description": description,
-        },
+        {"name": name, "contact_email": contact_email, "contact_phone": contact_phone, "description": description},
         partial=True,
     )
-    if "store_name" in profile:
-        # The slug stays: links to the store keep working after a rename.
-        profile["name"] = profile.pop("store_name")
     images = {kind: check_image(upload, field=kind) for kind, upload in (("logo", logo), ("banner", banner)) if upload}
 
     with transaction.atomic(), StagedFiles() as staged:

@@ -46,6 +46,16 @@ PAYMENT_EVENTS = {
 REFUND_EVENTS = {"refund.created", "refund.updated", "charge.refund.updated"}
 
 
+def _plain(obj) -> dict:
+    """A Stripe object as plain dicts (newer libraries' objects are not dicts)."""
+    if not isinstance(obj, stripe.StripeObject):
+        return dict(obj)
+    try:
+        return obj.to_dict(recursive=True)
+    except TypeError:  # libraries before recursive to_dict
+        return obj.to_dict_recursive()
+
+
 def _error(exc: stripe.StripeError) -> GatewayResponse:
     message = getattr(exc, "user_message", None) or str(exc)
     if isinstance(exc, stripe.CardError):
@@ -93,6 +103,7 @@ class StripeGatewayPlugin(BasePlugin):
 
     @staticmethod
     def _intent_response(intent) -> GatewayResponse:
+        intent = _plain(intent)
         status = INTENT_STATUS.get(intent["status"], GatewayStatus.PENDING)
         currency = intent["currency"].upper()
         minor = intent.get("amount_received") if status == GatewayStatus.CAPTURED else intent.get("amount")
@@ -104,7 +115,7 @@ class StripeGatewayPlugin(BasePlugin):
                 status=status,
                 error_code=GatewayErrorCode.DECLINED,
                 error_message=error.get("message", "The payment was declined."),
-                raw=intent.to_dict() if hasattr(intent, "to_dict") else dict(intent),
+                raw=intent,
             )
         return GatewayResponse(
             success=True,
@@ -112,7 +123,7 @@ class StripeGatewayPlugin(BasePlugin):
             status=status,
             amount=from_minor(minor or 0, currency),
             currency=currency,
-            raw=intent.to_dict() if hasattr(intent, "to_dict") else dict(intent),
+            raw=intent,
         )
 
     def process_payment(self, payment_data, *, previous_value):
@@ -173,6 +184,7 @@ class StripeGatewayPlugin(BasePlugin):
             )
         except stripe.StripeError as exc:
             return _error(exc)
+        refund = _plain(refund)
         status = refund["status"]
         if status in ("failed", "canceled"):
             return GatewayResponse(
@@ -218,6 +230,7 @@ class StripeGatewayPlugin(BasePlugin):
             )
         except stripe.StripeError as exc:
             return _error(exc)
+        transfer = _plain(transfer)
         # A Connect transfer moves money between Stripe balances at once; a later reversal arrives by webhook.
         return GatewayResponse(
             success=True,
@@ -243,15 +256,15 @@ class StripeGatewayPlugin(BasePlugin):
 
     @staticmethod
     def _event(event) -> GatewayEvent:
-        obj = event["data"]["object"]
-        raw = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        raw = _plain(event)
+        obj = raw["data"]["object"]
         currency = str(obj.get("currency") or "").upper()
 
         def amount(field: str) -> Decimal | None:
             value = obj.get(field)
             return None if value is None or not currency else from_minor(value, currency)
 
-        event_type = event["type"]
+        event_type = raw["type"]
         kind = GatewayEventType.IGNORED
         value = None
         if event_type in PAYMENT_EVENTS:
@@ -268,7 +281,7 @@ class StripeGatewayPlugin(BasePlugin):
             kind = GatewayEventType.TRANSFER_REVERSED
             value = amount("amount_reversed")
         return GatewayEvent(
-            event_id=event["id"],
+            event_id=raw["id"],
             type=kind,
             psp_reference=str(obj.get("id", "")),
             amount=value,

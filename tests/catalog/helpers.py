@@ -89,7 +89,7 @@ def gid(obj) -> str:
     return to_global_id(type_name, obj.pk)
 
 
-def upload(name="photo.png", size=(800, 800), color=(200, 30, 30), fmt="PNG") -> SimpleUploadedFile:
+def upload(name="photo.png", size=(400, 400), color=(200, 30, 30), fmt="PNG") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, image_bytes(size=size, fmt=fmt, color=color), content_type="image/png")
 
 

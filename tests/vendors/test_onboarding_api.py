@@ -345,3 +345,21 @@ def test_application_list_query_count_does_not_grow_with_the_page(user_factory, 
     api = GraphQLClient(CORE_URL).login(vendors_staff)
     small, large = _list_queries(api, 2), _list_queries(api, 20)
     assert small == large
+
+
+def test_database_keeps_one_open_application_even_past_the_check(user_factory, categories, monkeypatch, media_root):
+    """The unique constraint catches what a concurrent request's check could not see."""
+    from backend.core.exceptions import DomainError
+
+    applicant = user_factory()
+    common = dict(
+        applicant=applicant, store_name="S", company_name="C", contact_email=applicant.email, categories=categories[:1]
+    )
+    services.vendor_application_create(**common, documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload())])
+    files_before = media_files(media_root)
+    monkeypatch.setattr(services, "_check_may_apply", lambda applicant: None)
+    with pytest.raises(DomainError) as refused:
+        services.vendor_application_create(**common, documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload())])
+    assert refused.value.code.name == "ALREADY_APPLIED"
+    assert VendorApplication.objects.count() == 1
+    assert media_files(media_root) == files_before

@@ -4,7 +4,6 @@ import io
 import os
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -346,6 +345,12 @@ def test_suspend_reinstate_close_permissions_and_reasons(make_vendor, user_facto
     ]
 
 
-def test_media_root_is_isolated(media_root):
-    # The vendor tests assert on MEDIA_ROOT contents; it must be the per-test folder.
-    assert str(django_settings.MEDIA_ROOT) == media_root
+def test_profile_input_is_checked(make_vendor):
+    vendor, owner = make_vendor()
+    api = api_for(owner)
+    blank = api.mutate(VENDOR_UPDATE, {"id": gid("Vendor", vendor), "input": {"name": "  "}})
+    assert [(e["code"], e["field"]) for e in blank["errors"]] == [("REQUIRED", "name")]
+    email = api.mutate(VENDOR_UPDATE, {"id": gid("Vendor", vendor), "input": {"contactEmail": "nope"}})
+    assert [(e["code"], e["field"]) for e in email["errors"]] == [("INVALID", "contactEmail")]
+    vendor.refresh_from_db()
+    assert vendor.name == "Roadtrip Gear"

@@ -2,16 +2,15 @@ import graphene
 from graphene_django.fields import DjangoConnectionField
 
 from backend.core.exceptions import DomainError
-from backend.vendors.models import Vendor
 
 from ..core.nodes import decode_id
 from .types import LedgerEntryType, VendorBalance, resolve_vendor_balance, vendor_ledger_queryset
 
 
-def _vendor(global_id: str) -> Vendor | None:
+def _vendor(global_id: str) -> int | None:
+    """The vendor id inside a Vendor global ID; whether it exists shows in what the caller may see."""
     try:
-        pk = decode_id(global_id, "Vendor", field="vendor")
-        return Vendor.objects.filter(pk=pk).first()
+        return int(decode_id(global_id, "Vendor", field="vendor"))
     except (DomainError, ValueError):
         return None
 

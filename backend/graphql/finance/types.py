@@ -88,14 +88,20 @@ class LedgerEntryType(DjangoObjectType):
 
 
 def resolve_vendor_balance(vendor, info):
-    """Balance of a Vendor the caller may see the money of, else null. Also usable as Vendor.balance."""
-    if vendor is None or not selectors.finance_visible_vendors(info.context.user).filter(pk=vendor.pk).exists():
+    """Balance of a vendor (a Vendor or its id) whose money the caller may see, else null.
+
+    Also the resolver for a `Vendor.balance` field."""
+    vendor_id = getattr(vendor, "pk", vendor)
+    if vendor_id is None or not selectors.can_see_vendor_finance(info.context.user, vendor_id):
         return None
-    return ledger.vendor_balance(vendor)
+    return ledger.vendor_balance(vendor_id)
 
 
 def vendor_ledger_queryset(vendor, info):
-    """Entries on the vendor's accounts, newest first; none if the caller may not see them."""
-    if vendor is None:
+    """Entries on the vendor's accounts, newest first; none if the caller may not see them.
+
+    Also the resolver for a `Vendor.ledger` connection field."""
+    vendor_id = getattr(vendor, "pk", vendor)
+    if vendor_id is None:
         return LedgerEntry.objects.none()
-    return selectors.vendor_ledger_entries(info.context.user, vendor.pk)
+    return selectors.vendor_ledger_entries(info.context.user, vendor_id)

@@ -106,7 +106,7 @@ class LogisticsQueries(graphene.ObjectType):
             queryset = queryset.filter(status=status)
         if reference:
             queryset = queryset.filter(reference=reference)
-        return queryset.select_related("vendor").prefetch_related("events")
+        return queryset.prefetch_related("events")
 
     @staticmethod
     def resolve_shipment(_root, info, id):

@@ -77,6 +77,10 @@ class TrackingEventType(DjangoObjectType):
         name = "TrackingEvent"
         fields = ("event_id", "carrier_status", "occurred_at", "location", "description", "applied", "received_at")
 
+    @staticmethod
+    def resolve_status(root, _info):
+        return models.ShipmentStatus(root.status).value
+
 
 class ShipmentType(DjangoObjectType):
     status = ShipmentStatusEnum(required=True)
@@ -84,6 +88,9 @@ class ShipmentType(DjangoObjectType):
     price = graphene.Field(Money, required=True)
     events = graphene.List(graphene.NonNull(TrackingEventType), required=True, description="The timeline, oldest first.")
     label_data = graphene.JSONString(required=True)
+    vendor = graphene.Field(
+        "backend.graphql.vendor.types.VendorType", description="The shipping vendor, when the caller may see it."
+    )
 
     class Meta:
         model = models.Shipment
@@ -91,7 +98,7 @@ class ShipmentType(DjangoObjectType):
         interfaces = (graphene.relay.Node,)
         connection_class = CountableConnection
         fields = (
-            "id", "vendor", "reference", "service_code", "service_name", "origin_code", "destination_code",
+            "id", "reference", "service_code", "service_name", "origin_code", "destination_code",
             "weight", "chargeable_weight", "promised_days", "time_guaranteed", "tracking_number",
             "last_event_at", "delivered_at", "cancelled_at", "created_at",
         )
@@ -101,12 +108,28 @@ class ShipmentType(DjangoObjectType):
         return selectors.visible_shipments(info.context.user, queryset)
 
     @staticmethod
+    def resolve_status(root, _info):
+        return models.ShipmentStatus(root.status).value
+
+    @staticmethod
     def resolve_carrier(root, _info):
         return root.carrier_id
 
     @staticmethod
     def resolve_price(root, _info):
         return root.price
+
+    @staticmethod
+    def resolve_vendor(root, info):
+        # Vendor visibility is the vendor type's rule; remembered per request and vendor,
+        # so a page of one vendor's shipments costs one query.
+        from ..vendor.types import VendorType
+
+        seen = info.context.__dict__.setdefault("_shipment_vendors", {})
+        if root.vendor_id not in seen:
+            queryset = VendorType.get_queryset(VendorType._meta.model.objects.filter(pk=root.vendor_id), info)
+            seen[root.vendor_id] = queryset.first()
+        return seen[root.vendor_id]
 
     @staticmethod
     def resolve_events(root, _info):

@@ -2,13 +2,12 @@ import graphene
 from graphene_file_upload.scalars import Upload
 
 from backend.catalog.models import Category
-from backend.core.error_codes import CoreErrorCode
-from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission
 from backend.vendors import services
 
+from ..catalog.types import CategoryType
 from ..core.mutations import BaseMutation
-from ..core.nodes import decode_id, get_node
+from ..core.nodes import get_node, get_nodes
 from .types import (
     DocumentTypeEnum,
     VendorApplicationType,
@@ -16,19 +15,11 @@ from .types import (
     VendorRoleEnum,
     VendorStaffType,
     VendorType,
-    category_type,
 )
 
 
-def categories_from_ids(global_ids, *, field: str = "categories") -> list[Category]:
-    """Categories are public; unknown IDs are NOT_FOUND."""
-    type_name = category_type()._meta.name
-    pks = [decode_id(gid, type_name, field=field) for gid in global_ids]
-    found = Category.objects.in_bulk([int(pk) for pk in pks if pk.isdigit()])
-    missing = [gid for gid, pk in zip(global_ids, pks) if not pk.isdigit() or int(pk) not in found]
-    if missing:
-        raise DomainError(CoreErrorCode.NOT_FOUND, f"No category with ID {', '.join(missing)}.", field=field)
-    return [found[int(pk)] for pk in pks]
+def categories_from_ids(info, global_ids) -> list[Category]:
+    return get_nodes(info, global_ids, CategoryType, field="categories")
 
 
 def documents_from_input(documents) -> list[tuple[str, object]]:
@@ -86,7 +77,7 @@ class VendorApplicationCreate(BaseMutation):
             contact_email=input.contact_email,
             contact_phone=input.get("contact_phone") or "",
             description=input.get("description") or "",
-            categories=categories_from_ids(input.categories),
+            categories=categories_from_ids(info, input.categories),
             documents=documents_from_input(input.documents),
         )
         return cls(vendor_application=application, errors=[])
@@ -115,7 +106,7 @@ class VendorApplicationUpdate(BaseMutation):
             contact_email=input.get("contact_email"),
             contact_phone=input.get("contact_phone"),
             description=input.get("description"),
-            categories=categories_from_ids(categories) if categories is not None else None,
+            categories=categories_from_ids(info, categories) if categories is not None else None,
             documents=documents_from_input(input.get("documents")),
         )
         return cls(vendor_application=application, errors=[])

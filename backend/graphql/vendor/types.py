@@ -1,15 +1,13 @@
 import graphene
-from django.core.files.storage import default_storage
 from graphene_django import DjangoObjectType
 from graphene_django.fields import DjangoConnectionField
-from graphene_django.registry import get_global_registry
 
-from backend.catalog.models import Category
 from backend.core.audit import audit_trail
 from backend.vendors import files, models, selectors
 from backend.vendors.error_codes import VendorErrorCode
 
 from ..account.types import UserType
+from ..catalog.types import CategoryType, media_url
 from ..core.types import CountableConnection, error_type
 
 VendorError = error_type("VendorError", VendorErrorCode)
@@ -24,34 +22,6 @@ DocumentTypeEnum = graphene.Enum(
     "DocumentType", [(value.upper(), value) for value, _ in models.DocumentType.choices]
 )
 VendorRoleEnum = graphene.Enum("VendorRole", [(value.upper(), value) for value, _ in models.VendorRole.choices])
-
-
-class CategoryReference(graphene.ObjectType):
-    """Stands in for the catalog's Category type until the catalog API is part of the schema."""
-
-    name = graphene.String(required=True)
-    slug = graphene.String(required=True)
-
-    class Meta:
-        name = "Category"
-        interfaces = (graphene.relay.Node,)
-
-    @classmethod
-    def is_type_of(cls, root, _info):
-        return isinstance(root, (cls, Category))
-
-    @classmethod
-    def get_node(cls, _info, id):
-        return Category.objects.filter(pk=id).first()
-
-
-def category_type():
-    """The catalog's own Category type when it is registered, so the schema has one Category."""
-    return get_global_registry().get_type_for_model(Category) or CategoryReference
-
-
-def absolute_url(info, path: str) -> str:
-    return info.context.build_absolute_uri(path)
 
 
 class AuditLogEntry(graphene.ObjectType):
@@ -80,7 +50,7 @@ def _renditions(info, stored: dict, sizes: dict) -> list[VendorImageRendition]:
             format=fmt,
             width=sizes[size][0],
             height=sizes[size][1],
-            url=absolute_url(info, default_storage.url(path)),
+            url=media_url(info.context, path),
         )
         for size, formats in (stored or {}).items()
         if size in sizes
@@ -120,7 +90,7 @@ class VendorStaffType(DjangoObjectType):
 
 class VendorType(DjangoObjectType):
     status = VendorStatusEnum(required=True)
-    categories = graphene.List(graphene.NonNull(category_type), required=True)
+    categories = graphene.List(graphene.NonNull(CategoryType), required=True)
     staff = graphene.List(graphene.NonNull(VendorStaffType), required=True)
     logo = graphene.List(
         graphene.NonNull(VendorImageRendition), required=True, description="Store logo, square, in every size and format."
@@ -195,13 +165,13 @@ class VendorApplicationDocumentType(DjangoObjectType):
 
     @staticmethod
     def resolve_url(root, info):
-        return absolute_url(info, files.document_link_path(root))
+        return info.context.build_absolute_uri(files.document_link_path(root))
 
 
 class VendorApplicationType(DjangoObjectType):
     status = VendorApplicationStatusEnum(required=True)
     applicant = graphene.Field(UserType, required=True)
-    categories = graphene.List(graphene.NonNull(category_type), required=True)
+    categories = graphene.List(graphene.NonNull(CategoryType), required=True)
     documents = graphene.List(graphene.NonNull(VendorApplicationDocumentType), required=True)
     vendor = graphene.Field(VendorType, description="The store opened on approval.")
     decided_by_email = graphene.String(description="Staff member who took the last decision (staff only).")

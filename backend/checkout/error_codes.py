@@ -1,0 +1,28 @@
+from enum import Enum
+
+
+class CheckoutErrorCode(Enum):
+    GRAPHQL_ERROR = "graphql_error"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    REQUIRED = "required"
+    PERMISSION_DENIED = "permission_denied"
+    INVALID_TRANSITION = "invalid_transition"
+    # The listing is no longer published, its store no longer sells, or the variant is gone.
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    # Prices (goods or shipping) changed since the shopper last saw the checkout; it shows the new ones.
+    PRICE_CHANGED = "price_changed"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    EMPTY_CHECKOUT = "empty_checkout"
+    EMAIL_REQUIRED = "email_required"
+    SHIPPING_ADDRESS_REQUIRED = "shipping_address_required"
+    UNKNOWN_REGION = "unknown_region"
+    SHIPPING_METHOD_REQUIRED = "shipping_method_required"
+    SHIPPING_METHOD_NOT_AVAILABLE = "shipping_method_not_available"
+    ALREADY_COMPLETED = "already_completed"
+    # Payment outcomes (from backend.payments).
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_TIMEOUT = "payment_timeout"
+    PAYMENT_ERROR = "payment_error"
+    GATEWAY_NOT_AVAILABLE = "gateway_not_available"

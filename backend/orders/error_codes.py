@@ -1,0 +1,23 @@
+from enum import Enum
+
+
+class OrderErrorCode(Enum):
+    GRAPHQL_ERROR = "graphql_error"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    REQUIRED = "required"
+    PERMISSION_DENIED = "permission_denied"
+    INVALID_TRANSITION = "invalid_transition"
+    # A dispute froze the release of this order's money.
+    RELEASE_FROZEN = "release_frozen"
+    # The shopper may extend the confirmation deadline once.
+    ALREADY_EXTENDED = "already_extended"
+    # Carrier problems when shipping (from backend.logistics).
+    CARRIER_NOT_FOUND = "carrier_not_found"
+    SERVICE_NOT_AVAILABLE = "service_not_available"
+    CAPACITY_EXHAUSTED = "capacity_exhausted"
+    UNKNOWN_REGION = "unknown_region"
+    CARRIER_ERROR = "carrier_error"
+    # Money problems when cancelling (from backend.payments and backend.finance).
+    REFUND_FAILED = "refund_failed"
+    PAYMENT_ERROR = "payment_error"
