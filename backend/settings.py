@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "backend.payments",
     "backend.checkout",
     "backend.orders",
+    "backend.disputes",
     "plugins",
     "fixtures",
 ]
@@ -180,6 +181,14 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+# --- Disputes ---
+# A dispute may be opened from payment until this many days after the order completed.
+DISPUTE_WINDOW_DAYS_AFTER_COMPLETION = env_int("DISPUTE_WINDOW_DAYS_AFTER_COMPLETION", 15)
+# Returns without a reason: within this many days of delivery, in categories that allow them.
+DISPUTE_NO_REASON_RETURN_DAYS = env_int("DISPUTE_NO_REASON_RETURN_DAYS", 7)
+DISPUTE_MAX_EVIDENCE_IMAGES = env_int("DISPUTE_MAX_EVIDENCE_IMAGES", 9)
+CELERY_BEAT_SCHEDULE["disputes-apply-deadlines"] = {"task": "disputes.apply_deadlines", "schedule": timedelta(minutes=10)}
+
 # --- Search ---
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
 SEARCH_BACKEND = os.environ.get(
@@ -206,6 +215,9 @@ DEFAULT_PLUGINS: list[str] = [
     # Payment gateways: the dummy gateway is active by default, Stripe is off until configured.
     "plugins.payments.dummy.DummyGatewayPlugin",
     "plugins.payments.stripe.StripeGatewayPlugin",
+    # Dispute policy: the default policy is active; the strict-evidence policy is an alternative, off.
+    "plugins.arbitration.default.DefaultArbitrationPlugin",
+    "plugins.arbitration.strict_evidence.StrictEvidenceArbitrationPlugin",
 ]
 PLUGINS = env_list("PLUGINS", ",".join(DEFAULT_PLUGINS))
 

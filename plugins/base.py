@@ -178,6 +178,27 @@ class BasePlugin:
         """Cancel a booked shipment (a ShipmentReference) at the carrier; return True."""
         return NotImplemented
 
+    # --- Arbitration: the dispute policy. Contract types are in plugins/arbitration/interface.py;
+    # core code calls them through backend/disputes/policy.py. `dispute` is a DisputeFacts. ---
+
+    def deadline_for(self, dispute, state: str, *, previous_value):
+        """How long (a timedelta) the dispute may wait in `state` (a DisputeStatus value) before
+        automatic_ruling applies; None for no deadline."""
+        return NotImplemented
+
+    def automatic_ruling(self, dispute, *, previous_value):
+        """The Ruling applied when the deadline of the dispute's current state passes,
+        or None to leave the dispute waiting (for example for staff)."""
+        return NotImplemented
+
+    def suggested_outcome(self, dispute, *, previous_value):
+        """A Suggestion shown to staff arbitrating the dispute."""
+        return NotImplemented
+
+    def deposit_penalty(self, dispute, ruling, *, previous_value):
+        """A DepositPenalty taken from the vendor's deposit with this Ruling, or None."""
+        return NotImplemented
+
     # --- Listing: automatic checks before human review. Contract types are in
     # backend/catalog/listing_checks.py. ---
 

@@ -2,15 +2,19 @@ from __future__ import annotations
 
 import strawberry
 import strawberry_django
+from django.db.models import QuerySet
 from strawberry import relay
 from strawberry.types import Info
+from strawberry_django.relay import DjangoListConnection
 
 from backend.accounts import services
 from backend.accounts.error_codes import AccountErrorCode
 from backend.accounts.models import User as UserModel
 from backend.accounts.selectors import visible_users
+from backend.orders.models import Order as OrderModel
 
 from .core import current_user, error_type, run_mutation
+from .orders import Order
 
 AccountError = error_type("AccountError", AccountErrorCode)
 
@@ -25,6 +29,10 @@ class User(relay.Node):
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):
         return visible_users(current_user(info), queryset)
+
+    @strawberry_django.connection(DjangoListConnection[Order], description="The shopper's orders, newest first.")
+    def orders(self) -> QuerySet[OrderModel]:
+        return OrderModel.objects.filter(user_id=self.pk).order_by("-created_at", "-id")
 
 
 @strawberry.input

@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from strawberry import relay
 from strawberry.types import Info
+from strawberry_django.queryset import get_queryset_config
 from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
@@ -41,6 +42,28 @@ def _absolute(info: Info, path: str | None) -> str | None:
 
 def _attribute_index(info: Info) -> selectors.CategoryAttributeIndex:
     return selectors.CategoryAttributeIndex.for_request(_request(info))
+
+
+@strawberry.type(name="Connection", description="A connection to a list of items.")
+class CountedConnection(DjangoListConnection[relay.NodeType]):
+    """Counts with a separate COUNT query instead of a COUNT(*) OVER () window on the page query.
+
+    The window makes the database read and sort every matching row to return one page;
+    a plain count walks an index and the page query stops after `first` rows.
+    """
+
+    @classmethod
+    def resolve_connection(cls, nodes, *, info, before=None, after=None, first=None, last=None, **kwargs):
+        config = get_queryset_config(nodes) if isinstance(nodes, QuerySet) else None
+        if config is not None and config.optimized_by_prefetching:
+            return super().resolve_connection(
+                nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+            )
+        connection = relay.ListConnection.resolve_connection.__func__(
+            cls, nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+        )
+        connection.nodes = nodes
+        return connection
 
 
 @strawberry.enum(name="ImageSize")
@@ -248,7 +271,7 @@ class Vendor(relay.Node):
                 return _absolute(info, formats.get("webp") or next(iter(formats.values())))
         return None
 
-    @strawberry_django.connection(DjangoListConnection["Product"], description="The store's listings.")
+    @strawberry_django.connection(CountedConnection["Product"], description="The store's listings.")
     def products(self, sort_by: ProductSortingInput | None = None) -> QuerySet[models.Product]:
         return browse_products(models.Product.objects.filter(vendor_id=self.pk), None, sort_by)
 
@@ -306,7 +329,7 @@ class Product(relay.Node):
 @strawberry.type
 class CatalogQuery:
     @strawberry_django.connection(
-        DjangoListConnection[Product],
+        CountedConnection[Product],
         description=(
             "Published listings of sellable stores. Newest first by default; best match first "
             "when searching without sortBy."

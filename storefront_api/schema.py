@@ -1,20 +1,29 @@
 """The storefront schema, assembled from each domain's Query and Mutation types."""
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
+from .checkout import CheckoutMutation, CheckoutQuery
+from .orders import OrderMutation, OrderQuery
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery):
+class Query(AccountQuery, CatalogQuery, CheckoutQuery, OrderQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation):
+class Mutation(AccountMutation, CheckoutMutation, OrderMutation):
     pass
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[DjangoOptimizerExtension])
+# Shoppers' apps send the same few documents over and over: parse and validate each once
+# (the caches live at module level, shared by every request).
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[DjangoOptimizerExtension, lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+)

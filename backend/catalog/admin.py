@@ -12,6 +12,7 @@ from backend.core.exceptions import DomainError, DomainErrors
 from backend.core.permissions import PlatformPermission, has_permission
 
 from . import selectors, services
+from .error_codes import CatalogErrorCode
 from .models import (
     Attribute,
     BannedWord,
@@ -164,7 +165,7 @@ class ListingReviewAdmin(admin.ModelAdmin):
                         services.product_reject(actor=request.user, product=locked, reason=reason)
                         self.message_user(request, f"Rejected “{locked}”.", messages.SUCCESS)
                     else:
-                        raise DomainError(services.CatalogErrorCode.INVALID, "Choose approve or reject.")
+                        raise DomainError(CatalogErrorCode.INVALID, "Choose approve or reject.")
             except DomainError as error:
                 self.message_user(request, error.message, messages.ERROR)
             except DomainErrors as errors:

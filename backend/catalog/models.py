@@ -111,7 +111,9 @@ class Product(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "vendor"], name="catalog_product_status_vendor"),
-            models.Index(fields=["status", "-published_at"], name="catalog_product_status_pub"),
+            # The storefront's default order (newest first, id breaking ties) straight from the index.
+            models.Index(fields=["status", "-published_at", "-id"], name="catalog_product_newest"),
+            models.Index(fields=["status", "price_min_amount", "id"], name="catalog_product_price"),
         ]
 
     def __str__(self) -> str:

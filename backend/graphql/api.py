@@ -6,6 +6,7 @@ from .account.schema import AccountMutations, AccountQueries
 from .catalog.schema import CatalogMutations, CatalogQueries
 from .finance.schema import FinanceQueries
 from .logistics.schema import LogisticsMutations, LogisticsQueries
+from .orders.schema import OrderMutations, OrderQueries
 from .payments.schema import PaymentQueries
 from .plugins.schema import PluginMutations, PluginQueries
 from .vendor.schema import VendorMutations, VendorQueries
@@ -16,6 +17,7 @@ class Query(
     CatalogQueries,
     FinanceQueries,
     LogisticsQueries,
+    OrderQueries,
     PaymentQueries,
     PluginQueries,
     VendorQueries,
@@ -24,7 +26,15 @@ class Query(
     node = graphene.relay.Node.Field()
 
 
-class Mutation(AccountMutations, CatalogMutations, LogisticsMutations, PluginMutations, VendorMutations, graphene.ObjectType):
+class Mutation(
+    AccountMutations,
+    CatalogMutations,
+    LogisticsMutations,
+    OrderMutations,
+    PluginMutations,
+    VendorMutations,
+    graphene.ObjectType,
+):
     pass
 
 

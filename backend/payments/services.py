@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -55,6 +56,12 @@ from .models import (
 from .states import payment_machine, refund_machine, transfer_machine
 
 logger = logging.getLogger(__name__)
+
+# Called with each payment that a gateway webhook moves to captured, failed or cancelled,
+# inside the same transaction (a gateway that answered pending or authorized at checkout).
+# The orders issue appends its handler (hold the money in escrow, mark the orders paid).
+PAYMENT_CAPTURED_HANDLERS: list[Callable[[Payment], None]] = []
+PAYMENT_FAILED_HANDLERS: list[Callable[[Payment], None]] = []
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,13 @@ def payment_process(
             if payment.request_fingerprint != fingerprint:
                 raise _conflict("payment", idempotency_key)
             if payment.status == PaymentStatus.FAILED:
-                raise DomainError(PaymentErrorCode.PAYMENT_DECLINED, payment.error_message or "The payment was declined.")
+                # The same answer as the first time, without asking the gateway again.
+                known = {c.value for c in GatewayErrorCode}
+                recorded = GatewayErrorCode(payment.error_code) if payment.error_code in known else GatewayErrorCode.DECLINED
+                raise _failure(
+                    GatewayResponse(success=False, error_code=recorded, error_message=payment.error_message),
+                    PaymentErrorCode.PAYMENT_DECLINED,
+                )
             if payment.status == PaymentStatus.CANCELLED:
                 raise DomainError(PaymentErrorCode.INVALID_TRANSITION, "This payment was cancelled.")
             if payment.status != PaymentStatus.PENDING:
@@ -539,6 +552,14 @@ def _apply_event(gateway_id: str, event: GatewayEvent) -> None:
         if target == PaymentStatus.CAPTURED:
             payment.captured_amount = event.amount if event.amount is not None else payment.amount
         payment_machine.apply(payment, target, update_fields=["captured_amount"])
+        if target == PaymentStatus.CAPTURED:
+            handlers = PAYMENT_CAPTURED_HANDLERS
+        elif target in (PaymentStatus.FAILED, PaymentStatus.CANCELLED):
+            handlers = PAYMENT_FAILED_HANDLERS
+        else:
+            handlers = []
+        for handler in list(handlers):
+            handler(payment)
     elif kind in (GatewayEventType.REFUND_SUCCEEDED, GatewayEventType.REFUND_FAILED):
         refund = (
             Refund.objects.select_for_update()

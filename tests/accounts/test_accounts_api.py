@@ -198,3 +198,17 @@ def test_permission_groups(core_api, staff_factory):
     assert result["user"]["permissions"] == ["REVIEW_LISTINGS"]
     listed = core_api.execute("{ permissionGroups(first: 10) { totalCount edges { node { name } } } }")
     assert "Reviewers" in [e["node"]["name"] for e in listed["permissionGroups"]["edges"]]
+
+
+def test_malformed_ids_answer_not_found(core_api, staff_factory):
+    from graphql_relay import to_global_id
+
+    core_api.login(staff_factory(PlatformPermission.MANAGE_STAFF))
+    for bad in (to_global_id("PermissionGroup", "abc"), to_global_id("User", "1"), "%%%", ""):
+        payload = core_api.mutate(
+            STAFF_CREATE,
+            {"input": {"email": "z@example.com", "password": PASSWORD, "groups": [bad]}},
+        )
+        assert error_codes(payload) == ["NOT_FOUND"], bad
+        assert payload["errors"][0]["field"] == "groups"
+    assert not User.objects.filter(email="z@example.com").exists()

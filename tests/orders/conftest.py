@@ -1,1 +1,1 @@
-from .helpers import logistics_data, marketplace_plugins  # noqa: F401 - autouse fixtures
+from ..checkout.helpers import logistics_data, marketplace_plugins  # noqa: F401 - autouse fixtures

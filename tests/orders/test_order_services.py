@@ -106,6 +106,9 @@ def test_ship_with_the_merchants_own_tracking_number(world):
     assert (order.shipment.tracking_number, order.shipment.service_code) == ("SF1234567890", "express")
     with pytest.raises(DomainError) as exc_info:
         services.order_ship(actor=world["tea_owner"], order=world["tea_order"], carrier="nobody")
+    assert codes(exc_info) == "REQUIRED"  # another carrier than chosen: name its service
+    with pytest.raises(DomainError) as exc_info:
+        services.order_ship(actor=world["tea_owner"], order=world["tea_order"], carrier="nobody", service_code="x")
     assert codes(exc_info) == "CARRIER_NOT_FOUND"
 
 

@@ -78,10 +78,12 @@ def test_dummy_timeout_leaves_the_payment_pending():
     assert (payment.status, payment.error_code) == (PaymentStatus.PENDING, "timeout")
 
 
-def test_unknown_dummy_token_is_invalid():
-    with pytest.raises(DomainError) as exc:
-        pay("maybe")
-    assert code(exc) == PaymentErrorCode.INVALID
+def test_unknown_dummy_token_is_invalid_and_stays_so_on_retry():
+    for _attempt in range(2):
+        with pytest.raises(DomainError) as exc:
+            pay("maybe")
+        assert code(exc) == PaymentErrorCode.INVALID
+    assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
 def test_same_key_twice_charges_once(scripted_gateway):

@@ -75,7 +75,10 @@ def test_a_pending_transfer_settles_or_fails_by_webhook(client, vendor, scripted
     assert ledger_problems() == []
 
 
-def test_payment_events_move_the_payment_along_its_states(client, signed_dummy):
+def test_payment_events_move_the_payment_along_its_states(client, signed_dummy, monkeypatch):
+    captured, failed = [], []
+    monkeypatch.setattr(services, "PAYMENT_CAPTURED_HANDLERS", [captured.append])
+    monkeypatch.setattr(services, "PAYMENT_FAILED_HANDLERS", [failed.append])
     payment = services.payment_process(
         gateway="dummy", token="success", amount=cny(10), idempotency_key="k1", capture=False
     )
@@ -84,10 +87,15 @@ def test_payment_events_move_the_payment_along_its_states(client, signed_dummy):
     assert response.status_code == 200
     payment.refresh_from_db()
     assert (payment.status, payment.captured) == (PaymentStatus.CAPTURED, cny(10))
+    assert [p.pk for p in captured] == [payment.pk]
     # An event that does not fit the payment's state is acknowledged and ignored.
     post(client, {"id": "e2", "type": "payment_failed", "psp_reference": payment.psp_reference})
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CAPTURED
+    assert failed == [] and len(captured) == 1
+    other = services.payment_process(gateway="dummy", token="success", amount=cny(5), idempotency_key="k2", capture=False)
+    post(client, {"id": "e4", "type": "payment_cancelled", "psp_reference": other.psp_reference})
+    assert [p.pk for p in failed] == [other.pk]
     # Events about unknown references are recorded and acknowledged.
     assert post(client, {"id": "e3", "type": "payment_captured", "psp_reference": "nope"}).status_code == 200
 

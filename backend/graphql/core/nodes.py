@@ -38,7 +38,10 @@ def get_node(info, global_id: str, object_type, *, field: str = "id", for_update
 def get_nodes(info, global_ids: list[str], object_type, *, field: str):
     pks = [decode_id(gid, object_type._meta.name, field=field) for gid in global_ids]
     queryset = object_type.get_queryset(object_type._meta.model.objects.all(), info)
-    found = {str(obj.pk): obj for obj in queryset.filter(pk__in=pks)}
+    try:
+        found = {str(obj.pk): obj for obj in queryset.filter(pk__in=pks)}
+    except ValueError:  # a key that is not a valid primary key, e.g. "Category:abc"
+        raise DomainError(CoreErrorCode.NOT_FOUND, f"Not found: {', '.join(global_ids)}.", field=field)
     missing = [gid for gid, pk in zip(global_ids, pks) if pk not in found]
     if missing:
         raise DomainError(CoreErrorCode.NOT_FOUND, f"Not found: {', '.join(missing)}.", field=field)

@@ -1,0 +1,65 @@
+import graphene
+from graphene_django.fields import DjangoConnectionField
+
+from backend.core.exceptions import DomainError
+from backend.orders.models import Order
+
+from ..core.nodes import decode_id, get_node
+from .mutations import OrderCancel, OrderShip
+from .types import OrderStatusEnum, OrderType
+
+
+class OrderFilterInput(graphene.InputObjectType):
+    status = OrderStatusEnum()
+    created_gte = graphene.DateTime(description="Placed at or after.")
+    created_lte = graphene.DateTime(description="Placed at or before.")
+    vendor = graphene.ID(description="Staff with MANAGE_ORDERS: one vendor's orders.")
+
+
+def with_order_relations(queryset):
+    """What an order list shows, fetched per page."""
+    return queryset.select_related("vendor", "shipment").prefetch_related("lines", "shipment__events")
+
+
+def filter_orders(queryset, filter_input):
+    filter_input = filter_input or {}
+    status = filter_input.get("status")
+    if status:
+        queryset = queryset.filter(status=getattr(status, "value", status))
+    if filter_input.get("created_gte"):
+        queryset = queryset.filter(created_at__gte=filter_input["created_gte"])
+    if filter_input.get("created_lte"):
+        queryset = queryset.filter(created_at__lte=filter_input["created_lte"])
+    if filter_input.get("vendor"):
+        try:
+            pk = decode_id(filter_input["vendor"], "Vendor", field="vendor")
+        except DomainError:
+            pk = "-1"
+        queryset = queryset.filter(vendor_id=int(pk) if pk.isdigit() else -1)
+    return queryset.order_by("-created_at", "-id")
+
+
+class OrderQueries(graphene.ObjectType):
+    orders = DjangoConnectionField(
+        OrderType,
+        filter=OrderFilterInput(),
+        description="Orders the caller may see, newest first: a vendor's staff their own, MANAGE_ORDERS all.",
+    )
+    order = graphene.Field(OrderType, id=graphene.ID(required=True))
+
+    @staticmethod
+    def resolve_orders(_root, info, filter=None, **_kwargs):
+        # DjangoConnectionField narrows this through OrderType.get_queryset (the visibility rule).
+        return with_order_relations(filter_orders(Order.objects.all(), filter))
+
+    @staticmethod
+    def resolve_order(_root, info, id):
+        try:
+            return get_node(info, id, OrderType)
+        except DomainError:
+            return None
+
+
+class OrderMutations(graphene.ObjectType):
+    order_ship = OrderShip.Field()
+    order_cancel = OrderCancel.Field()

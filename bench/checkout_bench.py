@@ -1,0 +1,191 @@
+"""checkoutComplete throughput for 1-, 2- and 3-store checkouts, and the time the periodic
+task takes to release N due orders.
+
+Runs in-process against a throwaway database: PostgreSQL when DATABASE_URL is set
+(a test database `test_<name>` is created and dropped), otherwise a temporary SQLite
+file. Checkouts are prepared (lines, address, shipping per store) before timing;
+each timed call is one storefront `checkoutComplete` request through Django's test
+client (dummy gateway, token success), so it includes GraphQL parsing, locking,
+order placement, the payment and the escrow posting.
+
+    .venv/bin/python bench/checkout_bench.py [--checkouts 60] [--release 300]
+    DATABASE_URL=postgres://marketplace:marketplace@127.0.0.1:5432/marketplace .venv/bin/python bench/checkout_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+os.environ.setdefault(
+    "PLUGINS", "plugins.logistics.table_rate.TableRateCarrierPlugin,plugins.payments.dummy.DummyGatewayPlugin"
+)
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from graphql_relay import to_global_id  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+COMPLETE = """
+mutation($id: ID!, $payment: PaymentInput!) {
+  checkoutComplete(id: $id, payment: $payment) {
+    orders { id status total { amount } } payment { id status } errors { code message }
+  }
+}"""
+ORIGINS = ["330100", "440100", "310000"]  # Hangzhou, Guangzhou, Shanghai: regions with zone charts
+
+
+def use_throwaway_database():
+    setup_test_environment()
+    if connection.vendor == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="checkout-bench-")) / "bench.sqlite3"
+        connection.settings_dict["TEST"]["NAME"] = str(path)
+    return connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+
+
+def make_world():
+    from backend.accounts.models import User
+    from backend.catalog.models import Category, ListingStatus, Product, ProductVariant
+    from backend.orders.models import VendorShippingOrigin
+    from backend.vendors.models import Vendor, VendorRole, VendorStaff, VendorStatus
+
+    category = Category.objects.create(name="Tea", slug="tea")
+    stores = []
+    for i, origin in enumerate(ORIGINS):
+        vendor = Vendor.objects.create(
+            name=f"Store {i}", slug=f"store-{i}", company_name=f"Store {i} Ltd", contact_email=f"s{i}@example.com",
+            status=VendorStatus.ACTIVE,
+        )
+        owner = User.objects.create_user(f"owner{i}@example.com", "Correct-Horse-42")
+        VendorStaff.objects.create(vendor=vendor, user=owner, role=VendorRole.OWNER)
+        VendorShippingOrigin.objects.create(vendor=vendor, region_code=origin)
+        product = Product.objects.create(
+            vendor=vendor, category=category, name=f"Listing {i}", slug=f"listing-{i}", status=ListingStatus.PUBLISHED,
+            published_at=timezone.now(),
+        )
+        variant = ProductVariant.objects.create(
+            product=product, vendor=vendor, sku=f"SKU-{i}", price_amount=Decimal("59.90"), stock=1_000_000,
+            weight_kg=Decimal("0.600"),
+        )
+        stores.append((vendor, owner, variant))
+    shopper = User.objects.create_user("shopper@example.com", "Correct-Horse-42")
+    return stores, shopper
+
+
+def prepare_checkout(shopper, variants):
+    from backend.checkout import services
+
+    checkout = services.checkout_create(
+        user=shopper,
+        lines=[services.LineInput(variant_id=v.pk, quantity=2) for v in variants],
+        shipping_address=services.AddressInput(region="310000", street_address_1="1 Nanjing Road", first_name="Li"),
+    )
+    for variant in variants:
+        services.checkout_shipping_method_update(
+            checkout=checkout, vendor_id=variant.vendor_id, carrier="logistics.table_rate", service_code="economy"
+        )
+    return checkout
+
+
+def bench_complete(stores, shopper, vendors: int, count: int) -> dict:
+    from backend.accounts.jwt import create_access_token
+
+    variants = [variant for _, _, variant in stores[:vendors]]
+    checkouts = [prepare_checkout(shopper, variants) for _ in tqdm(range(count), desc=f"prepare {vendors}-store", leave=False)]
+    client = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {create_access_token(shopper)}"}
+    timings, queries = [], []
+    for checkout in tqdm(checkouts, desc=f"checkoutComplete {vendors}-store", leave=False):
+        body = json.dumps({"query": COMPLETE, "variables": {
+            "id": to_global_id("Checkout", str(checkout.pk)), "payment": {"gateway": "dummy", "token": "success"}}})
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.post("/storefront/graphql/", body, content_type="application/json", **headers)
+            timings.append(time.perf_counter() - started)
+        payload = response.json()["data"]["checkoutComplete"]
+        assert payload["errors"] == [] and len(payload["orders"]) == vendors, payload
+        queries.append(len(captured.captured_queries))
+    total = sum(timings)
+    return {
+        "vendors": vendors,
+        "count": count,
+        "per_second": count / total,
+        "p50_ms": statistics.median(timings) * 1000,
+        "p95_ms": sorted(timings)[max(0, int(len(timings) * 0.95) - 1)] * 1000,
+        "queries": statistics.median(queries),
+    }
+
+
+def bench_release(stores, shopper, count: int) -> dict:
+    from backend.checkout import services as checkout_services
+    from backend.finance.ledger import ledger_problems
+    from backend.orders import services as orders_services
+    from backend.orders.models import Order, OrderStatus
+
+    vendor, owner, variant = stores[0]
+    for _ in tqdm(range(count), desc="prepare shipped orders", leave=False):
+        checkout = prepare_checkout(shopper, [variant])
+        order = checkout_services.checkout_complete(
+            checkout=checkout, user=shopper, gateway="dummy", token="success"
+        ).orders[0]
+        orders_services.order_ship(actor=owner, order=order, carrier="logistics.table_rate")
+    due = timezone.now() + timedelta(days=settings.ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT, minutes=1)
+    started = time.perf_counter()
+    released = orders_services.orders_auto_confirm(now=due)
+    first_run = time.perf_counter() - started
+    started = time.perf_counter()
+    again = orders_services.orders_auto_confirm(now=due)
+    second_run = time.perf_counter() - started
+    assert released == count and again == 0, (released, again)
+    assert Order.objects.filter(status=OrderStatus.COMPLETED).count() >= count
+    assert ledger_problems() == []
+    return {"count": count, "seconds": first_run, "per_second": count / first_run, "second_run": second_run}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkouts", type=int, default=60, help="timed completions per store count")
+    parser.add_argument("--release", type=int, default=300, help="due orders the periodic task releases")
+    args = parser.parse_args()
+
+    old_name = connection.settings_dict["NAME"]
+    use_throwaway_database()
+    try:
+        stores, shopper = make_world()
+        results = [bench_complete(stores, shopper, vendors, args.checkouts) for vendors in (1, 2, 3)]
+        release = bench_release(stores, shopper, args.release)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+    print(f"\n### checkoutComplete ({database}, {os.cpu_count()} cores, one process, in-process client)\n")
+    print("| stores in the checkout | completions | per second | p50 ms | p95 ms | SQL queries per completion |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        print(f"| {r['vendors']} | {r['count']} | {r['per_second']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['queries']:.0f} |")
+    print("\n### Releasing due orders (periodic task)\n")
+    print("| due orders | first run s | orders released per second | second run s (nothing left) |")
+    print("| --- | --- | --- | --- |")
+    print(f"| {release['count']} | {release['seconds']:.2f} | {release['per_second']:.0f} | {release['second_run']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

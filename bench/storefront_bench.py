@@ -1,0 +1,390 @@
+"""Storefront benchmark: SQL queries per request and requests per second.
+
+Seeds N published listings (with variants, images and the search index) into a
+database of its own, then measures the storefront queries shoppers send most:
+
+  list20   products(first: 20) with name, slug, thumbnail, price range, category
+  list100  the same with first: 100
+  search   products(first: 20, filter: {search: "手机"})
+  detail   product(slug) with variants, attributes, images and the vendor
+  ceiling  { __typename }: the cost of the stack without any work
+
+First in process through Django's test client (one process, no network), then,
+with --server, through gunicorn with 2 workers and a small threaded load
+generator on 127.0.0.1 (bounded in requests and time). Prints a markdown table.
+
+    .venv/bin/python bench/storefront_bench.py --products 2000 --server
+    DATABASE_URL=postgres://marketplace:marketplace@127.0.0.1:5432/marketplace_bench \\
+        .venv/bin/python bench/storefront_bench.py --products 2000 --server
+
+Without DATABASE_URL it uses bench/results/storefront.sqlite3. The database is
+migrated, and seeded only up to N listings (run again to reuse it; --reseed
+starts over). Never part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+
+LIST_QUERY = """query($first: Int!) { products(first: $first) { totalCount edges { node {
+  id name slug thumbnail { url(size: THUMBNAIL) }
+  priceRange { start { amount currency } stop { amount currency } }
+  category { id name slug } } } } }"""
+SEARCH_QUERY = """query { products(first: 20, filter: {search: "手机"}) { totalCount edges { node {
+  id name slug thumbnail { url(size: THUMBNAIL) } priceRange { start { amount } } } } } }"""
+DETAIL_QUERY = """query($slug: String!) { product(slug: $slug) {
+  id name slug description inStock rating
+  category { name slug parent { name slug } }
+  vendor { id name slug logoUrl }
+  attributes { slug name value }
+  variants { id sku price { amount currency } quantityAvailable weight attributes { slug name value } }
+  media { alt width height url jpeg: url(format: JPEG) }
+  priceRange { start { amount } stop { amount } } } }"""
+CEILING_QUERY = "{ __typename }"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=2000, help="Listings to seed (default 2000).")
+    parser.add_argument("--requests", type=int, default=200, help="Requests per scenario in process.")
+    parser.add_argument("--server", action="store_true", help="Also measure through gunicorn with 2 workers.")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8, help="Concurrent clients against the server.")
+    parser.add_argument("--server-requests", type=int, default=400, help="Requests per scenario against the server.")
+    parser.add_argument("--max-seconds", type=float, default=60, help="Time cap per server scenario.")
+    parser.add_argument("--reseed", action="store_true", help="Delete the listings and seed again.")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser.parse_args()
+
+
+def configure_environment() -> str:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{RESULTS / 'storefront.sqlite3'}"
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 32)
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    return url
+
+
+# --- Seeding ---
+
+
+def seed(count: int, *, reseed: bool, progress: bool) -> None:
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.utils import timezone
+    from tqdm import tqdm
+
+    from backend.catalog.models import (
+        AttributeScope,
+        Category,
+        ListingStatus,
+        Product,
+        ProductMedia,
+        ProductVariant,
+    )
+    from backend.catalog.selectors import CategoryAttributeIndex
+    from backend.search import get_search_backend
+    from backend.vendors.models import Vendor, VendorStatus
+    from fixtures.catalog_demo import BRANDS, EDITIONS, NAMES, _match, ensure_category_attributes
+    from fixtures.demo.catalog import load_categories
+    from fixtures.demo.context import DemoContext
+
+    call_command("migrate", verbosity=0)
+    if reseed:
+        Product.objects.all().delete()
+        get_search_backend().clear()
+    existing = Product.objects.count()
+    if existing >= count:
+        return
+    load_categories(DemoContext(show_progress=False))
+    ensure_category_attributes()
+    # Twenty stores, two of them suspended: their listings must never show.
+    vendors = []
+    for number in range(20):
+        vendor, _ = Vendor.objects.get_or_create(
+            slug=f"bench-store-{number}",
+            defaults={
+                "name": f"Bench Store {number}",
+                "company_name": f"Bench Store {number} Co., Ltd.",
+                "contact_email": f"store{number}@example.com",
+                "status": VendorStatus.SUSPENDED if number >= 18 else VendorStatus.ACTIVE,
+            },
+        )
+        vendors.append(vendor)
+    leaves = list(Category.objects.filter(children__isnull=True))
+    index = CategoryAttributeIndex()
+    rng = random.Random(42 + existing)
+    now = timezone.now()
+    backend = get_search_backend()
+    bar = tqdm(total=count - existing, desc="seeding", unit="listing", disable=True if not progress else None)
+    batch = 500
+    for start in range(existing, count, batch):
+        size = min(batch, count - start)
+        products = []
+        for number in range(start, start + size):
+            category = rng.choice(leaves)
+            stems = _match(category, NAMES) or (_match(category.parent, NAMES) if category.parent else None)
+            name = f"{rng.choice(stems or ['商品 Item'])}{rng.choice(EDITIONS)} #{number}"
+            price = Decimal(rng.choice([19, 59, 99, 299, 1299, 5999])) + Decimal("0.90")
+            attributes = {
+                a.slug: (rng.choice(a.choices) if a.choices else rng.choice(BRANDS))
+                for a in index.attributes_for(category.pk, AttributeScope.PRODUCT)
+            }
+            products.append(
+                Product(
+                    vendor=vendors[number % len(vendors)],
+                    category=category,
+                    name=name,
+                    slug=f"bench-{number}",
+                    description=f"{name}。正品保证 Genuine goods.",
+                    attributes=attributes,
+                    status=ListingStatus.PUBLISHED if number % 10 else ListingStatus.PENDING_REVIEW,
+                    published_at=now - timedelta(minutes=number),
+                    currency="CNY",
+                    price_min_amount=price,
+                    price_max_amount=price + 20,
+                    sales_count=rng.randint(0, 5000),
+                    rating_avg=Decimal(rng.randint(30, 50)) / 10,
+                )
+            )
+        with transaction.atomic():
+            products = Product.objects.bulk_create(products)
+            variants, media = [], []
+            for product in products:
+                variant_attributes = index.attributes_for(product.category_id, AttributeScope.VARIANT)
+                for position in range(2):
+                    variants.append(
+                        ProductVariant(
+                            product=product,
+                            vendor_id=product.vendor_id,
+                            sku=f"{product.slug}-{position}",
+                            price_amount=product.price_min_amount + 20 * position,
+                            currency="CNY",
+                            stock=rng.choice([0, 5, 50]),
+                            weight_kg=Decimal("0.500"),
+                            attributes={
+                                a.slug: rng.choice(a.choices) for a in variant_attributes if a.choices
+                            },
+                            sort_order=position,
+                        )
+                    )
+                    media.append(
+                        ProductMedia(
+                            product=product,
+                            width=800,
+                            height=800,
+                            sha256="0" * 64,
+                            is_live=True,
+                            sort_order=position,
+                            renditions={
+                                size: {
+                                    "webp": f"products/{product.pk}/{position}/{size}.webp",
+                                    "jpeg": f"products/{product.pk}/{position}/{size}.jpg",
+                                }
+                                for size in ("thumbnail", "card", "detail")
+                            },
+                        )
+                    )
+            ProductVariant.objects.bulk_create(variants)
+            ProductMedia.objects.bulk_create(media)
+            backend.index_products(products)
+        bar.update(size)
+    bar.close()
+
+
+# --- Measuring ---
+
+
+def scenarios(detail_slug: str) -> list[tuple[str, str, dict]]:
+    return [
+        ("list20", LIST_QUERY, {"first": 20}),
+        ("list100", LIST_QUERY, {"first": 100}),
+        ("search", SEARCH_QUERY, {}),
+        ("detail", DETAIL_QUERY, {"slug": detail_slug}),
+        ("ceiling", CEILING_QUERY, {}),
+    ]
+
+
+def body(query: str, variables: dict) -> bytes:
+    return json.dumps({"query": query, "variables": variables}).encode()
+
+
+def measure_in_process(requests: int, detail_slug: str) -> dict[str, dict]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    results = {}
+    for name, query, variables in scenarios(detail_slug):
+        payload = body(query, variables)
+
+        def call():
+            response = client.post("/storefront/graphql/", payload, content_type="application/json")
+            data = response.json()
+            assert response.status_code == 200 and "errors" not in data, data
+            return data
+
+        for _ in range(5):
+            call()
+        # A full log (earlier commands) would hide the new entries from the capture.
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        queries = len(captured.captured_queries)
+        started = time.perf_counter()
+        for _ in range(requests):
+            call()
+        elapsed = time.perf_counter() - started
+        results[name] = {"queries": queries, "rps": requests / elapsed}
+    return results
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/health/")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def load(port: int, payload: bytes, total: int, concurrency: int, max_seconds: float) -> dict:
+    """Send `total` requests from `concurrency` keep-alive clients; stops early at max_seconds."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    counter = iter(range(total))
+    deadline = time.perf_counter() + max_seconds
+
+    def worker():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        while time.perf_counter() < deadline:
+            with lock:
+                if next(counter, None) is None:
+                    break
+            started = time.perf_counter()
+            try:
+                connection.request("POST", "/storefront/graphql/", payload, headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            with lock:
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    failures[0] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "rps": len(latencies) / elapsed if elapsed else 0.0,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "failures": failures[0],
+    }
+
+
+def measure_server(args, detail_slug: str) -> dict[str, dict]:
+    port = free_port()
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "backend.wsgi:application",
+        "--workers", str(args.workers),
+        "--bind", f"127.0.0.1:{port}",
+        "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    try:
+        wait_for(port)
+        results = {}
+        for name, query, variables in scenarios(detail_slug):
+            payload = body(query, variables)
+            load(port, payload, 20, args.concurrency, 10)  # warm both workers
+            results[name] = load(port, payload, args.server_requests, args.concurrency, args.max_seconds)
+        return results
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    args = parse_args()
+    url = configure_environment()
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from backend.catalog.selectors import storefront_products
+
+    seed(args.products, reseed=args.reseed, progress=not args.no_progress)
+    visible = storefront_products().count()
+    detail_slug = storefront_products().order_by("pk").values_list("slug", flat=True).first()
+    local = measure_in_process(args.requests, detail_slug)
+    remote = measure_server(args, detail_slug) if args.server else {}
+
+    database = connection.vendor + ("" if connection.vendor == "sqlite" else f" {connection.pg_version // 10000}")
+    print()
+    print(f"Database: {database} ({url.split('@')[-1]}); listings: {args.products} seeded, {visible} on the storefront")
+    header = "| scenario | SQL queries / request | req/s in process |"
+    rule = "| --- | ---: | ---: |"
+    if remote:
+        header += f" req/s gunicorn {args.workers} workers, {args.concurrency} clients | p50 ms |"
+        rule += " ---: | ---: |"
+    print(header)
+    print(rule)
+    for name, values in local.items():
+        row = f"| {name} | {values['queries']} | {values['rps']:.0f} |"
+        if remote:
+            server = remote[name]
+            row += f" {server['rps']:.0f} | {server['p50_ms']:.0f} |"
+            if server["failures"]:
+                row += f" ({server['failures']} failed)"
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
