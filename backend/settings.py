@@ -189,6 +189,34 @@ DISPUTE_NO_REASON_RETURN_DAYS = env_int("DISPUTE_NO_REASON_RETURN_DAYS", 7)
 DISPUTE_MAX_EVIDENCE_IMAGES = env_int("DISPUTE_MAX_EVIDENCE_IMAGES", 9)
 CELERY_BEAT_SCHEDULE["disputes-apply-deadlines"] = {"task": "disputes.apply_deadlines", "schedule": timedelta(minutes=10)}
 
+# --- Fees, deposits, payouts ---
+# What a category without any fee plan (own or inherited) costs; plans are set per category by staff.
+FEE_DEFAULT_ANNUAL_FEE = Decimal(os.environ.get("FEE_DEFAULT_ANNUAL_FEE", "0"))
+FEE_DEFAULT_DEPOSIT = Decimal(os.environ.get("FEE_DEFAULT_DEPOSIT", "0"))
+# A trading vendor that falls short of its fee or deposit is restricted and has this long to pay.
+VENDOR_TOP_UP_DAYS = env_int("VENDOR_TOP_UP_DAYS", 15)
+# What shoppers see of a restricted vendor: "visible" (listed, not buyable) or "hidden".
+VENDOR_RESTRICTED_LISTINGS = os.environ.get("VENDOR_RESTRICTED_LISTINGS", "visible")
+# A closing store's deposit comes back this many days after it asked to close.
+VENDOR_CLOSURE_COOLING_OFF_DAYS = env_int("VENDOR_CLOSURE_COOLING_OFF_DAYS", 90)
+# Gateway for entry fees and deposit top-ups when the request names none.
+VENDOR_PAYMENT_GATEWAY = os.environ.get("VENDOR_PAYMENT_GATEWAY", "dummy")
+# Payouts: smallest amount paid out, and when scheduled payouts run (daily, weekly, monthly or manual).
+PAYOUT_MINIMUM_AMOUNT = Decimal(os.environ.get("PAYOUT_MINIMUM_AMOUNT", "100.00"))
+PAYOUT_SCHEDULE = os.environ.get("PAYOUT_SCHEDULE", "weekly")
+PAYOUT_WEEKDAY = env_int("PAYOUT_WEEKDAY", 0)  # Monday
+PAYOUT_MONTH_DAY = env_int("PAYOUT_MONTH_DAY", 1)
+# Signed statement download links (CSV, PDF) expire after this many seconds.
+STATEMENT_LINK_MAX_AGE = env_int("STATEMENT_LINK_MAX_AGE_SECONDS", 600)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "finance-vendor-standing": {"task": "finance.vendor_standing_check", "schedule": timedelta(hours=1)},
+        "finance-closures-settle": {"task": "finance.closures_settle", "schedule": timedelta(hours=6)},
+        "finance-fee-rebates": {"task": "finance.fee_rebates_pay", "schedule": timedelta(hours=24)},
+        "finance-scheduled-payouts": {"task": "finance.payouts_run_scheduled", "schedule": timedelta(hours=24)},
+    }
+)
+
 # --- Search ---
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
 SEARCH_BACKEND = os.environ.get(

@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("backend.payments.urls")),
     # Qualification documents are private: served only through signed, expiring links.
     path("vendor-documents/", include("backend.vendors.urls")),
+    # Vendor statements (CSV, PDF): signed, short-lived links handed out by the core API.
+    path("finance/", include("backend.finance.urls")),
 ]
 
 if settings.DEBUG:

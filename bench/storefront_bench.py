@@ -92,7 +92,7 @@ def configure_environment() -> str:
 
 def seed(count: int, *, reseed: bool, progress: bool) -> None:
     from django.core.management import call_command
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
     from tqdm import tqdm
 
@@ -212,6 +212,10 @@ def seed(count: int, *, reseed: bool, progress: bool) -> None:
             backend.index_products(products)
         bar.update(size)
     bar.close()
+    if connection.vendor == "postgresql":
+        # Fresh statistics, or the planner guesses on the bulk-loaded tables.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 # --- Measuring ---

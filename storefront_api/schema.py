@@ -7,16 +7,17 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
+from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery, CheckoutQuery, OrderQuery):
+class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, OrderQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, CheckoutMutation, OrderMutation):
+class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation):
     pass
 
 

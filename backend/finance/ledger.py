@@ -20,7 +20,7 @@ from django.db.models import Sum
 from moneyed import Money
 
 from backend.core.exceptions import DomainError
-from backend.core.money import from_minor, parse_amount, to_minor
+from backend.core.money import from_minor, to_minor
 
 from .accounts import account_spec, vendor_available, vendor_deposit, vendor_pending
 from .error_codes import FinanceErrorCode
@@ -255,23 +255,35 @@ class VendorBalance:
 
 
 def deposit_required(vendor) -> Money:
-    """The security deposit the vendor must keep; the fees plans replace this default."""
-    amount = parse_amount(getattr(settings, "VENDOR_DEPOSIT_REQUIRED", "0"))
-    return Money(amount, settings.DEFAULT_CURRENCY)
+    """The security deposit the vendor must keep: the highest among its categories' fee plans."""
+    from .fees import deposit_required as required
+
+    return required(vendor)
 
 
 def vendor_balance(vendor) -> VendorBalance:
-    """Pending, available and deposit of a vendor (a Vendor or its id), in one query."""
-    vendor_id = int(getattr(vendor, "pk", vendor))
-    codes = [vendor_pending(vendor_id), vendor_available(vendor_id), vendor_deposit(vendor_id)]
-    balances = account_balances(codes)
-    return VendorBalance(
-        vendor_id=vendor_id,
-        pending=balances[codes[0]],
-        available=balances[codes[1]],
-        deposit=balances[codes[2]],
-        deposit_required=deposit_required(vendor),
-    )
+    """Pending, available and deposit of a vendor (a Vendor or its id)."""
+    return vendor_balances([int(getattr(vendor, "pk", vendor))])[int(getattr(vendor, "pk", vendor))]
+
+
+def vendor_balances(vendor_ids: Sequence[int]) -> dict[int, VendorBalance]:
+    """vendor_balance of several vendors in a fixed number of queries (a list page)."""
+    from .fees import deposits_required
+
+    vendor_ids = [int(v) for v in vendor_ids]
+    codes = {v: (vendor_pending(v), vendor_available(v), vendor_deposit(v)) for v in vendor_ids}
+    balances = account_balances([code for trio in codes.values() for code in trio])
+    required = deposits_required(vendor_ids)
+    return {
+        v: VendorBalance(
+            vendor_id=v,
+            pending=balances[codes[v][0]],
+            available=balances[codes[v][1]],
+            deposit=balances[codes[v][2]],
+            deposit_required=required[v],
+        )
+        for v in vendor_ids
+    }
 
 
 def ledger_problems() -> list[str]:
@@ -308,4 +320,5 @@ __all__ = [
     "ledger_problems",
     "post_transaction",
     "vendor_balance",
+    "vendor_balances",
 ]

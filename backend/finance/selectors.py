@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.core.permissions import PlatformPermission, has_permission
-from backend.vendors.models import Vendor, VendorStaff
+from backend.vendors.models import Vendor, VendorRole, VendorStaff
 
 from .models import LedgerEntry
 
@@ -59,3 +59,27 @@ def vendor_ledger_entries(user, vendor_id: int):
         .select_related("account", "transaction")
         .order_by("-id")
     )
+
+
+def may_manage_vendor_money(user, vendor_id: int) -> bool:
+    """Pay fees and deposits, ask for payouts: the vendor's owner or operator, or finance staff."""
+    if can_see_all_finance(user):
+        return True
+    if user is None or not user.is_authenticated:
+        return False
+    return VendorStaff.objects.filter(
+        user=user, vendor_id=vendor_id, role__in=[VendorRole.OWNER, VendorRole.OPERATOR]
+    ).exists()
+
+
+def visible_payouts(user, queryset=None):
+    """Finance staff see every payout, a vendor's staff their vendor's."""
+    from .models import Payout
+
+    queryset = Payout.objects.all() if queryset is None else queryset
+    if can_see_all_finance(user):
+        return queryset
+    vendor_id = vendor_id_of(user)
+    if vendor_id is not None:
+        return queryset.filter(vendor_id=vendor_id)
+    return queryset.none()

@@ -19,6 +19,7 @@ different amounts is IDEMPOTENCY_CONFLICT. Amounts are Money and positive.
 | payout_fail         | payout_outcome:<payout>           | payouts -amount; vendor:<v>:available +amount                |
 | payout_reverse      | payout_reverse:<payout>           | gateway -amount; vendor:<v>:available +amount                |
 | fee_charge          | fee_charge:<fee>                  | gateway or vendor:<v>:available -amount; platform:fees +     |
+| fee_rebate          | fee_rebate:<rebate>               | platform:fees -amount; vendor:<v>:available +amount          |
 | deposit_top_up      | deposit_top_up:<ref>              | gateway or vendor:<v>:available -amount; vendor:<v>:deposit + |
 | deposit_deduct      | deposit_deduct:<ref>              | vendor:<v>:deposit -amount; platform:fees or                 |
 |                     |                                   | buyer:<b>:refunds +amount                                    |
@@ -38,6 +39,7 @@ from moneyed import Money
 
 from backend.core.exceptions import DomainError
 from backend.core.money import from_minor, to_minor
+from backend.vendors.models import Vendor
 
 from . import accounts
 from .error_codes import FinanceErrorCode
@@ -168,13 +170,14 @@ def refund_from_vendor(
     buyer_account = accounts.buyer_refunds(_id(buyer))
     codes = [available, deposit, buyer_account] + ([accounts.PLATFORM_COMMISSION] if commission_returned.amount else [])
     with transaction.atomic():
+        _lock_vendor(vendor_id)
         # Lock every account of the movement, in the same order post_transaction does, before reading balances.
         locked = _lock_accounts({code: currency for code in codes})
         owed = to_minor((amount - commission_returned).amount, currency)
         from_available = min(owed, max(locked[available].balance, 0))
         from_deposit = min(owed - from_available, max(locked[deposit].balance, 0))
         recovery = owed - from_available - from_deposit
-        return post_transaction(
+        posted = post_transaction(
             idempotency_key=f"refund_from_vendor:{refund_ref}",
             kind=TransactionKind.REFUND_FROM_VENDOR,
             entries=[
@@ -202,6 +205,9 @@ def refund_from_vendor(
                 "commission": _text(commission_returned),
             },
         )
+        if from_deposit:
+            _deposit_changed(vendor_id)
+        return posted
 
 
 def _reserve_entries(vendor_id: int, amount: Money):
@@ -314,17 +320,51 @@ def deposit_top_up(*, ref, vendor, amount: Money, source: str = GATEWAY_SOURCE) 
     )
 
 
+def _lock_vendor(vendor_id: int | None) -> None:
+    """Movements that may change a vendor's standing lock its row first, before any ledger
+    account, the same order every finance service takes (no deadlocks)."""
+    if vendor_id is not None:
+        list(Vendor.objects.select_for_update().filter(pk=vendor_id).values_list("pk", flat=True))
+
+
+def _deposit_changed(vendor_id: int) -> None:
+    """A deposit that fell below the requirement restricts a trading vendor (finance.standing)."""
+    from .standing import vendor_standing_refresh
+
+    if Vendor.objects.filter(pk=vendor_id).exists():
+        vendor_standing_refresh(vendor=vendor_id)
+
+
 def deposit_deduct(*, ref, vendor, amount: Money, buyer=None, to_buyer: bool = False, reason: str = "") -> LedgerTransaction:
-    """Take from the deposit: a penalty to platform:fees, or compensation to a shopper (to_buyer)."""
+    """Take from the deposit: a penalty to platform:fees, or compensation to a shopper (to_buyer).
+
+    A deposit left short of the requirement restricts the vendor, whoever deducted."""
     vendor_id = _id(vendor)
     destination = accounts.buyer_refunds(_id(buyer)) if to_buyer else accounts.PLATFORM_FEES
+    with transaction.atomic():
+        _lock_vendor(vendor_id)
+        posted = post_transaction(
+            idempotency_key=f"deposit_deduct:{ref}",
+            kind=TransactionKind.DEPOSIT_DEDUCT,
+            entries=[(accounts.vendor_deposit(vendor_id), -_positive(amount)), (destination, amount)],
+            description=reason or f"Deposit deduction {ref}",
+            reference=("deposit", ref),
+            metadata={"vendor": vendor_id, "reason": reason, "to_buyer": bool(to_buyer), "buyer": _id(buyer)},
+        )
+        _deposit_changed(vendor_id)
+    return posted
+
+
+def fee_rebate(*, rebate_ref, vendor, amount: Money, description: str = "") -> LedgerTransaction:
+    """Part of a fee year's entry fee paid back (sales thresholds reached): platform:fees -> available."""
+    vendor_id = _id(vendor)
     return post_transaction(
-        idempotency_key=f"deposit_deduct:{ref}",
-        kind=TransactionKind.DEPOSIT_DEDUCT,
-        entries=[(accounts.vendor_deposit(vendor_id), -_positive(amount)), (destination, amount)],
-        description=reason or f"Deposit deduction {ref}",
-        reference=("deposit", ref),
-        metadata={"vendor": vendor_id, "reason": reason},
+        idempotency_key=f"fee_rebate:{rebate_ref}",
+        kind=TransactionKind.FEE_REBATE,
+        entries=[(accounts.PLATFORM_FEES, -_positive(amount)), (accounts.vendor_available(vendor_id), amount)],
+        description=description or f"Fee rebate {rebate_ref}",
+        reference=("fee", rebate_ref),
+        metadata={"vendor": vendor_id},
     )
 
 
@@ -351,6 +391,7 @@ __all__ = [
     "escrow_hold",
     "escrow_release",
     "fee_charge",
+    "fee_rebate",
     "payout_fail",
     "payout_reserve",
     "payout_reverse",

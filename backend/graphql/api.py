@@ -4,6 +4,8 @@ import graphene
 
 from .account.schema import AccountMutations, AccountQueries
 from .catalog.schema import CatalogMutations, CatalogQueries
+from .disputes.schema import DisputeMutations, DisputeQueries
+from .finance.mutations import FinanceMutations
 from .finance.schema import FinanceQueries
 from .logistics.schema import LogisticsMutations, LogisticsQueries
 from .orders.schema import OrderMutations, OrderQueries
@@ -15,6 +17,7 @@ from .vendor.schema import VendorMutations, VendorQueries
 class Query(
     AccountQueries,
     CatalogQueries,
+    DisputeQueries,
     FinanceQueries,
     LogisticsQueries,
     OrderQueries,
@@ -29,6 +32,8 @@ class Query(
 class Mutation(
     AccountMutations,
     CatalogMutations,
+    FinanceMutations,
+    DisputeMutations,
     LogisticsMutations,
     OrderMutations,
     PluginMutations,

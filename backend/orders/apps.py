@@ -9,8 +9,15 @@ class OrdersConfig(AppConfig):
     def ready(self):
         # Carriers' DELIVERED events move orders to delivered (logistics' hook point).
         from backend.logistics import services as logistics
+        from backend.payments import services as payments
 
-        from .services import order_shipment_delivered
+        from .services import on_payment_captured, on_payment_failed, order_shipment_delivered
 
-        if order_shipment_delivered not in logistics.SHIPMENT_DELIVERED_HANDLERS:
-            logistics.SHIPMENT_DELIVERED_HANDLERS.append(order_shipment_delivered)
+        for handlers, handler in (
+            (logistics.SHIPMENT_DELIVERED_HANDLERS, order_shipment_delivered),
+            # A payment still pending at checkout is settled later by the gateway's webhook.
+            (payments.PAYMENT_CAPTURED_HANDLERS, on_payment_captured),
+            (payments.PAYMENT_FAILED_HANDLERS, on_payment_failed),
+        ):
+            if handler not in handlers:
+                handlers.append(handler)

@@ -1,7 +1,9 @@
 """The commission rate an order line is placed at.
 
-The fees issue replaces this with the category fee plan and vendor overrides;
-until then every line pays settings.DEFAULT_COMMISSION_RATE.
+Decided by the fee plans (backend.finance.fees.commission_rate_for): the
+vendor's override for the category if any, else the category plan (inherited
+from the parent), else settings.DEFAULT_COMMISSION_RATE; fixed on the line
+at placement.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
+from backend.finance.fees import commission_rate_for as _fee_plan_rate
 
 
 def commission_rate_for(vendor, category, at: datetime) -> Decimal:
     """The platform's share (0.05 = 5%) of a line of `vendor` in `category` placed at `at`."""
-    return Decimal(str(settings.DEFAULT_COMMISSION_RATE))
+    return _fee_plan_rate(vendor, category, at)

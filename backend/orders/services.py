@@ -512,3 +512,18 @@ def orders_expire_unpaid(*, now: datetime | None = None) -> int:
             _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.", manager=None)
             cancelled += 1
     return cancelled
+
+
+# --- Hooks for payments settled later by the gateway's webhook ------------------------------
+
+
+def on_payment_captured(payment) -> None:
+    """payments' PAYMENT_CAPTURED_HANDLERS: a payment pending at checkout was captured."""
+    order_payment_captured(payment=payment)
+
+
+def on_payment_failed(payment) -> None:
+    """payments' PAYMENT_FAILED_HANDLERS: a payment pending at checkout failed; its orders give their stock back."""
+    with transaction.atomic():
+        for order in Order.objects.select_for_update(of=("self",)).filter(payment=payment, status=OrderStatus.UNPAID).order_by("pk"):
+            _cancel(order, actor=None, by="platform", reason="The payment failed.", manager=None)

@@ -18,3 +18,8 @@ class VendorErrorCode(Enum):
     ALREADY_VENDOR_STAFF = "already_vendor_staff"
     LAST_OWNER = "last_owner"
     VENDOR_CLOSED = "vendor_closed"
+    # Activation and reinstatement wait for the fee year and the deposit (finance.standing).
+    ENTRY_FEE_UNPAID = "entry_fee_unpaid"
+    DEPOSIT_SHORT = "deposit_short"
+    # Closing completes only when orders, disputes and the cooling-off period allow.
+    NOT_SETTLED = "not_settled"

@@ -95,6 +95,8 @@ class ApplicationDocument(models.Model):
 class VendorStatus(models.TextChoices):
     ONBOARDING = "onboarding", "Onboarding (fee or deposit unpaid)"
     ACTIVE = "active", "Active"
+    # Fell short of the entry fee or the deposit while trading: cannot sell until it pays.
+    RESTRICTED = "restricted", "Restricted (fee or deposit short)"
     SUSPENDED = "suspended", "Suspended"
     CLOSING = "closing", "Closing"
     CLOSED = "closed", "Closed"

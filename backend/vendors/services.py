@@ -66,7 +66,10 @@ VENDOR_MACHINE = StateMachine(
         # Activation waits for the entry fee and deposit; a store that never got
         # that far has nothing to settle and closes at once.
         V.ONBOARDING: {V.ACTIVE, V.CLOSED},
-        V.ACTIVE: {V.SUSPENDED, V.CLOSING},
+        # Restricted: the fee year ran out or the deposit fell short (finance.standing).
+        V.ACTIVE: {V.RESTRICTED, V.SUSPENDED, V.CLOSING},
+        # Paying restores it; the top-up deadline passing suspends it.
+        V.RESTRICTED: {V.ACTIVE, V.SUSPENDED, V.CLOSING},
         # Reinstating goes back to active only: a suspended store already paid.
         V.SUSPENDED: {V.ACTIVE, V.CLOSING},
         # Closing stops sales; orders, disputes and the deposit settle before closed.
@@ -75,15 +78,19 @@ VENDOR_MACHINE = StateMachine(
     },
     VendorErrorCode.INVALID_TRANSITION,
 )
-# What each staff or owner action does from each status; every pair is a VENDOR_MACHINE
+# What each staff, owner or finance action does from each status; every pair is a VENDOR_MACHINE
 # transition, and an action from any other status is refused (reinstating an onboarding
 # store would skip the entry fee and deposit).
 VENDOR_ACTIONS = {
     "vendor.activate": {V.ONBOARDING: V.ACTIVE},
-    "vendor.suspend": {V.ACTIVE: V.SUSPENDED},
+    "vendor.suspend": {V.ACTIVE: V.SUSPENDED, V.RESTRICTED: V.SUSPENDED},
     "vendor.reinstate": {V.SUSPENDED: V.ACTIVE},
-    "vendor.close": {V.ONBOARDING: V.CLOSED, V.ACTIVE: V.CLOSING, V.SUSPENDED: V.CLOSING},
+    "vendor.close": {V.ONBOARDING: V.CLOSED, V.ACTIVE: V.CLOSING, V.RESTRICTED: V.CLOSING, V.SUSPENDED: V.CLOSING},
     "vendor.close_complete": {V.CLOSING: V.CLOSED},
+    # Taken by finance.standing, never by hand: fee or deposit short, paid again, deadline passed.
+    "vendor.restrict": {V.ACTIVE: V.RESTRICTED},
+    "vendor.restore": {V.RESTRICTED: V.ACTIVE, V.SUSPENDED: V.ACTIVE},
+    "vendor.suspend_overdue": {V.RESTRICTED: V.SUSPENDED},
 }
 
 REQUIRED_DOCUMENTS = (DocumentType.BUSINESS_LICENSE,)
@@ -520,14 +527,33 @@ def _vendor_move(*, actor: User, vendor: Vendor, action: str, reason: str = "") 
     return vendor
 
 
-def vendor_activate(*, actor: User, vendor: Vendor) -> Vendor:
-    """Open the store for business.
+def vendor_status_apply(*, actor, vendor: Vendor, action: str, reason: str = "") -> Vendor:
+    """Apply one of VENDOR_ACTIONS for another domain's automatic decision (finance standing,
+    closure settlement). The caller decided; no permission is checked here."""
+    return _vendor_move(actor=actor, vendor=vendor, action=action, reason=reason)
 
-    For now platform staff decide; the fees issue gates this on the entry fee and
-    the deposit being paid (and calls it itself once they are).
+
+def _require_paid_up(vendor: Vendor) -> None:
+    """The entry fee for the current fee year is paid and the deposit covers the requirement."""
+    from backend.finance.standing import vendor_requirements_unmet
+
+    unmet = vendor_requirements_unmet(vendor)
+    if unmet:
+        code = VendorErrorCode.ENTRY_FEE_UNPAID if unmet[0].reason == "fee_unpaid" else VendorErrorCode.DEPOSIT_SHORT
+        raise DomainError(code, " ".join(item.message for item in unmet), field="status")
+
+
+def vendor_activate(*, actor: User, vendor: Vendor) -> Vendor:
+    """Open the store for business: only once the entry fee and the deposit are paid.
+
+    Paying them activates the store by itself (finance.standing); staff may retry here.
     """
     require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
-    return _vendor_move(actor=actor, vendor=vendor, action="vendor.activate")
+    with transaction.atomic():
+        vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+        if vendor.status == VendorStatus.ONBOARDING:
+            _require_paid_up(vendor)
+        return _vendor_move(actor=actor, vendor=vendor, action="vendor.activate")
 
 
 def vendor_suspend(*, actor: User, vendor: Vendor, reason: str) -> Vendor:
@@ -537,23 +563,55 @@ def vendor_suspend(*, actor: User, vendor: Vendor, reason: str) -> Vendor:
 
 
 def vendor_reinstate(*, actor: User, vendor: Vendor, reason: str = "") -> Vendor:
+    """Lift a suspension; the store must still be paid up (fee year and deposit)."""
     require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
     reason = _clean_text(reason, field="reason", max_length=5000, required=False)
-    return _vendor_move(actor=actor, vendor=vendor, action="vendor.reinstate", reason=reason)
+    with transaction.atomic():
+        vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+        if vendor.status == VendorStatus.SUSPENDED:
+            _require_paid_up(vendor)
+        vendor = _vendor_move(actor=actor, vendor=vendor, action="vendor.reinstate", reason=reason)
+        from backend.finance.standing import vendor_restriction_lift
+
+        vendor_restriction_lift(vendor=vendor)
+        return vendor
 
 
 def vendor_close(*, actor: User, vendor: Vendor, reason: str = "") -> Vendor:
     """Close a store: platform staff, or the store's owner asking to leave.
 
-    A store still onboarding closes at once; a trading (or suspended) store goes
-    to closing, where it no longer sells while its orders and deposit settle.
+    A store still onboarding closes at once (any deposit it paid goes back); a
+    trading store goes to closing, where it no longer sells while its orders,
+    disputes and deposit settle (finance.closure).
     """
     _require_vendor_role(actor, vendor, (VendorRole.OWNER,))
     reason = _clean_text(reason, field="reason", max_length=5000, required=False)
-    return _vendor_move(actor=actor, vendor=vendor, action="vendor.close", reason=reason)
+    from backend.finance.closure import vendor_closure_open
+
+    with transaction.atomic():
+        vendor = _vendor_move(actor=actor, vendor=vendor, action="vendor.close", reason=reason)
+        vendor_closure_open(actor=actor, vendor=vendor)
+    return vendor
 
 
 def vendor_close_complete(*, actor: User, vendor: Vendor) -> Vendor:
-    """Finish closing. Staff decide for now; the finance issue gates it on settled balances."""
+    """Finish closing: only once settled (cooling-off over, orders released, no open dispute);
+    the deposit and the available balance are paid back on the way (finance.closure)."""
     require_permission(actor, PlatformPermission.MANAGE_VENDORS, VendorErrorCode.PERMISSION_DENIED)
-    return _vendor_move(actor=actor, vendor=vendor, action="vendor.close_complete")
+    from backend.finance.closure import vendor_closure_settle
+
+    with transaction.atomic():
+        vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+        if vendor.status not in VENDOR_ACTIONS["vendor.close_complete"]:
+            raise DomainError(
+                VendorErrorCode.INVALID_TRANSITION,
+                f"vendor.close_complete is not possible for a store that is {vendor.get_status_display().lower()}.",
+                field="status",
+            )
+        try:
+            return vendor_closure_settle(actor=actor, vendor=vendor)
+        except DomainError as error:
+            if isinstance(error.code, VendorErrorCode):
+                raise
+            code = VendorErrorCode.__members__.get(error.code.name, VendorErrorCode.NOT_SETTLED)
+            raise DomainError(code, error.message, field=error.field) from error

@@ -287,7 +287,12 @@ def test_a_payment_not_captured_at_once_reserves_stock_until_it_expires(two_stor
     assert order.status == OrderStatus.CANCELLED and variant.stock == 3
 
 
-def test_a_payment_captured_later_moves_unpaid_orders_to_escrow(two_stores, settings):
+@pytest.mark.parametrize("event, status, stock", [("payment_captured", "paid", 2), ("payment_failed", "cancelled", 3)])
+def test_the_gateways_webhook_settles_a_payment_left_pending(two_stores, settings, event, status, stock):
+    import json
+
+    from django.test import Client
+
     from ..payments.gateways import PATH, ScriptedGateway
 
     settings.PLUGINS = [*settings.PLUGINS, PATH]
@@ -295,9 +300,11 @@ def test_a_payment_captured_later_moves_unpaid_orders_to_escrow(two_stores, sett
     variant = listing(two_stores[0], stock=3)
     result = complete(ready_checkout(None, [(variant, 1)]), gateway="scripted", token="tok")
     payment = result.payment
-    payment.status, payment.captured_amount = "captured", payment.amount
-    payment.save()
-    orders = orders_services.order_payment_captured(payment=payment)
-    assert [o.status for o in orders] == [OrderStatus.PAID]
-    assert pending(two_stores[0]) == payment.amount
-    assert orders_services.order_payment_captured(payment=payment) == []
+    body = {"id": "evt-1", "type": event, "psp_reference": payment.psp_reference}
+    response = Client().post("/webhooks/payments/scripted/", json.dumps(body), content_type="application/json")
+    assert response.status_code == 200, response.content
+    order = Order.objects.get()
+    variant.refresh_from_db()
+    assert (order.status, variant.stock) == (status, stock)
+    assert pending(two_stores[0]) == (payment.amount if status == "paid" else 0)
+    assert ledger_problems() == []

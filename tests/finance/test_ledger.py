@@ -306,6 +306,7 @@ def test_cached_balances_equal_the_sum_of_entries(vendor, other_vendor):
 
 
 def test_deposit_required_defaults_to_zero_and_follows_the_setting(vendor, settings):
+    """Without any fee plan the platform default applies (tests/finance/test_fee_plans.py covers plans)."""
     assert vendor_balance(vendor).deposit_required == cny(0)
-    settings.VENDOR_DEPOSIT_REQUIRED = "5000.00"
+    settings.FEE_DEFAULT_DEPOSIT = "5000.00"
     assert vendor_balance(vendor).deposit_required == cny(5000)

@@ -18,7 +18,7 @@ QUOTA = 3
 
 pytestmark = [
     pytest.mark.postgresql,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         not settings.IS_POSTGRESQL,
         reason="needs PostgreSQL: SQLite has no row locks and its in-memory test database is not shared by threads",

@@ -49,7 +49,8 @@ def test_populatedb_is_idempotent(media_root):
 
     assert first["vendors"] == 3
     for vendor in Vendor.objects.all():
-        assert vendor.status == VendorStatus.ONBOARDING
+        # The fees section paid each store's entry fee and deposit, which activated it.
+        assert vendor.status == VendorStatus.ACTIVE
         assert vendor.application.status == ApplicationStatus.APPROVED
         assert vendor.staff.get().role == VendorRole.OWNER
     assert Vendor.objects.filter(slug="华强数码-huaqiang-digital").exists()

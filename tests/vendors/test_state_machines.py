@@ -24,6 +24,11 @@ VENDOR_ALLOWED = {
     (V.ONBOARDING, V.CLOSED),
     (V.ACTIVE, V.SUSPENDED),
     (V.ACTIVE, V.CLOSING),
+    # Fee or deposit short while trading (finance.standing), paid again, or the deadline passed.
+    (V.ACTIVE, V.RESTRICTED),
+    (V.RESTRICTED, V.ACTIVE),
+    (V.RESTRICTED, V.SUSPENDED),
+    (V.RESTRICTED, V.CLOSING),
     (V.SUSPENDED, V.ACTIVE),
     (V.SUSPENDED, V.CLOSING),
     (V.CLOSING, V.CLOSED),

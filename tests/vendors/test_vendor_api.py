@@ -2,15 +2,18 @@
 
 import io
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from PIL import Image
 
 from backend.core.audit import audit_trail
 from backend.core.permissions import PlatformPermission
+from backend.finance.models import VendorClosure
 from backend.vendors.models import Vendor, VendorRole, VendorStaff, VendorStatus
 
 from ..graphql_client import CORE_URL, GraphQLClient, error_codes
@@ -60,10 +63,12 @@ STATUS_MUTATIONS = {
 V = VendorStatus
 # mutation -> {source status: resulting status}; every other source is refused.
 STATUS_CHANGES = {
+    # With no fee plan nothing is owed, so activation is not held back (tests/finance covers the gate).
     "vendorActivate": {V.ONBOARDING: V.ACTIVE},
-    "vendorSuspend": {V.ACTIVE: V.SUSPENDED},
+    "vendorSuspend": {V.ACTIVE: V.SUSPENDED, V.RESTRICTED: V.SUSPENDED},
     "vendorReinstate": {V.SUSPENDED: V.ACTIVE},
-    "vendorClose": {V.ONBOARDING: V.CLOSED, V.ACTIVE: V.CLOSING, V.SUSPENDED: V.CLOSING},
+    "vendorClose": {V.ONBOARDING: V.CLOSED, V.ACTIVE: V.CLOSING, V.RESTRICTED: V.CLOSING, V.SUSPENDED: V.CLOSING},
+    # Once settled: the closing store below has passed its cooling-off period (tests/finance covers the rest).
     "vendorCloseComplete": {V.CLOSING: V.CLOSED},
 }
 
@@ -293,6 +298,10 @@ def test_staff_add_and_remove_rules(make_vendor, user_factory, vendors_staff):
 def test_status_changes_through_the_api(mutation, source, make_vendor, vendors_staff):
     vendor, _owner = make_vendor()
     Vendor.objects.filter(pk=vendor.pk).update(status=source)
+    if source == VendorStatus.CLOSING:
+        VendorClosure.objects.create(
+            vendor=vendor, requested_at=timezone.now(), deposit_release_after=timezone.now() - timedelta(days=1)
+        )
     payload = api_for(vendors_staff).mutate(STATUS_MUTATIONS[mutation], {"id": gid("Vendor", vendor)})
     vendor.refresh_from_db()
     expected = STATUS_CHANGES[mutation].get(source)
@@ -331,6 +340,10 @@ def test_suspend_reinstate_close_permissions_and_reasons(make_vendor, user_facto
     assert error_codes(api_for(operator).mutate(STATUS_MUTATIONS["vendorClose"], variables)) == ["PERMISSION_DENIED"]
     closing = api_for(owner).mutate(STATUS_MUTATIONS["vendorClose"], variables)
     assert closing["vendor"]["status"] == "CLOSING"
+    # Not before the cooling-off period is over.
+    too_early = api_for(vendors_staff).mutate(STATUS_MUTATIONS["vendorCloseComplete"], variables)
+    assert error_codes(too_early) == ["NOT_SETTLED"]
+    VendorClosure.objects.filter(vendor=vendor).update(deposit_release_after=timezone.now())
     assert api_for(vendors_staff).mutate(STATUS_MUTATIONS["vendorCloseComplete"], variables)["vendor"]["status"] == "CLOSED"
 
     # A closed store takes no more edits or staff.

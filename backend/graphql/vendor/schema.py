@@ -1,5 +1,4 @@
 import graphene
-from graphene_django.fields import DjangoConnectionField
 
 from backend.core.exceptions import DomainError
 from backend.vendors import selectors
@@ -24,6 +23,7 @@ from .types import (
     VendorApplicationConnectionField,
     VendorApplicationStatusEnum,
     VendorApplicationType,
+    VendorConnectionField,
     VendorStatusEnum,
     VendorType,
 )
@@ -59,7 +59,7 @@ class VendorQueries(graphene.ObjectType):
         slug=graphene.String(),
         description="A store by ID or slug: staff see every store, a merchant its own.",
     )
-    vendors = DjangoConnectionField(VendorType, filter=VendorFilterInput(), description="Stores the caller may see.")
+    vendors = VendorConnectionField(VendorType, filter=VendorFilterInput(), description="Stores the caller may see.")
 
     @staticmethod
     def resolve_vendor_application(_root, info, id):

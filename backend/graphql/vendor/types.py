@@ -3,12 +3,24 @@ from graphene_django import DjangoObjectType
 from graphene_django.fields import DjangoConnectionField
 
 from backend.core.audit import audit_trail
+from backend.finance import selectors as finance_selectors
+from backend.finance import statements
+from backend.finance.standing import vendor_standing
 from backend.vendors import files, models, selectors
 from backend.vendors.error_codes import VendorErrorCode
 
 from ..account.types import UserType
 from ..catalog.types import CategoryType, media_url
 from ..core.types import CountableConnection, error_type
+from ..finance.types import (
+    LedgerEntryType,
+    StatementType,
+    VendorBalance,
+    VendorStandingType,
+    attach_vendor_balances,
+    vendor_balance_for,
+    vendor_ledger_queryset,
+)
 
 VendorError = error_type("VendorError", VendorErrorCode)
 
@@ -98,6 +110,21 @@ class VendorType(DjangoObjectType):
     banner = graphene.List(
         graphene.NonNull(VendorImageRendition), required=True, description="Store banner in every size and format."
     )
+    balance = graphene.Field(
+        VendorBalance, description="Pending, available and deposit, from the ledger (its staff, or MANAGE_FINANCE)."
+    )
+    ledger = DjangoConnectionField(
+        LedgerEntryType, description="Entries on the vendor's ledger accounts, newest first (its staff, or MANAGE_FINANCE)."
+    )
+    statements = graphene.List(
+        graphene.NonNull(StatementType),
+        year=graphene.Int(description="This year when not given."),
+        description="Monthly statements of a year, oldest first, up to this month (its staff, or MANAGE_FINANCE).",
+    )
+    standing = graphene.Field(
+        VendorStandingType,
+        description="Entry fee and deposit owed and paid, and any restriction (its staff, or MANAGE_FINANCE).",
+    )
 
     class Meta:
         model = models.Vendor
@@ -141,6 +168,59 @@ class VendorType(DjangoObjectType):
     @staticmethod
     def resolve_banner(root, info):
         return _renditions(info, root.banner, files.BANNER_SIZES)
+
+    @staticmethod
+    def resolve_balance(root, info):
+        return vendor_balance_for(root, info)
+
+    @staticmethod
+    def resolve_ledger(root, info, **_kwargs):
+        return vendor_ledger_queryset(root, info)
+
+    @staticmethod
+    def resolve_statements(root, info, year=None):
+        if not finance_selectors.can_see_vendor_finance(info.context.user, root.pk):
+            return None
+        return statements.vendor_statements(root, statements.statement_months(root, year))
+
+    @staticmethod
+    def resolve_standing(root, info):
+        if not finance_selectors.can_see_vendor_finance(info.context.user, root.pk):
+            return None
+        return vendor_standing(root)
+
+
+def _selects(info, name: str) -> bool:
+    """Whether the query asks for field `name` anywhere below this field (fragments included)."""
+
+    def walk(selection_set) -> bool:
+        for selection in getattr(selection_set, "selections", None) or []:
+            kind = type(selection).__name__
+            if kind == "FieldNode" and selection.name.value == name:
+                return True
+            if kind == "FragmentSpreadNode":
+                fragment = info.fragments.get(selection.name.value)
+                if fragment is not None and walk(fragment.selection_set):
+                    return True
+            elif walk(getattr(selection, "selection_set", None)):
+                return True
+        return False
+
+    return any(walk(node.selection_set) for node in info.field_nodes)
+
+
+class VendorConnectionField(DjangoConnectionField):
+    """Loads the balances of a whole page in a fixed number of queries when the query asks for them."""
+
+    @classmethod
+    def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver, max_limit,
+                            enforce_first_or_last, root, info, **args):
+        result = super().connection_resolver(
+            resolver, connection, default_manager, queryset_resolver, max_limit, enforce_first_or_last, root, info, **args
+        )
+        if _selects(info, "balance"):
+            attach_vendor_balances([edge.node for edge in result.edges], info)
+        return result
 
 
 class VendorApplicationDocumentType(DjangoObjectType):

@@ -1,0 +1,69 @@
+"""Staff deductions from a vendor's security deposit: penalties, or compensation for a shopper."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import transaction
+from moneyed import Money
+
+from backend.core.audit import audit_log
+from backend.core.exceptions import DomainError
+from backend.core.permissions import PlatformPermission, has_permission
+from backend.vendors.models import Vendor
+
+from . import services as movements
+from .entry_fees import last_deposit_transaction_id
+from .error_codes import FinanceErrorCode
+from .models import LedgerTransaction
+
+
+def vendor_deposit_deduct(
+    *, actor, vendor: Vendor, amount: Money, reason: str, dispute=None, idempotency_key: str | None = None
+) -> LedgerTransaction:
+    """Take `amount` from the deposit: to the platform's fees, or, with a dispute of this vendor,
+    to that dispute's shopper as compensation. Audit-logged; a deposit left short restricts
+    the vendor (see services.deposit_deduct). Finance staff; arbitrators for a dispute."""
+    allowed = has_permission(actor, PlatformPermission.MANAGE_FINANCE) or (
+        dispute is not None and has_permission(actor, PlatformPermission.ARBITRATE_DISPUTES)
+    )
+    if not allowed:
+        raise DomainError(FinanceErrorCode.PERMISSION_DENIED, "You need the MANAGE_FINANCE permission for this action.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(FinanceErrorCode.REQUIRED, "Say why the deposit is deducted.", field="reason")
+    if len(reason) > 5000:
+        raise DomainError(FinanceErrorCode.INVALID, "At most 5000 characters.", field="reason")
+    if not isinstance(amount, Money) or amount.amount <= 0:
+        raise DomainError(FinanceErrorCode.INVALID, "The amount must be positive.", field="amount")
+    if amount.currency.code != settings.DEFAULT_CURRENCY:
+        raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, "Deposits are kept in the platform currency.")
+    buyer = None
+    if dispute is not None:
+        if dispute.vendor_id != vendor.pk:
+            raise DomainError(FinanceErrorCode.INVALID, "The dispute is about another vendor.", field="dispute")
+        buyer = dispute.order.user_id
+    digest = hashlib.sha256(reason.encode()).hexdigest()[:12]
+    ref = idempotency_key or (
+        f"staff:vendor:{vendor.pk}:{amount.amount}:{digest}:"
+        f"{getattr(dispute, 'pk', '')}:{last_deposit_transaction_id(vendor.pk)}"
+    )
+    with transaction.atomic():
+        repeated = LedgerTransaction.objects.filter(idempotency_key=f"deposit_deduct:{ref}").first()
+        if repeated is not None:
+            return repeated
+        posted = movements.deposit_deduct(
+            ref=ref, vendor=vendor, amount=amount, buyer=buyer, to_buyer=dispute is not None, reason=reason
+        )
+        audit_log(
+            actor=actor,
+            action="vendor.deposit_deduct",
+            target=vendor,
+            reason=reason,
+            amount=str(amount.amount),
+            dispute=getattr(dispute, "pk", None),
+            to_buyer=dispute is not None,
+            transaction=posted.pk,
+        )
+    return posted

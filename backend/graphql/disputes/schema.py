@@ -1,0 +1,84 @@
+import graphene
+from django.conf import settings
+from graphene_django.fields import DjangoConnectionField
+
+from backend.core.exceptions import DomainError
+from backend.core.money import Money, quantize
+from backend.disputes import selectors
+from backend.vendors.models import Vendor
+
+from ..core.nodes import decode_id, get_node
+from .mutations import DisputeEscalate, DisputeMessageAdd, DisputeResolve, DisputeRespond, DisputeReturnReceived
+from .types import DisputeStatusEnum, DisputeType, VendorDisputeStats
+
+
+class DisputeFilterInput(graphene.InputObjectType):
+    status = DisputeStatusEnum()
+    vendor = graphene.ID(description="One vendor's disputes (staff); a vendor sees only its own anyway.")
+
+
+class DisputeQueries(graphene.ObjectType):
+    disputes = DjangoConnectionField(
+        DisputeType,
+        filter=DisputeFilterInput(),
+        description="Disputes the caller may see, newest first: a vendor's staff their own, ARBITRATE_DISPUTES all.",
+    )
+    dispute = graphene.Field(DisputeType, id=graphene.ID(required=True))
+    vendor_dispute_stats = graphene.Field(
+        VendorDisputeStats,
+        vendor=graphene.ID(required=True),
+        days=graphene.Int(default_value=30, description="Count the orders paid in this many last days."),
+        description="A vendor's dispute rate and refund rate (its own staff, and platform staff).",
+    )
+
+    @staticmethod
+    def resolve_disputes(_root, info, filter=None, **_kwargs):
+        filter = filter or {}
+        status = filter.get("status")
+        vendor_id = None
+        if filter.get("vendor"):
+            try:
+                pk = decode_id(filter["vendor"], "Vendor", field="vendor")
+            except DomainError:
+                pk = "-1"
+            vendor_id = int(pk) if pk.isdigit() else -1
+        # DjangoConnectionField narrows this through DisputeType.get_queryset (the visibility rule).
+        return selectors.disputes_for_list(
+            info.context.user, status=getattr(status, "value", status), vendor_id=vendor_id
+        ).order_by("-created_at", "-id")
+
+    @staticmethod
+    def resolve_dispute(_root, info, id):
+        try:
+            return get_node(info, id, DisputeType)
+        except DomainError:
+            return None
+
+    @staticmethod
+    def resolve_vendor_dispute_stats(_root, info, vendor, days=30):
+        try:
+            pk = decode_id(vendor, "Vendor", field="vendor")
+            found = Vendor.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+        except DomainError:
+            return None
+        if found is None or not selectors.may_see_dispute_stats(info.context.user, found):
+            return None
+        stats = selectors.vendor_dispute_stats(found, days=max(1, min(int(days), 365)))
+        return VendorDisputeStats(
+            vendor=found,
+            days=stats.days,
+            paid_orders=stats.paid_orders,
+            disputed_orders=stats.disputed_orders,
+            refunded_disputes=stats.refunded_disputes,
+            refunded_amount=Money(quantize(stats.refunded_amount), settings.DEFAULT_CURRENCY),
+            dispute_rate=stats.dispute_rate,
+            refund_rate=stats.refund_rate,
+        )
+
+
+class DisputeMutations(graphene.ObjectType):
+    dispute_respond = DisputeRespond.Field()
+    dispute_return_received = DisputeReturnReceived.Field()
+    dispute_escalate = DisputeEscalate.Field()
+    dispute_resolve = DisputeResolve.Field()
+    dispute_message_add = DisputeMessageAdd.Field()
