@@ -17,9 +17,11 @@ generator on 127.0.0.1 (bounded in requests and time). Prints a markdown table.
     DATABASE_URL=postgres://marketplace:marketplace@127.0.0.1:5432/marketplace_bench \\
         .venv/bin/python bench/storefront_bench.py --products 2000 --server
 
-Without DATABASE_URL it uses bench/results/storefront.sqlite3. The database is
-migrated, and seeded only up to N listings (run again to reuse it; --reseed
-starts over). Never part of the test run.
+It runs on a database of its own next to the configured one (SQLite:
+bench/results/storefront.sqlite3; PostgreSQL from DATABASE_URL: a database
+named bench_storefront), created and migrated at the start and dropped at the
+end; --keep keeps it and a later run only seeds what is missing. Never part of
+the test run.
 """
 
 from __future__ import annotations
@@ -70,15 +72,14 @@ def parse_args():
     parser.add_argument("--concurrency", type=int, default=8, help="Concurrent clients against the server.")
     parser.add_argument("--server-requests", type=int, default=400, help="Requests per scenario against the server.")
     parser.add_argument("--max-seconds", type=float, default=60, help="Time cap per server scenario.")
+    parser.add_argument("--keep", action="store_true", help="Keep (and reuse) the benchmark database.")
     parser.add_argument("--reseed", action="store_true", help="Delete the listings and seed again.")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args()
 
 
-def configure_environment() -> str:
+def configure_environment() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{RESULTS / 'storefront.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 32)
@@ -91,7 +92,6 @@ def configure_environment() -> str:
 
 
 def seed(count: int, *, reseed: bool, progress: bool) -> None:
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
     from tqdm import tqdm
@@ -111,7 +111,6 @@ def seed(count: int, *, reseed: bool, progress: bool) -> None:
     from fixtures.demo.catalog import load_categories
     from fixtures.demo.context import DemoContext
 
-    call_command("migrate", verbosity=0)
     if reseed:
         Product.objects.all().delete()
         get_search_backend().clear()
@@ -354,12 +353,43 @@ def measure_server(args, detail_slug: str) -> dict[str, dict]:
         server.wait(timeout=30)
 
 
+def use_own_database(keep: bool) -> str:
+    """Create (or with keep, reuse) the benchmark database; returns a DATABASE_URL for the server."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.db import connection
+
+    configured = os.environ.get("DATABASE_URL", "")
+    if connection.vendor == "sqlite":
+        connection.settings_dict["TEST"]["NAME"] = str(RESULTS / "storefront.sqlite3")
+    else:
+        connection.settings_dict["TEST"]["NAME"] = "bench_storefront"
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep, serialize=False)
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{name}"
+    parts = urlsplit(configured)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 def main() -> None:
     args = parse_args()
-    url = configure_environment()
+    configure_environment()
     import django
 
     django.setup()
+    from django.db import connection
+
+    original_name = connection.settings_dict["NAME"]
+    url = use_own_database(args.keep)
+    os.environ["DATABASE_URL"] = url  # the server's workers use the benchmark database too
+    try:
+        run(args, url)
+    finally:
+        if not args.keep:
+            connection.creation.destroy_test_db(original_name, verbosity=0)
+
+
+def run(args, url: str) -> None:
     from django.db import connection
 
     from backend.catalog.selectors import storefront_products

@@ -258,7 +258,7 @@ def _refund(dispute: Dispute, amount: Money, *, actor, manager: PluginsManager |
             )
             # What left escrow at release, and the commission taken on it.
             released_gross = order.money(order.total_amount - (order.refunded_amount - refunded_after))
-            commission_back = order.money(0) if True else commission_return_for(
+            commission_back = commission_return_for(
                 gross=released_gross,
                 commission=order.money(order.commission_amount or 0),
                 refunded_before=order.money(refunded_after),

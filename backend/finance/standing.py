@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
+from backend.core.money import quantize, zero
 from backend.vendors.models import Vendor, VendorStatus
 
 from . import accounts
@@ -52,12 +53,12 @@ class VendorStanding:
     @property
     def fee_outstanding(self) -> Money:
         rest = self.fee_owed - self.fee_paid
-        return rest if rest.amount > 0 else Money(0, rest.currency)
+        return rest if rest.amount > 0 else zero(rest.currency.code)
 
     @property
     def deposit_shortfall(self) -> Money:
         rest = self.deposit_required - self.deposit_held
-        return rest if rest.amount > 0 else Money(0, rest.currency)
+        return rest if rest.amount > 0 else zero(rest.currency.code)
 
     @property
     def unmet(self) -> list[Unmet]:
@@ -111,7 +112,7 @@ def vendor_standing(vendor, at: datetime | None = None, *, book: PlanBook | None
         period=period,
         fee_plan=terms.plan,
         fee_owed=terms.annual_fee,
-        fee_paid=Money(period.paid_amount if period else 0, currency),
+        fee_paid=Money(quantize(period.paid_amount if period else 0, currency), currency),
         deposit_required=deposit_required(vendor_id, at, book=book, category_ids=category_ids),
         deposit_held=account_balance(accounts.vendor_deposit(vendor_id), currency=currency),
         restriction=restriction,

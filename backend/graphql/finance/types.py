@@ -54,6 +54,10 @@ class LedgerTransactionType(DjangoObjectType):
         fields = ("id", "description", "reference_type", "reference_id", "created_at")
         description = "One balanced movement of money; never changed once posted."
 
+    @staticmethod
+    def resolve_kind(root, _info):
+        return TransactionKind(root.kind).value
+
     @classmethod
     def get_queryset(cls, queryset, info):
         entries = selectors.visible_ledger_entries(info.context.user)
@@ -501,11 +505,11 @@ class PayoutType(DjangoObjectType):
 
     @staticmethod
     def resolve_status(root, _info):
-        return root.status
+        return TransferStatus(root.status).value
 
     @staticmethod
     def resolve_trigger(root, _info):
-        return root.trigger
+        return PayoutTrigger(root.trigger).value
 
     @staticmethod
     def resolve_psp_reference(root, _info):
