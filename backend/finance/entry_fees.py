@@ -43,7 +43,9 @@ from .standing import current_fee_period, one_year_after, vendor_standing, vendo
 def _require_payer(actor, vendor: Vendor) -> None:
     """The vendor's owner or operator, or finance staff paying on its behalf."""
     if not may_manage_vendor_money(actor, vendor.pk):
-        raise DomainError(FinanceErrorCode.NOT_FOUND, "No such vendor.", field="vendor")
+        raise DomainError(
+            FinanceErrorCode.PERMISSION_DENIED, "Only the store's owner or operator, or finance staff, may do this."
+        )
 
 
 def _require_trading(vendor: Vendor) -> None:

@@ -64,7 +64,9 @@ def payout_create(
     vendor's last available-balance movement, so a double submit pays once.
     """
     if actor is not None and not may_manage_vendor_money(actor, vendor.pk):
-        raise DomainError(FinanceErrorCode.NOT_FOUND, "No such vendor.", field="vendor")
+        raise DomainError(
+            FinanceErrorCode.PERMISSION_DENIED, "Only the store's owner or operator, or finance staff, may do this."
+        )
     with transaction.atomic():
         vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
         if vendor.status not in PAYABLE_STATUSES:

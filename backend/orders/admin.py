@@ -33,4 +33,3 @@ class OrderAdmin(admin.ModelAdmin):
 class VendorShippingOriginAdmin(admin.ModelAdmin):
     list_display = ("vendor", "region_code", "updated_at")
     search_fields = ("vendor__name", "region_code")
-    autocomplete_fields = ()

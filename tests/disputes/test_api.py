@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from graphql_relay import to_global_id
 
 from backend.core.permissions import PlatformPermission
@@ -16,7 +15,7 @@ from backend.disputes.models import Dispute
 from ..checkout.helpers import TABLE_RATE
 from ..graphql_client import CORE_URL, STOREFRONT_URL, GraphQLClient, error_codes
 from . import documents as doc
-from .helpers import make_world, open_dispute, pending, refunds_of, release, upload
+from .helpers import make_world, open_dispute, refunds_of, release, upload
 
 pytestmark = pytest.mark.django_db
 

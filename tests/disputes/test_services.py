@@ -17,13 +17,11 @@ from backend.disputes.models import DisputeEvidence, DisputeStatus as S, Message
 from backend.disputes.services import LineInput
 from backend.logistics.models import Shipment
 from backend.orders import services as orders
-from backend.orders.models import OrderStatus
 
 from ..checkout.helpers import TABLE_RATE
 from ..conftest import make_user
 from .helpers import (
     assert_ledger_sound,
-    available,
     deliver,
     deposit,
     fresh,
