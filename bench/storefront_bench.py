@@ -85,7 +85,6 @@ def configure_environment() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 32)
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    return url
 
 
 # --- Seeding ---

@@ -245,9 +245,12 @@ def browse_products(
     field = sort_by.field if sort_by else ProductSortField.NEWEST
     column, default_direction = _SORT_COLUMNS[field]
     direction = (sort_by.direction if sort_by else None) or default_direction
+    # Only ratings may be missing on a published listing; elsewhere plain ordering lets
+    # PostgreSQL walk the (status, column, id) indexes instead of sorting every row.
+    nulls_last = True if field == ProductSortField.RATING else None
     if direction == OrderDirection.ASC:
-        return queryset.order_by(F(column).asc(nulls_last=True), "id")
-    return queryset.order_by(F(column).desc(nulls_last=True), "-id")
+        return queryset.order_by(F(column).asc(nulls_last=nulls_last), "id")
+    return queryset.order_by(F(column).desc(nulls_last=nulls_last), "-id")
 
 
 @strawberry_django.type(VendorModel, name="Vendor")
