@@ -37,6 +37,19 @@ class CountableConnection(graphene.relay.Connection):
         return root.length
 
 
+def choices_enum(name: str, choices, description: str | None = None) -> type[graphene.Enum]:
+    """A GraphQL enum over a model's TextChoices, values UPPER_SNAKE.
+
+    Built from the choices class itself so a field can resolve either the stored
+    string or a choices member just assigned by a service (a list-built enum
+    refuses the latter).
+    """
+    for member in choices:
+        if member.name != member.value.upper():
+            raise ValueError(f"{choices.__name__}.{member.name} must be named {member.value.upper()}")
+    return graphene.Enum.from_enum(choices, name=name, description=description)
+
+
 _error_types: dict[str, type[graphene.ObjectType]] = {}
 _enum_types: dict[type, type[graphene.Enum]] = {}
 

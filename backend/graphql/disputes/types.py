@@ -7,7 +7,7 @@ from backend.disputes.services import EVIDENCE_SIZES
 from plugins.manager import get_plugins_manager
 
 from ..catalog.types import media_url
-from ..core.types import CountableConnection, Money, error_type
+from ..core.types import CountableConnection, Money, choices_enum, error_type
 from ..logistics.types import ShipmentType
 from ..orders.types import OrderLineType, OrderType
 from ..vendor.types import VendorType
@@ -15,16 +15,12 @@ from ..vendor.types import VendorType
 DisputeError = error_type("DisputeError", DisputeErrorCode)
 
 
-def _enum(name: str, choices) -> type[graphene.Enum]:
-    return graphene.Enum(name, [(value.upper(), value) for value in choices.values])
-
-
-DisputeStatusEnum = _enum("DisputeStatus", models.DisputeStatus)
-DisputeReasonEnum = _enum("DisputeReason", models.DisputeReason)
-DisputeKindEnum = _enum("DisputeKind", models.DisputeKind)
-DisputeOutcomeEnum = _enum("DisputeOutcome", models.RulingOutcome)
-DisputeRulingSourceEnum = _enum("DisputeRulingSource", models.RulingSource)
-DisputeRoleEnum = _enum("DisputeRole", models.MessageRole)
+DisputeStatusEnum = choices_enum("DisputeStatus", models.DisputeStatus)
+DisputeReasonEnum = choices_enum("DisputeReason", models.DisputeReason)
+DisputeKindEnum = choices_enum("DisputeKind", models.DisputeKind)
+DisputeOutcomeEnum = choices_enum("DisputeOutcome", models.RulingOutcome)
+DisputeRulingSourceEnum = choices_enum("DisputeRulingSource", models.RulingSource)
+DisputeRoleEnum = choices_enum("DisputeRole", models.MessageRole)
 
 
 class DisputeEvidenceRendition(graphene.ObjectType):

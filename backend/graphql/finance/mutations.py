@@ -149,8 +149,6 @@ class VendorEntryFeePay(VendorPaymentMutation):
             actor=info.context.user, vendor=vendor, gateway=gateway, token=token, idempotency_key=idempotency_key
         )
         vendor.refresh_from_db()
-        if payment is not None:
-            payment.refresh_from_db()  # plain values for the enums, not the choices members just assigned
         return cls(payment=payment, vendor=vendor, errors=[])
 
 
@@ -179,8 +177,6 @@ class VendorDepositTopUp(VendorPaymentMutation):
             idempotency_key=idempotency_key,
         )
         vendor.refresh_from_db()
-        if payment is not None:
-            payment.refresh_from_db()  # plain values for the enums, not the choices members just assigned
         return cls(payment=payment, vendor=vendor, errors=[])
 
 

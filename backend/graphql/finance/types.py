@@ -22,14 +22,12 @@ from backend.finance.statements import LINE_KINDS, statement_link_token
 from backend.payments.models import TransferStatus
 
 from ..catalog.types import CategoryType
-from ..core.types import CountableConnection, Money, error_type
+from ..core.types import CountableConnection, Money, choices_enum, error_type
 
 FinanceError = error_type("FinanceError", FinanceErrorCode)
 
-LedgerTransactionKindEnum = graphene.Enum(
-    "LedgerTransactionKind", [(value.upper(), value) for value in TransactionKind.values]
-)
-LedgerAccountKindEnum = graphene.Enum("LedgerAccountKind", [(value.upper(), value) for value in AccountKind.values])
+LedgerTransactionKindEnum = choices_enum("LedgerTransactionKind", TransactionKind)
+LedgerAccountKindEnum = choices_enum("LedgerAccountKind", AccountKind)
 
 
 class VendorBalance(graphene.ObjectType):
@@ -267,9 +265,7 @@ class CommissionOverrideType(DjangoObjectType):
 
 # --- Standing -----------------------------------------------------------------------------
 
-RestrictionStatusEnum = graphene.Enum(
-    "VendorRestrictionStatus", [(value.upper(), value) for value in RestrictionStatus.values]
-)
+RestrictionStatusEnum = choices_enum("VendorRestrictionStatus", RestrictionStatus)
 
 
 class VendorStandingType(graphene.ObjectType):
@@ -463,10 +459,8 @@ class StatementType(graphene.ObjectType):
 
 # --- Payouts --------------------------------------------------------------------------------
 
-PayoutStatusEnum = graphene.Enum(
-    "PayoutStatus", [(value.upper(), value) for value in TransferStatus.values]
-)
-PayoutTriggerEnum = graphene.Enum("PayoutTrigger", [(value.upper(), value) for value in PayoutTrigger.values])
+PayoutStatusEnum = choices_enum("PayoutStatus", TransferStatus)
+PayoutTriggerEnum = choices_enum("PayoutTrigger", PayoutTrigger)
 
 
 def _vendor_type():

@@ -4,14 +4,12 @@ from graphene_django import DjangoObjectType
 from backend.logistics import models, selectors
 from backend.logistics.error_codes import LogisticsErrorCode
 
-from ..core.types import CountableConnection, Money, error_type
+from ..core.types import CountableConnection, Money, choices_enum, error_type
 
 LogisticsError = error_type("LogisticsError", LogisticsErrorCode)
 
-ShipmentStatusEnum = graphene.Enum(
-    "ShipmentStatus", [(value.upper(), value) for value, _ in models.ShipmentStatus.choices]
-)
-RegionKindEnum = graphene.Enum("RegionKind", [(value.upper(), value) for value, _ in models.RegionKind.choices])
+ShipmentStatusEnum = choices_enum("ShipmentStatus", models.ShipmentStatus)
+RegionKindEnum = choices_enum("RegionKind", models.RegionKind)
 
 
 class CarrierService(graphene.ObjectType):

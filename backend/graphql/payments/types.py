@@ -5,14 +5,12 @@ from backend.payments import models
 from backend.payments.error_codes import PaymentErrorCode
 from backend.payments.selectors import visible_payments
 
-from ..core.types import CountableConnection, Money, error_type
+from ..core.types import CountableConnection, Money, choices_enum, error_type
 
 PaymentError = error_type("PaymentError", PaymentErrorCode)
 
-PaymentChargeStatusEnum = graphene.Enum(
-    "PaymentChargeStatus", [(value.upper(), value) for value in models.PaymentStatus.values]
-)
-PaymentPurposeEnum = graphene.Enum("PaymentPurpose", [(value.upper(), value) for value in models.PaymentPurpose.values])
+PaymentChargeStatusEnum = choices_enum("PaymentChargeStatus", models.PaymentStatus)
+PaymentPurposeEnum = choices_enum("PaymentPurpose", models.PaymentPurpose)
 
 
 class PaymentGateway(graphene.ObjectType):

@@ -11,7 +11,7 @@ from backend.vendors.error_codes import VendorErrorCode
 
 from ..account.types import UserType
 from ..catalog.types import CategoryType, media_url
-from ..core.types import CountableConnection, error_type
+from ..core.types import CountableConnection, choices_enum, error_type
 from ..finance.types import (
     LedgerEntryType,
     StatementType,
@@ -24,16 +24,10 @@ from ..finance.types import (
 
 VendorError = error_type("VendorError", VendorErrorCode)
 
-VendorStatusEnum = graphene.Enum(
-    "VendorStatus", [(value.upper(), value) for value, _ in models.VendorStatus.choices]
-)
-VendorApplicationStatusEnum = graphene.Enum(
-    "VendorApplicationStatus", [(value.upper(), value) for value, _ in models.ApplicationStatus.choices]
-)
-DocumentTypeEnum = graphene.Enum(
-    "DocumentType", [(value.upper(), value) for value, _ in models.DocumentType.choices]
-)
-VendorRoleEnum = graphene.Enum("VendorRole", [(value.upper(), value) for value, _ in models.VendorRole.choices])
+VendorStatusEnum = choices_enum("VendorStatus", models.VendorStatus)
+VendorApplicationStatusEnum = choices_enum("VendorApplicationStatus", models.ApplicationStatus)
+DocumentTypeEnum = choices_enum("DocumentType", models.DocumentType)
+VendorRoleEnum = choices_enum("VendorRole", models.VendorRole)
 
 
 class AuditLogEntry(graphene.ObjectType):
