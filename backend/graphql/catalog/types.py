@@ -5,19 +5,13 @@ from graphene_django import DjangoObjectType
 from backend.catalog import models, selectors
 from backend.catalog.error_codes import CatalogErrorCode
 
-from ..core.types import CountableConnection, Money, error_type
+from ..core.types import CountableConnection, Money, choices_enum, error_type
 
 CatalogError = error_type("CatalogError", CatalogErrorCode)
 
-ListingStatusEnum = graphene.Enum(
-    "ListingStatus", [(value.upper(), value) for value, _ in models.ListingStatus.choices]
-)
-ProductRevisionStatusEnum = graphene.Enum(
-    "ProductRevisionStatus", [(value.upper(), value) for value, _ in models.RevisionStatus.choices]
-)
-AttributeScopeEnum = graphene.Enum(
-    "AttributeScope", [(value.upper(), value) for value, _ in models.AttributeScope.choices]
-)
+ListingStatusEnum = choices_enum("ListingStatus", models.ListingStatus)
+ProductRevisionStatusEnum = choices_enum("ProductRevisionStatus", models.RevisionStatus)
+AttributeScopeEnum = choices_enum("AttributeScope", models.AttributeScope)
 ImageSizeEnum = graphene.Enum("ImageSize", [("THUMBNAIL", "thumbnail"), ("CARD", "card"), ("DETAIL", "detail")])
 ImageFormatEnum = graphene.Enum("ImageFormat", [("WEBP", "webp"), ("JPEG", "jpeg")])
 
