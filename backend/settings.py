@@ -187,6 +187,8 @@ DISPUTE_WINDOW_DAYS_AFTER_COMPLETION = env_int("DISPUTE_WINDOW_DAYS_AFTER_COMPLE
 # Returns without a reason: within this many days of delivery, in categories that allow them.
 DISPUTE_NO_REASON_RETURN_DAYS = env_int("DISPUTE_NO_REASON_RETURN_DAYS", 7)
 DISPUTE_MAX_EVIDENCE_IMAGES = env_int("DISPUTE_MAX_EVIDENCE_IMAGES", 9)
+# Evidence pictures are served through signed links that expire after this many seconds.
+DISPUTE_EVIDENCE_LINK_MAX_AGE = env_int("DISPUTE_EVIDENCE_LINK_MAX_AGE_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE["disputes-apply-deadlines"] = {"task": "disputes.apply_deadlines", "schedule": timedelta(minutes=10)}
 
 # --- Fees, deposits, payouts ---

@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("backend.payments.urls")),
     # Qualification documents are private: served only through signed, expiring links.
     path("vendor-documents/", include("backend.vendors.urls")),
+    # Dispute evidence pictures are private too: signed, expiring links handed to the parties and staff.
+    path("dispute-evidence/", include("backend.disputes.urls")),
     # Vendor statements (CSV, PDF): signed, short-lived links handed out by the core API.
     path("finance/", include("backend.finance.urls")),
 ]

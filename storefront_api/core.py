@@ -9,7 +9,19 @@ from typing import Any, TypeVar
 
 import strawberry
 from django.db import transaction
+from graphql import (
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    get_named_type,
+)
 from moneyed import Money as MoneyValue
+from strawberry.extensions import SchemaExtension
+from strawberry.relay import GlobalID, GlobalIDValueError
+from strawberry.relay.types import PREFIX as CURSOR_PREFIX
+from strawberry.relay.utils import from_base64
 from strawberry.types import Info
 
 from backend.core.exceptions import DomainError, DomainErrors
@@ -47,6 +59,81 @@ def error_type(name: str, code_enum: type[Enum]):
         }
         _error_types[name] = strawberry.type(type(name, (), namespace), name=name)
     return _error_types[name]
+
+
+# A well-formed global ID of no type ("" : ""): every resolver's type check answers NOT_FOUND for it.
+UNRESOLVABLE_ID = str(GlobalID(type_name="", node_id=""))
+
+
+def _decodes(value: str) -> bool:
+    try:
+        GlobalID.from_id(value)
+    except GlobalIDValueError:
+        return False
+    return True
+
+
+def _normalize_ids(value: Any, type_: GraphQLInputType) -> Any:
+    """`value` (as coerced by GraphQL for `type_`) with every ID that is not a global ID replaced."""
+    if value is None:
+        return None
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLScalarType):
+        if type_.name == "ID" and not _decodes(value):
+            return UNRESOLVABLE_ID
+        return value
+    if isinstance(type_, GraphQLList) and isinstance(value, list):
+        return [_normalize_ids(item, type_.of_type) for item in value]
+    if isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
+        fields = {field.out_name or name: field.type for name, field in type_.fields.items()}
+        return {key: _normalize_ids(item, fields[key]) if key in fields else item for key, item in value.items()}
+    return value
+
+
+def _cursor_offset(cursor: str) -> int | None:
+    try:
+        prefix, offset = from_base64(cursor)
+        offset = int(offset)
+    except ValueError:
+        return None
+    return offset if prefix == CURSOR_PREFIX and 0 <= offset < 2**31 else None
+
+
+def _page_arguments(kwargs: dict[str, Any], max_results: int) -> dict[str, Any]:
+    """first/last cut to 0..max_results (the page info says more is there); a cursor that does not
+    hold an offset is ignored, as relay does."""
+    for name in ("first", "last"):
+        if kwargs.get(name) is not None:
+            kwargs[name] = min(max(kwargs[name], 0), max_results)
+    for name in ("after", "before"):
+        if kwargs.get(name) is not None and _cursor_offset(kwargs[name]) is None:
+            kwargs[name] = None
+    return kwargs
+
+
+class ArgumentsGuard(SchemaExtension):
+    """Arguments that GraphQL accepts but strawberry would raise on, made servable before a
+    resolver runs, so that they answer NOT_FOUND, null or a page instead of a top-level error.
+
+    - Global IDs: any string is a valid ID to GraphQL, but strawberry decodes relay.GlobalID
+      arguments inside the resolver. Every ID the storefront takes is a global ID: one that does
+      not decode becomes one that names nothing, which the resolvers' own type checks answer like
+      any ID the caller may not see (the core API's decode_id does the same).
+    - Pages: strawberry raises on first/last above the limit or below zero and on malformed
+      cursors (see _page_arguments; the core API's PaginationMiddleware does the same).
+    """
+
+    def resolve(self, _next, root, info, *args: Any, **kwargs: Any):
+        if kwargs:
+            arguments = info.parent_type.fields[info.field_name].args
+            kwargs = {
+                name: _normalize_ids(value, arguments[name].type) if name in arguments else value
+                for name, value in kwargs.items()
+            }
+            if "pageInfo" in getattr(get_named_type(info.return_type), "fields", ()):
+                kwargs = _page_arguments(kwargs, self.execution_context.schema.config.relay_max_results)
+        return _next(root, info, *args, **kwargs)
 
 
 def current_user(info: Info):

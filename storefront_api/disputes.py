@@ -20,11 +20,12 @@ from strawberry.types import Info
 from backend.core.exceptions import DomainError
 from backend.disputes import models, selectors, services
 from backend.disputes.error_codes import DisputeErrorCode
+from backend.disputes.files import evidence_link_path
 from backend.disputes.models import MessageRole
 from backend.orders.selectors import shopper_orders
 from plugins.manager import get_plugins_manager
 
-from .catalog import CountedConnection, _absolute
+from .catalog import CountedConnection
 from .core import Money, current_user, error_type, run_mutation
 from .orders import Order, OrderLine, OrderShipment, ShipmentStatus, TrackingEvent
 
@@ -80,18 +81,27 @@ class DisputeRole(Enum):
     SYSTEM = "system"
 
 
-@strawberry_django.type(models.DisputeEvidence, name="DisputeEvidence", description="An evidence picture, re-encoded.")
+def _evidence_url(info: Info, evidence: models.DisputeEvidence, size: str) -> str | None:
+    path = evidence_link_path(evidence, size)
+    return info.context.request.build_absolute_uri(path) if path else None
+
+
+@strawberry_django.type(
+    models.DisputeEvidence,
+    name="DisputeEvidence",
+    description="An evidence picture, re-encoded. Private: its links are signed and expire.",
+)
 class DisputeEvidence:
     width: strawberry.auto
     height: strawberry.auto
 
-    @strawberry_django.field(only=["renditions"], description="A JPEG at most 200 pixels wide and high.")
+    @strawberry_django.field(only=["id", "renditions"], description="A JPEG at most 200 pixels wide and high.")
     def thumbnail_url(self, info: Info) -> str | None:
-        return _absolute(info, self.renditions.get("thumbnail", {}).get("jpeg"))
+        return _evidence_url(info, self, "thumbnail")
 
-    @strawberry_django.field(only=["renditions"], description="A JPEG at most 1600 pixels wide and high.")
+    @strawberry_django.field(only=["id", "renditions"], description="A JPEG at most 1600 pixels wide and high.")
     def url(self, info: Info) -> str | None:
-        return _absolute(info, self.renditions.get("large", {}).get("jpeg"))
+        return _evidence_url(info, self, "large")
 
 
 @strawberry_django.type(models.DisputeMessage, name="DisputeMessage")

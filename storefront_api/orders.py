@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
@@ -15,6 +16,9 @@ from backend.orders import models, selectors, services
 from backend.orders.error_codes import OrderErrorCode
 
 from .core import Money, current_user, error_type, run_mutation
+
+if TYPE_CHECKING:
+    from .disputes import Dispute
 
 OrderError = error_type("OrderError", OrderErrorCode)
 
@@ -116,6 +120,11 @@ class Order(relay.Node):
     cancelled_at: datetime | None
     confirmation_extended: bool
     lines: list[OrderLine]
+    # Scoped by Dispute.get_queryset (backend.disputes.selectors.shopper_disputes); the optimizer
+    # prefetches them for a whole page of orders.
+    disputes: list[Annotated[Dispute, strawberry.lazy("storefront_api.disputes")]] = strawberry_django.field(
+        description="Your disputes about this order, newest first."
+    )
 
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):

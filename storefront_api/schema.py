@@ -7,6 +7,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
+from .core import ArgumentsGuard
 from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
 
@@ -26,5 +27,10 @@ class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[DjangoOptimizerExtension, lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+    extensions=[
+        DjangoOptimizerExtension,
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        ArgumentsGuard,  # malformed IDs and page arguments answer NOT_FOUND or a page, never raise
+    ],
 )

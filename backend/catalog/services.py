@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -21,6 +20,7 @@ from django.utils.text import slugify
 
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError, DomainErrors
+from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths, store_renditions
 from backend.core.money import parse_amount, quantize
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import check_image, render_sizes
@@ -336,11 +336,11 @@ def product_delete(*, actor, product: Product) -> None:
             "Delist the listing (or wait for its review) before deleting it.",
             field="id",
         )
-    paths = [p for media in product.media.all() for p in _rendition_paths(media)]
+    paths = [p for media in product.media.all() for p in rendition_paths(media.renditions)]
     product_id = product.pk
     product.delete()
     get_search_backend().remove_product(product_id)
-    _delete_files_after_commit(paths)
+    delete_files_on_commit(paths)
     audit_log(actor=actor, action="product.delete", target=product.vendor, product_id=product_id)
 
 
@@ -441,18 +441,6 @@ def product_variant_delete(*, actor, variant: ProductVariant) -> None:
 # --- Media ---
 
 
-def _rendition_paths(media: ProductMedia) -> list[str]:
-    return [path for formats in media.renditions.values() for path in formats.values()]
-
-
-def _delete_files_after_commit(paths: list[str]) -> None:
-    def delete():
-        for path in paths:
-            default_storage.delete(path)
-
-    transaction.on_commit(delete)
-
-
 def product_media_create(*, actor, product: Product, image, alt: str = "") -> ProductMedia:
     """Check and re-encode an uploaded image (EXIF dropped) into the storefront's sizes.
 
@@ -466,26 +454,21 @@ def product_media_create(*, actor, product: Product, image, alt: str = "") -> Pr
         revision = _open_revision(actor=actor, product=product)
         extra = [ListingImage(media_id=None, width=checked.width, height=checked.height)]
         _raise_problems(run_listing_checks(listing_content(product, revision=revision, extra_images=extra)))
-    renditions = render_sizes(checked, THUMBNAIL_SIZE, crop=True)
-    renditions.update(render_sizes(checked, MEDIA_SIZES))
-    folder = f"products/{product.pk}/{uuid.uuid4().hex[:12]}"
-    stored: dict[str, dict[str, str]] = {}
-    for size, formats in renditions.items():
-        stored[size] = {}
-        for fmt, content in formats.items():
-            stored[size][fmt] = default_storage.save(f"{folder}/{content.name}", content)
-    position = (product.media.aggregate(top=Max("sort_order"))["top"] or 0) + 1
-    media = ProductMedia.objects.create(
-        product=product,
-        renditions=stored,
-        width=checked.width,
-        height=checked.height,
-        sha256=checked.sha256,
-        alt=(alt or "").strip()[:250],
-        sort_order=position,
-    )
-    if not published:
-        _back_to_draft_after_edit(product)
+    renditions = render_sizes(checked, THUMBNAIL_SIZE, crop=True) | render_sizes(checked, MEDIA_SIZES)
+    with transaction.atomic(), StagedFiles() as staged:
+        stored = store_renditions(staged, prefix=f"products/{product.pk}", renditions=renditions)
+        position = (product.media.aggregate(top=Max("sort_order"))["top"] or 0) + 1
+        media = ProductMedia.objects.create(
+            product=product,
+            renditions=stored,
+            width=checked.width,
+            height=checked.height,
+            sha256=checked.sha256,
+            alt=(alt or "").strip()[:250],
+            sort_order=position,
+        )
+        if not published:
+            _back_to_draft_after_edit(product)
     return media
 
 
@@ -499,9 +482,9 @@ def product_media_delete(*, actor, media: ProductMedia) -> None:
         revision = _open_revision(actor=actor, product=product)
         _raise_problems(run_listing_checks(listing_content(product, revision=revision)))
         return
-    paths = _rendition_paths(media)
+    paths = rendition_paths(media.renditions)
     media.delete()
-    _delete_files_after_commit(paths)
+    delete_files_on_commit(paths)
     if product.status != ListingStatus.PUBLISHED:
         _back_to_draft_after_edit(product)
 
@@ -592,7 +575,7 @@ def product_submit_for_review(*, actor, product: Product, plugins=None) -> Produ
 def _apply_media_changes(product: Product) -> list[str]:
     """Pending images go live and images marked for removal go; returns files to delete."""
     removed = list(product.media.filter(removal_requested=True))
-    paths = [p for media in removed for p in _rendition_paths(media)]
+    paths = [p for media in removed for p in rendition_paths(media.renditions)]
     product.media.filter(removal_requested=True).delete()
     product.media.filter(is_live=False).update(is_live=True)
     return paths
@@ -600,7 +583,7 @@ def _apply_media_changes(product: Product) -> list[str]:
 
 def _discard_media_changes(product: Product) -> list[str]:
     pending = list(product.media.filter(is_live=False))
-    paths = [p for media in pending for p in _rendition_paths(media)]
+    paths = [p for media in pending for p in rendition_paths(media.renditions)]
     product.media.filter(is_live=False).delete()
     product.media.filter(removal_requested=True).update(removal_requested=False)
     return paths
@@ -653,7 +636,7 @@ def product_approve(*, actor, product: Product) -> Product:
         audit_log(
             actor=actor, action="product.revision_approve", target=product, revision=revision.pk, previous=revision.previous
         )
-    _delete_files_after_commit(paths)
+    delete_files_on_commit(paths)
     _search_index(product)
     return product
 
@@ -683,7 +666,7 @@ def product_reject(*, actor, product: Product, reason: str) -> Product:
     product.review_requested_at = None
     product.save(update_fields=["review_requested_at", "updated_at"])
     audit_log(actor=actor, action="product.revision_reject", target=product, reason=reason, revision=revision.pk)
-    _delete_files_after_commit(paths)
+    delete_files_on_commit(paths)
     return product
 
 
@@ -720,6 +703,6 @@ def product_delist(*, actor, product: Product, reason: str = "") -> Product:
         reason=reason,
         by="vendor" if by_vendor else "staff",
     )
-    _delete_files_after_commit(paths)
+    delete_files_on_commit(paths)
     _search_index(product)
     return product

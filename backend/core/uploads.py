@@ -36,6 +36,11 @@ class CheckedFile:
 
 
 def _read(upload, field: str) -> bytes:
+    if not callable(getattr(upload, "read", None)):
+        # A value inline in the query (text, a literal) where the multipart request should put a file.
+        raise DomainError(
+            UploadErrorCode.UNSUPPORTED_FILE_TYPE, "Not a file: send it in a multipart request.", field=field
+        )
     size = getattr(upload, "size", None)
     if size is not None and size > settings.UPLOAD_MAX_BYTES:
         raise DomainError(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.files.storage import default_storage
 from django.db.models import Case, F, IntegerField, Value, When
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -21,6 +20,7 @@ from backend.core.permissions import PlatformPermission, has_permission
 from backend.vendors.admin import render_audit_trail
 
 from . import policy, services
+from .files import evidence_link_path
 from .models import ACTIVE_STATUSES, Dispute, DisputeStatus, MessageRole, RulingOutcome
 from .selectors import messages_with_evidence
 
@@ -185,7 +185,7 @@ class DisputeAdmin(admin.ModelAdmin):
                 '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="evidence" '
                 'style="max-width:120px;max-height:120px;border:1px solid #ccc"></a>',
                 (
-                    (default_storage.url(e.renditions["large"]["jpeg"]), default_storage.url(e.renditions["thumbnail"]["jpeg"]))
+                    (evidence_link_path(e, "large"), evidence_link_path(e, "thumbnail"))
                     for e in message.evidence.all()
                 ),
             )

@@ -59,11 +59,34 @@ def messages_with_evidence() -> Prefetch:
     )
 
 
+def with_dispute_relations(queryset: QuerySet[Dispute]) -> QuerySet[Dispute]:
+    """What a page of disputes shows (core API), fetched up front: a fixed number of queries per page."""
+    return queryset.select_related("order", "vendor", "return_shipment", "ruled_by").prefetch_related(
+        "lines__order_line", messages_with_evidence(), "return_shipment__events"
+    )
+
+
+ORDER_DISPUTES_ATTR = "visible_disputes"
+
+
+def order_disputes_prefetch(user) -> Prefetch:
+    """Core API: each order's disputes the user may see (visible_disputes), newest first, for a whole
+    page of orders in a fixed number of queries; read from order.<ORDER_DISPUTES_ATTR>."""
+    queryset = visible_disputes(user, with_dispute_relations(Dispute.objects.order_by("-created_at", "-id")))
+    return Prefetch("disputes", queryset=queryset, to_attr=ORDER_DISPUTES_ATTR)
+
+
+def order_disputes(user, order) -> list[Dispute]:
+    """One order's disputes the user may see: prefetched with the page when there was one."""
+    prefetched = getattr(order, ORDER_DISPUTES_ATTR, None)
+    if prefetched is not None:
+        return prefetched
+    return list(visible_disputes(user, with_dispute_relations(order.disputes.order_by("-created_at", "-id"))))
+
+
 def disputes_for_list(user, *, status: str | None = None, vendor_id: int | None = None) -> QuerySet[Dispute]:
     """Disputes the user may see (core API), newest first, with what a page shows fetched up front."""
-    queryset = visible_disputes(user).select_related(
-        "order", "vendor", "return_shipment", "ruled_by"
-    ).prefetch_related("lines__order_line", messages_with_evidence(), "return_shipment__events")
+    queryset = with_dispute_relations(visible_disputes(user))
     if status:
         queryset = queryset.filter(status=status)
     if vendor_id is not None:

@@ -7,14 +7,13 @@ movement whose idempotency key is derived from the dispute, so a retried
 request or a second run of the deadline task moves nothing twice. Decisions go
 to the audit log in the same transaction.
 
-Refunds are made here on top of the payments and finance services, because the
-orders domain exposes no refund for a dispute yet (see `_refund`).
+Refunds go through the orders domain (backend.orders.services.order_refund), the
+one place money goes back to a shopper.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,30 +21,27 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
+from backend.core.media import StagedFiles, store_renditions
 from backend.core.money import Money, parse_amount
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import CheckedFile, check_image, render_sizes
 from backend.finance import services as ledger
-from backend.finance.commission import commission_return_for
 from backend.finance.ledger import vendor_balance
 from backend.logistics import services as logistics
 from backend.logistics.models import Shipment
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderStatus
 from backend.orders.selectors import vendor_shipping_origin
-from backend.orders.state_machines import ORDER_STATUS
-from backend.payments import services as payments
-from backend.vendors.files import StagedFiles
 from plugins.arbitration.interface import Outcome, Ruling
 from plugins.logistics.interface import ShipmentRequest
 from plugins.manager import PluginsManager
 
 from . import policy
+from .files import EVIDENCE_SIZES
 from .error_codes import DisputeErrorCode as E
 from .models import (
     ACTIVE_STATUSES,
@@ -65,9 +61,6 @@ from .state_machines import DISPUTE_STATUS
 
 logger = logging.getLogger(__name__)
 S = DisputeStatus
-
-# Evidence pictures are kept as these renditions only (WebP + JPEG, no metadata).
-EVIDENCE_SIZES = {"thumbnail": (200, 200), "large": (1600, 1600)}
 
 # Who may escalate a dispute from which state.
 ESCALATE_FROM = {
@@ -145,12 +138,10 @@ def _add_message(
 ) -> DisputeMessage:
     message = DisputeMessage.objects.create(dispute=dispute, author=author, role=role, body=(body or "").strip())
     for checked in evidence:
-        # An unguessable folder per picture: evidence is shown only to the dispute's parties and staff.
-        folder = f"disputes/{dispute.pk}/{secrets.token_hex(16)}"
-        renditions = {
-            size: {fmt: staged.save(f"{folder}/{content.name}", content) for fmt, content in formats.items()}
-            for size, formats in render_sizes(checked, EVIDENCE_SIZES).items()
-        }
+        # Evidence is shown only to the dispute's parties and staff: the store keeps it in unguessable folders.
+        renditions = store_renditions(
+            staged, prefix=f"disputes/{dispute.pk}", renditions=render_sizes(checked, EVIDENCE_SIZES)
+        )
         DisputeEvidence.objects.create(
             message=message, renditions=renditions, width=checked.width, height=checked.height, sha256=checked.sha256
         )
@@ -222,16 +213,10 @@ RULING_FIELDS = ("ruling_outcome", "ruling_amount", "ruling_source", "ruling_not
 
 
 def _refund(dispute: Dispute, amount: Money, *, actor, manager: PluginsManager | None) -> Money:
-    """Give the shopper `amount` back for this dispute, once.
+    """Give the shopper `amount` back for this dispute, once (at most what is left on the order).
 
-    Before release it comes out of escrow (the vendor's pending share) and the
-    rest of the order is released as usual, commission computed on what is left.
-    After release the vendor pays it from its available balance, then its
-    deposit, then as a negative balance recovered from later sales, and the
-    platform returns its commission on the refunded part pro rata.
-
-    The orders domain should own this as `order_refund(order, amount, key, ...)`;
-    until it does, it is written here on the payments and finance services.
+    The money moves through the orders domain's order_refund: out of escrow before
+    release, from the vendor with the commission returned pro rata after it.
     """
     order = Order.objects.select_for_update(of=("self",)).get(pk=dispute.order_id)
     remaining = order.total - order.refunded
@@ -241,69 +226,21 @@ def _refund(dispute: Dispute, amount: Money, *, actor, manager: PluginsManager |
         return order.money(0)
     if order.payment_id is None:
         raise DomainError(E.NOTHING_TO_REFUND, "The order has no payment to refund.")
-    key = f"dispute:{dispute.pk}:refund"
     try:
-        payments_refund(order=order, amount=amount, key=key, manager=manager)
-        commission_back = order.money(0)
-        if order.released_at is None:
-            ledger.refund_from_escrow(
-                refund_ref=key, order_ref=str(order.pk), vendor=order.vendor_id, buyer=order.user_id, amount=amount
-            )
-        else:
-            refunded_after = (
-                Dispute.objects.filter(order_id=order.pk, refunded_after_release=True)
-                .exclude(pk=dispute.pk)
-                .aggregate(total=Sum("refunded_amount"))["total"]
-                or Decimal(0)
-            )
-            # What left escrow at release, and the commission taken on it.
-            released_gross = order.money(order.total_amount - (order.refunded_amount - refunded_after))
-            commission_back = commission_return_for(
-                gross=released_gross,
-                commission=order.money(order.commission_amount or 0),
-                refunded_before=order.money(refunded_after),
-                refund=amount,
-            )
-            ledger.refund_from_vendor(
-                refund_ref=key,
-                order_ref=str(order.pk),
-                vendor=order.vendor_id,
-                buyer=order.user_id,
-                amount=amount,
-                commission_returned=commission_back,
-            )
+        refund = orders.order_refund(
+            order=order, amount=amount, idempotency_key=f"dispute:{dispute.pk}:refund", actor=actor,
+            manager=manager, reason=f"Dispute {dispute.pk}",
+        )
     except DomainError as error:
         raise _foreign(error, E.REFUND_FAILED) from error
-    order.refunded_amount += amount.amount
-    if order.refunded_amount >= order.total_amount and ORDER_STATUS.can(order.status, OrderStatus.REFUNDED):
-        ORDER_STATUS.apply(order, OrderStatus.REFUNDED, update_fields=["refunded_amount"])
-    else:
-        order.save(update_fields=["refunded_amount", "updated_at"])
-    dispute.refunded_amount = amount.amount
-    dispute.refunded_after_release = order.released_at is not None
-    dispute.commission_returned_amount = commission_back.amount
-    dispute.refunded_at = timezone.now()
+    dispute.refunded_amount = refund.amount
+    dispute.refunded_after_release = refund.after_release
+    dispute.commission_returned_amount = refund.commission_returned_amount
+    dispute.refunded_at = refund.created_at
     dispute.save(
         update_fields=["refunded_amount", "refunded_after_release", "commission_returned_amount", "refunded_at", "updated_at"]
     )
-    audit_log(
-        actor=actor,
-        action="order.refund",
-        target=order,
-        reason=f"Dispute {dispute.pk}",
-        dispute=dispute.pk,
-        amount=str(amount.amount),
-        after_release=dispute.refunded_after_release,
-        commission_returned=str(commission_back.amount),
-    )
-    return amount
-
-
-def payments_refund(*, order: Order, amount: Money, key: str, manager: PluginsManager | None):
-    """The gateway side of a dispute refund, on the shopper's payment for the order."""
-    return payments.payment_refund(
-        payment=order.payment, amount=amount, idempotency_key=key, reason=f"Dispute on order {order.pk}", manager=manager
-    )
+    return refund.money
 
 
 def _penalty(dispute: Dispute, amount: Money, *, to_buyer: bool, reason: str, actor, cap: bool) -> Money | None:

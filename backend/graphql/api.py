@@ -4,6 +4,7 @@ import graphene
 
 from .account.schema import AccountMutations, AccountQueries
 from .catalog.schema import CatalogMutations, CatalogQueries
+from .core.nodes import NodeField
 from .disputes.schema import DisputeMutations, DisputeQueries
 from .finance.mutations import FinanceMutations
 from .finance.schema import FinanceQueries
@@ -26,7 +27,7 @@ class Query(
     VendorQueries,
     graphene.ObjectType,
 ):
-    node = graphene.relay.Node.Field()
+    node = NodeField(graphene.relay.Node)
 
 
 class Mutation(

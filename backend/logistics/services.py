@@ -47,7 +47,7 @@ from .models import (
     TrackingEvent,
 )
 from .states import SHIPMENT_STATUS
-from .zones import route_lookup
+from .zones import Route, route_lookup
 
 logger = logging.getLogger(__name__)
 
@@ -282,6 +282,50 @@ class _SameRequestRecorded(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _PricedService:
+    route: Route
+    package: Package
+    quote: Quote
+    at: datetime
+
+    def shipment_fields(self, request: ShipmentRequest) -> dict:
+        """What a shipment records of its request and price, whether booked here or by the vendor."""
+        return {
+            "vendor": request.vendor,
+            "reference": request.reference or "",
+            "carrier_id": request.carrier,
+            "service_code": self.quote.service_code,
+            "service_name": self.quote.service_name,
+            "origin_code": self.route.origin.code,
+            "destination_code": self.route.destination.code,
+            "weight": self.package.weight,
+            "chargeable_weight": self.quote.chargeable_weight,
+            "parcels": [p.as_dict() for p in self.package.parcels],
+            "price_amount": self.quote.price.amount,
+            "currency": self.quote.price.currency.code,
+            "promised_days": self.quote.promised_days,
+        }
+
+
+def _priced_service(manager: PluginsManager, request: ShipmentRequest, parcels: list[Parcel]) -> _PricedService:
+    """Today's price of the requested service for the package on its route, after the pricing rules."""
+    route = route_lookup(request.origin, request.destination)
+    at = timezone.now()
+    package = Package(parcels=parcels, vendor_id=request.vendor.pk, ship_at=at)
+    quotes = manager.run_plugin_hook(request.carrier, "quote", [], package, route.origin.code, route.destination.code)
+    quotes = pricing_rules_apply(
+        [q for q in quotes if q.service_code == request.service_code], vendor_id=request.vendor.pk, at=at
+    )
+    if not quotes:
+        raise DomainError(
+            LogisticsErrorCode.SERVICE_NOT_AVAILABLE,
+            f"{request.carrier} does not offer {request.service_code!r} for this package and route.",
+            field="serviceCode",
+        )
+    return _PricedService(route=route, package=package, quote=quotes[0], at=at)
+
+
 def shipment_create(*, request: ShipmentRequest, manager: PluginsManager | None = None) -> Shipment:
     """Book a package with a carrier's service at today's price and record the shipment.
 
@@ -298,54 +342,29 @@ def shipment_create(*, request: ShipmentRequest, manager: PluginsManager | None 
             if existing.vendor_id != request.vendor.pk:
                 raise DomainError(LogisticsErrorCode.INVALID, "This idempotency key is taken.", field="idempotencyKey")
             return existing
-    route = route_lookup(request.origin, request.destination)
-    at = timezone.now()
-    package = Package(parcels=parcels, vendor_id=request.vendor.pk, ship_at=at)
-    quotes = manager.run_plugin_hook(request.carrier, "quote", [], package, route.origin.code, route.destination.code)
-    quotes = pricing_rules_apply(
-        [q for q in quotes if q.service_code == request.service_code], vendor_id=request.vendor.pk, at=at
-    )
-    if not quotes:
-        raise DomainError(
-            LogisticsErrorCode.SERVICE_NOT_AVAILABLE,
-            f"{request.carrier} does not offer {request.service_code!r} for this package and route.",
-            field="serviceCode",
-        )
-    quote = quotes[0]
+    priced = _priced_service(manager, request, parcels)
     booking = replace(request, parcels=parcels, idempotency_key=request.idempotency_key or uuid.uuid4().hex)
 
     try:
         with transaction.atomic():
             quota, usage = carrier_quota_reserve(
-                carrier_id=request.carrier, origin_province=route.origin_province, day=timezone.localdate(at)
+                carrier_id=request.carrier, origin_province=priced.route.origin_province, day=timezone.localdate(priced.at)
             )
             if quota is not None and usage is None and quota.when_exhausted == QuotaExhaustedPolicy.HIDE_SERVICE:
                 raise DomainError(
                     LogisticsErrorCode.CAPACITY_EXHAUSTED,
-                    f"{request.carrier} takes no more shipments from {route.origin_province.name} today.",
+                    f"{request.carrier} takes no more shipments from {priced.route.origin_province.name} today.",
                     field="carrier",
                 )
-            result = manager.run_plugin_hook(request.carrier, "create_shipment", NotImplemented, booking, quote)
+            result = manager.run_plugin_hook(request.carrier, "create_shipment", NotImplemented, booking, priced.quote)
             if result is NotImplemented:
                 raise DomainError(LogisticsErrorCode.CARRIER_ERROR, "The carrier cannot book shipments.", field="carrier")
             try:
                 with transaction.atomic():
                     shipment = Shipment.objects.create(
-                        vendor=request.vendor,
-                        reference=request.reference or "",
+                        **priced.shipment_fields(request),
                         idempotency_key=booking.idempotency_key,
-                        carrier_id=request.carrier,
-                        service_code=quote.service_code,
-                        service_name=quote.service_name,
-                        origin_code=route.origin.code,
-                        destination_code=route.destination.code,
-                        weight=package.weight,
-                        chargeable_weight=quote.chargeable_weight,
-                        parcels=[p.as_dict() for p in parcels],
-                        price_amount=quote.price.amount,
-                        currency=quote.price.currency.code,
-                        promised_days=quote.promised_days,
-                        time_guaranteed=quote.time_guaranteed and (quota is None or usage is not None),
+                        time_guaranteed=priced.quote.time_guaranteed and (quota is None or usage is not None),
                         quota_usage=usage,
                         tracking_number=result.tracking_number,
                         carrier_reference=result.carrier_reference,
@@ -383,37 +402,12 @@ def shipment_register(*, request: ShipmentRequest, tracking_number: str, manager
         if existing is not None:
             return existing
     parcels = parcels_clean(request.parcels)
-    route = route_lookup(request.origin, request.destination)
-    at = timezone.now()
-    package = Package(parcels=parcels, vendor_id=request.vendor.pk, ship_at=at)
-    quotes = manager.run_plugin_hook(request.carrier, "quote", [], package, route.origin.code, route.destination.code)
-    quotes = pricing_rules_apply(
-        [q for q in quotes if q.service_code == request.service_code], vendor_id=request.vendor.pk, at=at
-    )
-    if not quotes:
-        raise DomainError(
-            LogisticsErrorCode.SERVICE_NOT_AVAILABLE,
-            f"{request.carrier} does not offer {request.service_code!r} for this package and route.",
-            field="serviceCode",
-        )
-    quote = quotes[0]
+    priced = _priced_service(manager, request, parcels)
     try:
         with transaction.atomic():
             return Shipment.objects.create(
-                vendor=request.vendor,
-                reference=request.reference or "",
+                **priced.shipment_fields(request),
                 idempotency_key=request.idempotency_key or "",
-                carrier_id=request.carrier,
-                service_code=quote.service_code,
-                service_name=quote.service_name,
-                origin_code=route.origin.code,
-                destination_code=route.destination.code,
-                weight=package.weight,
-                chargeable_weight=quote.chargeable_weight,
-                parcels=[p.as_dict() for p in parcels],
-                price_amount=quote.price.amount,
-                currency=quote.price.currency.code,
-                promised_days=quote.promised_days,
                 time_guaranteed=False,
                 tracking_number=tracking_number,
             )

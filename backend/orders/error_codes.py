@@ -18,6 +18,12 @@ class OrderErrorCode(Enum):
     CAPACITY_EXHAUSTED = "capacity_exhausted"
     UNKNOWN_REGION = "unknown_region"
     CARRIER_ERROR = "carrier_error"
-    # Money problems when cancelling (from backend.payments and backend.finance).
+    # Money problems when cancelling or refunding (from backend.payments and backend.finance).
     REFUND_FAILED = "refund_failed"
     PAYMENT_ERROR = "payment_error"
+    PAYMENT_TIMEOUT = "payment_timeout"
+    GATEWAY_ERROR = "gateway_error"
+    # Refunds (order_refund): nothing paid, more than is left, or a key reused for another refund.
+    NOTHING_TO_REFUND = "nothing_to_refund"
+    AMOUNT_TOO_HIGH = "amount_too_high"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"

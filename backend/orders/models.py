@@ -167,6 +167,43 @@ class OrderLine(models.Model):
         return Money(quantize(self.unit_price_amount * self.quantity, self.currency), self.currency)
 
 
+class OrderRefund(models.Model):
+    """Money given back to the shopper on an order, once per idempotency key (a cancellation, a dispute).
+
+    Before release it came out of escrow; after release from the vendor, with the
+    platform's commission on it returned pro rata (commission_returned_amount).
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    amount = models.DecimalField(**AMOUNT)
+    currency = models.CharField(max_length=3)
+    after_release = models.BooleanField(default=False, help_text="Paid by the vendor, not out of escrow.")
+    commission_returned_amount = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    payment_refund = models.ForeignKey(
+        "payments.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} {self.currency} on order {self.order_id}"
+
+    @property
+    def money(self) -> Money:
+        return Money(quantize(self.amount, self.currency), self.currency)
+
+    @property
+    def commission_returned(self) -> Money:
+        return Money(quantize(self.commission_returned_amount, self.currency), self.currency)
+
+
 class VendorShippingOrigin(models.Model):
     """Where a vendor's packages leave from; vendors without a row ship from settings' default region."""
 

@@ -1,5 +1,6 @@
 """Order lifecycle: placement, payment into escrow, shipping, delivery, receipt
-confirmation and release, cancellation with refund.
+confirmation and release, refunds (order_refund: the one place money goes back to
+a shopper, for cancellations and disputes alike) and cancellation.
 
 Every status change goes through ORDER_STATUS under a row lock on the order, and
 every movement of money is a ledger movement with an idempotency key derived from
@@ -17,6 +18,7 @@ from enum import Enum
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from backend.core.audit import audit_log
@@ -27,12 +29,14 @@ from backend.finance.commission import commission_for, commission_return_for
 from backend.logistics import services as logistics
 from backend.logistics.models import Shipment
 from backend.payments import services as payments
+from backend.payments.models import Payment
+from backend.payments.models import PaymentStatus as PaymentState
 from plugins.logistics.interface import ContactAddress, Parcel, ShipmentRequest
 from plugins.manager import PluginsManager
 
 from .commission import commission_rate_for
 from .error_codes import OrderErrorCode
-from .models import CompletionSource, Order, OrderLine, OrderStatus
+from .models import CompletionSource, Order, OrderLine, OrderRefund, OrderStatus
 from .selectors import is_order_owner, may_manage_order, vendor_shipping_origin
 from .state_machines import ORDER_STATUS
 from .stock import stock_return
@@ -143,11 +147,19 @@ def orders_place(
     return orders
 
 
+def _mark_paid(orders: list[Order], payment, now: datetime) -> None:
+    for order in orders:
+        order.payment = payment
+        order.paid_at = now
+        order.reserved_until = None
+        ORDER_STATUS.apply(order, OrderStatus.PAID, update_fields=["payment", "paid_at", "reserved_until"])
+
+
 def orders_mark_paid(*, orders: list[Order], payment) -> list[Order]:
     """A captured payment covers these orders: hold it in escrow, one split per order, and mark them paid.
 
-    Also the hook for a payment captured later (a gateway that answered pending):
-    call it with the payment's unpaid orders.
+    A payment captured later (a gateway that answered pending or authorized) goes
+    through order_payment_captured instead, which also settles cancelled orders.
     """
     orders = [o for o in orders if o.status == OrderStatus.UNPAID]
     if not orders:
@@ -156,12 +168,7 @@ def orders_mark_paid(*, orders: list[Order], payment) -> list[Order]:
         payment=payment,
         splits=[ledger.EscrowSplit(order_ref=str(o.pk), vendor_id=o.vendor_id, amount=o.total) for o in orders],
     )
-    now = timezone.now()
-    for order in orders:
-        order.payment = payment
-        order.paid_at = now
-        order.reserved_until = None
-        ORDER_STATUS.apply(order, OrderStatus.PAID, update_fields=["payment", "paid_at", "reserved_until"])
+    _mark_paid(orders, payment, timezone.now())
     return orders
 
 
@@ -173,11 +180,49 @@ def orders_reserve(*, orders: list[Order], payment, until: datetime) -> None:
         order.save(update_fields=["payment", "reserved_until", "updated_at"])
 
 
-def order_payment_captured(*, payment) -> list[Order]:
-    """A payment that was pending at checkout is now captured (called from the payment's webhook)."""
+def _hold_captured(payment, *, manager: PluginsManager | None) -> list[Order]:
+    """A payment captured after checkout: its unpaid orders are held in escrow and marked paid.
+
+    Orders cancelled while the payment was not captured should cost nothing. If the
+    gateway captured their part anyway (it could not void or capture only part of
+    the authorization, or it captured a payment we could not void), that part is
+    held for them too and refunded at once through order_refund, so the ledger
+    shows where the money went. Under the payment's row lock (the caller's).
+    """
+    orders = list(Order.objects.select_for_update(of=("self",)).filter(payment_id=payment.pk).order_by("pk"))
+    unpaid = [o for o in orders if o.status == OrderStatus.UNPAID]
+    left = quantize(payment.captured_amount, payment.currency) - sum((o.total_amount for o in unpaid), Decimal(0))
+    owed: list[tuple[Order, Decimal]] = []
+    for order in orders:
+        if left <= 0:
+            break
+        if order.status == OrderStatus.CANCELLED and order.paid_at is None:
+            part = min(order.total_amount, left)
+            owed.append((order, part))
+            left -= part
+    if not unpaid and not owed:
+        return []
+    ledger.escrow_hold(
+        payment=payment,
+        splits=[ledger.EscrowSplit(order_ref=str(o.pk), vendor_id=o.vendor_id, amount=o.total) for o in unpaid]
+        + [ledger.EscrowSplit(order_ref=str(o.pk), vendor_id=o.vendor_id, amount=o.money(part)) for o, part in owed],
+    )
+    now = timezone.now()
+    _mark_paid(unpaid, payment, now)
+    for order, part in owed:
+        order.paid_at = now
+        order.save(update_fields=["paid_at", "updated_at"])
+        order_refund(
+            order=order, amount=order.money(part), idempotency_key=f"order:{order.pk}:cancel", actor=None,
+            manager=manager, reason="Cancelled before the payment was captured.",
+        )
+    return unpaid
+
+
+def order_payment_captured(*, payment, manager: PluginsManager | None = None) -> list[Order]:
+    """A payment that was pending or authorized at checkout is now captured (the payment's webhook)."""
     with transaction.atomic():
-        orders = list(Order.objects.select_for_update().filter(payment=payment, status=OrderStatus.UNPAID).order_by("pk"))
-        return orders_mark_paid(orders=orders, payment=payment)
+        return _hold_captured(payment, manager=manager)
 
 
 # --- Helpers -----------------------------------------------------------------------
@@ -424,33 +469,131 @@ def order_release_unfreeze(*, order: Order) -> Order:
     return order
 
 
+# --- Refunds -------------------------------------------------------------------------
+
+
+def _refunded_after_release(order: Order) -> Money:
+    total = OrderRefund.objects.filter(order_id=order.pk, after_release=True).aggregate(total=Sum("amount"))["total"]
+    return order.money(total or 0)
+
+
+def order_refund(
+    *,
+    order: Order,
+    amount: Money,
+    idempotency_key: str,
+    actor,
+    manager: PluginsManager | None = None,
+    reason: str = "",
+) -> OrderRefund:
+    """Give the shopper `amount` of this order's part of the shared payment back, once per key.
+
+    The one place money goes back to a shopper (cancellations, disputes, returns):
+    - before release it comes out of escrow (the vendor's pending share); the rest of the
+      order is released as usual later, its commission computed on what is kept;
+    - after release the vendor pays it (available balance, then deposit, then a negative
+      balance recovered from later sales) and the platform returns its commission on the
+      refunded part pro rata.
+    A refund of everything that is left moves the order to refunded (an order being cancelled
+    stays cancelled); before shipment the stock comes back too, since the goods never left.
+    A partial refund changes no status. Returns the refund record; `.order` is the updated order.
+    A retry with the same key returns the first record and moves no money.
+    """
+    if not idempotency_key:
+        raise DomainError(OrderErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+    with transaction.atomic():
+        order = _locked(order)
+        done = OrderRefund.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            if done.order_id != order.pk or done.money != amount:
+                raise DomainError(
+                    OrderErrorCode.IDEMPOTENCY_CONFLICT,
+                    f"The key {idempotency_key!r} was used for another refund.",
+                    field="idempotency_key",
+                )
+            done.order = order
+            return done
+        if order.paid_at is None or order.payment_id is None:
+            raise DomainError(OrderErrorCode.NOTHING_TO_REFUND, "The order was not paid.", field="id")
+        if amount.currency.code != order.currency:
+            raise DomainError(OrderErrorCode.INVALID, f"The order is in {order.currency}.", field="amount")
+        if amount.amount <= 0 or quantize(amount.amount, order.currency) != amount.amount:
+            raise DomainError(OrderErrorCode.INVALID, "The amount must be positive, in the currency's unit.", field="amount")
+        remaining = order.total - order.refunded
+        if amount.amount > remaining.amount:
+            raise DomainError(
+                OrderErrorCode.AMOUNT_TOO_HIGH, f"At most {remaining.amount} {order.currency} is left to refund.",
+                field="amount",
+            )
+        full = amount.amount == remaining.amount and ORDER_STATUS.can(order.status, OrderStatus.REFUNDED)
+        if full and order.status == OrderStatus.PAID:
+            # Stock first: variants are always locked before payments and the ledger (no deadlocks).
+            stock_return(list(order.lines.all()))
+        after_release = order.released_at is not None
+        commission_back = order.money(0)
+        try:
+            refund = payments.payment_refund(
+                payment=order.payment, amount=amount, idempotency_key=idempotency_key,
+                reason=reason or f"Order {order.pk}", manager=manager,
+            )
+            if not after_release:
+                ledger.refund_from_escrow(
+                    refund_ref=idempotency_key, order_ref=str(order.pk), vendor=order.vendor_id, buyer=order.user_id,
+                    amount=amount,
+                )
+            else:
+                refunded_after = _refunded_after_release(order)
+                # What left escrow at release, and the commission taken on it.
+                released_gross = order.total - (order.refunded - refunded_after)
+                commission_back = commission_return_for(
+                    gross=released_gross,
+                    commission=order.money(order.commission_amount or 0),
+                    refunded_before=refunded_after,
+                    refund=amount,
+                )
+                ledger.refund_from_vendor(
+                    refund_ref=idempotency_key, order_ref=str(order.pk), vendor=order.vendor_id, buyer=order.user_id,
+                    amount=amount, commission_returned=commission_back,
+                )
+        except DomainError as error:
+            raise translate_error(error, OrderErrorCode, OrderErrorCode.REFUND_FAILED) from error
+        order.refunded_amount += amount.amount
+        if full:
+            order.auto_confirm_at = None
+            ORDER_STATUS.apply(order, OrderStatus.REFUNDED, update_fields=["refunded_amount", "auto_confirm_at"])
+        else:
+            order.save(update_fields=["refunded_amount", "updated_at"])
+        record = OrderRefund.objects.create(
+            order=order,
+            idempotency_key=idempotency_key,
+            amount=amount.amount,
+            currency=order.currency,
+            after_release=after_release,
+            commission_returned_amount=commission_back.amount,
+            payment_refund=refund,
+            actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+            reason=reason or "",
+        )
+        audit_log(
+            actor=actor, action="order.refund", target=order, reason=reason,
+            amount=str(amount.amount), key=idempotency_key, after_release=after_release,
+            commission_returned=str(commission_back.amount), status=order.status,
+        )
+        logger.info("Order %s: refund %s of %s (%s)", order.pk, refund.pk, amount, idempotency_key)
+    return record
+
+
 # --- Cancellation ------------------------------------------------------------------
 
 
 CANCELLABLE = (OrderStatus.UNPAID, OrderStatus.PAID)
-
-
-def _refund_paid_order(order: Order, *, reason: str, manager: PluginsManager | None) -> Money | None:
-    """Give the shopper this order's part of the shared payment back, out of escrow."""
-    amount = order.total - order.refunded
-    if amount.amount <= 0 or order.payment_id is None:
-        return None
-    key = f"order:{order.pk}:cancel"
-    try:
-        refund = payments.payment_refund(
-            payment=order.payment, amount=amount, idempotency_key=key, reason=reason, manager=manager
-        )
-    except DomainError as error:
-        raise translate_error(error, OrderErrorCode, OrderErrorCode.REFUND_FAILED) from error
-    ledger.refund_from_escrow(
-        refund_ref=key, order_ref=str(order.pk), vendor=order.vendor_id, buyer=order.user_id, amount=amount
-    )
-    logger.info("Order %s cancelled: refund %s of %s", order.pk, refund.pk, amount)
-    return amount
+# A payment in one of these states holds (or may still take) money that nothing was captured from.
+UNCAPTURED = (PaymentState.PENDING, PaymentState.ACTION_REQUIRED, PaymentState.AUTHORIZED)
 
 
 def _cancel(order: Order, *, actor, by: str, reason: str, manager: PluginsManager | None) -> Order:
-    """Under the order's row lock."""
+    """Under the order's row lock. A paid order's part of the payment is refunded out of escrow;
+    an unpaid order's part of an uncaptured payment is the caller's (_release_uncaptured)."""
     if order.status not in CANCELLABLE:
         raise DomainError(
             OrderErrorCode.INVALID_TRANSITION,
@@ -459,58 +602,127 @@ def _cancel(order: Order, *, actor, by: str, reason: str, manager: PluginsManage
         )
     # Stock first: variants are always locked before payments and the ledger (no deadlocks).
     stock_return(list(order.lines.all()))
-    refunded = None
-    if order.status == OrderStatus.PAID:
-        refunded = _refund_paid_order(order, reason=reason, manager=manager)
-        if refunded is not None:
-            order.refunded_amount += refunded.amount
+    was_paid = order.status == OrderStatus.PAID
     order.cancel_reason = reason or ""
     order.cancelled_at = timezone.now()
     order.auto_confirm_at = None
     order.reserved_until = None
+    # Cancelled first, so that refunding the rest below keeps it cancelled (and returns no stock twice).
     ORDER_STATUS.apply(
-        order,
-        OrderStatus.CANCELLED,
-        update_fields=["refunded_amount", "cancel_reason", "cancelled_at", "auto_confirm_at", "reserved_until"],
+        order, OrderStatus.CANCELLED, update_fields=["cancel_reason", "cancelled_at", "auto_confirm_at", "reserved_until"]
     )
-    audit_log(
-        actor=actor, action="order.cancel", target=order, reason=reason, by=by,
-        refunded=str(refunded.amount) if refunded is not None else "0",
-    )
+    refunded = order.money(0)
+    left = order.total - order.refunded
+    if was_paid and left.amount > 0:
+        refunded = left
+        order = order_refund(
+            order=order, amount=left, idempotency_key=f"order:{order.pk}:cancel", actor=actor, manager=manager,
+            reason=reason or "Cancelled before shipment.",
+        ).order
+    audit_log(actor=actor, action="order.cancel", target=order, reason=reason, by=by, refunded=str(refunded.amount))
     return order
+
+
+def _release_uncaptured(payment_id: int, *, manager: PluginsManager | None) -> None:
+    """Orders of a payment that was not captured were cancelled: the payment must not take their part.
+
+    payment_void cancels a whole authorization (gateways void all or nothing), so:
+    - no order left to pay: the payment is voided. A void the gateway refuses does not hold
+      the cancellation up: an authorization never captured lapses, and money captured after
+      all is refunded by the capture (_hold_captured);
+    - orders left on an authorized payment: it is captured for those orders only, which
+      releases the rest of the authorization (and pays them); if the gateway captures more
+      than asked, the cancelled orders' part is refunded at once (_hold_captured);
+    - orders left on a payment still pending at the gateway: nothing can change now; when
+      it is captured the cancelled orders' part is refunded the same way.
+    Under the payment's row lock, taken before its orders' (the webhook's order).
+    """
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if True or payment.status not in UNCAPTURED:
+        return
+    left = list(Order.objects.filter(payment_id=payment.pk, status=OrderStatus.UNPAID).order_by("pk"))
+    if not left:
+        try:
+            payments.payment_void(payment=payment, manager=manager)
+        except DomainError as error:
+            logger.warning("Payment %s: void refused (%s); a later capture is refunded", payment.pk, error.message)
+        return
+    if payment.status != PaymentState.AUTHORIZED:
+        return
+    amount = Money(sum((o.total_amount for o in left), Decimal(0)), payment.currency)
+    try:
+        payment = payments.payment_capture(payment=payment, amount=amount, manager=manager)
+    except DomainError as error:
+        raise translate_error(error, OrderErrorCode, OrderErrorCode.PAYMENT_ERROR) from error
+    _hold_captured(payment, manager=manager)
+
+
+def _lock_for_cancel(order: Order) -> Order:
+    """The order under its row lock; an unpaid order's payment and sibling orders first, in the order
+    the gateway's webhook locks them (payment, then its orders by key), so the two never deadlock."""
+    current = Order.objects.filter(pk=order.pk).values("status", "payment_id").first()
+    if current and current["payment_id"] and current["status"] == OrderStatus.UNPAID:
+        list(Payment.objects.select_for_update().filter(pk=current["payment_id"]).values_list("pk", flat=True))
+        list(
+            Order.objects.select_for_update(of=("self",)).filter(payment_id=current["payment_id"])
+            .order_by("pk").values_list("pk", flat=True)
+        )
+    return _locked(order)
 
 
 def order_cancel(*, actor, order: Order, reason: str = "", manager: PluginsManager | None = None) -> Order:
     """Cancel before shipment, by the vendor (or order staff) or by the shopper who placed it.
 
-    The stock comes back; a paid order's money is refunded out of escrow through the gateway.
+    The stock comes back; a paid order's money is refunded out of escrow through the gateway;
+    an unpaid order's part of an authorized payment is released (_release_uncaptured).
     """
     with transaction.atomic():
-        order = _locked(order)
+        order = _lock_for_cancel(order)
         if may_manage_order(actor, order):
             by = "vendor"
         elif is_order_owner(actor, order):
             by = "shopper"
         else:
             raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
-        return _cancel(order, actor=actor, by=by, reason=reason, manager=manager)
+        was_unpaid = order.status == OrderStatus.UNPAID
+        order = _cancel(order, actor=actor, by=by, reason=reason, manager=manager)
+        if was_unpaid and order.payment_id is not None:
+            _release_uncaptured(order.payment_id, manager=manager)
+            order.refresh_from_db()
+        return order
 
 
-def orders_expire_unpaid(*, now: datetime | None = None) -> int:
-    """Cancel unpaid orders whose stock reservation ran out; returns how many."""
+def orders_expire_unpaid(*, now: datetime | None = None, manager: PluginsManager | None = None) -> int:
+    """Cancel unpaid orders whose stock reservation ran out; returns how many.
+
+    The orders of one payment expire together, in one transaction, so the payment is
+    voided once when none is left (not captured for siblings about to expire too).
+    """
     now = now or timezone.now()
-    ids = list(
-        Order.objects.filter(status=OrderStatus.UNPAID, reserved_until__lte=now).values_list("pk", flat=True)
-    )
+    due = Order.objects.filter(status=OrderStatus.UNPAID, reserved_until__lte=now).order_by("pk")
+    groups: dict[tuple, list[int]] = {}
+    for pk, payment_id in due.values_list("pk", "payment_id"):
+        groups.setdefault(("payment", payment_id) if payment_id else ("order", pk), []).append(pk)
     cancelled = 0
-    for pk in ids:
-        with transaction.atomic():
-            order = Order.objects.select_for_update(of=("self",)).filter(pk=pk).first()
-            # Re-checked under the lock: a payment may have arrived meanwhile.
-            if order is None or order.status != OrderStatus.UNPAID or not order.reserved_until or order.reserved_until > now:
-                continue
-            _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.", manager=None)
-            cancelled += 1
+    for (kind, ref), pks in groups.items():
+        try:
+            with transaction.atomic():
+                if kind == "payment":
+                    list(Payment.objects.select_for_update().filter(pk=ref).values_list("pk", flat=True))
+                done = 0
+                for order in Order.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk"):
+                    # Re-checked under the lock: a payment may have arrived meanwhile.
+                    if order.status != OrderStatus.UNPAID or not order.reserved_until or order.reserved_until > now:
+                        continue
+                    _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.", manager=manager)
+                    done += 1
+                if done and kind == "payment":
+                    _release_uncaptured(ref, manager=manager)
+        except DomainError as error:
+            # The gateway did not answer: tried again at the next run.
+            logger.warning("Unpaid orders %s did not expire yet: %s", pks, error.message)
+            continue
+        cancelled += done
     return cancelled
 
 
@@ -518,7 +730,7 @@ def orders_expire_unpaid(*, now: datetime | None = None) -> int:
 
 
 def on_payment_captured(payment) -> None:
-    """payments' PAYMENT_CAPTURED_HANDLERS: a payment pending at checkout was captured."""
+    """payments' PAYMENT_CAPTURED_HANDLERS: a payment pending or authorized at checkout was captured."""
     order_payment_captured(payment=payment)
 
 

@@ -1,9 +1,7 @@
 """What each caller may see of vendors and applications: the one place it is decided."""
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
-from backend.core.models import AuditLogEntry
 from backend.core.permissions import PlatformPermission, has_permission
 
 from .models import ApplicationDocument, Vendor, VendorApplication, VendorStaff
@@ -86,21 +84,3 @@ def vendors_for_list(user, *, status: str | None = None, search: str | None = No
 def may_see_audit_trail(user) -> bool:
     """Decisions, their reasons and who took them are for platform staff."""
     return has_permission(user, PlatformPermission.MANAGE_VENDORS)
-
-
-def audit_trails(objects) -> dict:
-    """The audit entries of several objects of one model in one query: {pk: [entries, oldest first]}."""
-    objects = list(objects)
-    if not objects:
-        return {}
-    content_type = ContentType.objects.get_for_model(objects[0])
-    trails: dict = {obj.pk: [] for obj in objects}
-    entries = (
-        AuditLogEntry.objects.filter(target_type=content_type, target_id__in=[str(obj.pk) for obj in objects])
-        .select_related("actor")
-        .order_by("created_at", "id")
-    )
-    by_id = {str(pk): pk for pk in trails}
-    for entry in entries:
-        trails[by_id[entry.target_id]].append(entry)
-    return trails

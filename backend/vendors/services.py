@@ -21,17 +21,13 @@ from backend.accounts.models import User
 from backend.catalog.models import Category
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
+from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths
 from backend.core.permissions import PlatformPermission, has_permission, require_authenticated, require_permission
 from backend.core.state_machine import StateMachine
 from backend.core.uploads import CheckedFile, check_document, check_image
 
 from .error_codes import VendorErrorCode
-from .files import (
-    StagedFiles,
-    delete_files_on_commit,
-    rendition_paths,
-    store_image_renditions,
-)
+from .files import store_image_renditions
 from .models import (
     OPEN_APPLICATION_STATUSES,
     ApplicationDocument,

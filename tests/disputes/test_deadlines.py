@@ -1,12 +1,9 @@
 """Deadlines from the arbitration plugin and the periodic task that applies its rulings (controlled clock)."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -21,6 +18,7 @@ from plugins.logistics.interface import TrackingEventData
 from plugins.models import PluginConfiguration
 
 from ..checkout.helpers import TABLE_RATE
+from ..concurrency import postgresql_race, race
 from .helpers import (
     assert_ledger_sound,
     deposit,
@@ -165,33 +163,12 @@ def test_no_active_policy_means_no_deadline(world):
     assert run_at(timezone.now() + timedelta(days=365)) == 0
 
 
-@pytest.mark.postgresql
-@pytest.mark.skipif(
-    not django_settings.IS_POSTGRESQL,
-    reason="needs PostgreSQL: SQLite has no row locks; set DATABASE_URL to a PostgreSQL database to run",
-)
-@pytest.mark.django_db(transaction=True)
+@postgresql_race
 def test_two_runs_at_once_rule_once():
     world = make_world()
     dispute = open_dispute(world, amount="30.00")
     moment = dispute.deadline_at + HOUR
-    barrier = threading.Barrier(4)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(services.disputes_apply_deadlines(now=moment))
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(lambda _i: services.disputes_apply_deadlines(now=moment), 4)
     assert sorted(results) == [0, 0, 0, 1]
     assert Dispute.objects.get().status == S.RESOLVED
     assert LedgerTransaction.objects.filter(idempotency_key__startswith="refund_from_escrow:dispute:").count() == 1

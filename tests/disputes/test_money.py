@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission
 from backend.disputes import services
 from backend.disputes.models import Dispute
@@ -154,12 +155,14 @@ def test_a_released_hold_completes_at_the_next_automatic_confirmation(world):
 def test_refund_movements_are_idempotent(world):
     dispute = accept(world, amount="30.00")
     key = f"dispute:{dispute.pk}:refund"
-    # A retry of the same money movement (same keys) finds the first one.
-    from backend.disputes.services import payments_refund
-
-    payments_refund(order=fresh(dispute).order, amount=money("30.00"), key=key, manager=None)
-    ledger.refund_from_escrow(refund_ref=key, order_ref=str(world.order.pk), vendor=world.vendor.pk,
-                              buyer=world.shopper.pk, amount=money("30.00"))
+    # A retry of the same refund (same key) finds the first one and moves nothing.
+    first = orders.order_refund(order=world.order, amount=money("30.00"), idempotency_key=key, actor=None)
+    again = orders.order_refund(order=world.order, amount=money("30.00"), idempotency_key=key, actor=None)
+    assert first.pk == again.pk and first.order.refunded_amount == Decimal("30.00")
     assert Refund.objects.filter(idempotency_key=key).count() == 1
     assert LedgerTransaction.objects.filter(idempotency_key=f"refund_from_escrow:{key}").count() == 1
     assert refunds_of(world.shopper) == Decimal("30.00")
+    # The same key for another amount is refused.
+    with pytest.raises(DomainError) as exc_info:
+        orders.order_refund(order=world.order, amount=money("31.00"), idempotency_key=key, actor=None)
+    assert exc_info.value.code.name == "IDEMPOTENCY_CONFLICT"

@@ -2,8 +2,6 @@
 
 from decimal import Decimal
 
-import pytest
-from django.conf import settings
 from moneyed import Money
 
 from backend.core.exceptions import DomainError
@@ -16,17 +14,10 @@ from backend.finance.payouts import payout_create
 from backend.payments.models import Payment, PaymentStatus
 from backend.vendors.models import Vendor, VendorStatus
 
+from ..concurrency import POSTGRESQL_RACE, race
 from ..factories import vendor_with_owner
-from ..finance.test_concurrency import race
 
-pytestmark = [
-    pytest.mark.postgresql,
-    pytest.mark.skipif(
-        not settings.IS_POSTGRESQL,
-        reason="needs PostgreSQL: SQLite has no row locks; set DATABASE_URL to a PostgreSQL database to run",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = POSTGRESQL_RACE
 
 
 def cny(amount) -> Money:

@@ -4,12 +4,6 @@ Each thread has its own database connection and transaction; a barrier lines
 them up so they really race.
 """
 
-import threading
-
-import pytest
-from django.conf import settings
-from django.db import connection
-
 from backend.core.exceptions import DomainError
 from backend.finance import accounts
 from backend.finance import services as movements
@@ -17,40 +11,12 @@ from backend.finance.error_codes import FinanceErrorCode
 from backend.finance.ledger import account_balance, ledger_problems, post_transaction
 from backend.finance.models import LedgerAccount, LedgerTransaction, TransactionKind
 
+from ..concurrency import POSTGRESQL_RACE, race
 from .helpers import cny
 
-pytestmark = [
-    pytest.mark.postgresql,
-    pytest.mark.skipif(
-        not settings.IS_POSTGRESQL,
-        reason="needs PostgreSQL: SQLite has no row locks; set DATABASE_URL to a PostgreSQL database to run",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = POSTGRESQL_RACE
 
 THREADS = 8
-
-
-def race(work, count=THREADS):
-    """Run work(i) in `count` threads at once; return their results or exceptions."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def fund_escrow(amount):
@@ -67,7 +33,8 @@ def test_concurrent_duplicates_post_once():
             idempotency_key="same",
             kind=TransactionKind.ADJUSTMENT,
             entries=[(accounts.GATEWAY, -cny(10)), (accounts.ESCROW, cny(10))],
-        ).pk
+        ).pk,
+        THREADS,
     )
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
@@ -83,7 +50,8 @@ def test_concurrent_refunds_never_take_escrow_below_zero():
             idempotency_key=f"refund-{i}",
             kind=TransactionKind.REFUND_FROM_ESCROW,
             entries=[(accounts.ESCROW, -cny(30)), (accounts.buyer_refunds(None), cny(30))],
-        )
+        ),
+        THREADS,
     )
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(refused) == THREADS - 3, results
@@ -99,7 +67,8 @@ def test_concurrent_first_postings_create_an_account_once(vendor):
             idempotency_key=f"credit-{i}",
             kind=TransactionKind.ADJUSTMENT,
             entries=[(accounts.ESCROW, -cny(10)), (accounts.vendor_available(vendor.pk), cny(10))],
-        )
+        ),
+        THREADS,
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert LedgerAccount.objects.filter(code=accounts.vendor_available(vendor.pk)).count() == 1
@@ -120,7 +89,8 @@ def test_concurrent_refunds_from_one_vendor_share_its_balance_correctly(vendor, 
     results = race(
         lambda i: movements.refund_from_vendor(
             refund_ref=f"r{i % 4}", order_ref="o", vendor=vendor.pk, buyer=shopper.pk, amount=cny(10)
-        ).pk
+        ).pk,
+        THREADS,
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     # Four distinct refunds (each sent twice): 40 from available, nothing from the deposit.

@@ -1,53 +1,28 @@
 """Quota use under concurrent shipment creation: exactly the quota gets the guarantee."""
 
-import threading
-
-import pytest
-from django.conf import settings
-from django.db import connection
-
 from backend.core.exceptions import DomainError
 from backend.logistics.models import CarrierQuota, CarrierQuotaUsage, QuotaExhaustedPolicy, Region, Shipment
 from backend.logistics.services import shipment_create
 from plugins.manager import PluginsManager
 
+from ..concurrency import POSTGRESQL_RACE, race
 from .conftest import TABLE_RATE, shipment_request
 
 THREADS = 8
 QUOTA = 3
 
-pytestmark = [
-    pytest.mark.postgresql,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not settings.IS_POSTGRESQL,
-        reason="needs PostgreSQL: SQLite has no row locks and its in-memory test database is not shared by threads",
-    ),
-]
+pytestmark = POSTGRESQL_RACE
 
 
 def create_concurrently(vendor) -> tuple[list[Shipment], list[DomainError]]:
-    barrier = threading.Barrier(THREADS)
-    created, refused, crashed = [], [], []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            created.append(shipment_create(request=shipment_request(vendor, reference=f"order-{index}"), manager=PluginsManager()))
-        except DomainError as error:
-            refused.append(error)
-        except Exception as error:  # reported below; a thread must not die silently
-            crashed.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race(
+        lambda index: shipment_create(request=shipment_request(vendor, reference=f"order-{index}"), manager=PluginsManager()),
+        THREADS,
+    )
+    crashed = [r for r in results if isinstance(r, Exception) and not isinstance(r, DomainError)]
     assert not crashed, crashed
-    assert not any(thread.is_alive() for thread in threads)
+    created = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, DomainError)]
     return created, refused
 
 

@@ -3,12 +3,9 @@
 Each thread has its own database connection and transaction; a barrier lines them up so they really race.
 """
 
-import threading
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from backend.core.exceptions import DomainError, DomainErrors
@@ -19,37 +16,9 @@ from backend.orders.models import Order, OrderStatus
 from backend.payments.models import Payment
 
 from ..checkout.helpers import HANGZHOU, TABLE_RATE, complete, listing, ready_checkout, store
+from ..concurrency import POSTGRESQL_RACE, race
 
-pytestmark = [
-    pytest.mark.postgresql,
-    pytest.mark.skipif(
-        not settings.IS_POSTGRESQL,
-        reason="needs PostgreSQL: SQLite has no row locks; set DATABASE_URL to a PostgreSQL database to run",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
-
-
-def race(work, count):
-    """Run work(i) in `count` threads at once; return their results or exceptions."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+pytestmark = POSTGRESQL_RACE
 
 
 def error_codes(exc) -> list[str]:

@@ -3,48 +3,15 @@
 Each thread has its own connection and transaction; a barrier makes them race.
 """
 
-import threading
-
-import pytest
-from django.conf import settings
-from django.db import connection
-
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission
 from backend.vendors import services
 from backend.vendors.models import DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
 
+from ..concurrency import POSTGRESQL_RACE, race
 from .conftest import pdf_upload
 
-pytestmark = [
-    pytest.mark.postgresql,
-    pytest.mark.skipif(
-        not settings.IS_POSTGRESQL,
-        reason="needs PostgreSQL: SQLite has no row locks; set DATABASE_URL to a PostgreSQL database to run",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
-
-
-def race(work, count):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+pytestmark = POSTGRESQL_RACE
 
 
 def test_concurrent_approvals_open_one_store(user_factory, staff_factory, categories):

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import binascii
 
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from graphene import relay
+from graphene.types.utils import get_type
 from graphql_relay import from_global_id
 
 from backend.core.error_codes import CoreErrorCode
@@ -46,3 +49,36 @@ def get_nodes(info, global_ids: list[str], object_type, *, field: str):
     if missing:
         raise DomainError(CoreErrorCode.NOT_FOUND, f"Not found: {', '.join(missing)}.", field=field)
     return [found[pk] for pk in pks]
+
+
+def node_or_none(info, global_id: str, only_type=None):
+    """The object behind any Node's global ID, through its type's get_node (the visibility rule).
+
+    Null for an ID that is malformed, names a type that is not a Node, or a key the type cannot
+    hold, exactly like for an object the caller may not see: graphene's own node field raised.
+    """
+    try:
+        type_name, pk = from_global_id(global_id or "")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    graphql_type = info.schema.get_type(type_name) if type_name else None
+    object_type = getattr(graphql_type, "graphene_type", None)
+    if object_type is None or relay.Node not in getattr(object_type._meta, "interfaces", ()):
+        return None
+    if only_type is not None and object_type is not only_type:
+        return None
+    get_node = getattr(object_type, "get_node", None)
+    if not pk or get_node is None:
+        return None
+    try:
+        return get_node(info, pk)
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError, OverflowError):
+        return None
+
+
+class NodeField(relay.node.NodeField):
+    """`node(id: ID!): Node` answering null for any ID it cannot resolve (see node_or_none)."""
+
+    def wrap_resolve(self, parent_resolver):
+        only_type = get_type(self.field_type) if self.field_type else None
+        return lambda root, info, id: node_or_none(info, id, only_type)

@@ -1,11 +1,15 @@
 import json
+from functools import lru_cache
 
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from graphene_file_upload.django import FileUploadGraphQLView
+from graphql.execution.middleware import MiddlewareManager
 
 from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
+
+from .middleware import PaginationMiddleware
 
 
 def token_error_response(error: TokenError) -> HttpResponse:
@@ -27,7 +31,19 @@ def authenticate_api_request(request) -> HttpResponse | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def pagination_middleware() -> MiddlewareManager:
+    # One manager for the process, so each resolver is wrapped once, not on every request.
+    return MiddlewareManager(PaginationMiddleware())
+
+
 class CoreGraphQLView(FileUploadGraphQLView):
+    def get_middleware(self, request):
+        """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
+        if self.middleware:
+            return [PaginationMiddleware(), *self.middleware]
+        return pagination_middleware()
+
     @classmethod
     def as_view(cls, **initkwargs):
         return csrf_exempt(super().as_view(**initkwargs))

@@ -1,15 +1,13 @@
 import graphene
-from django.conf import settings
 from graphene_django.fields import DjangoConnectionField
 
 from backend.core.exceptions import DomainError
-from backend.core.money import Money, quantize
 from backend.disputes import selectors
 from backend.vendors.models import Vendor
 
 from ..core.nodes import decode_id, get_node
 from .mutations import DisputeEscalate, DisputeMessageAdd, DisputeResolve, DisputeRespond, DisputeReturnReceived
-from .types import DisputeStatusEnum, DisputeType, VendorDisputeStats
+from .types import DisputeStatusEnum, DisputeType, VendorDisputeStats, vendor_dispute_stats_for
 
 
 class DisputeFilterInput(graphene.InputObjectType):
@@ -61,19 +59,7 @@ class DisputeQueries(graphene.ObjectType):
             found = Vendor.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
         except DomainError:
             return None
-        if found is None or not selectors.may_see_dispute_stats(info.context.user, found):
-            return None
-        stats = selectors.vendor_dispute_stats(found, days=max(1, min(int(days), 365)))
-        return VendorDisputeStats(
-            vendor=found,
-            days=stats.days,
-            paid_orders=stats.paid_orders,
-            disputed_orders=stats.disputed_orders,
-            refunded_disputes=stats.refunded_disputes,
-            refunded_amount=Money(quantize(stats.refunded_amount), settings.DEFAULT_CURRENCY),
-            dispute_rate=stats.dispute_rate,
-            refund_rate=stats.refund_rate,
-        )
+        return vendor_dispute_stats_for(info, found, days)
 
 
 class DisputeMutations(graphene.ObjectType):

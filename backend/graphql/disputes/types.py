@@ -1,12 +1,14 @@
 import graphene
+from django.conf import settings
 from graphene_django import DjangoObjectType
 
+from backend.core.money import Money as MoneyValue
+from backend.core.money import quantize
 from backend.disputes import models, policy, selectors
 from backend.disputes.error_codes import DisputeErrorCode
-from backend.disputes.services import EVIDENCE_SIZES
+from backend.disputes.files import EVIDENCE_SIZES, evidence_link_path
 from plugins.manager import get_plugins_manager
 
-from ..catalog.types import media_url
 from ..core.types import CountableConnection, Money, choices_enum, error_type
 from ..logistics.types import ShipmentType
 from ..orders.types import OrderLineType, OrderType
@@ -26,35 +28,45 @@ DisputeRoleEnum = choices_enum("DisputeRole", models.MessageRole)
 class DisputeEvidenceRendition(graphene.ObjectType):
     size = graphene.String(required=True, description="thumbnail or large.")
     format = graphene.String(required=True, description="webp or jpeg.")
-    url = graphene.String(required=True)
+    url = graphene.String(required=True, description="Signed link; it expires, so fetch the dispute again for a new one.")
+
+
+def evidence_url(info, evidence: models.DisputeEvidence, size: str, fmt: str = "jpeg") -> str | None:
+    path = evidence_link_path(evidence, size, fmt)
+    return info.context.build_absolute_uri(path) if path else None
 
 
 class DisputeEvidenceType(graphene.ObjectType):
     width = graphene.Int(required=True, description="Of the uploaded picture.")
     height = graphene.Int(required=True)
-    thumbnail_url = graphene.String(required=True, description="A JPEG at most 200 pixels wide and high.")
-    url = graphene.String(required=True, description="A JPEG at most 1600 pixels wide and high.")
+    thumbnail_url = graphene.String(
+        required=True, description="A JPEG at most 200 pixels wide and high (signed link, expires)."
+    )
+    url = graphene.String(required=True, description="A JPEG at most 1600 pixels wide and high (signed link, expires).")
     renditions = graphene.List(graphene.NonNull(DisputeEvidenceRendition), required=True)
 
     class Meta:
         name = "DisputeEvidence"
-        description = "An evidence picture, re-encoded without its metadata."
+        description = (
+            "An evidence picture, re-encoded without its metadata. Private: served only through signed links "
+            "that expire, handed to the dispute's parties and arbitration staff."
+        )
 
     @staticmethod
     def resolve_thumbnail_url(root: models.DisputeEvidence, info):
-        return media_url(info.context, root.renditions.get("thumbnail", {}).get("jpeg"))
+        return evidence_url(info, root, "thumbnail")
 
     @staticmethod
     def resolve_url(root: models.DisputeEvidence, info):
-        return media_url(info.context, root.renditions.get("large", {}).get("jpeg"))
+        return evidence_url(info, root, "large")
 
     @staticmethod
     def resolve_renditions(root: models.DisputeEvidence, info):
         return [
-            DisputeEvidenceRendition(size=size, format=fmt, url=media_url(info.context, path))
+            DisputeEvidenceRendition(size=size, format=fmt, url=evidence_url(info, root, size, fmt))
             for size, formats in root.renditions.items()
             if size in EVIDENCE_SIZES
-            for fmt, path in formats.items()
+            for fmt in formats
         ]
 
 
@@ -234,3 +246,20 @@ class VendorDisputeStats(graphene.ObjectType):
     refunded_amount = graphene.Field(Money, required=True)
     dispute_rate = graphene.Decimal(required=True, description="Disputed orders / paid orders (0.0250 = 2.5%).")
     refund_rate = graphene.Decimal(required=True, description="Disputes refunded / paid orders.")
+
+
+def vendor_dispute_stats_for(info, vendor, days: int = 30) -> VendorDisputeStats | None:
+    """A vendor's dispute statistics for those who may see them (its staff, arbitration staff), else None."""
+    if vendor is None or not selectors.may_see_dispute_stats(info.context.user, vendor):
+        return None
+    stats = selectors.vendor_dispute_stats(vendor, days=max(1, min(int(days), 365)))
+    return VendorDisputeStats(
+        vendor=vendor,
+        days=stats.days,
+        paid_orders=stats.paid_orders,
+        disputed_orders=stats.disputed_orders,
+        refunded_disputes=stats.refunded_disputes,
+        refunded_amount=MoneyValue(quantize(stats.refunded_amount), settings.DEFAULT_CURRENCY),
+        dispute_rate=stats.dispute_rate,
+        refund_rate=stats.refund_rate,
+    )

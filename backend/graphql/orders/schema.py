@@ -2,9 +2,11 @@ import graphene
 from graphene_django.fields import DjangoConnectionField
 
 from backend.core.exceptions import DomainError
+from backend.disputes.selectors import order_disputes_prefetch
 from backend.orders.models import Order
 
 from ..core.nodes import decode_id, get_node
+from ..core.selections import selects
 from .mutations import OrderCancel, OrderShip
 from .types import OrderStatusEnum, OrderType
 
@@ -50,7 +52,11 @@ class OrderQueries(graphene.ObjectType):
     @staticmethod
     def resolve_orders(_root, info, filter=None, **_kwargs):
         # DjangoConnectionField narrows this through OrderType.get_queryset (the visibility rule).
-        return with_order_relations(filter_orders(Order.objects.all(), filter))
+        queryset = with_order_relations(filter_orders(Order.objects.all(), filter))
+        if selects(info, "disputes"):
+            # The page's disputes the caller may see, in a fixed number of queries.
+            queryset = queryset.prefetch_related(order_disputes_prefetch(info.context.user))
+        return queryset
 
     @staticmethod
     def resolve_order(_root, info, id):

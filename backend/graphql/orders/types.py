@@ -1,6 +1,7 @@
 import graphene
 from graphene_django import DjangoObjectType
 
+from backend.disputes import selectors as dispute_selectors
 from backend.orders import models, selectors
 from backend.orders.error_codes import OrderErrorCode
 
@@ -82,6 +83,11 @@ class OrderType(DjangoObjectType):
     shipping_address = graphene.Field(OrderAddress, required=True)
     shipment = graphene.Field(ShipmentType, description="The shipment, with its tracking timeline, once shipped.")
     completion_source = OrderCompletionSourceEnum()
+    disputes = graphene.List(
+        graphene.NonNull("backend.graphql.disputes.types.DisputeType"),
+        required=True,
+        description="Disputes on this order, newest first (the vendor's staff, or ARBITRATE_DISPUTES).",
+    )
 
     class Meta:
         model = models.Order
@@ -158,6 +164,10 @@ class OrderType(DjangoObjectType):
     @staticmethod
     def resolve_shipment(root: models.Order, _info):
         return root.shipment
+
+    @staticmethod
+    def resolve_disputes(root: models.Order, info):
+        return dispute_selectors.order_disputes(info.context.user, root)
 
     @staticmethod
     def resolve_completion_source(root: models.Order, _info):

@@ -2,7 +2,6 @@ import graphene
 from graphene_django import DjangoObjectType
 from graphene_django.fields import DjangoConnectionField
 
-from backend.core.audit import audit_trail
 from backend.finance import selectors as finance_selectors
 from backend.finance import statements
 from backend.finance.standing import vendor_standing
@@ -11,6 +10,7 @@ from backend.vendors.error_codes import VendorErrorCode
 
 from ..account.types import UserType
 from ..catalog.types import CategoryType, media_url
+from ..core.audit import AuditLogEntry, AuditTrailConnectionField, audit_log_of
 from ..core.types import CountableConnection, choices_enum, error_type
 from ..finance.types import (
     LedgerEntryType,
@@ -28,17 +28,6 @@ VendorStatusEnum = choices_enum("VendorStatus", models.VendorStatus)
 VendorApplicationStatusEnum = choices_enum("VendorApplicationStatus", models.ApplicationStatus)
 DocumentTypeEnum = choices_enum("DocumentType", models.DocumentType)
 VendorRoleEnum = choices_enum("VendorRole", models.VendorRole)
-
-
-class AuditLogEntry(graphene.ObjectType):
-    action = graphene.String(required=True, description="What was done, e.g. vendor_application.approve.")
-    reason = graphene.String(required=True, description="Why, as given by whoever decided.")
-    actor_email = graphene.String(description="Who did it; null for the system.")
-    created_at = graphene.DateTime(required=True)
-
-    @staticmethod
-    def resolve_actor_email(root, _info):
-        return root.actor.email if root.actor is not None else None
 
 
 class VendorImageRendition(graphene.ObjectType):
@@ -119,6 +108,11 @@ class VendorType(DjangoObjectType):
         VendorStandingType,
         description="Entry fee and deposit owed and paid, and any restriction (its staff, or MANAGE_FINANCE).",
     )
+    dispute_stats = graphene.Field(
+        "backend.graphql.disputes.types.VendorDisputeStats",
+        days=graphene.Int(default_value=30, description="Count the orders paid in this many last days."),
+        description="Dispute rate and refund rate (its staff, or ARBITRATE_DISPUTES).",
+    )
 
     class Meta:
         model = models.Vendor
@@ -182,6 +176,13 @@ class VendorType(DjangoObjectType):
         if not finance_selectors.can_see_vendor_finance(info.context.user, root.pk):
             return None
         return vendor_standing(root)
+
+    @staticmethod
+    def resolve_dispute_stats(root, info, days=30):
+        # Imported here: the disputes types build on this one.
+        from ..disputes.types import vendor_dispute_stats_for
+
+        return vendor_dispute_stats_for(info, root, days)
 
 
 def _selects(info, name: str) -> bool:
@@ -306,22 +307,10 @@ class VendorApplicationType(DjangoObjectType):
     def resolve_audit_log(root, info):
         if not selectors.may_see_audit_trail(info.context.user):
             return None
-        trail = getattr(root, "_audit_trail", None)
-        return trail if trail is not None else list(audit_trail(root).order_by("created_at", "id"))
+        return audit_log_of(root)
 
 
-class VendorApplicationConnectionField(DjangoConnectionField):
+class VendorApplicationConnectionField(AuditTrailConnectionField):
     """Loads the audit trails of a whole page in one query, for staff who may read them."""
 
-    @classmethod
-    def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver, max_limit,
-                            enforce_first_or_last, root, info, **args):
-        result = super().connection_resolver(
-            resolver, connection, default_manager, queryset_resolver, max_limit, enforce_first_or_last, root, info, **args
-        )
-        if selectors.may_see_audit_trail(info.context.user):
-            nodes = [edge.node for edge in result.edges]
-            trails = selectors.audit_trails(nodes)
-            for node in nodes:
-                node._audit_trail = trails[node.pk]
-        return result
+    may_see_audit_trail = staticmethod(selectors.may_see_audit_trail)

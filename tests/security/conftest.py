@@ -1,0 +1,41 @@
+"""The world is built once for the package, inside a transaction rolled back at the end.
+
+Each test runs in its own savepoint on top of it (pytest-django's `db`), so whatever a
+test changes is undone before the next one, and other packages never see the world.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.test import override_settings
+
+from .world import build_world
+
+
+@pytest.fixture(scope="package")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    media = str(tmp_path_factory.mktemp("security-media"))
+    overrides = override_settings(
+        MEDIA_ROOT=media,
+        PLUGINS=list(django_settings.DEFAULT_PLUGINS),
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        PAYOUT_MINIMUM_AMOUNT=Decimal("1.00"),
+    )
+    with overrides, django_db_blocker.unblock():
+        with transaction.atomic():
+            built = build_world(media)
+            yield built
+            transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def media_root(world, settings, db):
+    """Replaces the suite's per-test media folder: the world's files must stay reachable."""
+    settings.MEDIA_ROOT = world.media_root
+    settings.PLUGINS = list(django_settings.DEFAULT_PLUGINS)
+    settings.PAYOUT_MINIMUM_AMOUNT = Decimal("1.00")
+    return world.media_root

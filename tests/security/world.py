@@ -1,0 +1,274 @@
+"""The two-vendor world the security tests attack, built once through the domains' services.
+
+Vendor A (Alpha) and vendor B (Bravo) each have an owner, an operator and a customer-service
+agent, listings in every review state, orders from two shoppers (paid and unshipped, shipped
+and disputed, released and paid out), ledger entries, fee and deposit payments, a commission
+override and an approved application with its documents. Platform staff hold exactly one
+permission each; one holds none; a superuser holds all.
+
+Everything of A carries the word "alpha" (names, emails, SKUs, the shoppers' addresses at A),
+so a response that contains it, or one of A's global IDs, shows A's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from graphql_relay import to_global_id
+
+from backend.accounts.models import User
+from backend.catalog import services as catalog
+from backend.catalog.models import ListingStatus, Product, ProductMedia, ProductRevision, ProductVariant, RevisionStatus
+from backend.checkout import services as checkout_services
+from backend.checkout.models import Checkout
+from backend.checkout.services import AddressInput, LineInput
+from backend.core.permissions import PlatformPermission
+from backend.disputes import services as disputes
+from backend.disputes.models import Dispute
+from backend.finance import entry_fees, fees, payouts
+from backend.finance.models import FeePlan, LedgerEntry, LedgerTransaction, Payout, VendorCommissionOverride
+from backend.logistics.loaders import load_all
+from backend.logistics.models import Region, Shipment, ShippingService
+from backend.orders import services as orders
+from backend.orders.models import Order, OrderLine, VendorShippingOrigin
+from backend.payments.models import Payment, PaymentPurpose
+from backend.vendors import services as vendors
+from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
+
+from ..catalog.helpers import build_catalog, listed_product, upload
+from ..checkout.helpers import HANGZHOU, SHANGHAI, TABLE_RATE
+from ..conftest import make_user
+from ..disputes.helpers import deliver
+from ..disputes.helpers import upload as evidence_upload
+from ..vendors.conftest import pdf_upload
+
+PERMISSIONS = list(PlatformPermission)
+
+
+def gid(type_name: str, obj) -> str:
+    return to_global_id(type_name, obj.pk)
+
+
+@dataclass
+class Tenant:
+    """One vendor and everything it owns."""
+
+    key: str  # "alpha" or "bravo": the word in every name of the tenant
+    vendor: Vendor
+    owner: User
+    operator: User
+    agent: User  # customer service: may see the store's data, may not manage money or profile
+    application: VendorApplication
+    document: ApplicationDocument
+    operator_membership: VendorStaff
+    products: dict[str, Product]
+    variant: ProductVariant  # of the published listing that sells
+    draft_variant: ProductVariant
+    draft_media: ProductMedia
+    revision: ProductRevision
+    order_unshipped: Order  # shopper 1's, paid, waiting to ship
+    order_disputed: Order  # shopper 1's, shipped, with an open dispute
+    order_released: Order  # shopper 2's, received, its money released
+    shipment: Shipment  # of order_disputed, not yet picked up
+    dispute: Dispute
+    payout: Payout
+    fee_payment: Payment
+    deposit_payment: Payment
+    ledger_entry: LedgerEntry
+    deposit_transaction: LedgerTransaction  # the deposit top-up: only this vendor's accounts
+    commission_override: VendorCommissionOverride
+    order_line: OrderLine = field(init=False)
+
+    def __post_init__(self):
+        self.order_line = self.order_unshipped.lines.first()
+
+
+@dataclass
+class World:
+    alpha: Tenant
+    bravo: Tenant
+    shopper1: User
+    shopper2: User
+    applicant: User  # a merchant-to-be whose application waits for more information
+    pending_application: VendorApplication
+    staff: dict[PlatformPermission, User]  # one permission each
+    staff_none: User
+    superuser: User
+    categories: dict
+    fee_plan: FeePlan
+    checkout: Checkout  # shopper 1's open checkout (lines of A and B)
+    guest_checkout: Checkout
+    group: Group  # a permission group holding every permission
+    media_root: str = ""
+    users: dict[str, User] = field(default_factory=dict)
+
+    def user(self, name: str):
+        return self.users[name]
+
+
+def _address(who: str, region: str = SHANGHAI) -> AddressInput:
+    return AddressInput(
+        region=region, street_address_1=f"1 {who} Lane", first_name=who, last_name="Buyer", phone="13800000000",
+        city="Shanghai", postal_code="200000",
+    )
+
+
+def _open_store(key: str, approver: User, finance: User, reviewer: User, categories: dict) -> dict:
+    """Apply, get approved, pay the entry fee and deposit, hire staff, list products."""
+    owner = make_user(f"owner@{key}.example")
+    operator = make_user(f"operator@{key}.example")
+    agent = make_user(f"agent@{key}.example")
+    application = vendors.vendor_application_create(
+        applicant=owner,
+        store_name=f"{key.title()} Outfitters",
+        company_name=f"{key.title()} Trading Co.",
+        contact_email=f"contact@{key}.example",
+        categories=[categories["tshirts"]],
+        documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload(lines=("BUSINESS LICENCE", f"{key} Trading Co.")))],
+    )
+    application = vendors.vendor_application_approve(actor=approver, application=application)
+    vendor = application.vendor
+    owner = User.objects.get(pk=owner.pk)  # forget the membership cached as missing before approval
+    VendorShippingOrigin.objects.create(vendor=vendor, region_code=HANGZHOU)
+    fee_payment = entry_fees.vendor_entry_fee_pay(actor=owner, vendor=vendor, token="success")
+    deposit_payment = entry_fees.vendor_deposit_top_up(actor=owner, vendor=vendor, token="success")
+    vendor.refresh_from_db()
+    assert vendor.status == "active", vendor.status
+    operator_membership = vendors.vendor_staff_add(actor=owner, vendor=vendor, email=operator.email, role=VendorRole.OPERATOR)
+    vendors.vendor_staff_add(actor=owner, vendor=vendor, email=agent.email, role=VendorRole.CUSTOMER_SERVICE)
+    operator, agent = User.objects.get(pk=operator.pk), User.objects.get(pk=agent.pk)
+
+    def product(status, name):
+        return listed_product(vendor, owner, categories["tshirts"], name=f"{key.title()} {name} Tee",
+                              status=status, stock=50, sku=f"{key.upper()}-{name.upper()}")
+
+    products = {
+        "draft": product(ListingStatus.DRAFT, "Draft"),
+        "pending": product(ListingStatus.PENDING_REVIEW, "Pending"),
+        "published": product(ListingStatus.PUBLISHED, "Published"),
+        "rejected": product(ListingStatus.REJECTED, "Rejected"),
+        "delisted": product(ListingStatus.DELISTED, "Delisted"),
+        "revised": product(ListingStatus.PUBLISHED, "Revised"),
+    }
+    # A published listing with an edit (and a new picture) waiting for review.
+    catalog.product_update(actor=owner, product=products["revised"], name=f"{key.title()} Revised Tee v2")
+    catalog.product_media_create(actor=owner, product=products["revised"], image=upload(color=(10, 200, 10)))
+    revision = ProductRevision.objects.get(product=products["revised"], status=RevisionStatus.PENDING)
+    commission_override = fees.vendor_commission_override(
+        actor=finance, vendor=vendor, category=categories["tshirts"], rate=Decimal("0.04")
+    )
+    return {
+        "key": key, "vendor": vendor, "owner": owner, "operator": operator, "agent": agent,
+        "application": application, "document": application.documents.first(),
+        "operator_membership": operator_membership, "products": products,
+        "variant": products["published"].variants.first(), "draft_variant": products["draft"].variants.first(),
+        "draft_media": products["draft"].media.first(), "revision": revision,
+        "fee_payment": fee_payment, "deposit_payment": deposit_payment, "commission_override": commission_override,
+    }
+
+
+def _checkout(user, variants, who: str) -> Checkout:
+    checkout = checkout_services.checkout_create(
+        user=user, email=user.email if user else f"{who}@guest.example",
+        lines=[LineInput(variant_id=v.pk, quantity=1) for v in variants], shipping_address=_address(who),
+    )
+    for vendor_id in sorted({v.vendor_id for v in variants}):
+        checkout_services.checkout_shipping_method_update(
+            checkout=checkout, vendor_id=vendor_id, carrier=TABLE_RATE, service_code="economy"
+        )
+    checkout.refresh_from_db()
+    return checkout
+
+
+def _buy(user, variants, who: str) -> dict[int, Order]:
+    result = checkout_services.checkout_complete(
+        checkout=_checkout(user, variants, who), user=user, gateway="dummy", token="success"
+    )
+    return {order.vendor_id: order for order in result.orders}
+
+
+def build_world(media_root: str = "") -> World:
+    if not (Region.objects.exists() and ShippingService.objects.filter(carrier_id=TABLE_RATE).exists()):
+        load_all()
+    staff = {p: make_user(f"staff-{p.value.replace('_', '-')}@platform.example", is_staff=True, permissions=[p])
+             for p in PERMISSIONS}
+    staff_none = make_user("staff-none@platform.example", is_staff=True)
+    superuser = User.objects.create_superuser("root@platform.example", "Correct-Horse-42")
+    categories = build_catalog()
+    fee_plan = fees.category_fee_plan_update(
+        actor=staff[PlatformPermission.MANAGE_FINANCE], category=categories["apparel"],
+        annual_fee=Decimal("1000.00"), commission_rate=Decimal("0.05"), deposit_amount=Decimal("2000.00"),
+    )
+    built = {
+        key: _open_store(key, staff[PlatformPermission.MANAGE_VENDORS], staff[PlatformPermission.MANAGE_FINANCE],
+                         staff[PlatformPermission.REVIEW_LISTINGS], categories)
+        for key in ("alpha", "bravo")
+    }
+    shopper1 = make_user("shopper1@example.com")
+    shopper2 = make_user("shopper2@example.com")
+    both = [built["alpha"]["variant"], built["bravo"]["variant"]]
+    # Each checkout spans both stores: one payment, one escrow transaction, two orders.
+    disputed = _buy(shopper1, both, "Shopper1")
+    released = _buy(shopper2, both, "Shopper2")
+    unshipped = _buy(shopper1, both, "Shopper1")
+    for data in built.values():
+        vendor_id = data["vendor"].pk
+        order = orders.order_ship(actor=data["owner"], order=disputed[vendor_id], carrier=TABLE_RATE)
+        data["order_disputed"], data["shipment"] = order, order.shipment
+        data["dispute"] = disputes.dispute_open(
+            actor=shopper1, order=order, reason="not_as_described", kind=None,
+            description=f"Shopper1 claim: the {data['key']} tee is the wrong colour.", requested_amount="20.00",
+            lines=None, evidence=[evidence_upload(f"{data['key']}-evidence.png")],
+        )
+        order = orders.order_ship(actor=data["owner"], order=released[vendor_id], carrier=TABLE_RATE)
+        deliver(order)
+        data["order_released"] = orders.order_confirm_receipt(actor=shopper2, order=order)
+        data["payout"] = payouts.payout_create(actor=data["owner"], vendor=data["vendor"])
+        data["order_unshipped"] = unshipped[vendor_id]
+        data["deposit_transaction"] = LedgerTransaction.objects.filter(
+            entries__account__vendor_id=vendor_id, kind="deposit_top_up"
+        ).distinct().get()
+        data["ledger_entry"] = LedgerEntry.objects.filter(account__vendor_id=vendor_id).order_by("id").first()
+    alpha, bravo = (Tenant(**built[key]) for key in ("alpha", "bravo"))
+
+    applicant = make_user("applicant@charlie.example")
+    pending = vendors.vendor_application_create(
+        applicant=applicant, store_name="Charlie Goods", company_name="Charlie Co.",
+        contact_email=applicant.email, categories=[categories["phones"]],
+        documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload())],
+    )
+    pending = vendors.vendor_application_request_info(
+        actor=staff[PlatformPermission.MANAGE_VENDORS], application=pending, message="Add a trademark certificate."
+    )
+    group = Group.objects.get(name="Full access")
+    world = World(
+        alpha=alpha, bravo=bravo, shopper1=shopper1, shopper2=shopper2, applicant=applicant,
+        pending_application=pending, staff=staff, staff_none=staff_none, superuser=superuser,
+        categories=categories, fee_plan=fee_plan, checkout=_checkout(shopper1, both, "Shopper1"),
+        guest_checkout=_checkout(None, both, "Guest"), group=group, media_root=media_root,
+    )
+    world.users = {
+        "anonymous": None,
+        "shopper1": shopper1,
+        "shopper2": shopper2,
+        "applicant": applicant,
+        "staff_none": staff_none,
+        "superuser": superuser,
+        **{f"{t.key}_{role}": getattr(t, role) for t in (alpha, bravo) for role in ("owner", "operator", "agent")},
+        **{f"staff_{p.name.lower()}": user for p, user in staff.items()},
+    }
+    return world
+
+
+def staff_name(permission: PlatformPermission) -> str:
+    return f"staff_{permission.name.lower()}"
+
+
+# Names of the world's models whose rows a refused call must leave untouched (see fingerprint).
+FINGERPRINT_MODELS = [
+    User, Group, VendorApplication, ApplicationDocument, Vendor, VendorStaff, Product, ProductVariant, ProductMedia,
+    ProductRevision, Checkout, Order, OrderLine, Shipment, Dispute, Payment, LedgerTransaction, LedgerEntry, Payout,
+    FeePlan, VendorCommissionOverride,
+]
