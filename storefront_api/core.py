@@ -106,6 +106,8 @@ def _page_arguments(kwargs: dict[str, Any], max_results: int) -> dict[str, Any]:
     for name in ("first", "last"):
         if kwargs.get(name) is not None:
             kwargs[name] = min(max(kwargs[name], 0), max_results)
+    if kwargs.get("last") == 0:  # strawberry serves `last: 0` as every item (edges[-0:])
+        kwargs["first"], kwargs["last"] = 0, None
     for name in ("after", "before"):
         if kwargs.get(name) is not None and _cursor_offset(kwargs[name]) is None:
             kwargs[name] = None

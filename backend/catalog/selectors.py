@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from backend.core.permissions import PlatformPermission, has_permission
 from backend.vendors.models import Vendor
-from backend.vendors.selectors import vendor_of
+from backend.vendors.selectors import visible_to_vendor_staff
 
 from .models import Attribute, AttributeScope, Category, ListingStatus, Product, ProductMedia, ProductVariant
 from .vendor_rules import storefront_vendor_statuses
@@ -22,43 +22,25 @@ def manages_all_listings(user) -> bool:
 def listing_vendors(user, queryset=None) -> QuerySet[Vendor]:
     """Vendors the user may create listings for."""
     queryset = Vendor.objects.all() if queryset is None else queryset
-    if manages_all_listings(user):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(pk=vendor.pk)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=manages_all_listings(user), vendor_field="pk")
 
 
 def visible_products(user, queryset=None) -> QuerySet[Product]:
     """Core API: a vendor's staff see only their own listings, review staff see all, others none."""
     queryset = Product.objects.all() if queryset is None else queryset
-    if manages_all_listings(user):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(vendor_id=vendor.pk)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=manages_all_listings(user))
 
 
 def visible_variants(user, queryset=None) -> QuerySet[ProductVariant]:
     queryset = ProductVariant.objects.all() if queryset is None else queryset
-    if manages_all_listings(user):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(vendor_id=vendor.pk)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=manages_all_listings(user))
 
 
 def visible_media(user, queryset=None) -> QuerySet[ProductMedia]:
     queryset = ProductMedia.objects.all() if queryset is None else queryset
-    if manages_all_listings(user):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(product__vendor_id=vendor.pk)
-    return queryset.none()
+    return visible_to_vendor_staff(
+        user, queryset, sees_every_vendor=manages_all_listings(user), vendor_field="product__vendor_id"
+    )
 
 
 def review_queue(queryset=None) -> QuerySet[Product]:

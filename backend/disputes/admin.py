@@ -15,9 +15,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from backend.core.admin import ReadOnlyAdmin, render_audit_trail
 from backend.core.exceptions import DomainError
-from backend.core.permissions import PlatformPermission, has_permission
-from backend.vendors.admin import render_audit_trail
+from backend.core.permissions import PlatformPermission
 
 from . import policy, services
 from .files import evidence_link_path
@@ -63,7 +63,7 @@ def _shipment(shipment) -> str:
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(ReadOnlyAdmin):
     """Visible to staff holding ARBITRATE_DISPUTES; changes only through the resolve actions."""
 
     list_display = ("id", "order_link", "vendor", "reason", "kind", "status", "requested_amount", "deadline_at", "overdue")
@@ -87,20 +87,7 @@ class DisputeAdmin(admin.ModelAdmin):
 
     # --- Who may use it ---
 
-    def has_view_permission(self, request, obj=None):
-        return has_permission(request.user, PlatformPermission.ARBITRATE_DISPUTES)
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    view_permission = PlatformPermission.ARBITRATE_DISPUTES
 
     # --- The queue ---
 

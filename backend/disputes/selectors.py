@@ -10,7 +10,7 @@ from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from backend.core.permissions import PlatformPermission, has_permission
-from backend.vendors.selectors import may_see_vendor, vendor_of
+from backend.vendors.selectors import may_see_vendor, vendor_of, visible_to_vendor_staff
 
 from .models import ACTIVE_STATUSES, Dispute, DisputeMessage, MessageRole
 
@@ -22,12 +22,7 @@ def arbitrates(user) -> bool:
 def visible_disputes(user, queryset=None) -> QuerySet[Dispute]:
     """Core API: arbitration staff see every dispute, a vendor's staff their vendor's disputes."""
     queryset = Dispute.objects.all() if queryset is None else queryset
-    if arbitrates(user):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(vendor_id=vendor.pk)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=arbitrates(user))
 
 
 def shopper_disputes(user, queryset=None) -> QuerySet[Dispute]:

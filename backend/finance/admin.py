@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from backend.core.admin import ReadOnlyAdmin
 from backend.core.exceptions import DomainError
 
 from . import fees
@@ -18,19 +19,6 @@ from .models import (
     VendorCommissionOverride,
     VendorRestriction,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger is written only by services; the admin shows it."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LedgerAccount)

@@ -19,17 +19,26 @@ from .error_codes import FinanceErrorCode
 from .models import LedgerTransaction
 
 
+def require_deposit_deductor(actor, *, for_dispute: bool) -> None:
+    """Finance staff may deduct; arbitrators too when the deduction compensates a dispute.
+
+    Callers that look the vendor or the dispute up first call this before (as staff-only
+    mutations check their permission first), so no one learns which IDs exist.
+    """
+    allowed = has_permission(actor, PlatformPermission.MANAGE_FINANCE) or (
+        for_dispute and has_permission(actor, PlatformPermission.ARBITRATE_DISPUTES)
+    )
+    if not allowed:
+        raise DomainError(FinanceErrorCode.PERMISSION_DENIED, "You need the MANAGE_FINANCE permission for this action.")
+
+
 def vendor_deposit_deduct(
     *, actor, vendor: Vendor, amount: Money, reason: str, dispute=None, idempotency_key: str | None = None
 ) -> LedgerTransaction:
     """Take `amount` from the deposit: to the platform's fees, or, with a dispute of this vendor,
     to that dispute's shopper as compensation. Audit-logged; a deposit left short restricts
     the vendor (see services.deposit_deduct). Finance staff; arbitrators for a dispute."""
-    allowed = has_permission(actor, PlatformPermission.MANAGE_FINANCE) or (
-        dispute is not None and has_permission(actor, PlatformPermission.ARBITRATE_DISPUTES)
-    )
-    if not allowed:
-        raise DomainError(FinanceErrorCode.PERMISSION_DENIED, "You need the MANAGE_FINANCE permission for this action.")
+    require_deposit_deductor(actor, for_dispute=dispute is not None)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(FinanceErrorCode.REQUIRED, "Say why the deposit is deducted.", field="reason")

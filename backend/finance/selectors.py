@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from backend.core.permissions import PlatformPermission, has_permission
 from backend.vendors.models import Vendor, VendorRole, VendorStaff
+from backend.vendors.selectors import vendor_id_of, visible_to_vendor_staff
 
 from .models import LedgerEntry
-
-_UNSET = object()
-
-
-def vendor_id_of(user) -> int | None:
-    """The id of the vendor the user works for, looked up once per user object (one request)."""
-    if user is None or not user.is_authenticated:
-        return None
-    cached = getattr(user, "_finance_vendor_id", _UNSET)
-    if cached is _UNSET:
-        cached = VendorStaff.objects.filter(user=user).values_list("vendor_id", flat=True).first()
-        user._finance_vendor_id = cached
-    return cached
 
 
 def can_see_vendor_finance(user, vendor_id: int) -> bool:
@@ -32,23 +20,15 @@ def can_see_all_finance(user) -> bool:
 def finance_visible_vendors(user, queryset=None):
     """Staff with MANAGE_FINANCE see every vendor's money; a vendor's staff only their own."""
     queryset = Vendor.objects.all() if queryset is None else queryset
-    if can_see_all_finance(user):
-        return queryset
-    vendor_id = vendor_id_of(user)
-    if vendor_id is not None:
-        return queryset.filter(pk=vendor_id)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=can_see_all_finance(user), vendor_field="pk")
 
 
 def visible_ledger_entries(user, queryset=None):
     """Entries on the accounts of the vendors the user may see (all entries for finance staff)."""
     queryset = LedgerEntry.objects.all() if queryset is None else queryset
-    if can_see_all_finance(user):
-        return queryset
-    vendor_id = vendor_id_of(user)
-    if vendor_id is not None:
-        return queryset.filter(account__vendor_id=vendor_id)
-    return queryset.none()
+    return visible_to_vendor_staff(
+        user, queryset, sees_every_vendor=can_see_all_finance(user), vendor_field="account__vendor_id"
+    )
 
 
 def vendor_ledger_entries(user, vendor_id: int):
@@ -77,9 +57,4 @@ def visible_payouts(user, queryset=None):
     from .models import Payout
 
     queryset = Payout.objects.all() if queryset is None else queryset
-    if can_see_all_finance(user):
-        return queryset
-    vendor_id = vendor_id_of(user)
-    if vendor_id is not None:
-        return queryset.filter(vendor_id=vendor_id)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=can_see_all_finance(user))

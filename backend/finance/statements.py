@@ -16,7 +16,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import MINYEAR, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -251,6 +251,8 @@ def statement_months(vendor, year: int | None = None, *, today: date | None = No
     """The months of `year` (this year) the vendor existed in, up to this month, oldest first."""
     today = today or timezone.localdate()
     year = year or today.year
+    if not MINYEAR <= year <= today.year:
+        return []  # no month of it can have a statement (and a date cannot hold every GraphQL Int)
     opened = timezone.localdate(vendor.created_at) if getattr(vendor, "created_at", None) else date(year, 1, 1)
     months = []
     for month in range(1, 13):

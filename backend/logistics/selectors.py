@@ -1,7 +1,7 @@
 """Who sees which shipments and may ask for shipping quotes: the one place it is decided."""
 
 from backend.core.permissions import PlatformPermission, has_permission
-from backend.vendors.selectors import vendor_of
+from backend.vendors.selectors import vendor_of, visible_to_vendor_staff
 
 from .models import Shipment
 
@@ -15,9 +15,6 @@ def may_use_shipping(user) -> bool:
 
 def visible_shipments(user, queryset=None):
     queryset = Shipment.objects.all() if queryset is None else queryset
-    if has_permission(user, PlatformPermission.MANAGE_ORDERS):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(vendor=vendor)
-    return queryset.none()
+    return visible_to_vendor_staff(
+        user, queryset, sees_every_vendor=has_permission(user, PlatformPermission.MANAGE_ORDERS)
+    )

@@ -308,7 +308,7 @@ class _PricedService:
         }
 
 
-def _priced_service(manager: PluginsManager, request: ShipmentRequest, parcels: list[Parcel]) -> _PricedService:
+def _priced_service(manager: PluginsManager, request: ShipmentRequest, parcels: tuple[Parcel, ...]) -> _PricedService:
     """Today's price of the requested service for the package on its route, after the pricing rules."""
     route = route_lookup(request.origin, request.destination)
     at = timezone.now()

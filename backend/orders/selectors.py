@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from backend.core.permissions import PlatformPermission, has_permission
-from backend.vendors.selectors import vendor_of
+from backend.vendors.selectors import vendor_of, visible_to_vendor_staff
 
 from .models import Order, VendorShippingOrigin
 
@@ -18,12 +18,7 @@ def manages_all_orders(user) -> bool:
 def visible_orders(user, queryset=None) -> QuerySet[Order]:
     """Core API: staff with MANAGE_ORDERS see every order, a vendor's staff their vendor's orders."""
     queryset = Order.objects.all() if queryset is None else queryset
-    if manages_all_orders(user):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(vendor_id=vendor.pk)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=manages_all_orders(user))
 
 
 def shopper_orders(user, queryset=None) -> QuerySet[Order]:

@@ -638,7 +638,7 @@ def _release_uncaptured(payment_id: int, *, manager: PluginsManager | None) -> N
     Under the payment's row lock, taken before its orders' (the webhook's order).
     """
     payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if True or payment.status not in UNCAPTURED:
+    if payment.status not in UNCAPTURED:
         return
     left = list(Order.objects.filter(payment_id=payment.pk, status=OrderStatus.UNPAID).order_by("pk"))
     if not left:

@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from backend.core.admin import ReadOnlyAdmin
+
 from .models import Payment, Refund, Transfer, VendorGatewayAccount, WebhookEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Payment records change only through services and gateway webhooks."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Payment)

@@ -16,9 +16,9 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
-from backend.core.audit import audit_trail
+from backend.core.admin import ReadOnlyAdmin, render_audit_trail
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission, has_permission
 
@@ -36,44 +36,13 @@ class ReasonForm(forms.Form):
         self.fields["reason"].required = required
 
 
-def render_audit_trail(obj) -> str:
-    entries = list(audit_trail(obj).order_by("created_at", "id"))
-    if not entries:
-        return "—"
-    rows = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        (
-            (f"{e.created_at:%Y-%m-%d %H:%M}", e.actor.email if e.actor else "system", e.action, e.reason)
-            for e in entries
-        ),
-    )
-    return format_html(
-        "<table><thead><tr><th>When</th><th>Who</th><th>What</th><th>Why</th></tr></thead><tbody>{}</tbody></table>",
-        rows,
-    )
-
-
-class ManageVendorsAdmin(admin.ModelAdmin):
+class ManageVendorsAdmin(ReadOnlyAdmin):
     """Visible to staff holding MANAGE_VENDORS; changes only through the decision actions."""
 
-    def has_view_permission(self, request, obj=None):
-        return has_permission(request.user, PlatformPermission.MANAGE_VENDORS)
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
+    view_permission = PlatformPermission.MANAGE_VENDORS
 
     def has_manage_vendors_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def run(self, request, objects, call: Callable, done: str) -> int:
         """Call a service for each object; a refusal becomes an error message, not a crash."""

@@ -15,6 +15,25 @@ def vendor_of(user) -> Vendor | None:
     return membership.vendor if membership is not None else None
 
 
+def vendor_id_of(user) -> int | None:
+    """The id of the vendor the user works for, or None, without loading the vendor."""
+    if user is None or not user.is_authenticated:
+        return None
+    membership = getattr(user, "vendor_membership", None)
+    return membership.vendor_id if membership is not None else None
+
+
+def visible_to_vendor_staff(user, queryset, *, sees_every_vendor: bool, vendor_field: str = "vendor_id"):
+    """The core API's rule for a vendor's data: platform staff allowed to (`sees_every_vendor`)
+    see every vendor's rows, a vendor's staff only their own vendor's, everyone else none."""
+    if sees_every_vendor:
+        return queryset
+    vendor_id = vendor_id_of(user)
+    if vendor_id is None:
+        return queryset.none()
+    return queryset.filter(**{vendor_field: vendor_id})
+
+
 def visible_applications(user, queryset=None):
     queryset = VendorApplication.objects.all() if queryset is None else queryset
     if has_permission(user, PlatformPermission.MANAGE_VENDORS):
@@ -38,20 +57,12 @@ def _sees_every_vendor(user) -> bool:
 def visible_vendors(user, queryset=None):
     """Core API: staff managing vendors see every store; a merchant sees only its own."""
     queryset = Vendor.objects.all() if queryset is None else queryset
-    if _sees_every_vendor(user):
-        return queryset
-    vendor = vendor_of(user)
-    if vendor is not None:
-        return queryset.filter(pk=vendor.pk)
-    return queryset.none()
+    return visible_to_vendor_staff(user, queryset, sees_every_vendor=_sees_every_vendor(user), vendor_field="pk")
 
 
 def may_see_vendor(user, vendor: Vendor) -> bool:
     """The rule of visible_vendors for one store already loaded (no query per row)."""
-    if _sees_every_vendor(user):
-        return True
-    membership = getattr(user, "vendor_membership", None) if user is not None and user.is_authenticated else None
-    return membership is not None and membership.vendor_id == vendor.pk
+    return _sees_every_vendor(user) or vendor_id_of(user) == vendor.pk
 
 
 def visible_vendor_staff(user, queryset=None):

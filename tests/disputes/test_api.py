@@ -78,7 +78,10 @@ def test_open_with_evidence_then_the_vendor_accepts(world, shop, merchant):
     assert dispute["requested"] == {"amount": "25.00", "currency": "CNY"}
     assert dispute["deadlineAt"] and not dispute["canEscalate"]
     (message,) = dispute["messages"]
-    assert message["role"] == "SHOPPER" and message["evidence"][0]["thumbnailUrl"].startswith("http://testserver/media/")
+    # Evidence is private: a signed, expiring link, never the storage path.
+    assert message["role"] == "SHOPPER" and message["evidence"][0]["thumbnailUrl"].startswith(
+        "http://testserver/dispute-evidence/"
+    )
     assert [line["quantity"] for line in dispute["lines"]] == [1]
 
     seen = merchant.execute(doc.DISPUTE, {"id": dispute["id"]})["dispute"]

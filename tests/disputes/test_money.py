@@ -139,6 +139,35 @@ def test_a_full_refund_before_release_ends_the_order(world):
     assert orders.orders_auto_confirm(now=order.auto_confirm_at) == 0
 
 
+def test_not_received_refunded_in_full_before_shipment_refunds_the_order_and_returns_the_stock(world):
+    dispute = open_dispute(world, reason="not_received", amount="218.00", description="Nothing was ever sent.")
+    dispute = services.dispute_respond(actor=world.owner, dispute=dispute, accept=True)
+    order = fresh(dispute).order
+    assert (dispute.status, dispute.refunded_amount) == ("resolved", Decimal("218.00"))
+    assert (order.status, order.payment_status) == (OrderStatus.REFUNDED, "refunded")
+    world.tea.refresh_from_db(), world.pot.refresh_from_db()
+    assert (world.tea.stock, world.pot.stock) == (50, 50)  # the goods never left
+    assert (pending(world.vendor), refunds_of(world.shopper), escrow_total().amount) == (0, Decimal("218.00"), 0)
+    # The vendor cannot ship a refunded order any more.
+    with pytest.raises(DomainError) as exc_info:
+        ship(world)
+    assert exc_info.value.code.name == "INVALID_TRANSITION"
+    assert_ledger_sound()
+
+
+def test_not_received_refunded_in_part_before_shipment_goes_on_and_releases_the_rest(world):
+    dispute = open_dispute(world, reason="not_received", amount="18.00", description="Shipping was never booked.")
+    services.dispute_respond(actor=world.owner, dispute=dispute, accept=True)
+    order = Order.objects.get(pk=world.order.pk)
+    assert (order.status, order.payment_status, order.release_frozen) == (OrderStatus.PAID, "partially_refunded", False)
+    world.tea.refresh_from_db()
+    assert world.tea.stock == 48
+    order = release(world)
+    assert order.status == OrderStatus.COMPLETED
+    assert available(world.vendor) + commission() == Decimal("200.00")
+    assert_ledger_sound()
+
+
 def test_a_released_hold_completes_at_the_next_automatic_confirmation(world):
     ship(world)
     deliver(world.order)

@@ -14,6 +14,7 @@ Bounded for the suite: a few examples per operation, derandomized so CI sees the
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import schemathesis
@@ -30,9 +31,11 @@ pytestmark = pytest.mark.django_db
 
 CALLERS = ("anonymous", "shopper", "merchant", "staff")
 
+# A few examples per operation keep the module well under a minute and a half on two cores;
+# FUZZ_MAX_EXAMPLES=100 digs deeper by hand.
 settings.register_profile(
     "graphql-fuzz",
-    max_examples=6,
+    max_examples=int(os.environ.get("FUZZ_MAX_EXAMPLES", "6")),
     deadline=None,
     derandomize=True,
     database=None,

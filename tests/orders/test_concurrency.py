@@ -74,3 +74,74 @@ def test_two_periodic_runs_at_once_release_each_order_once():
     assert Order.objects.filter(status=OrderStatus.COMPLETED).count() == 8
     assert LedgerTransaction.objects.filter(kind=TransactionKind.ESCROW_RELEASE).count() == 8
     assert escrow_total().amount == 0 and ledger_problems() == []
+
+
+def test_a_cancellation_and_a_dispute_refund_at_once_refund_the_order_once():
+    from decimal import Decimal
+
+    from backend.core.money import Money
+    from backend.finance import accounts
+    from backend.finance.ledger import account_balance
+    from backend.orders.models import OrderRefund
+
+    from ..conftest import make_user
+
+    vendor, owner = store("Tea House", origin=HANGZHOU)
+    shopper = make_user()
+    variant = listing(vendor, price="50.00", stock=10)
+    order = complete(ready_checkout(shopper, [(variant, 2)]), user=shopper).orders[0]
+
+    def act(i):
+        if i == 0:
+            return orders_services.order_cancel(actor=owner, order=order, reason="Sold out")
+        return orders_services.order_refund(
+            order=order, amount=Money(order.total_amount, "CNY"), idempotency_key=f"dispute:{i}:refund", actor=None
+        )
+
+    results = race(act, 3)
+
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 2, results
+    assert all(isinstance(r, DomainError) and r.code.name in ("AMOUNT_TOO_HIGH", "INVALID_TRANSITION") for r in refused)
+    order.refresh_from_db()
+    assert order.refunded_amount == order.total_amount and order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
+    assert OrderRefund.objects.filter(order=order).count() == 1
+    assert account_balance(accounts.buyer_refunds(shopper.pk)).amount == order.total_amount
+    variant.refresh_from_db()
+    assert variant.stock == 10  # given back once, whoever won
+    assert Payment.objects.get().refunded_amount == Decimal(order.total_amount)
+    assert escrow_total().amount == 0 and ledger_problems() == []
+
+
+def test_the_two_orders_of_an_authorized_payment_cancelled_at_once_cost_the_shopper_nothing(monkeypatch):
+    import functools
+
+    from backend.finance import accounts
+    from backend.finance.ledger import account_balance
+    from backend.payments import services as payments
+    from backend.payments.models import PaymentStatus
+
+    from ..checkout.helpers import GUANGZHOU
+    from ..conftest import make_user
+
+    monkeypatch.setattr(payments, "payment_process", functools.partial(payments.payment_process, capture=False))
+    tea, tea_owner = store("Tea House", origin=HANGZHOU)
+    silk, silk_owner = store("Silk Road", origin=GUANGZHOU)
+    shopper = make_user()
+    result = complete(
+        ready_checkout(shopper, [(listing(tea, price="30.00"), 1), (listing(silk, price="120.00"), 1)]), user=shopper
+    )
+    assert result.payment.status == PaymentStatus.AUTHORIZED
+    owners = [tea_owner, silk_owner]
+
+    # The payment row, then its orders: both cancellations lock in the same order, so neither deadlocks.
+    results = race(lambda i: orders_services.order_cancel(actor=owners[i], order=result.orders[i], reason="No"), 2)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.CANCELLED}
+    payment = Payment.objects.get()
+    # Whichever came second found the other's part captured (and paid) and refunded it.
+    charged = payment.captured_amount - payment.refunded_amount
+    assert charged == 0 and payment.status in (PaymentStatus.CANCELLED, PaymentStatus.REFUNDED)
+    assert account_balance(accounts.buyer_refunds(shopper.pk)).amount == payment.refunded_amount
+    assert escrow_total().amount == 0 and ledger_problems() == []

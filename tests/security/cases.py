@@ -29,8 +29,8 @@ from .world import World
 
 DENIED = {"NOT_FOUND", "PERMISSION_DENIED"}
 
-# Who attacks a tenant's objects, per API.
-CORE_ATTACKERS = ("bravo_owner", "bravo_operator", "shopper2", "staff_none", "anonymous")
+# Who attacks a tenant's objects, per API (staff without the permission: test_staff_permissions.py).
+CORE_ATTACKERS = ("bravo_owner", "shopper2", "anonymous")
 # On the storefront the seller and all-powerful staff are strangers to a shopper's orders too.
 STOREFRONT_ATTACKERS = ("shopper2", "anonymous", "alpha_owner", "superuser")
 
@@ -64,6 +64,7 @@ class Case:
     denied_roles: tuple[str, ...] = ()  # the tenant's own staff without the role for it
     files: Callable[[World], dict] | None = None
     expect: str = "payload"  # payload (mutation errors) | object (null) | list (no rows) | quote
+    depth: int = 1  # levels of fields asked for (a refused call must show none of them)
 
     @property
     def id(self) -> str:
@@ -99,8 +100,7 @@ def sm(name, variables, **kw) -> Case:
 
 A = lambda w: w.alpha  # noqa: E731
 STAFF_ON_VENDOR = ("alpha_owner", "alpha_operator", "alpha_agent")
-CHARLIE = dict(victim="charlie", legit=("applicant",),
-               attackers=("bravo_owner", "alpha_owner", "shopper2", "staff_none", "anonymous"))
+CHARLIE = dict(victim="charlie", legit=("applicant",), attackers=("bravo_owner", "alpha_owner", "shopper2", "anonymous"))
 MONTH = {"from": date.today().replace(day=1).isoformat(), "to": date.today().isoformat()}
 
 
@@ -137,7 +137,7 @@ OWNED_CASES: list[Case] = [
     q("payment", lambda w: {"id": g("Payment", A(w).fee_payment)}, staff=(MF, MO)),
     q("payment", lambda w: {"id": g("Payment", A(w).order_unshipped.payment)}, label="checkout",
       victim="shopper1", legit=("shopper1",), staff=(MF, MO),
-      attackers=("alpha_owner", "bravo_owner", "shopper2", "staff_none", "anonymous")),
+      attackers=("alpha_owner", "bravo_owner", "shopper2", "anonymous")),
     q("vendorBalance", lambda w: {"vendor": g("Vendor", A(w).vendor)}, legit=STAFF_ON_VENDOR, staff=(MF,)),
     q("vendorLedger", lambda w: {"vendor": g("Vendor", A(w).vendor), "first": 50}, legit=STAFF_ON_VENDOR,
       staff=(MF,)),
@@ -180,7 +180,7 @@ OWNED_CASES: list[Case] = [
     m("disputeRespond", lambda w: {"id": g("Dispute", A(w).dispute),
                                    "input": {"accept": False, "message": "Rejected by someone else"}},
       legit=STAFF_ON_VENDOR),
-    m("disputeReturnReceived", lambda w: {"id": g("Dispute", A(w).dispute)}, legit=STAFF_ON_VENDOR),
+    m("disputeReturnReceived", lambda w: {"id": g("Dispute", A(w).dispute)}, legit=STAFF_ON_VENDOR, staff=(AD,)),
     m("disputeEscalate", lambda w: {"id": g("Dispute", A(w).dispute), "message": "Escalated by someone else"},
       legit=STAFF_ON_VENDOR, staff=(AD,)),
     m("disputeMessageAdd", lambda w: {"id": g("Dispute", A(w).dispute), "input": {"body": "Planted message"}},
@@ -246,11 +246,12 @@ OWNED_CASES: list[Case] = [
 
 # Staff-only operations: the permission, and arguments naming real objects of the world.
 STAFF_CASES: list[Case] = [
-    m("vendorApplicationApprove", lambda w: {"id": g("VendorApplication", w.pending_application)}, staff=(MV,)),
+    m("vendorApplicationApprove", lambda w: {"id": g("VendorApplication", w.pending_application)}, staff=(MV,),
+      victim="charlie"),
     m("vendorApplicationReject", lambda w: {"id": g("VendorApplication", w.pending_application),
-                                            "reason": "Not today"}, staff=(MV,)),
+                                            "reason": "Not today"}, staff=(MV,), victim="charlie"),
     m("vendorApplicationRequestInfo", lambda w: {"id": g("VendorApplication", w.pending_application),
-                                                 "message": "More please"}, staff=(MV,)),
+                                                 "message": "More please"}, staff=(MV,), victim="charlie"),
     m("vendorActivate", lambda w: {"id": g("Vendor", A(w).vendor)}, staff=(MV,)),
     m("vendorSuspend", lambda w: {"id": g("Vendor", A(w).vendor), "reason": "Counterfeits"}, staff=(MV,)),
     m("vendorReinstate", lambda w: {"id": g("Vendor", A(w).vendor)}, staff=(MV,)),
@@ -275,7 +276,7 @@ STAFF_CASES: list[Case] = [
     q("plugin", lambda w: {"id": TABLE_RATE}, staff=(MP,)),
     q("platformRevenue", lambda w: dict(MONTH), staff=(MF,)),
     q("reviewQueue", lambda w: {"first": 50}, staff=(RL,), expect="list"),
-    q("staffUsers", lambda w: {"first": 50}, staff=(MS,), expect="list"),
+    q("staffUsers", lambda w: {"first": 50}, staff=(MS,), expect="list", depth=3),
     q("permissionGroups", lambda w: {"first": 50}, staff=(MS,), expect="list"),
 ]
 for _case in STAFF_CASES:
@@ -292,8 +293,8 @@ class ListCase:
     legit: tuple[str, ...]
     staff: tuple[P, ...] = ()
     victim: str = "alpha"
-    attackers: tuple[str, ...] = CORE_ATTACKERS
-    depth: int = 4
+    attackers: tuple[str, ...] = ("bravo_owner", "bravo_operator", "shopper2", "staff_none", "anonymous")
+    depth: int = 3
 
     @property
     def id(self) -> str:
@@ -326,6 +327,7 @@ class NodeCase:
     staff: tuple[P, ...] = ()
     attackers: tuple[str, ...] = CORE_ATTACKERS
     victim: str = "alpha"
+    staff_gated: bool = True  # False: every signed-in user may see it
 
     @property
     def id(self) -> str:
@@ -348,7 +350,8 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("OrderLine", lambda w: A(w).order_line, staff=(MO,)),
     NodeCase("Shipment", lambda w: A(w).shipment, staff=(MO,)),
     # Fee plans are the platform's terms, shown to every signed-in user.
-    NodeCase("FeePlan", lambda w: w.fee_plan, legit=("bravo_owner", "shopper2", "staff_none"), attackers=("anonymous",)),
+    NodeCase("FeePlan", lambda w: w.fee_plan, legit=("bravo_owner", "shopper2", "staff_none"), attackers=("anonymous",),
+             staff_gated=False),
     NodeCase("CommissionOverride", lambda w: A(w).commission_override, staff=(MF,)),
     NodeCase("Payout", lambda w: A(w).payout, staff=(MF,)),
     NodeCase("Dispute", lambda w: A(w).dispute, staff=(AD,)),
@@ -356,8 +359,7 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("ProductVariant", lambda w: A(w).draft_variant, staff=(RL, MV)),
     NodeCase("ProductMedia", lambda w: A(w).draft_media, staff=(RL, MV)),
     NodeCase("ProductRevision", lambda w: A(w).revision, staff=(RL, MV)),
-    NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,),
-             attackers=("alpha_owner", "shopper2", "staff_none", "anonymous")),
+    NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,), attackers=("alpha_owner", "anonymous")),
 ]
 
 PUBLIC = {

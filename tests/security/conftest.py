@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import override_settings
 
+from .operations import fingerprint
 from .world import build_world
 
 
@@ -28,6 +29,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     with overrides, django_db_blocker.unblock():
         with transaction.atomic():
             built = build_world(media)
+            built.baseline = fingerprint()
             yield built
             transaction.set_rollback(True)
 

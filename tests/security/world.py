@@ -103,6 +103,7 @@ class World:
     group: Group  # a permission group holding every permission
     media_root: str = ""
     users: dict[str, User] = field(default_factory=dict)
+    baseline: dict[str, str] = field(default_factory=dict)  # the database fingerprint as built
 
     def user(self, name: str):
         return self.users[name]

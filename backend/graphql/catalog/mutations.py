@@ -1,5 +1,4 @@
 import graphene
-from graphene_file_upload.scalars import Upload
 
 from backend.catalog import services
 from backend.catalog.error_codes import CatalogErrorCode
@@ -10,6 +9,7 @@ from backend.core.permissions import PlatformPermission
 
 from ..core.mutations import BaseMutation
 from ..core.nodes import decode_id, get_node
+from ..core.scalars import Upload
 from .types import CatalogError, ProductMediaType, ProductType, ProductVariantType
 
 

@@ -1,5 +1,4 @@
 import graphene
-from graphene_file_upload.scalars import Upload
 
 from backend.core.permissions import PlatformPermission
 from backend.disputes import services
@@ -7,6 +6,7 @@ from plugins.manager import get_plugins_manager
 
 from ..core.mutations import BaseMutation
 from ..core.nodes import get_node
+from ..core.scalars import Upload
 from .types import DisputeError, DisputeMessageType, DisputeOutcomeEnum, DisputeType
 
 

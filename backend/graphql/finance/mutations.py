@@ -200,10 +200,11 @@ class VendorDepositDeduct(BaseMutation):
 
     @classmethod
     def perform_mutation(cls, _root, info, vendor, amount, reason, dispute=None, idempotency_key=None):
-        # Fetched by id: arbitrators may deduct for a dispute without seeing vendors otherwise;
-        # the service checks who may deduct.
+        # Fetched by id: arbitrators may deduct for a dispute without seeing vendors otherwise.
+        # Who may deduct is checked before any lookup, so a refusal reveals no vendor or dispute.
         from backend.vendors.models import Vendor
 
+        deposits.require_deposit_deductor(info.context.user, for_dispute=bool(dispute))
         pk = decode_id(vendor, "Vendor", field="vendor")
         vendor = Vendor.objects.filter(pk=pk).first() if pk.isdigit() else None
         if vendor is None:

@@ -1,5 +1,4 @@
 import graphene
-from graphene_file_upload.scalars import Upload
 
 from backend.catalog.models import Category
 from backend.core.permissions import PlatformPermission
@@ -8,6 +7,7 @@ from backend.vendors import services
 from ..catalog.types import CategoryType
 from ..core.mutations import BaseMutation
 from ..core.nodes import get_node, get_nodes
+from ..core.scalars import Upload
 from .types import (
     DocumentTypeEnum,
     VendorApplicationType,
