@@ -27,6 +27,7 @@ from backend.search import get_search_backend
 from backend.vendors.models import Vendor as VendorModel
 
 from .core import Money
+from .ids import NO_KEY, global_key
 
 
 def _request(info: Info):
@@ -212,12 +213,11 @@ def _in_stock():
 
 
 def _global_pk(global_id: relay.GlobalID | None, type_name: str) -> int | None:
-    """The primary key of a global ID of the given type; -1 (matches nothing) for any other ID."""
+    """The primary key of a global ID of the given type; NO_KEY (matches nothing) for any other ID."""
     if global_id is None:
         return None
-    if global_id.type_name != type_name or not str(global_id.node_id).isdigit():
-        return -1
-    return int(global_id.node_id)
+    key = global_key(global_id, type_name)
+    return NO_KEY if key is None else key
 
 
 def browse_products(

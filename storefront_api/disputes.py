@@ -27,6 +27,7 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import CountedConnection
 from .core import Money, current_user, error_type, run_mutation
+from .ids import global_key, global_key_or_not_found
 from .orders import Order, OrderLine, OrderShipment, ShipmentStatus, TrackingEvent
 
 DisputeError = error_type("DisputeError", DisputeErrorCode)
@@ -272,16 +273,10 @@ class DisputeMessagePayload:
     errors: list[DisputeError]
 
 
-def _pk(global_id: relay.GlobalID, type_name: str, field: str) -> int:
-    if global_id.type_name != type_name or not str(global_id.node_id).isdigit():
-        raise DomainError(DisputeErrorCode.NOT_FOUND, f"No such {type_name}.", field=field)
-    return int(global_id.node_id)
-
-
 def own_dispute(info: Info, global_id: relay.GlobalID) -> models.Dispute:
     """The shopper's own dispute, or NOT_FOUND (another shopper's dispute looks missing)."""
     dispute = (
-        selectors.shopper_disputes(current_user(info)).filter(pk=_pk(global_id, "Dispute", "id")).first()
+        selectors.shopper_disputes(current_user(info)).filter(pk=global_key_or_not_found(global_id, "Dispute", field="id")).first()
     )
     if dispute is None:
         raise DomainError(DisputeErrorCode.NOT_FOUND, "No such dispute.", field="id")
@@ -296,9 +291,8 @@ def _manager(info: Info):
 class DisputeQuery:
     @strawberry_django.field(description="One of your disputes.")
     def dispute(self, id: relay.GlobalID) -> Dispute | None:
-        if id.type_name != "Dispute" or not str(id.node_id).isdigit():
-            return None
-        return models.Dispute.objects.filter(pk=int(id.node_id))
+        pk = global_key(id, "Dispute")
+        return None if pk is None else models.Dispute.objects.filter(pk=pk)
 
     @strawberry_django.connection(CountedConnection[Dispute], description="Your disputes, newest first.")
     def disputes(self, filter: DisputeFilterInput | None = None, order: relay.GlobalID | None = None) -> QuerySet[
@@ -308,7 +302,7 @@ class DisputeQuery:
         if filter is not None and filter.status is not None:
             queryset = queryset.filter(status=filter.status.value)
         if order is not None:
-            queryset = queryset.filter(order_id=_pk(order, "Order", "order") if order.type_name == "Order" else -1)
+            queryset = queryset.filter(order_id=global_key_or_not_found(order, "Order", field="order") if order.type_name == "Order" else -1)
         return queryset
 
 
@@ -318,11 +312,11 @@ class DisputeMutation:
     def dispute_open(self, info: Info, order: relay.GlobalID, input: DisputeOpenInput) -> DisputePayload:
         def action():
             user = current_user(info)
-            found = shopper_orders(user).filter(pk=_pk(order, "Order", "order")).first()
+            found = shopper_orders(user).filter(pk=global_key_or_not_found(order, "Order", field="order")).first()
             if found is None:
                 raise DomainError(DisputeErrorCode.NOT_FOUND, "No such order.", field="order")
             lines = [
-                services.LineInput(_pk(item.line, "OrderLine", "lines"), item.quantity) for item in input.lines or []
+                services.LineInput(global_key_or_not_found(item.line, "OrderLine", field="lines"), item.quantity) for item in input.lines or []
             ]
             return {
                 "dispute": services.dispute_open(

@@ -16,6 +16,7 @@ from backend.orders import models, selectors, services
 from backend.orders.error_codes import OrderErrorCode
 
 from .core import Money, current_user, error_type, run_mutation
+from .ids import global_key, global_key_or_not_found
 
 if TYPE_CHECKING:
     from .disputes import Dispute
@@ -224,15 +225,10 @@ class Order(relay.Node):
         ]
 
 
-def _order_pk(global_id: relay.GlobalID) -> int:
-    if global_id.type_name != "Order" or not str(global_id.node_id).isdigit():
-        raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
-    return int(global_id.node_id)
-
-
 def own_order(info: Info, global_id: relay.GlobalID) -> models.Order:
     """The shopper's own order, or NOT_FOUND (another shopper's order looks missing)."""
-    order = selectors.shopper_orders(current_user(info)).filter(pk=_order_pk(global_id)).first()
+    pk = global_key_or_not_found(global_id, "Order", field="id")
+    order = selectors.shopper_orders(current_user(info)).filter(pk=pk).first()
     if order is None:
         raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
     return order
@@ -248,9 +244,8 @@ class OrderPayload:
 class OrderQuery:
     @strawberry_django.field(description="One of the signed-in shopper's orders.")
     def order(self, id: relay.GlobalID) -> Order | None:
-        if id.type_name != "Order" or not str(id.node_id).isdigit():
-            return None
-        return models.Order.objects.filter(pk=int(id.node_id))
+        pk = global_key(id, "Order")
+        return None if pk is None else models.Order.objects.filter(pk=pk)
 
 
 @strawberry.type

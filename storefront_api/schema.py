@@ -1,5 +1,7 @@
 """The storefront schema, assembled from each domain's Query and Mutation types."""
 
+from decimal import Decimal
+
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -7,7 +9,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
-from .core import ArgumentsGuard
+from .core import ArgumentsGuard, FiniteDecimal
 from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
 
@@ -33,4 +35,5 @@ schema = strawberry.Schema(
         lambda: ValidationCache(maxsize=512),
         ArgumentsGuard,  # malformed IDs and page arguments answer NOT_FOUND or a page, never raise
     ],
+    scalar_overrides={Decimal: FiniteDecimal},
 )

@@ -33,7 +33,17 @@ def _check_email(email: str) -> str:
         validate_email(email)
     except ValidationError as exc:
         raise DomainError(AccountErrorCode.INVALID, "Enter a valid email address.", field="email") from exc
+    if len(email) > User._meta.get_field("email").max_length:
+        raise DomainError(AccountErrorCode.INVALID, "The email address is too long.", field="email")
     return email
+
+
+def _check_length(value: str, model, model_field: str, field: str) -> str:
+    """Text longer than its column is an INVALID input (PostgreSQL would refuse to store it)."""
+    limit = model._meta.get_field(model_field).max_length
+    if len(value) > limit:
+        raise DomainError(AccountErrorCode.INVALID, f"At most {limit} characters.", field=field)
+    return value
 
 
 def _check_password(password: str, user: User) -> None:
@@ -49,7 +59,11 @@ def account_register(*, email: str, password: str, first_name: str = "", last_na
     email = _check_email(email)
     if User.objects.filter(email=email).exists():
         raise DomainError(AccountErrorCode.UNIQUE, "An account with this email exists.", field="email")
-    user = User(email=email, first_name=first_name or "", last_name=last_name or "")
+    user = User(
+        email=email,
+        first_name=_check_length(first_name or "", User, "first_name", "firstName"),
+        last_name=_check_length(last_name or "", User, "last_name", "lastName"),
+    )
     _check_password(password, user)
     user.set_password(password)
     user.save()
@@ -63,6 +77,9 @@ def _throttled(email: str) -> bool:
 
 def token_create(*, email: str, password: str, ip_address: str | None = None) -> TokenPair:
     email = (email or "").strip().lower()
+    if len(email) > FailedLogin._meta.get_field("email").max_length:
+        # No account has so long an address (and the failed sign-in could not be recorded).
+        raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, "Wrong email or password.", field="email")
     if _throttled(email):
         raise DomainError(
             AccountErrorCode.LOGIN_THROTTLED,
@@ -143,13 +160,19 @@ def _check_grantable(actor: User, permissions: list[PlatformPermission]) -> None
         )
 
 
-def permission_group_create(*, actor: User, name: str, permissions: list[PlatformPermission]) -> Group:
-    require_permission(actor, PlatformPermission.MANAGE_STAFF, AccountErrorCode.PERMISSION_DENIED)
+def _check_group_name(name: str, *, group: Group | None = None) -> str:
     name = (name or "").strip()
     if not name:
         raise DomainError(AccountErrorCode.REQUIRED, "A group needs a name.", field="name")
-    if Group.objects.filter(name=name).exists():
+    _check_length(name, Group, "name", "name")
+    if Group.objects.filter(name=name).exclude(pk=group.pk if group else None).exists():
         raise DomainError(AccountErrorCode.UNIQUE, "A group with this name exists.", field="name")
+    return name
+
+
+def permission_group_create(*, actor: User, name: str, permissions: list[PlatformPermission]) -> Group:
+    require_permission(actor, PlatformPermission.MANAGE_STAFF, AccountErrorCode.PERMISSION_DENIED)
+    name = _check_group_name(name)
     _check_grantable(actor, permissions)
     group = Group.objects.create(name=name)
     group.permissions.set(_permission_objects(permissions))
@@ -157,12 +180,30 @@ def permission_group_create(*, actor: User, name: str, permissions: list[Platfor
     return group
 
 
+def _group_permissions(group: Group) -> list[PlatformPermission]:
+    codenames = set(group.permissions.filter(content_type__app_label="accounts").values_list("codename", flat=True))
+    return [p for p in PlatformPermission if p.codename in codenames]
+
+
+def _check_group_in_scope(actor: User, group: Group) -> None:
+    """A group is changed only by staff holding all it grants: renaming, emptying or re-granting
+    someone else's group would otherwise take permissions from staff one cannot manage."""
+    missing = [p.name for p in _group_permissions(group) if not has_permission(actor, p)]
+    if missing:
+        raise DomainError(
+            AccountErrorCode.OUT_OF_SCOPE_PERMISSION,
+            f"You cannot change a group granting permissions you do not hold: {', '.join(missing)}.",
+            field="id",
+        )
+
+
 def permission_group_update(
     *, actor: User, group: Group, permissions: list[PlatformPermission] | None = None, name: str | None = None
 ) -> Group:
     require_permission(actor, PlatformPermission.MANAGE_STAFF, AccountErrorCode.PERMISSION_DENIED)
+    _check_group_in_scope(actor, group)
     if name:
-        group.name = name.strip()
+        group.name = _check_group_name(name, group=group)
         group.save(update_fields=["name"])
     if permissions is not None:
         _check_grantable(actor, permissions)
@@ -197,14 +238,7 @@ def staff_create(
     groups = list(groups or [])
     _check_grantable(actor, permissions)
     for group in groups:
-        group_perms = [
-            PlatformPermission(codename)
-            for codename in group.permissions.filter(content_type__app_label="accounts").values_list(
-                "codename", flat=True
-            )
-            if codename in {p.value for p in PlatformPermission}
-        ]
-        _check_grantable(actor, group_perms)
+        _check_grantable(actor, _group_permissions(group))
     user = account_register(email=email, password=password, first_name=first_name, last_name=last_name)
     user.is_staff = True
     user.save(update_fields=["is_staff"])

@@ -21,7 +21,7 @@ from django.utils.text import slugify
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError, DomainErrors
 from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths, store_renditions
-from backend.core.money import parse_amount, quantize
+from backend.core.money import amount_from_input, quantize
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import check_image, render_sizes
 from backend.search import get_search_backend
@@ -136,10 +136,9 @@ def _clean_sku(sku: str) -> str:
 
 
 def _clean_price(price) -> Decimal:
-    try:
-        amount = parse_amount(price, settings.DEFAULT_CURRENCY)
-    except ValueError as exc:
-        raise DomainError(CatalogErrorCode.INVALID, str(exc), field="price") from exc
+    amount = amount_from_input(
+        price, error_code=CatalogErrorCode.INVALID, field="price", currency=settings.DEFAULT_CURRENCY
+    )
     if amount <= 0:
         raise DomainError(CatalogErrorCode.INVALID, "The price must be more than zero.", field="price")
     if amount >= Decimal("1e10"):

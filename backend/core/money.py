@@ -11,7 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.conf import settings
 from moneyed import Money, get_currency
 
-__all__ = ["Money", "quantize", "to_minor", "from_minor", "parse_amount", "minor_exponent", "zero"]
+from .exceptions import DomainError
+
+__all__ = [
+    "Money", "quantize", "to_minor", "from_minor", "parse_amount", "amount_from_input", "minor_exponent", "zero"
+]
 
 
 def minor_exponent(currency: str) -> int:
@@ -52,6 +56,11 @@ def zero(currency: str | None = None) -> Money:
     return Money(quantize(Decimal(0), currency), currency)
 
 
+# User-given amounts stay below what the narrowest amount column holds (max_digits 12 with 2
+# places: ten integer digits); larger ones overflowed the columns and the ledger's minor units.
+MAX_AMOUNT = Decimal("1e10")
+
+
 def parse_amount(value, currency: str | None = None) -> Decimal:
     """Parse a user-given amount (string or Decimal) exactly; raises ValueError."""
     if isinstance(value, float):
@@ -62,7 +71,18 @@ def parse_amount(value, currency: str | None = None) -> Decimal:
         raise ValueError(f"{value!r} is not a decimal amount") from exc
     if not amount.is_finite():
         raise ValueError(f"{value!r} is not a finite amount")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"{value} is too large: amounts are below {MAX_AMOUNT:f}")
     currency = currency or settings.DEFAULT_CURRENCY
-    if amount != quantize(amount, currency):
+    quantized = quantize(amount, currency)
+    if amount != quantized:
         raise ValueError(f"{value} has more decimal places than {currency} allows")
-    return quantize(amount, currency)
+    return quantized
+
+
+def amount_from_input(value, *, error_code, field: str, currency: str | None = None) -> Decimal:
+    """parse_amount for an amount a caller gave: a malformed one is DomainError(error_code) on `field`."""
+    try:
+        return parse_amount(value, currency)
+    except ValueError as exc:
+        raise DomainError(error_code, str(exc), field=field) from exc

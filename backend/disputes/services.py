@@ -26,7 +26,7 @@ from django.utils import timezone
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.media import StagedFiles, store_renditions
-from backend.core.money import Money, parse_amount
+from backend.core.money import Money, amount_from_input
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import CheckedFile, check_image, render_sizes
 from backend.finance import services as ledger
@@ -114,10 +114,7 @@ def _require_status(dispute: Dispute, *statuses: str, action: str) -> None:
 def _amount(value, currency: str, field: str) -> Money | None:
     if value is None or value == "":
         return None
-    try:
-        amount = parse_amount(value, currency)
-    except ValueError as exc:
-        raise DomainError(E.INVALID, str(exc), field=field) from exc
+    amount = amount_from_input(value, error_code=E.INVALID, field=field, currency=currency)
     if amount <= 0:
         raise DomainError(E.INVALID, "The amount must be positive.", field=field)
     return Money(amount, currency)

@@ -35,6 +35,7 @@ from . import accounts
 from . import services as movements
 from .error_codes import FinanceErrorCode
 from .fees import PlanBook, entry_fee_terms
+from .ledger import last_transaction_id
 from .models import FeePeriod, LedgerEntry, LedgerTransaction, TransactionKind
 from .selectors import may_manage_vendor_money
 from .standing import current_fee_period, one_year_after, vendor_standing, vendor_standing_refresh
@@ -180,15 +181,8 @@ def fee_payment_apply(*, payment: Payment, actor=None) -> FeePeriod:
 
 
 def last_deposit_transaction_id(vendor_id: int) -> int:
-    """The newest movement of the vendor's deposit: part of derived idempotency keys, so a
-    retried request repeats its key while a new one after any deposit change does not."""
-    return (
-        LedgerEntry.objects.filter(account__code=accounts.vendor_deposit(vendor_id))
-        .order_by("-id")
-        .values_list("transaction_id", flat=True)
-        .first()
-        or 0
-    )
+    """The newest movement of the vendor's deposit (see last_transaction_id)."""
+    return last_transaction_id(accounts.vendor_deposit(vendor_id))
 
 
 def vendor_deposit_top_up(

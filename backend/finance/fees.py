@@ -22,7 +22,7 @@ from moneyed import Money
 from backend.catalog.models import Category
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
-from backend.core.money import parse_amount
+from backend.core.money import amount_from_input, parse_amount
 from backend.core.permissions import PlatformPermission, require_permission
 from backend.vendors.models import Vendor
 
@@ -218,10 +218,7 @@ def clean_rate(value, field: str = "commissionRate") -> Decimal:
 
 
 def _clean_amount(value, field: str) -> Decimal:
-    try:
-        amount = parse_amount(value, settings.DEFAULT_CURRENCY)
-    except ValueError as exc:
-        raise DomainError(FinanceErrorCode.INVALID, str(exc), field=field) from exc
+    amount = amount_from_input(value, error_code=FinanceErrorCode.INVALID, field=field, currency=settings.DEFAULT_CURRENCY)
     if amount < 0:
         raise DomainError(FinanceErrorCode.INVALID, "An amount cannot be negative.", field=field)
     return amount

@@ -233,6 +233,15 @@ def account_balance(code: str, *, currency: str | None = None) -> Money:
     return account_balances([code], currency=currency)[code]
 
 
+def last_transaction_id(code: str) -> int:
+    """The newest transaction that moved the account (0 if none): part of derived idempotency keys,
+    so a retried request repeats its key while a new one after any change of the account does not."""
+    return (
+        LedgerEntry.objects.filter(account__code=code).order_by("-id").values_list("transaction_id", flat=True).first()
+        or 0
+    )
+
+
 def escrow_total(*, currency: str | None = None) -> Money:
     """All money held in escrow: unassigned escrow plus every vendor's pending share."""
     currency = currency or settings.DEFAULT_CURRENCY

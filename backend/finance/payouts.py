@@ -25,8 +25,8 @@ from backend.vendors.models import Vendor, VendorStatus
 
 from . import accounts
 from .error_codes import FinanceErrorCode
-from .ledger import account_balance
-from .models import AccountKind, LedgerEntry, Payout, PayoutTrigger
+from .ledger import account_balance, last_transaction_id
+from .models import AccountKind, Payout, PayoutTrigger
 from .selectors import may_manage_vendor_money
 
 # A suspended store's money stays until it is reinstated; onboarding stores have none.
@@ -37,16 +37,6 @@ SCHEDULES = ("daily", "weekly", "monthly", "manual")
 def payout_minimum() -> Money:
     currency = settings.DEFAULT_CURRENCY
     return Money(parse_amount(settings.PAYOUT_MINIMUM_AMOUNT, currency), currency)
-
-
-def _last_available_transaction_id(vendor_id: int) -> int:
-    return (
-        LedgerEntry.objects.filter(account__code=accounts.vendor_available(vendor_id))
-        .order_by("-id")
-        .values_list("transaction_id", flat=True)
-        .first()
-        or 0
-    )
 
 
 def payout_create(
@@ -85,8 +75,9 @@ def payout_create(
                         field="idempotencyKey",
                     )
                 return existing
-        available = account_balance(accounts.vendor_available(vendor.pk))
-        key = idempotency_key or f"{trigger}:vendor:{vendor.pk}:{_last_available_transaction_id(vendor.pk)}"
+        account = accounts.vendor_available(vendor.pk)
+        available = account_balance(account)
+        key = idempotency_key or f"{trigger}:vendor:{vendor.pk}:{last_transaction_id(account)}"
         existing = Payout.objects.select_related("transfer").filter(idempotency_key=key).first()
         if existing is not None:
             return existing

@@ -66,11 +66,15 @@ JSON_STRINGS = st.sampled_from(
     ['{}', '{"a": 1}', '{"banned_words": ["fake"]}', "[]", '"text"', "1", "null", "true", "{", "not json", ""]
 )
 
+# Longer than most columns: PostgreSQL refuses them ("value too long"), SQLite silently keeps them.
+LONG_STRINGS = st.sampled_from(["x" * 300, "长" * 300, "a" * 250 + "@example.com"])
+
 strings = st.one_of(
     st.text(max_size=24),
     _from_pool(STRING_POOL),
     _from_pool(STRING_POOL),
     DECIMALS,
+    LONG_STRINGS,
 )
 
 

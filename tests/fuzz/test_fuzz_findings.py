@@ -5,6 +5,7 @@ error with a code."""
 from __future__ import annotations
 
 import base64
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -261,3 +262,80 @@ def test_statements_of_this_year_are_still_listed(core_api, staff_factory):
         {"id": to_global_id("Vendor", vendor.pk)},
     )
     assert len(data["node"]["statements"]) >= 1
+
+
+# --- Decimal inputs: non-finite and oversized amounts -----------------------------------------
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "sNaN", "Infinity"])
+def test_storefront_decimals_must_be_finite(storefront_api, value):
+    response = storefront_api.raw(
+        "query($price: Decimal) { products(filter: {priceGte: $price}) { totalCount } }", {"price": value}
+    )
+    errors = response.json()["errors"]
+    assert errors and all("path" not in error for error in errors)  # refused before any resolver
+    assert "cannot represent a Decimal" in errors[0]["message"]
+    literal = storefront_api.raw('{ products(filter: {priceLte: "%s"}) { totalCount } }' % value).json()
+    assert literal["errors"] and "path" not in literal["errors"][0]
+
+
+def test_storefront_decimal_filters_still_take_amounts(storefront_api):
+    data = storefront_api.execute('{ products(filter: {priceGte: "0.50", priceLte: 100}) { totalCount } }')
+    assert data == {"products": {"totalCount": 0}}
+
+
+@pytest.mark.parametrize("amount", ["1e20", "99999999999999999999999999.99", "1E+400", "10000000000"])
+def test_amounts_beyond_the_columns_are_invalid(core_api, amount):
+    vendor, owner = vendor_with_owner()
+    core_api.login(owner)
+    payload = core_api.mutate(
+        "mutation($vendor: ID!, $amount: Decimal) { vendorDepositTopUp(vendor: $vendor, amount: $amount) {"
+        "  payment { id } errors { field code message } } }",
+        {"vendor": to_global_id("Vendor", vendor.pk), "amount": amount},
+    )
+    assert payload["payment"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("amount", "INVALID")]
+
+
+def test_parse_amount_bounds():
+    from backend.core.money import MAX_AMOUNT, parse_amount
+
+    assert parse_amount("9999999999.99", "CNY") == MAX_AMOUNT - Decimal("0.01")
+    for value in ("1e10", "-1e10", "1E+400", "NaN"):
+        with pytest.raises(ValueError):
+            parse_amount(value, "CNY")
+
+
+# --- Text longer than its column, and duplicates (PostgreSQL raised DataError/IntegrityError) ---
+
+LONG = "长" * 300
+
+
+def test_account_register_refuses_text_longer_than_its_columns(core_api):
+    document = (
+        "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) { user { id } errors { field code } } }"
+    )
+    for field, value in (("email", "a" * 250 + "@example.com"), ("firstName", LONG), ("lastName", LONG)):
+        values = {"email": "new@example.com", "password": "Correct-Horse-42", field: value}
+        payload = core_api.mutate(document, {"input": values})
+        assert payload == {"user": None, "errors": [{"field": field, "code": "INVALID"}]}
+
+
+def test_token_create_with_an_overlong_email_is_wrong_credentials(storefront_api):
+    payload = storefront_api.mutate(
+        "mutation($email: String!) { tokenCreate(email: $email, password: \"x\") { token errors { code } } }",
+        {"email": "a" * 300 + "@example.com"},
+    )
+    assert payload == {"token": None, "errors": [{"code": "INVALID_CREDENTIALS"}]}
+
+
+def test_permission_group_names_are_checked_on_create_and_update(staff_api):
+    create = "mutation($name: String!) { permissionGroupCreate(name: $name, permissions: []) { group { id } errors { field code } } }"
+    update = "mutation($id: ID!, $name: String) { permissionGroupUpdate(id: $id, name: $name) { group { name } errors { field code } } }"
+    assert staff_api.mutate(create, {"name": LONG})["errors"] == [{"field": "name", "code": "INVALID"}]
+    first = staff_api.mutate(create, {"name": "Reviewers"})["group"]["id"]
+    staff_api.mutate(create, {"name": "Arbiters"})
+    # Renaming onto another group's name raised an IntegrityError.
+    assert staff_api.mutate(update, {"id": first, "name": "Arbiters"})["errors"] == [{"field": "name", "code": "UNIQUE"}]
+    assert staff_api.mutate(update, {"id": first, "name": LONG})["errors"] == [{"field": "name", "code": "INVALID"}]
+    assert staff_api.mutate(update, {"id": first, "name": "Reviewers"}) == {"group": {"name": "Reviewers"}, "errors": []}

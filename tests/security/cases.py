@@ -295,10 +295,11 @@ class ListCase:
     victim: str = "alpha"
     attackers: tuple[str, ...] = ("bravo_owner", "bravo_operator", "shopper2", "staff_none", "anonymous")
     depth: int = 3
+    label: str = ""
 
     @property
     def id(self) -> str:
-        return str(self.op)
+        return str(self.op) + (f"[{self.label}]" if self.label else "")
 
 
 FIRST = {"first": 100}
@@ -312,6 +313,13 @@ LIST_CASES: list[ListCase] = [
     ListCase(core("query", "disputes"), FIRST, lambda w: g("Dispute", A(w).dispute), STAFF_ON_VENDOR, (AD,)),
     ListCase(core("query", "products"), FIRST, lambda w: g("Product", A(w).products["draft"]), STAFF_ON_VENDOR,
              (RL, MV)),
+    # A search goes through the search backend: its result is narrowed by the same rule.
+    ListCase(core("query", "products"), {**FIRST, "filter": {"search": "Alpha Tee"}},
+             lambda w: g("Product", A(w).products["draft"]), STAFF_ON_VENDOR, (RL, MV), label="search"),
+    ListCase(core("query", "orders"), {**FIRST, "filter": {"status": "PAID"}},
+             lambda w: g("Order", A(w).order_unshipped), STAFF_ON_VENDOR, (MO,), label="status"),
+    ListCase(core("query", "disputes"), {**FIRST, "filter": {"status": "AWAITING_VENDOR"}},
+             lambda w: g("Dispute", A(w).dispute), STAFF_ON_VENDOR, (AD,), label="status"),
     ListCase(shop("query", "disputes"), FIRST, lambda w: g("Dispute", A(w).dispute), ("shopper1",),
              victim="shopper1", attackers=STOREFRONT_ATTACKERS),
 ]

@@ -126,3 +126,10 @@ def test_unpublished_listings_cannot_be_bought(world, state):
                  {"id": to_global_id("Checkout", world.checkout.pk), "lines": lines},
                  fields="{ checkout { id } errors { code } }")
     assert added.data["checkoutLinesAdd"]["errors"] and world.checkout.lines.count() == before
+
+
+def test_a_storefront_search_finds_published_listings_only(world):
+    response = call(Op("storefront", "query", "products"), None, {"first": 100, "filter": {"search": "Alpha Tee"}},
+                    fields="{ edges { node { name } } }")
+    names = {edge["node"]["name"] for edge in response.data["products"]["edges"]}
+    assert names == {"Alpha Published Tee", "Alpha Revised Tee"}

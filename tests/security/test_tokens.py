@@ -14,6 +14,7 @@ from graphql_relay import to_global_id
 
 from backend.accounts.jwt import create_access_token, create_refresh_token
 from backend.accounts.models import User
+from backend.vendors import services as vendors
 
 from ..conftest import PASSWORD
 from ..graphql_client import CORE_URL, STOREFRONT_URL, GraphQLClient
@@ -149,3 +150,15 @@ def test_permissions_are_read_at_each_request_not_kept_in_the_token(world):
     # Nor does a group grant anything to a user who is not staff.
     Group.objects.get(name="Full access").user_set.add(world.shopper1)
     assert client.raw(plugins, token=create_access_token(world.shopper1)).json()["data"]["plugins"] == []
+
+
+def test_someone_removed_from_a_stores_staff_loses_its_data_at_once(world):
+    """The membership is read at each request: a token handed out before the removal opens nothing."""
+    operator = world.alpha.operator
+    token = create_access_token(operator)
+    query = "query($id: ID!) { order(id: $id) { id } }"
+    variables = {"id": to_global_id("Order", world.alpha.order_unshipped.pk)}
+    client = GraphQLClient(CORE_URL)
+    assert client.raw(query, variables, token=token).json()["data"]["order"] is not None
+    vendors.vendor_staff_remove(actor=world.alpha.owner, staff=world.alpha.operator_membership)
+    assert client.raw(query, variables, token=token).json()["data"]["order"] is None

@@ -8,7 +8,8 @@ from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission
 
 from ..core.mutations import BaseMutation
-from ..core.nodes import decode_id, get_node
+from ..core.lookups import object_from_id
+from ..core.nodes import get_node
 from ..core.scalars import Upload
 from .types import CatalogError, ProductMediaType, ProductType, ProductVariantType
 
@@ -62,19 +63,11 @@ def attribute_dict(values) -> dict[str, str] | None:
 
 
 def fetch_category(global_id: str) -> Category:
-    pk = decode_id(global_id, "Category", field="category")
-    try:
-        return Category.objects.get(pk=pk)
-    except (Category.DoesNotExist, ValueError):
-        raise DomainError(CatalogErrorCode.NOT_FOUND, "No such category.", field="category") from None
+    return object_from_id(Category.objects.all(), global_id, "Category", field="category")
 
 
 def fetch_vendor(info, global_id: str):
-    pk = decode_id(global_id, "Vendor", field="vendor")
-    vendor = listing_vendors(info.context.user).filter(pk=pk).first() if pk.isdigit() else None
-    if vendor is None:
-        raise DomainError(CatalogErrorCode.NOT_FOUND, "No such vendor.", field="vendor")
-    return vendor
+    return object_from_id(listing_vendors(info.context.user), global_id, "Vendor", field="vendor")
 
 
 def variant_data(item) -> services.VariantData:

@@ -7,7 +7,8 @@ from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission, has_permission
 from backend.search import get_search_backend
 
-from ..core.nodes import decode_id, get_node
+from ..core.lookups import NO_KEY, filter_key
+from ..core.nodes import get_node
 from .mutations import (
     ProductApprove,
     ProductCreate,
@@ -48,15 +49,6 @@ def with_listing_relations(queryset):
     )
 
 
-def _pk_or_none(global_id: str | None, type_name: str, field: str):
-    if not global_id:
-        return None
-    try:
-        return decode_id(global_id, type_name, field=field)
-    except DomainError:
-        return "-1"  # an ID of the wrong type matches nothing
-
-
 def filter_products(queryset, filter_input) -> graphene.List:
     filter_input = filter_input or {}
     ordered = False
@@ -66,12 +58,11 @@ def filter_products(queryset, filter_input) -> graphene.List:
         if status == models.ListingStatus.PENDING_REVIEW:
             queryset = queryset.order_by("review_requested_at", "id")
             ordered = True
-    vendor_pk = _pk_or_none(filter_input.get("vendor"), "Vendor", "vendor")
-    if vendor_pk is not None:
-        queryset = queryset.filter(vendor_id=vendor_pk if vendor_pk.isdigit() else -1)
-    category_pk = _pk_or_none(filter_input.get("category"), "Category", "category")
-    if category_pk is not None:
-        ids = models.Category.descendant_ids([int(category_pk)]) if category_pk.isdigit() else set()
+    if filter_input.get("vendor"):
+        queryset = queryset.filter(vendor_id=filter_key(filter_input["vendor"], "Vendor"))
+    if filter_input.get("category"):
+        category_pk = filter_key(filter_input["category"], "Category")
+        ids = models.Category.descendant_ids([category_pk]) if category_pk != NO_KEY else set()
         queryset = queryset.filter(category_id__in=ids)
     pending = filter_input.get("has_pending_revision")
     if pending is not None:
@@ -130,8 +121,8 @@ class CatalogQueries(graphene.ObjectType):
     def resolve_category(_root, _info, id=None, slug=None):
         queryset = models.Category.objects.select_related("parent")
         if id:
-            pk = _pk_or_none(id, "Category", "id")
-            return queryset.filter(pk=pk).first() if pk and pk.isdigit() else None
+            pk = filter_key(id, "Category")
+            return queryset.filter(pk=pk).first() if pk != NO_KEY else None
         if slug:
             return queryset.filter(slug=slug).first()
         return None

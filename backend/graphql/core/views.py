@@ -31,18 +31,11 @@ def authenticate_api_request(request) -> HttpResponse | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def pagination_middleware() -> MiddlewareManager:
-    # One manager for the process, so each resolver is wrapped once, not on every request.
-    return MiddlewareManager(PaginationMiddleware())
+class BearerTokenView:
+    """Mixed into both GraphQL views: the bearer token authenticates, or the request ends with 401.
 
-
-class CoreGraphQLView(FileUploadGraphQLView):
-    def get_middleware(self, request):
-        """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
-        if self.middleware:
-            return [PaginationMiddleware(), *self.middleware]
-        return pagination_middleware()
+    Session cookies are not honoured, so the views are exempt from CSRF checks.
+    """
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -53,3 +46,17 @@ class CoreGraphQLView(FileUploadGraphQLView):
         if failure is not None:
             return failure
         return super().dispatch(request, *args, **kwargs)
+
+
+@lru_cache(maxsize=1)
+def pagination_middleware() -> MiddlewareManager:
+    # One manager for the process, so each resolver is wrapped once, not on every request.
+    return MiddlewareManager(PaginationMiddleware())
+
+
+class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
+    def get_middleware(self, request):
+        """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
+        if self.middleware:
+            return [PaginationMiddleware(), *self.middleware]
+        return pagination_middleware()

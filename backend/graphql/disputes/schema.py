@@ -5,7 +5,8 @@ from backend.core.exceptions import DomainError
 from backend.disputes import selectors
 from backend.vendors.models import Vendor
 
-from ..core.nodes import decode_id, get_node
+from ..core.lookups import NO_KEY, filter_key
+from ..core.nodes import get_node
 from .mutations import DisputeEscalate, DisputeMessageAdd, DisputeResolve, DisputeRespond, DisputeReturnReceived
 from .types import DisputeStatusEnum, DisputeType, VendorDisputeStats, vendor_dispute_stats_for
 
@@ -33,13 +34,7 @@ class DisputeQueries(graphene.ObjectType):
     def resolve_disputes(_root, info, filter=None, **_kwargs):
         filter = filter or {}
         status = filter.get("status")
-        vendor_id = None
-        if filter.get("vendor"):
-            try:
-                pk = decode_id(filter["vendor"], "Vendor", field="vendor")
-            except DomainError:
-                pk = "-1"
-            vendor_id = int(pk) if pk.isdigit() else -1
+        vendor_id = filter_key(filter["vendor"], "Vendor") if filter.get("vendor") else None
         # DjangoConnectionField narrows this through DisputeType.get_queryset (the visibility rule).
         return selectors.disputes_for_list(
             info.context.user, status=getattr(status, "value", status), vendor_id=vendor_id
@@ -54,11 +49,8 @@ class DisputeQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_vendor_dispute_stats(_root, info, vendor, days=30):
-        try:
-            pk = decode_id(vendor, "Vendor", field="vendor")
-            found = Vendor.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
-        except DomainError:
-            return None
+        pk = filter_key(vendor, "Vendor")
+        found = Vendor.objects.filter(pk=pk).first() if pk != NO_KEY else None
         return vendor_dispute_stats_for(info, found, days)
 
 

@@ -4,12 +4,13 @@ from django.conf import settings
 from moneyed import Money as MoneyValue
 
 from backend.core.exceptions import DomainError
-from backend.core.money import parse_amount
+from backend.core.money import amount_from_input
 from backend.core.permissions import PlatformPermission
 from backend.finance import deposits, entry_fees, fees, payouts
 from backend.finance.error_codes import FinanceErrorCode
 
 from ..catalog.types import CategoryType
+from ..core.lookups import object_from_id
 from ..core.mutations import BaseMutation
 from ..core.nodes import decode_id, get_node
 from ..payments.types import PaymentType
@@ -28,24 +29,20 @@ def vendor_from_id(info, global_id):
 
 def money_from(value, field: str = "amount") -> MoneyValue:
     currency = settings.DEFAULT_CURRENCY
-    try:
-        return MoneyValue(parse_amount(value, currency), currency)
-    except ValueError as exc:
-        raise DomainError(FinanceErrorCode.INVALID, str(exc), field=field) from exc
+    return MoneyValue(
+        amount_from_input(value, error_code=FinanceErrorCode.INVALID, field=field, currency=currency), currency
+    )
 
 
 def dispute_from_id(global_id):
     """A dispute by global ID, resolved lazily: the disputes app may not be installed."""
     if not global_id:
         return None
-    pk = decode_id(global_id, "Dispute", field="dispute")
+    decode_id(global_id, "Dispute", field="dispute")  # a malformed ID is NOT_FOUND either way
     if not apps.is_installed("backend.disputes"):
         raise DomainError(FinanceErrorCode.NOT_FOUND, "Disputes are not available.", field="dispute")
     Dispute = apps.get_model("disputes", "Dispute")
-    dispute = Dispute.objects.select_related("order").filter(pk=pk).first() if str(pk).isdigit() else None
-    if dispute is None:
-        raise DomainError(FinanceErrorCode.NOT_FOUND, f"No Dispute with ID {global_id!r}.", field="dispute")
-    return dispute
+    return object_from_id(Dispute.objects.select_related("order"), global_id, "Dispute", field="dispute")
 
 
 class FeeRebateRuleInput(graphene.InputObjectType):
@@ -205,10 +202,7 @@ class VendorDepositDeduct(BaseMutation):
         from backend.vendors.models import Vendor
 
         deposits.require_deposit_deductor(info.context.user, for_dispute=bool(dispute))
-        pk = decode_id(vendor, "Vendor", field="vendor")
-        vendor = Vendor.objects.filter(pk=pk).first() if pk.isdigit() else None
-        if vendor is None:
-            raise DomainError(FinanceErrorCode.NOT_FOUND, "No such vendor.", field="vendor")
+        vendor = object_from_id(Vendor.objects.all(), vendor, "Vendor", field="vendor")
         posted = deposits.vendor_deposit_deduct(
             actor=info.context.user,
             vendor=vendor,

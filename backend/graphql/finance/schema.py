@@ -11,6 +11,7 @@ from backend.finance import fees, revenue, selectors, statements
 from backend.finance.models import FeePlan
 
 from ..catalog.types import CategoryType
+from ..core.lookups import filter_key
 from ..core.nodes import decode_id, get_node
 from .types import (
     CommissionOverrideType,
@@ -118,11 +119,7 @@ class FinanceQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_category_fee_plans(_root, info, category):
-        try:
-            pk = decode_id(category, "Category", field="category")
-        except DomainError:
-            return []
-        queryset = FeePlan.objects.filter(category_id=pk if pk.isdigit() else None).select_related("category")
+        queryset = FeePlan.objects.filter(category_id=filter_key(category, "Category")).select_related("category")
         return FeePlanType.get_queryset(queryset.order_by("-effective_from", "-id"), info)
 
     @staticmethod

@@ -5,7 +5,8 @@ from backend.core.exceptions import DomainError
 from backend.disputes.selectors import order_disputes_prefetch
 from backend.orders.models import Order
 
-from ..core.nodes import decode_id, get_node
+from ..core.lookups import filter_key
+from ..core.nodes import get_node
 from ..core.selections import selects
 from .mutations import OrderCancel, OrderShip
 from .types import OrderStatusEnum, OrderType
@@ -33,11 +34,7 @@ def filter_orders(queryset, filter_input):
     if filter_input.get("created_lte"):
         queryset = queryset.filter(created_at__lte=filter_input["created_lte"])
     if filter_input.get("vendor"):
-        try:
-            pk = decode_id(filter_input["vendor"], "Vendor", field="vendor")
-        except DomainError:
-            pk = "-1"
-        queryset = queryset.filter(vendor_id=int(pk) if pk.isdigit() else -1)
+        queryset = queryset.filter(vendor_id=filter_key(filter_input["vendor"], "Vendor"))
     return queryset.order_by("-created_at", "-id")
 
 

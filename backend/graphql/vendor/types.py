@@ -146,7 +146,11 @@ class VendorType(DjangoObjectType):
         return root.categories.all()
 
     @staticmethod
-    def resolve_staff(root, _info):
+    def resolve_staff(root, info):
+        # A store is also reached through its listings, orders and disputes, by staff who may
+        # not see the store itself: its people are shown by the store's own rule only.
+        if not selectors.may_see_vendor(info.context.user, root):
+            return []
         return root.staff.all()
 
     @staticmethod
