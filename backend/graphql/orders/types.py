@@ -5,19 +5,15 @@ from backend.disputes import selectors as dispute_selectors
 from backend.orders import models, selectors
 from backend.orders.error_codes import OrderErrorCode
 
-from ..core.types import CountableConnection, Money, error_type
+from ..core.types import CountableConnection, Money, choices_enum, error_type
 from ..logistics.types import ShipmentType
 from ..vendor.types import VendorType
 
 OrderError = error_type("OrderError", OrderErrorCode)
 
-OrderStatusEnum = graphene.Enum("OrderStatus", [(value.upper(), value) for value in models.OrderStatus.values])
-OrderPaymentStatusEnum = graphene.Enum(
-    "OrderPaymentStatus", [(value.upper(), value) for value in models.PaymentStatus.values]
-)
-OrderCompletionSourceEnum = graphene.Enum(
-    "OrderCompletionSource", [(value.upper(), value) for value in models.CompletionSource.values]
-)
+OrderStatusEnum = choices_enum("OrderStatus", models.OrderStatus)
+OrderPaymentStatusEnum = choices_enum("OrderPaymentStatus", models.PaymentStatus)
+OrderCompletionSourceEnum = choices_enum("OrderCompletionSource", models.CompletionSource)
 
 
 class OrderShippingMethod(graphene.ObjectType):
