@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "backend.checkout",
     "backend.orders",
     "backend.disputes",
+    "backend.reviews",
     "plugins",
     "fixtures",
 ]

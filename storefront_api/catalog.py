@@ -24,10 +24,13 @@ from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
 from backend.search import get_search_backend
+from backend.reviews import selectors as review_selectors
+from backend.reviews.models import ProductReview as ProductReviewModel
 from backend.vendors.models import Vendor as VendorModel
 
 from .core import Money
-from .ids import NO_KEY, global_key
+from .reviews import ProductReview, Rating, vendor_rating
+from .ids import NO_KEY, key_of
 
 
 def _request(info: Info):
@@ -216,7 +219,7 @@ def _global_pk(global_id: relay.GlobalID | None, type_name: str) -> int | None:
     """The primary key of a global ID of the given type; NO_KEY (matches nothing) for any other ID."""
     if global_id is None:
         return None
-    key = global_key(global_id, type_name)
+    key = key_of(global_id, type_name)
     return NO_KEY if key is None else key
 
 
@@ -274,6 +277,13 @@ class Vendor(relay.Node):
                 return _absolute(info, formats.get("webp") or next(iter(formats.values())))
         return None
 
+    @strawberry_django.field(
+        annotate=review_selectors.vendor_rating_annotations(),
+        description="Average over the store's products' visible reviews, computed with the store's own query.",
+    )
+    def rating(self) -> Rating:
+        return vendor_rating(self)
+
     @strawberry_django.connection(CountedConnection["Product"], description="The store's listings.")
     def products(self, sort_by: ProductSortingInput | None = None) -> QuerySet[models.Product]:
         return browse_products(models.Product.objects.filter(vendor_id=self.pk), None, sort_by)
@@ -300,9 +310,13 @@ class Product(relay.Node):
     def get_queryset(cls, queryset, info: Info, **kwargs):
         return selectors.storefront_products(queryset)
 
-    @strawberry_django.field(only=["rating_avg"])
-    def rating(self) -> Decimal | None:
-        return self.rating_avg
+    @strawberry_django.field(only=["rating_avg", "rating_count"], description="Visible reviews' average and count.")
+    def rating(self) -> Rating:
+        return Rating(average=self.rating_avg, count=self.rating_count)
+
+    @strawberry_django.connection(CountedConnection[ProductReview], description="Visible reviews, newest first.")
+    def reviews(self) -> QuerySet[ProductReviewModel]:
+        return review_selectors.visible_reviews(ProductReviewModel.objects.filter(product_id=self.pk))
 
     @strawberry_django.field(
         prefetch_related=[

@@ -26,6 +26,7 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import ProductVariant, Vendor
 from .core import Money, current_user, error_type, run_mutation
+from .ids import key_or_not_found
 from .orders import Order
 
 CheckoutError = error_type("CheckoutError", CheckoutErrorCode)
@@ -320,16 +321,11 @@ def _pk(global_id: relay.GlobalID, type_name: str, field: str) -> str:
     return str(global_id.node_id)
 
 
-def _int_pk(global_id: relay.GlobalID, type_name: str, field: str) -> int:
-    pk = _pk(global_id, type_name, field)
-    if not pk.isdigit():
-        raise DomainError(CheckoutErrorCode.NOT_FOUND, f"Not a {type_name} ID.", field=field)
-    return int(pk)
-
-
 def _lines(lines) -> list[services.LineInput]:
     return [
-        services.LineInput(variant_id=_int_pk(line.variant_id, "ProductVariant", "variantId"), quantity=line.quantity)
+        services.LineInput(
+            variant_id=key_or_not_found(line.variant_id, "ProductVariant", field="variantId"), quantity=line.quantity
+        )
         for line in lines
     ]
 
@@ -434,7 +430,9 @@ class CheckoutMutation:
             info,
             id,
             lambda c: services.checkout_lines_delete(
-                checkout=c, line_ids=[_int_pk(g, "CheckoutLine", "linesIds") for g in lines_ids], manager=_manager(info)
+                checkout=c,
+                line_ids=[key_or_not_found(g, "CheckoutLine", field="linesIds") for g in lines_ids],
+                manager=_manager(info),
             ),
         )
 
@@ -462,7 +460,7 @@ class CheckoutMutation:
             info,
             id,
             lambda c: services.checkout_shipping_method_update(
-                checkout=c, vendor_id=_int_pk(vendor, "Vendor", "vendor"), carrier=carrier,
+                checkout=c, vendor_id=key_or_not_found(vendor, "Vendor", field="vendor"), carrier=carrier,
                 service_code=service_code, manager=_manager(info),
             ),
         )

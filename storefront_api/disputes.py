@@ -27,7 +27,7 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import CountedConnection
 from .core import Money, current_user, error_type, run_mutation
-from .ids import global_key, global_key_or_not_found
+from .ids import NO_KEY, key_of, key_or_not_found
 from .orders import Order, OrderLine, OrderShipment, ShipmentStatus, TrackingEvent
 
 DisputeError = error_type("DisputeError", DisputeErrorCode)
@@ -275,9 +275,8 @@ class DisputeMessagePayload:
 
 def own_dispute(info: Info, global_id: relay.GlobalID) -> models.Dispute:
     """The shopper's own dispute, or NOT_FOUND (another shopper's dispute looks missing)."""
-    dispute = (
-        selectors.shopper_disputes(current_user(info)).filter(pk=global_key_or_not_found(global_id, "Dispute", field="id")).first()
-    )
+    pk = key_or_not_found(global_id, "Dispute", field="id")
+    dispute = selectors.shopper_disputes(current_user(info)).filter(pk=pk).first()
     if dispute is None:
         raise DomainError(DisputeErrorCode.NOT_FOUND, "No such dispute.", field="id")
     return dispute
@@ -291,7 +290,7 @@ def _manager(info: Info):
 class DisputeQuery:
     @strawberry_django.field(description="One of your disputes.")
     def dispute(self, id: relay.GlobalID) -> Dispute | None:
-        pk = global_key(id, "Dispute")
+        pk = key_of(id, "Dispute")
         return None if pk is None else models.Dispute.objects.filter(pk=pk)
 
     @strawberry_django.connection(CountedConnection[Dispute], description="Your disputes, newest first.")
@@ -302,7 +301,8 @@ class DisputeQuery:
         if filter is not None and filter.status is not None:
             queryset = queryset.filter(status=filter.status.value)
         if order is not None:
-            queryset = queryset.filter(order_id=global_key_or_not_found(order, "Order", field="order") if order.type_name == "Order" else -1)
+            order_pk = key_or_not_found(order, "Order", field="order") if order.type_name == "Order" else NO_KEY
+            queryset = queryset.filter(order_id=order_pk)
         return queryset
 
 
@@ -312,11 +312,12 @@ class DisputeMutation:
     def dispute_open(self, info: Info, order: relay.GlobalID, input: DisputeOpenInput) -> DisputePayload:
         def action():
             user = current_user(info)
-            found = shopper_orders(user).filter(pk=global_key_or_not_found(order, "Order", field="order")).first()
+            found = shopper_orders(user).filter(pk=key_or_not_found(order, "Order", field="order")).first()
             if found is None:
                 raise DomainError(DisputeErrorCode.NOT_FOUND, "No such order.", field="order")
             lines = [
-                services.LineInput(global_key_or_not_found(item.line, "OrderLine", field="lines"), item.quantity) for item in input.lines or []
+                services.LineInput(key_or_not_found(item.line, "OrderLine", field="lines"), item.quantity)
+                for item in input.lines or []
             ]
             return {
                 "dispute": services.dispute_open(

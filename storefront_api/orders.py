@@ -16,7 +16,7 @@ from backend.orders import models, selectors, services
 from backend.orders.error_codes import OrderErrorCode
 
 from .core import Money, current_user, error_type, run_mutation
-from .ids import global_key, global_key_or_not_found
+from .ids import key_of, key_or_not_found
 
 if TYPE_CHECKING:
     from .disputes import Dispute
@@ -227,7 +227,7 @@ class Order(relay.Node):
 
 def own_order(info: Info, global_id: relay.GlobalID) -> models.Order:
     """The shopper's own order, or NOT_FOUND (another shopper's order looks missing)."""
-    pk = global_key_or_not_found(global_id, "Order", field="id")
+    pk = key_or_not_found(global_id, "Order", field="id")
     order = selectors.shopper_orders(current_user(info)).filter(pk=pk).first()
     if order is None:
         raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
@@ -244,7 +244,7 @@ class OrderPayload:
 class OrderQuery:
     @strawberry_django.field(description="One of the signed-in shopper's orders.")
     def order(self, id: relay.GlobalID) -> Order | None:
-        pk = global_key(id, "Order")
+        pk = key_of(id, "Order")
         return None if pk is None else models.Order.objects.filter(pk=pk)
 
 

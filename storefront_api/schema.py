@@ -12,6 +12,7 @@ from .checkout import CheckoutMutation, CheckoutQuery
 from .core import ArgumentsGuard, FiniteDecimal
 from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
+from .reviews import ReviewMutation
 
 
 @strawberry.type
@@ -20,7 +21,7 @@ class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, OrderQuery)
 
 
 @strawberry.type
-class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation):
+class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation, ReviewMutation):
     pass
 
 

@@ -39,7 +39,7 @@ from .error_codes import OrderErrorCode
 from .models import CompletionSource, Order, OrderLine, OrderRefund, OrderStatus
 from .selectors import is_order_owner, may_manage_order, vendor_shipping_origin
 from .state_machines import ORDER_STATUS
-from .stock import stock_return
+from .stock import sales_record, stock_return
 
 logger = logging.getLogger(__name__)
 
@@ -368,6 +368,8 @@ def _complete(order: Order, *, actor, source: str) -> Order:
     commission = order_commission(order)
     if gross.amount > 0:
         ledger.escrow_release(order_ref=str(order.pk), vendor=order.vendor_id, gross=gross, commission=commission)
+    # A completed order is a sale (the storefront's SALES sort); same transaction as the release.
+    sales_record(order.lines.all())
     now = timezone.now()
     order.commission_amount = commission.amount
     order.completed_at = now
@@ -526,6 +528,9 @@ def order_refund(
                 field="amount",
             )
         full = amount.amount == remaining.amount and ORDER_STATUS.can(order.status, OrderStatus.REFUNDED)
+        if full and order.status == OrderStatus.COMPLETED:
+            # Refunded in full after completion: no longer a sale.
+            sales_record(order.lines.all(), sign=-1)
         if full and order.status == OrderStatus.PAID:
             # Stock first: variants are always locked before payments and the ledger (no deadlocks).
             stock_return(list(order.lines.all()))

@@ -1,5 +1,8 @@
 """Stock moves with orders: taken when an order is placed, given back when it is cancelled.
 
+Sales counters (Product.sales_count, the storefront's SALES sort) move only when an order
+completes (sales_record), so cancelled and refunded orders never count as sales.
+
 Rows are locked in primary-key order so that concurrent checkouts and
 cancellations touching the same variants queue instead of deadlocking; every
 caller locks variants before it touches payments or the ledger.
@@ -31,19 +34,30 @@ def stock_lock(variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
 
 
 def _sales_delta(deltas: dict[int, int]) -> None:
-    """Add to each product's sales counter (never below zero)."""
+    """Add to each product's sales counter (never below zero), in product order (no deadlocks)."""
     for product_id, delta in sorted(deltas.items()):
-        Product.objects.filter(pk=product_id).update(sales_count=Greatest(F("sales_count") + delta, Value(0)))
+        if delta:
+            Product.objects.filter(pk=product_id).update(sales_count=Greatest(F("sales_count") + delta, Value(0)))
+
+
+def sales_record(lines, *, sign: int = 1) -> None:
+    """Count the lines' quantities as sold (sign=-1 takes them back); lines whose product was deleted are skipped.
+
+    Called inside the completing (or refunding) transaction: an F() update, so concurrent
+    completions of orders for the same product add up instead of overwriting each other.
+    """
+    deltas: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.product_id is not None:
+            deltas[line.product_id] += sign * line.quantity
+    _sales_delta(deltas)
 
 
 def stock_take(quantities: dict[ProductVariant, int]) -> None:
     """Decrement locked variants; the caller has checked that enough is in stock."""
-    sales: dict[int, int] = defaultdict(int)
     for variant, quantity in sorted(quantities.items(), key=lambda item: item[0].pk):
         ProductVariant.objects.filter(pk=variant.pk).update(stock=F("stock") - quantity)
         variant.stock -= quantity
-        sales[variant.product_id] += quantity
-    _sales_delta(sales)
 
 
 def stock_return(lines) -> None:
@@ -53,13 +67,10 @@ def stock_return(lines) -> None:
         if line.variant_id is not None:
             quantities[line.variant_id] += line.quantity
     locked = stock_lock(quantities)
-    sales: dict[int, int] = defaultdict(int)
     for variant_id, quantity in sorted(quantities.items()):
         if variant_id not in locked:
             continue
         ProductVariant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
-        sales[locked[variant_id].product_id] -= quantity
-    _sales_delta(sales)
 
 
-__all__ = ["stock_lock", "stock_return", "stock_take"]
+__all__ = ["sales_record", "stock_lock", "stock_return", "stock_take"]

@@ -5,8 +5,12 @@ superuser staff)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from graphql_relay import to_global_id
 
 from backend.accounts.jwt import create_access_token
@@ -37,6 +41,18 @@ def fuzz_plugins(settings):
     settings.PLUGINS = list(FUZZ_PLUGINS)
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Schemathesis calls the bare WSGI application, whose request_started and request_finished
+    signals close the database connection (Django's test client unhooks them): on PostgreSQL that
+    would end the test's transaction at the first request."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
 @dataclass
 class FuzzWorld:
     headers: dict[str, dict[str, str]]  # caller -> request headers
@@ -59,7 +75,9 @@ def _id_pool(nodes: list[tuple[str, object]], operation: str) -> list[str]:
 
 
 @pytest.fixture
-def fuzz_world(request, db, fuzz_plugins) -> FuzzWorld:
+def fuzz_world(request, db, fuzz_plugins, media_root) -> FuzzWorld:
+    # Whatever the fuzzer manages to store lands in the test's temporary MEDIA_ROOT.
+    assert Path(default_storage.path("x")).parent == Path(media_root)
     world = make_world(name="Fuzz Tea House")  # vendor + owner, shopper, a paid order of two listings
     dispute = open_dispute(world, amount="10.00")
     world.order.refresh_from_db()

@@ -24,7 +24,7 @@ query($filter: ProductFilterInput, $sortBy: ProductSortingInput, $first: Int, $a
 DETAIL = """
 query($slug: String!) {
   product(slug: $slug) {
-    id name description slug rating salesCount
+    id name description slug rating { average count } salesCount
     category { slug parent { slug } }
     vendor { name slug }
     attributes { slug name value }

@@ -21,7 +21,7 @@ query($first: Int!) {
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { node {
-      id name slug inStock rating salesCount
+      id name slug inStock rating { average count } salesCount
       thumbnail { url(size: THUMBNAIL) }
       priceRange { start { amount currency } stop { amount currency } }
       category { id name slug }
@@ -32,7 +32,7 @@ query($first: Int!) {
 STOREFRONT_DETAIL = """
 query($slug: String!) {
   product(slug: $slug) {
-    id name slug description inStock rating
+    id name slug description inStock rating { average count }
     category { name slug parent { name slug } }
     vendor { id name slug logoUrl }
     attributes { slug name value }
