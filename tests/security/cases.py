@@ -242,6 +242,8 @@ OWNED_CASES: list[Case] = [
     sm("orderConfirmReceipt", lambda w: {"id": g("Order", A(w).order_disputed)}),
     sm("orderExtendConfirmation", lambda w: {"id": g("Order", A(w).order_disputed)}),
     sm("orderCancel", lambda w: {"id": g("Order", A(w).order_unshipped), "reason": "Cancelled by someone else"}),
+    sm("productReviewCreate", lambda w: {"orderLine": g("OrderLine", A(w).order_disputed.lines.first()),
+                                         "rating": 1, "comment": "Planted review"}),
 ]
 
 # Staff-only operations: the permission, and arguments naming real objects of the world.

@@ -13,7 +13,8 @@ from .operations import Op, call, leaks
 pytestmark = pytest.mark.django_db
 
 ATTACKS = [(case, actor) for case in OWNED_CASES for actor in case.attackers_()]
-OWNERS = [(case, actor) for case in OWNED_CASES for actor in case.legit]
+# One legitimate caller per case shows the IDs and arguments are right (roles: WRONG_ROLES).
+OWNERS = [(case, case.legit[0]) for case in OWNED_CASES if case.legit]
 WRONG_ROLES = [(case, actor) for case in OWNED_CASES for actor in case.denied_roles]
 
 
@@ -50,7 +51,7 @@ def test_lists_hold_nothing_of_another_tenant(world, case, actor):
     assert leaks(response.text, victim_markers(world, case.victim)) == [], response.text[:3000]
 
 
-@pytest.mark.parametrize(("case", "actor"), params([(c, a) for c in LIST_CASES for a in c.legit]))
+@pytest.mark.parametrize(("case", "actor"), params([(c, c.legit[0]) for c in LIST_CASES]))
 def test_lists_hold_the_owners_rows(world, case, actor):
     response = _list_call(world, case, actor)
     assert case.marker(world) in response.text
@@ -76,7 +77,7 @@ def test_node_of_another_tenant_is_null(world, case, actor):
     assert leaks(response.text, victim_markers(world, case.victim), variables) == []
 
 
-@pytest.mark.parametrize(("case", "actor"), params([(c, a) for c in NODE_CASES for a in c.legit]))
+@pytest.mark.parametrize(("case", "actor"), params([(c, a) for c in NODE_CASES for a in c.legit[:2]]))
 def test_node_of_ones_own_object_is_found(world, case, actor):
     response, variables = _node(world, case, actor)
     assert response.data["node"] == {"__typename": case.type_name, "id": variables["id"]}

@@ -27,7 +27,7 @@ def holding(case) -> list[str]:
 
 
 STAFF_ONLY_REFUSED = [(c, a) for c in STAFF_CASES for a in [*lacking(c), "alpha_owner", "anonymous"]]
-STAFF_ONLY_ALLOWED = [(c, a) for c in STAFF_CASES for a in [*holding(c), "superuser"]]
+STAFF_ONLY_ALLOWED = [(c, a) for c in STAFF_CASES for a in holding(c)]
 CORE_OWNED = [c for c in OWNED_CASES if c.op.api == "core"]
 OWNED_REFUSED = [(c, a) for c in CORE_OWNED for a in lacking(c)]
 OWNED_ALLOWED = [(c, a) for c in CORE_OWNED for a in holding(c)]

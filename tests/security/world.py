@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
-from graphql_relay import to_global_id
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backend.accounts.models import User
 from backend.catalog import services as catalog
@@ -33,22 +33,22 @@ from backend.logistics.loaders import load_all
 from backend.logistics.models import Region, Shipment, ShippingService
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderLine, VendorShippingOrigin
-from backend.payments.models import Payment, PaymentPurpose
+from backend.payments.models import Payment
 from backend.vendors import services as vendors
 from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
+from fixtures.demo.documents import minimal_pdf
 
 from ..catalog.helpers import build_catalog, listed_product, upload
 from ..checkout.helpers import HANGZHOU, SHANGHAI, TABLE_RATE
 from ..conftest import make_user
 from ..disputes.helpers import deliver
 from ..disputes.helpers import upload as evidence_upload
-from ..vendors.conftest import pdf_upload
 
 PERMISSIONS = list(PlatformPermission)
 
 
-def gid(type_name: str, obj) -> str:
-    return to_global_id(type_name, obj.pk)
+def pdf_upload(*lines: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("licence.pdf", minimal_pdf(list(lines or ("BUSINESS LICENCE",))), content_type="application/pdf")
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _open_store(key: str, approver: User, finance: User, reviewer: User, categor
         company_name=f"{key.title()} Trading Co.",
         contact_email=f"contact@{key}.example",
         categories=[categories["tshirts"]],
-        documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload(lines=("BUSINESS LICENCE", f"{key} Trading Co.")))],
+        documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload("BUSINESS LICENCE", f"{key} Trading Co."))],
     )
     application = vendors.vendor_application_approve(actor=approver, application=application)
     vendor = application.vendor
@@ -265,11 +265,3 @@ def build_world(media_root: str = "") -> World:
 
 def staff_name(permission: PlatformPermission) -> str:
     return f"staff_{permission.name.lower()}"
-
-
-# Names of the world's models whose rows a refused call must leave untouched (see fingerprint).
-FINGERPRINT_MODELS = [
-    User, Group, VendorApplication, ApplicationDocument, Vendor, VendorStaff, Product, ProductVariant, ProductMedia,
-    ProductRevision, Checkout, Order, OrderLine, Shipment, Dispute, Payment, LedgerTransaction, LedgerEntry, Payout,
-    FeePlan, VendorCommissionOverride,
-]
