@@ -253,7 +253,9 @@ DEFAULT_PLUGINS: list[str] = [
 PLUGINS = env_list("PLUGINS", ",".join(DEFAULT_PLUGINS))
 
 # --- GraphQL ---
-GRAPHENE = {"SCHEMA": "backend.graphql.api.schema", "RELAY_CONNECTION_MAX_LIMIT": 100}
+# No DjangoDebugMiddleware (graphene-django adds it under DEBUG): it wraps every resolver and records
+# every SQL query; the core view installs its own pagination middleware.
+GRAPHENE = {"SCHEMA": "backend.graphql.api.schema", "RELAY_CONNECTION_MAX_LIMIT": 100, "MIDDLEWARE": []}
 GRAPHQL_MAX_PAGE_SIZE = 100
 GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
 
