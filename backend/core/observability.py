@@ -367,6 +367,10 @@ def format_graphql_error(error, *, endpoint: str = "") -> dict:
     message; an exception that escaped a resolver becomes unexpected_error().
     """
     if not isinstance(error, GraphQLError):
+        from graphene_django.views import HttpError
+
+        if isinstance(error, HttpError):  # the view refusing the request itself (no query, wrong method)
+            return {"message": str(error)}
         return unexpected_error(error, endpoint=endpoint)
     original = error.original_error
     if original is None or isinstance(original, GraphQLError) or not error.path:

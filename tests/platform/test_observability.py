@@ -215,6 +215,12 @@ def test_validation_errors_keep_their_message(client, path):
     assert "INTERNAL_ERROR" not in json.dumps(error)
 
 
+def test_refused_requests_keep_their_message(client):
+    response = client.get("/graphql/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"message": "Must provide query string."}]
+
+
 def test_database_outage_answers_a_coded_503_without_driver_details(tmp_path):
     """PostgreSQL configured on a port where nothing listens; the JSON log line carries the request id."""
     pytest.importorskip("psycopg")
