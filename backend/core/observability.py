@@ -208,7 +208,8 @@ def connect_celery_signals() -> None:
 
     @signals.task_prerun.connect(weak=False)
     def _task_started(task_id=None, task=None, **_kwargs):
-        started[task_id] = (time.monotonic(), bind_request_id(f"task-{task_id}"))
+        # A task run eagerly inside a request logs under the request's id; in a worker, under its own.
+        started[task_id] = (time.monotonic(), bind_request_id(current_request_id() or f"task-{task_id}"))
 
     @signals.task_postrun.connect(weak=False)
     def _task_finished(task_id=None, task=None, state=None, **_kwargs):
