@@ -253,3 +253,83 @@ def test_database_outage_answers_a_coded_503_without_driver_details(tmp_path):
     assert records and len(records) == len([line for line in result.stderr.splitlines() if line.strip()])
     logged = [r for r in records if r.get("request_id") == "outage-graphql" and r["level"] == "ERROR"]
     assert logged and "exc_info" in logged[0] and str(port) in logged[0]["exc_info"]
+
+
+# --- A real worker ---
+
+
+def test_a_worker_serves_the_metrics_of_its_task_processes(tmp_path):
+    """celery worker (prefork: tasks run in a child process) with CELERY_METRICS_PORT, through Redis."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+    import uuid
+
+    import redis
+    from celery import Celery
+
+    from .processes import PYTHON
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"no Redis at {url} ({error})")
+    queue = f"metrics-{uuid.uuid4().hex}"
+    port = closed_port()
+    (tmp_path / "prometheus").mkdir()
+    env = production_env(
+        tmp_path,
+        ALLOW_DUMMY_PAYMENTS="1",
+        CELERY_BROKER_URL=url,
+        CELERY_TASK_ALWAYS_EAGER="0",
+        CELERY_METRICS_PORT=str(port),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+    )
+    args = [PYTHON, "-m", "celery", "-A", "backend", "worker", "-l", "INFO", "-c", "1", "-Q", queue,
+            "--include", "tests.platform.worker_tasks", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    log = open(tmp_path / "worker.log", "w+")
+    worker = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    sender = Celery(broker=url)
+    try:
+        for name in ("tests.platform.worker_succeeds", "tests.platform.worker_succeeds", "tests.platform.worker_fails"):
+            sender.send_task(name, queue=queue)
+
+        def samples() -> dict:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                text = response.read().decode()
+            return {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+            }
+
+        wanted = {
+            ("marketplace_celery_task_runs_total", (("outcome", "succeeded"), ("task", "tests.platform.worker_succeeds"))): 2.0,
+            ("marketplace_celery_task_failures_total", (("task", "tests.platform.worker_fails"),)): 1.0,
+        }
+        seen: dict = {}
+        deadline = time.monotonic() + 90  # a wait for the worker, not a measurement
+        while time.monotonic() < deadline and worker.poll() is None:
+            try:
+                seen = samples()
+            except OSError:
+                seen = {}
+            if all(seen.get(key) == value for key, value in wanted.items()):
+                break
+            time.sleep(0.5)
+        log.seek(0)
+        output = log.read()
+        assert all(seen.get(key) == value for key, value in wanted.items()), output[-4000:]
+        # The worker logs one JSON object per line (the startup banner aside), task lines under the task's id.
+        task_lines = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"task-' in line]
+        assert task_lines and all(record["request_id"].startswith("task-") for record in task_lines)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+        redis.Redis.from_url(url).delete(queue)
