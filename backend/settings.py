@@ -6,6 +6,7 @@ media on local disk. Production sets the environment (see README).
 """
 
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +39,14 @@ DEBUG = env_bool("DEBUG", True)
 # installation in a git-ignored file (SECRET_KEY_FILE), so no published key signs anything.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY and DEBUG:
-    SECRET_KEY = development_secret_key(Path(os.environ.get("SECRET_KEY_FILE", BASE_DIR / ".secret_key")))
+    _key_file = Path(os.environ.get("SECRET_KEY_FILE", BASE_DIR / ".secret_key"))
+    try:
+        SECRET_KEY = development_secret_key(_key_file)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"Cannot read or create the development key file {_key_file} ({error.strerror}): "
+            "set SECRET_KEY, or SECRET_KEY_FILE to a writable path."
+        ) from error
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -318,7 +326,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        # Media may be served from another origin (MEDIA_URL=https://cdn.example.com/media/).
+        "img-src": ["'self'", "data:", *re.findall(r"^https?://[^/]+", MEDIA_URL)],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_the_validator_rejects_a_broken_compose_file(tmp_path):
         COMPOSE_FILE.read_text().replace("    restart: \"no\"\n", "    restart: \"no\"\n    restrat: always\n"),
         COMPOSE_FILE.read_text().replace("      interval: 10s\n", "      interval: [10]\n", 1),
     ):
-        broken = DOCKER / f".compose-broken-{tmp_path.name}.yaml"  # beside the original, for its relative paths
+        broken = DOCKER / f".compose-broken-{uuid.uuid4().hex}.yaml"  # beside the original, for its relative paths
         try:
             broken.write_text(broken_text)
             result = compose(tmp_path, "config", "-q", compose_file=broken)

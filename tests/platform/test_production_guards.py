@@ -145,3 +145,12 @@ def test_the_repository_publishes_no_key():
     assert settings.SECRET_KEY not in source
     assert "insecure-development-key-change-me" not in source
     assert plugins_without_dummy()  # the production plugin list keeps the other plugins
+
+
+def test_an_unwritable_key_file_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = base_env(DEBUG="1", SECRET_KEY_FILE=str(blocker / ".secret_key"))
+    result = run_python("import django; django.setup()", env)
+    assert result.returncode != 0
+    assert "Cannot read or create the development key file" in result.stderr and "SECRET_KEY_FILE" in result.stderr
