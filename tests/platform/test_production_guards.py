@@ -66,11 +66,12 @@ def test_every_problem_is_named_at_once(tmp_path):
         ["manage.py", "runserver", "--noreload", "127.0.0.1:0"],
         ["-c", "from backend.wsgi import application"],  # what gunicorn's workers import
         ["-m", "celery", "-A", "backend", "worker", "-l", "INFO", "--pool", "solo"],
+        ["-m", "gunicorn", "--config", "backend/gunicorn.conf.py", "backend.wsgi:application"],  # the web command
     ],
-    ids=["runserver", "wsgi", "celery-worker"],
+    ids=["runserver", "wsgi", "celery-worker", "gunicorn"],
 )
 def test_each_process_refuses_the_dummy_gateway(tmp_path, entry_point):
-    env = production_env(tmp_path, CELERY_BROKER_URL="memory://")
+    env = production_env(tmp_path, CELERY_BROKER_URL="memory://", GUNICORN_BIND="127.0.0.1:0", WEB_CONCURRENCY="1")
     env.pop("PLUGINS")
     result = run([PYTHON, *entry_point], env, timeout=60)
     assert result.returncode != 0
