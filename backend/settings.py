@@ -6,12 +6,15 @@ media on local disk. Production sets the environment (see README).
 """
 
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from backend.core.production import development_secret_key, production_problems, refusal_message
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,11 +34,19 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
-SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
 DEBUG = env_bool("DEBUG", True)
-if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+# Production sets SECRET_KEY. In development without one, a random key is made once per
+# installation in a git-ignored file (SECRET_KEY_FILE), so no published key signs anything.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and DEBUG:
+    _key_file = Path(os.environ.get("SECRET_KEY_FILE", BASE_DIR / ".secret_key"))
+    try:
+        SECRET_KEY = development_secret_key(_key_file)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"Cannot read or create the development key file {_key_file} ({error.strerror}): "
+            "set SECRET_KEY, or SECRET_KEY_FILE to a writable path."
+        ) from error
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -47,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "graphene_django",
     "strawberry_django",
     "backend.core",
@@ -66,13 +78,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request id, GraphQL metrics, /health/* and /metrics, coded GraphQL errors (backend/core/observability.py).
+    "backend.core.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files (admin, console) with DEBUG off, compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -143,6 +160,13 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "static"))
 MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies made by collectstatic; names stay unhashed so pages render before any collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Without collectstatic (development, tests) whitenoise serves straight from the apps' static folders.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 # Currency of the marketplace. Amounts are Decimal, rounded to its minor unit.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")
@@ -279,15 +303,79 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
+# --- Production guards and HTTPS (see backend/core/production.py) ---
+ALLOW_DUMMY_PAYMENTS = env_bool("ALLOW_DUMMY_PAYMENTS", False)
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    _problems = production_problems(
+        secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS, plugins=PLUGINS, allow_dummy_payments=ALLOW_DUMMY_PAYMENTS
+    )
+    if _problems:
+        raise ImproperlyConfigured(refusal_message(_problems))
+
+# Behind a TLS-terminating proxy: the header (and value) it sets, e.g. "X-Forwarded-Proto: https".
+# Empty disables trusting any header (only set it when the proxy overwrites the header from clients).
+_proxy_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https")
+if _proxy_header.strip():
+    _name, _, _value = _proxy_header.partition(":")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip() or "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Health checks and metrics scrapes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics/?$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy (django-csp) for the staff console (admin) and every other HTML page except
+# the GraphiQL pages of the two API endpoints, which run their own inline bootstrap script.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/graphql/", "/storefront/graphql/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Media may be served from another origin (MEDIA_URL=https://cdn.example.com/media/).
+        "img-src": ["'self'", "data:", *re.findall(r"^https?://[^/]+", MEDIA_URL)],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
+# --- Observability ---
+# /metrics: when METRICS_TOKEN is set, scrapes must send "Authorization: Bearer <token>".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# "json" (one JSON object per line, the production default) or "text".
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+# Workers log through LOGGING below (JSON in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "backend.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "timestamp": True,  # ISO 8601, UTC
+            "rename_fields": {"levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

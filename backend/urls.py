@@ -1,23 +1,23 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
 from django.views.static import serve
 
+from backend.core.observability import health_live, health_ready, metrics_view
 from backend.graphql.api import schema
 from backend.graphql.core.views import CoreGraphQLView
 from storefront_api.views import StorefrontGraphQLView
-
-
-def health(_request):
-    return JsonResponse({"status": "ok"})
 
 
 urlpatterns = [
     path("graphql/", CoreGraphQLView.as_view(schema=schema, graphiql=settings.GRAPHIQL_ENABLED), name="api"),
     path("storefront/graphql/", StorefrontGraphQLView.as_view(), name="storefront-api"),
     path("admin/", admin.site.urls),
-    path("health/", health, name="health"),
+    # Answered by ObservabilityMiddleware before host checks; routed here too so reverse() works.
+    path("health/", health_live, name="health"),
+    path("health/live", health_live, name="health-live"),
+    path("health/ready", health_ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     # Carriers post signed tracking events here (POST /webhooks/carriers/<carrier id>/tracking/).
     path("", include("backend.logistics.urls")),
     # Payment gateways post signed events here (POST /webhooks/payments/<gateway id>/).

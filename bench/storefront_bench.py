@@ -84,6 +84,9 @@ def configure_environment() -> None:
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 32)
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    # Production guards: the benchmark sells through the dummy gateway over plain HTTP.
+    os.environ.setdefault("ALLOW_DUMMY_PAYMENTS", "1")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from strawberry.django.views import GraphQLView
 
+from backend.core.observability import graphql_result_payload
 from backend.graphql.core.views import BearerTokenView
 
 from .schema import schema
@@ -15,3 +16,7 @@ class StorefrontGraphQLView(BearerTokenView, GraphQLView):
         initkwargs.setdefault("graphql_ide", "graphiql" if settings.GRAPHIQL_ENABLED else None)
         initkwargs.setdefault("multipart_uploads_enabled", True)
         return super().as_view(**initkwargs)
+
+    def process_result(self, request, result):
+        # An exception escaping a resolver answers a generic coded error with the request id.
+        return graphql_result_payload(result, endpoint="storefront")

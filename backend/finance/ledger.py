@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,6 +22,7 @@ from moneyed import Money
 
 from backend.core.exceptions import DomainError
 from backend.core.money import from_minor, to_minor
+from backend.core.observability import record_ledger_posting
 
 from .accounts import account_spec, vendor_available, vendor_deposit, vendor_pending
 from .error_codes import FinanceErrorCode
@@ -206,6 +208,12 @@ def post_transaction(
             ]
         )
         LedgerAccount.objects.bulk_update([accounts[code] for code in deltas], ["balance"])
+        moved: dict[str, Decimal] = defaultdict(Decimal)
+        for (_code, entry_currency), amount in lines.items():
+            if amount > 0:
+                moved[entry_currency] += from_minor(amount, entry_currency)
+        # Counted once the posting commits (a rolled-back posting moved nothing).
+        transaction.on_commit(partial(record_ledger_posting, kind=kind, moved=dict(moved)))
     return posted
 
 

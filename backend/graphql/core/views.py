@@ -8,6 +8,7 @@ from graphql.execution.middleware import MiddlewareManager
 
 from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
+from backend.core.observability import format_graphql_error
 
 from .middleware import PaginationMiddleware
 
@@ -55,6 +56,11 @@ def pagination_middleware() -> MiddlewareManager:
 
 
 class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
+    @staticmethod
+    def format_error(error):
+        # An exception escaping a resolver answers a generic coded error with the request id.
+        return format_graphql_error(error, endpoint="core")
+
     def get_middleware(self, request):
         """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
         if self.middleware:
