@@ -55,6 +55,9 @@ def pagination_middleware() -> MiddlewareManager:
 
 
 class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
+    # The GraphiQL page both APIs share; its assets are served by the project (no CDN).
+    graphiql_template = "graphql/graphiql.html"
+
     def get_middleware(self, request):
         """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
         if self.middleware:
