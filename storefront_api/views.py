@@ -1,5 +1,6 @@
 from django.conf import settings
 from strawberry.django.views import GraphQLView
+from cross_web import HTTPException
 
 from backend.graphql.core.views import BearerTokenView
 
@@ -15,3 +16,10 @@ class StorefrontGraphQLView(BearerTokenView, GraphQLView):
         initkwargs.setdefault("graphql_ide", "graphiql" if settings.GRAPHIQL_ENABLED else None)
         initkwargs.setdefault("multipart_uploads_enabled", True)
         return super().as_view(**initkwargs)
+
+    def parse_http_body(self, request):
+        """A body that is not UTF-8 answers 400, as the core API does (strawberry raised, a 500)."""
+        try:
+            return super().parse_http_body(request)
+        except UnicodeDecodeError as error:
+            raise HTTPException(400, "Unable to parse request body as UTF-8 JSON") from error

@@ -9,6 +9,7 @@ from graphql.execution.middleware import MiddlewareManager
 from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
 
+from .execution import CoreExecutionContext
 from .middleware import PaginationMiddleware
 
 
@@ -57,6 +58,8 @@ def pagination_middleware() -> MiddlewareManager:
 class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
     # The GraphiQL page both APIs share; its assets are served by the project (no CDN).
     graphiql_template = "graphql/graphiql.html"
+    # Refuses control characters in any text input before execution (hostile_input.py).
+    execution_context_class = CoreExecutionContext
 
     def get_middleware(self, request):
         """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
