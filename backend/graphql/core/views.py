@@ -9,6 +9,7 @@ from graphql.execution.middleware import MiddlewareManager
 from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
 
+from .csrf_prevention import cross_site_request_refusal
 from .execution import CoreExecutionContext
 from .middleware import PaginationMiddleware
 
@@ -60,6 +61,12 @@ class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
     graphiql_template = "graphql/graphiql.html"
     # Refuses control characters in any text input before execution (hostile_input.py).
     execution_context_class = CoreExecutionContext
+
+    def dispatch(self, request, *args, **kwargs):
+        refusal = cross_site_request_refusal(request)  # csrf_prevention.py
+        if refusal is not None:
+            return refusal
+        return super().dispatch(request, *args, **kwargs)
 
     def get_middleware(self, request):
         """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
