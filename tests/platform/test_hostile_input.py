@@ -274,3 +274,35 @@ def test_a_body_that_is_not_utf8_json_answers_400(url, body):
 def test_json_bodies_still_work(url):
     response = GraphQLClient(url).client.post(url, json.dumps({"query": "{ __typename }"}), content_type="application/json")
     assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
+
+
+# --- every mutation can answer INVALID in its payload ---
+
+
+def test_every_core_mutation_can_answer_invalid_in_its_payload():
+    from backend.graphql.api import schema
+    from backend.graphql.core.mutations import BaseMutation
+
+    mutation_type = schema.graphql_schema.mutation_type
+    missing = []
+    for name, field in mutation_type.fields.items():
+        mutation = getattr(field.type, "graphene_type", None) or getattr(getattr(field.type, "of_type", None), "graphene_type", None)
+        assert isinstance(mutation, type) and issubclass(mutation, BaseMutation), name
+        if "INVALID" not in mutation._meta.code_enum.__members__:
+            missing.append(name)
+    assert missing == []
+
+
+def test_every_storefront_mutation_can_answer_invalid_in_its_payload():
+    from graphql import get_nullable_type
+
+    from storefront_api.schema import schema
+
+    missing = []
+    for name, field in schema._schema.mutation_type.fields.items():
+        definition = get_nullable_type(field.type).extensions["strawberry-definition"]
+        errors = definition.get_field("errors")
+        assert errors is not None, name
+        if "INVALID" not in errors.type.of_type.__annotations__["code"].__members__:
+            missing.append(name)
+    assert missing == []
