@@ -177,7 +177,7 @@ def browser():
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_graphiql_renders_and_runs_a_query_in_chromium(dev_server, browser, endpoint):
+def test_graphiql_renders_and_runs_a_query_in_chromium(browser, dev_server, endpoint):
     query = "query OfflineCategories { categories { name } }"
     url = f"{dev_server.base_url}{endpoint}#query={urllib.parse.quote(query)}"
     report = browser(url, CATEGORY_NAME)
