@@ -1,13 +1,14 @@
+from cross_web import HTTPException
 from django.conf import settings
 from strawberry.django.views import GraphQLView
-from cross_web import HTTPException
 
+from backend.graphql.core.csrf_prevention import RefuseCrossSiteRequests
 from backend.graphql.core.views import BearerTokenView
 
 from .schema import schema
 
 
-class StorefrontGraphQLView(BearerTokenView, GraphQLView):
+class StorefrontGraphQLView(RefuseCrossSiteRequests, BearerTokenView, GraphQLView):
     """The shopper API. Authentication is the bearer token only (see BearerTokenView)."""
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Browser clients: CORS for the storefront API from configured origins only, and the core API
+"""Browser clients: CORS for the storefront API from configured origins only, and both APIs
 refusing cross-site simple requests (backend/graphql/core/csrf_prevention.py)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -96,13 +97,14 @@ def test_allowed_origins_come_from_the_environment():
     assert out.stdout.strip() == f"['{SHOP}', 'https://m.shop.example.com'] ^/storefront/graphql/$"
 
 
-# --- the core API refuses cross-site simple requests ---
+# --- both APIs refuse cross-site simple requests ---
 
 
 def refused(response) -> bool:
     return response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "CROSS_SITE_REQUEST_REFUSED"
 
 
+@pytest.mark.parametrize("url", [CORE_URL, STOREFRONT_URL])
 @pytest.mark.parametrize(
     "body, content_type",
     [
@@ -112,21 +114,22 @@ def refused(response) -> bool:
         ({"operations": json.dumps({"query": REGISTER}), "map": "{}"}, "multipart/form-data"),
     ],
 )
-def test_cross_site_simple_posts_are_refused_and_change_nothing(body, content_type):
+def test_cross_site_simple_posts_are_refused_and_change_nothing(url, body, content_type):
     client = Client()
     if content_type == "multipart/form-data":
-        response = client.post(CORE_URL, body, HTTP_ORIGIN=ELSEWHERE)
-    elif content_type.startswith("application/x-www-form-urlencoded"):
-        response = client.post(CORE_URL, body, HTTP_ORIGIN=ELSEWHERE)
+        response = client.post(url, body, HTTP_ORIGIN=ELSEWHERE)
+    elif content_type == "application/x-www-form-urlencoded":
+        response = client.post(url, urlencode(body), content_type=content_type, HTTP_ORIGIN=ELSEWHERE)
     else:
-        response = client.post(CORE_URL, body, content_type=content_type, HTTP_ORIGIN=ELSEWHERE)
+        response = client.post(url, body, content_type=content_type, HTTP_ORIGIN=ELSEWHERE)
     assert refused(response), response.content
     assert not User.objects.exists()
 
 
-def test_a_post_without_content_type_is_refused():
+@pytest.mark.parametrize("url", [CORE_URL, STOREFRONT_URL])
+def test_a_post_without_content_type_is_refused(url):
     client = Client()
-    response = client.generic("POST", CORE_URL, json.dumps({"query": REGISTER}).encode(), content_type="")
+    response = client.generic("POST", url, json.dumps({"query": REGISTER}).encode(), content_type="")
     assert refused(response)
     assert not User.objects.exists()
 
@@ -136,18 +139,20 @@ def test_a_form_post_with_an_empty_preflight_header_is_refused():
     assert refused(response)
 
 
-def test_json_posts_are_served():
-    response = post_json(CORE_URL, REGISTER, HTTP_ORIGIN=ELSEWHERE)
+@pytest.mark.parametrize("url", [CORE_URL, STOREFRONT_URL])
+def test_json_posts_are_served(url):
+    response = post_json(url, REGISTER, HTTP_ORIGIN=ELSEWHERE)
     assert response.status_code == 200
     assert response.json()["data"]["accountRegister"] == {"user": {"email": "victim@example.com"}, "errors": []}
 
 
+@pytest.mark.parametrize("url", [CORE_URL, STOREFRONT_URL])
 @pytest.mark.parametrize(
     "header", ["HTTP_APOLLO_REQUIRE_PREFLIGHT", "HTTP_X_APOLLO_OPERATION_NAME", "HTTP_X_REQUESTED_WITH"]
 )
-def test_anonymous_multipart_with_a_preflight_header_is_served(header):
+def test_anonymous_multipart_with_a_preflight_header_is_served(url, header):
     body = {"operations": json.dumps({"query": REGISTER}), "map": "{}"}
-    response = Client().post(CORE_URL, body, **{header: "true"})
+    response = Client().post(url, body, **{header: "true"})
     assert response.status_code == 200, response.content
     assert response.json()["data"]["accountRegister"]["errors"] == []
     assert User.objects.filter(email="victim@example.com").exists()
@@ -172,13 +177,14 @@ def test_multipart_upload_with_the_bearer_token_is_served(media_root):
     assert refused(Client().post(CORE_URL, body))
 
 
-def test_the_storefront_takes_multipart_uploads_without_extra_headers():
-    # CORS, not this check, guards the storefront; its uploads (dispute evidence) are multipart.
-    body = {"operations": json.dumps({"query": "{ __typename }"}), "map": "{}"}
-    response = Client().post(STOREFRONT_URL, body)
-    assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
+def test_a_refusal_from_the_storefront_still_carries_its_cors_headers(shop_origin):
+    response = Client().post(STOREFRONT_URL, {"operations": json.dumps({"query": REGISTER}), "map": "{}"}, HTTP_ORIGIN=SHOP)
+    assert refused(response)
+    assert response.headers["access-control-allow-origin"] == SHOP
+    assert not User.objects.exists()
 
 
-def test_graphiql_page_is_still_served_on_get():
-    response = Client().get(CORE_URL, HTTP_ACCEPT="text/html")
+@pytest.mark.parametrize("url", [CORE_URL, STOREFRONT_URL])
+def test_graphiql_page_is_still_served_on_get(url):
+    response = Client().get(url, HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and b'id="graphiql"' in response.content

@@ -1,11 +1,12 @@
-"""The core API refuses cross-site simple requests (Apollo Server's CSRF prevention).
+"""Both APIs refuse cross-site simple requests (Apollo Server's CSRF prevention).
 
 A page on another site can make a browser send a "simple" request without asking first: a POST
 whose Content-Type is application/x-www-form-urlencoded, multipart/form-data or text/plain (or
 absent) and whose headers are all CORS-safelisted. graphene-django runs form-encoded and multipart
-bodies, so such a post reached the core API's anonymous mutations (accountRegister, tokenCreate).
-A POST is therefore served only if the browser would have sent a CORS preflight for it first,
-which the core API never answers with CORS headers:
+bodies, strawberry multipart ones, so such a post reached the anonymous mutations (accountRegister,
+tokenCreate: a password spray from every visitor's address). A POST is therefore served only if
+the browser would have sent a CORS preflight for it first, which the core API never answers with
+CORS headers and the storefront answers only for CORS_ALLOWED_ORIGINS:
 
 - its Content-Type is anything but those three (application/json, application/graphql), or
 - it carries a non-empty header no cross-site form can set: Apollo-Require-Preflight,
@@ -45,3 +46,13 @@ def cross_site_request_refusal(request: HttpRequest) -> HttpResponse | None:
         return None
     body = {"errors": [{"message": MESSAGE, "extensions": {"code": CODE}}]}
     return HttpResponse(json.dumps(body), status=400, content_type="application/json")
+
+
+class RefuseCrossSiteRequests:
+    """Mixed into both GraphQL views, before anything else of the request is looked at."""
+
+    def dispatch(self, request, *args, **kwargs):
+        refusal = cross_site_request_refusal(request)
+        if refusal is not None:
+            return refusal
+        return super().dispatch(request, *args, **kwargs)

@@ -9,7 +9,7 @@ from graphql.execution.middleware import MiddlewareManager
 from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
 
-from .csrf_prevention import cross_site_request_refusal
+from .csrf_prevention import RefuseCrossSiteRequests
 from .execution import CoreExecutionContext
 from .middleware import PaginationMiddleware
 
@@ -56,17 +56,11 @@ def pagination_middleware() -> MiddlewareManager:
     return MiddlewareManager(PaginationMiddleware())
 
 
-class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
+class CoreGraphQLView(RefuseCrossSiteRequests, BearerTokenView, FileUploadGraphQLView):
     # The GraphiQL page both APIs share; its assets are served by the project (no CDN).
     graphiql_template = "graphql/graphiql.html"
     # Refuses control characters in any text input before execution (hostile_input.py).
     execution_context_class = CoreExecutionContext
-
-    def dispatch(self, request, *args, **kwargs):
-        refusal = cross_site_request_refusal(request)  # csrf_prevention.py
-        if refusal is not None:
-            return refusal
-        return super().dispatch(request, *args, **kwargs)
 
     def get_middleware(self, request):
         """Page arguments are normalized before any connection resolver (or other middleware) sees them."""
