@@ -60,7 +60,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "graphene_django",
+    # GraphiQL's built assets (React, GraphiQL, the explorer plugin), served as static files so
+    # both GraphiQL pages work offline; the page itself is backend/templates/graphql/graphiql.html.
+    "graphene_django_graphiql_static",
     "strawberry_django",
+    "corsheaders",
     "backend.core",
     "backend.accounts",
     "backend.vendors",
@@ -80,6 +84,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Request id, GraphQL metrics, /health/* and /metrics, coded GraphQL errors (backend/core/observability.py).
     "backend.core.observability.ObservabilityMiddleware",
+    # Before the rest, so that its headers are on every answer of the storefront API, errors included.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files (admin, console) with DEBUG off, compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -293,6 +299,16 @@ PLUGINS = env_list("PLUGINS", ",".join(DEFAULT_PLUGINS))
 GRAPHENE = {"SCHEMA": "backend.graphql.api.schema", "RELAY_CONNECTION_MAX_LIMIT": 100, "MIDDLEWARE": []}
 GRAPHQL_MAX_PAGE_SIZE = 100
 GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
+
+# --- Browser clients (CORS) ---
+# Shoppers' web apps on other origins may call the storefront API; only the origins listed here
+# (comma separated, e.g. "https://shop.example.com"), none by default. The core API gets no CORS
+# headers at all: it is called from the project's own pages and from servers.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/storefront/graphql/$"
+CORS_ALLOW_CREDENTIALS = False  # bearer tokens, never cookies
+CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 3600)
 
 CACHES = {
     "default": {

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 from django.views.static import serve
 
@@ -29,6 +30,10 @@ urlpatterns = [
     # Vendor statements (CSV, PDF): signed, short-lived links handed out by the core API.
     path("finance/", include("backend.finance.urls")),
 ]
+
+# Static files (GraphiQL's assets, the admin's) from any WSGI server in development; an empty list
+# with DEBUG off, where collectstatic and the web server serve them.
+urlpatterns += staticfiles_urlpatterns()
 
 if settings.DEBUG:
     urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -16,15 +16,21 @@ from graphql import (
     GraphQLNonNull,
     GraphQLScalarType,
     get_named_type,
+    get_nullable_type,
 )
 from moneyed import Money as MoneyValue
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.base import StrawberryList
 from strawberry.relay import GlobalID, GlobalIDValueError
 from strawberry.relay.types import PREFIX as CURSOR_PREFIX
 from strawberry.relay.utils import from_base64
 from strawberry.types import Info
 
+from backend.core.error_codes import CoreErrorCode
 from backend.core.exceptions import DomainError, DomainErrors
+from backend.graphql.core.hostile_input import MESSAGE as HOSTILE_TEXT_MESSAGE
+from backend.graphql.core.hostile_input import HostileInputRefusal, HostileText
 
 
 @strawberry.type(description="An amount of money: a decimal string and an ISO 4217 currency code.")
@@ -188,3 +194,20 @@ def _code_enum_of(error_cls) -> type[Enum]:
 
 def _to_error(error_cls, code_enum: type[Enum], exc: DomainError):
     return error_cls(field=exc.field, code=code_enum[exc.code.name], message=exc.message)
+
+
+class StorefrontExecutionContext(HostileInputRefusal, StrawberryGraphQLCoreExecutionContext):
+    """Refuses control characters in any text input before execution (backend/graphql/core/hostile_input.py);
+    a mutation answers its payload with an INVALID error, as run_mutation shapes it."""
+
+    def refused_payload(self, return_type, hostile: HostileText):
+        definition = get_nullable_type(return_type).extensions.get("strawberry-definition")
+        errors_field = definition.get_field("errors") if definition is not None else None
+        if errors_field is None or not isinstance(errors_field.type, StrawberryList):
+            return None
+        error_cls = errors_field.type.of_type
+        code_enum = _code_enum_of(error_cls)
+        if "INVALID" not in code_enum.__members__:
+            return None
+        error = DomainError(CoreErrorCode.INVALID, HOSTILE_TEXT_MESSAGE, field=hostile.field)
+        return definition.origin(errors=[_to_error(error_cls, code_enum, error)])

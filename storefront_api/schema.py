@@ -9,7 +9,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
-from .core import ArgumentsGuard, FiniteDecimal
+from .core import ArgumentsGuard, FiniteDecimal, StorefrontExecutionContext
 from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
 from .reviews import ReviewMutation
@@ -37,4 +37,6 @@ schema = strawberry.Schema(
         ArgumentsGuard,  # malformed IDs and page arguments answer NOT_FOUND or a page, never raise
     ],
     scalar_overrides={Decimal: FiniteDecimal},
+    # Control characters in any text input are refused before execution.
+    execution_context_class=StorefrontExecutionContext,
 )

@@ -1,13 +1,15 @@
+from cross_web import HTTPException
 from django.conf import settings
 from strawberry.django.views import GraphQLView
 
 from backend.core.observability import graphql_result_payload
+from backend.graphql.core.csrf_prevention import RefuseCrossSiteRequests
 from backend.graphql.core.views import BearerTokenView
 
 from .schema import schema
 
 
-class StorefrontGraphQLView(BearerTokenView, GraphQLView):
+class StorefrontGraphQLView(RefuseCrossSiteRequests, BearerTokenView, GraphQLView):
     """The shopper API. Authentication is the bearer token only (see BearerTokenView)."""
 
     @classmethod
@@ -20,3 +22,10 @@ class StorefrontGraphQLView(BearerTokenView, GraphQLView):
     def process_result(self, request, result):
         # An exception escaping a resolver answers a generic coded error with the request id.
         return graphql_result_payload(result, endpoint="storefront")
+
+    def parse_http_body(self, request):
+        """A body that is not UTF-8 answers 400, as the core API does (strawberry raised, a 500)."""
+        try:
+            return super().parse_http_body(request)
+        except UnicodeDecodeError as error:
+            raise HTTPException(400, "Unable to parse request body as UTF-8 JSON") from error

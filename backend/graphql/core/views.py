@@ -10,6 +10,8 @@ from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
 from backend.core.observability import format_graphql_error
 
+from .csrf_prevention import RefuseCrossSiteRequests
+from .execution import CoreExecutionContext
 from .middleware import PaginationMiddleware
 
 
@@ -55,7 +57,12 @@ def pagination_middleware() -> MiddlewareManager:
     return MiddlewareManager(PaginationMiddleware())
 
 
-class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
+class CoreGraphQLView(RefuseCrossSiteRequests, BearerTokenView, FileUploadGraphQLView):
+    # The GraphiQL page both APIs share; its assets are served by the project (no CDN).
+    graphiql_template = "graphql/graphiql.html"
+    # Refuses control characters in any text input before execution (hostile_input.py).
+    execution_context_class = CoreExecutionContext
+
     @staticmethod
     def format_error(error):
         # An exception escaping a resolver answers a generic coded error with the request id.
