@@ -258,6 +258,18 @@ PLUGINS = env_list("PLUGINS", ",".join(DEFAULT_PLUGINS))
 GRAPHENE = {"SCHEMA": "backend.graphql.api.schema", "RELAY_CONNECTION_MAX_LIMIT": 100, "MIDDLEWARE": []}
 GRAPHQL_MAX_PAGE_SIZE = 100
 GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
+# Query limits, both APIs (backend/core/query_cost.py): a query over any of them is refused before
+# it runs with QUERY_TOO_DEEP, TOO_MANY_ALIASES or QUERY_TOO_COMPLEX. Cost in Saleor's style: each
+# object field 1, times first/last for a connection (a full page without them), times
+# GRAPHQL_QUERY_COST_LIST_SIZE for a plain list.
+GRAPHQL_QUERY_MAX_DEPTH = env_int("GRAPHQL_QUERY_MAX_DEPTH", 15)
+GRAPHQL_QUERY_MAX_ALIASES = env_int("GRAPHQL_QUERY_MAX_ALIASES", 30)
+GRAPHQL_QUERY_MAX_COST = env_int("GRAPHQL_QUERY_MAX_COST", 50_000)
+GRAPHQL_QUERY_COST_LIST_SIZE = env_int("GRAPHQL_QUERY_COST_LIST_SIZE", GRAPHQL_MAX_PAGE_SIZE)
+# Introspection stays on in every environment: the project and both schemas (schema.graphql)
+# are public, so hiding them would only break tools; the limits above bound its queries too.
+# GRAPHQL_INTROSPECTION=0 turns it off on both APIs.
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
 
 CACHES = {
     "default": {

@@ -8,6 +8,7 @@ from graphql.execution.middleware import MiddlewareManager
 
 from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
+from backend.core import query_cost
 
 from .middleware import PaginationMiddleware
 
@@ -60,3 +61,24 @@ class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
         if self.middleware:
             return [PaginationMiddleware(), *self.middleware]
         return pagination_middleware()
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        """Depth, alias and cost limits checked before the other validation rules and execution."""
+        self.validation_rules = [
+            query_cost.limits_rule(
+                variables=variables,
+                operation_name=operation_name,
+                rules=query_cost.validation_rules(),
+                on_measure=lambda cost, limits: setattr(request, "query_cost", cost.as_extension(limits)),
+            )
+        ]
+        return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
+
+    def get_response(self, request, data, show_graphiql=False):
+        result, status_code = super().get_response(request, data, show_graphiql)
+        cost = getattr(request, "query_cost", None)
+        if result is not None and cost is not None and query_cost.cost_requested(request, data.get("extensions")):
+            body = json.loads(result)
+            body.setdefault("extensions", {})["cost"] = cost
+            result = self.json_encode(request, body, pretty=show_graphiql)
+        return result, status_code
