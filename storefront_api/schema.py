@@ -34,9 +34,9 @@ schema = strawberry.Schema(
     mutation=Mutation,
     extensions=[
         DjangoOptimizerExtension,
-        lambda: ParserCache(maxsize=512),
-        # Depth, alias and cost limits before validation; validation cached per document.
+        # Token, depth, alias and cost limits before parsing and validation; validation cached per document.
         lambda: QueryLimitsExtension(validation_cache_size=512),
+        lambda: ParserCache(maxsize=512),
         ArgumentsGuard,  # malformed IDs and page arguments answer NOT_FOUND or a page, never raise
     ],
     scalar_overrides={Decimal: FiniteDecimal},

@@ -8,6 +8,9 @@ free; introspection (`__schema`, `__type`) counts for depth and aliases but cost
 nothing. Fragments are measured once each (memoized), so the measurement itself is
 linear in the size of the document, whatever the fragments spread.
 
+Before any of that, a document longer than GRAPHQL_QUERY_MAX_TOKENS tokens is refused while
+it is read (QUERY_TOO_COMPLEX): parsing is what a huge document costs most.
+
 A document over a limit is refused with one GraphQLError per limit broken,
 `extensions.code` QUERY_TOO_DEEP, TOO_MANY_ALIASES or QUERY_TOO_COMPLEX, before
 validation and execution: no resolver runs and no SQL is sent.
@@ -47,7 +50,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.language import SKIP
+from graphql.language import SKIP, Lexer, Source, TokenKind
 from strawberry.extensions import SchemaExtension
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -64,6 +67,7 @@ class QueryLimits:
     max_depth: int
     max_aliases: int
     max_cost: int
+    max_tokens: int
     page_size: int  # what a connection serves at most (and without first/last)
     list_size: int  # what a plain list is counted as
 
@@ -73,6 +77,7 @@ class QueryLimits:
             max_depth=settings.GRAPHQL_QUERY_MAX_DEPTH,
             max_aliases=settings.GRAPHQL_QUERY_MAX_ALIASES,
             max_cost=settings.GRAPHQL_QUERY_MAX_COST,
+            max_tokens=settings.GRAPHQL_QUERY_MAX_TOKENS,
             page_size=settings.GRAPHQL_MAX_PAGE_SIZE,
             list_size=settings.GRAPHQL_QUERY_COST_LIST_SIZE,
         )
@@ -235,6 +240,27 @@ def measure(
     )
 
 
+def too_many_tokens(query: Any, limits: QueryLimits | None = None) -> GraphQLError | None:
+    """The refusal of a document longer than the token limit, found by reading at most that many
+    tokens (no parse); None for anything else, including text that does not lex (the parser says why)."""
+    if not isinstance(query, str):
+        return None
+    limits = limits or QueryLimits.from_settings()
+    if len(query) <= limits.max_tokens:  # a token is at least one character
+        return None
+    lexer = Lexer(Source(query))
+    try:
+        for _ in range(limits.max_tokens + 1):
+            if lexer.advance().kind == TokenKind.EOF:
+                return None
+    except GraphQLError:
+        return None
+    return GraphQLError(
+        f"The document has more than {limits.max_tokens} tokens.",
+        extensions={"code": QUERY_TOO_COMPLEX, "maximumTokens": limits.max_tokens},
+    )
+
+
 def refusals(cost: QueryCost, limits: QueryLimits) -> list[GraphQLError]:
     """One coded error per limit the query breaks; empty when it may run."""
     errors = []
@@ -307,7 +333,8 @@ def limits_rule(*, variables=None, operation_name=None, rules=None, on_measure=N
 
 
 class QueryLimitsExtension(SchemaExtension):
-    """The storefront's side (strawberry): checks the limits once the document is parsed and,
+    """The storefront's side (strawberry): refuses an over-long document before it is parsed
+    (listed before ParserCache, so it runs first), checks the limits once it is parsed and,
     within them, validates it (with the validation rules cached per document, as strawberry's
     ValidationCache does, which this replaces); over them, the refusals are the answer and
     neither validation nor execution runs. The cost goes into `extensions.cost` when asked."""
@@ -315,6 +342,12 @@ class QueryLimitsExtension(SchemaExtension):
     def __init__(self, validation_cache_size: int = 512):
         self.validate = _cached_validate(validation_cache_size)
         self.cost: dict | None = None
+
+    def on_parse(self):
+        refusal = too_many_tokens(self.execution_context.query)
+        if refusal is not None:
+            raise refusal
+        yield
 
     def on_validate(self):
         context = self.execution_context

@@ -20,15 +20,21 @@ from ..graphql_client import CORE_URL, STOREFRONT_URL
 
 pytestmark = pytest.mark.django_db
 
-LIMITS = query_cost.QueryLimits(max_depth=15, max_aliases=30, max_cost=50_000, page_size=100, list_size=100)
+LIMITS = query_cost.QueryLimits(
+    max_depth=15, max_aliases=30, max_cost=500_000, max_tokens=5_000, page_size=100, list_size=10
+)
+
+
+def nested_selection(levels: int) -> str:
+    inner = "name"
+    for _ in range(levels):
+        inner = f"vendor {{ name products(first: 100) {{ edges {{ node {{ name {inner} }} }} }} }}"
+    return inner
 
 
 def nested_vendor_products(levels: int) -> str:
     """vendor -> products(first: 100) -> vendor -> products ... `levels` times (the issue's attack)."""
-    inner = "name"
-    for _ in range(levels):
-        inner = f"vendor {{ name products(first: 100) {{ edges {{ node {{ name {inner} }} }} }} }}"
-    return f'query Nested {{ product(slug: "x") {{ {inner} }} }}'
+    return f'query Nested {{ product(slug: "x") {{ {nested_selection(levels)} }} }}'
 
 
 def many_aliases(count: int, endpoint: str) -> str:
@@ -80,7 +86,7 @@ def test_page_arguments_come_from_variables_and_are_capped_at_the_page_size():
 
 def test_plain_lists_count_the_list_size_and_scalars_and_introspection_are_free():
     lists = query_cost.measure(storefront_schema._schema, parse("{ categories { name } }"), limits=LIMITS)
-    assert lists.cost == 100
+    assert lists.cost == 10
     scalars = query_cost.measure(storefront_schema._schema, parse("{ __typename }"), limits=LIMITS)
     assert scalars.cost == 0
     from graphql import get_introspection_query
@@ -110,16 +116,19 @@ def test_cyclic_fragments_do_not_loop():
 
 HOSTILE = [
     ("storefront", STOREFRONT_URL, nested_vendor_products(4), "QUERY_TOO_COMPLEX"),
-    ("storefront", STOREFRONT_URL, many_aliases(500, "storefront"), "TOO_MANY_ALIASES"),
+    # 500 aliases (the issue's attack) is ~8,500 tokens: refused while read, before it is parsed.
+    ("storefront", STOREFRONT_URL, many_aliases(500, "storefront"), "QUERY_TOO_COMPLEX"),
+    ("storefront", STOREFRONT_URL, many_aliases(100, "storefront"), "TOO_MANY_ALIASES"),
     ("storefront", STOREFRONT_URL, deep_categories(20), "QUERY_TOO_DEEP"),
     ("core", CORE_URL, "query Children { categories { children(first: 100) { edges { node { children(first: 100) "
      "{ edges { node { children(first: 100) { edges { node { name } } } } } } } } } } }", "QUERY_TOO_COMPLEX"),
-    ("core", CORE_URL, many_aliases(500, "core"), "TOO_MANY_ALIASES"),
+    ("core", CORE_URL, many_aliases(500, "core"), "QUERY_TOO_COMPLEX"),
+    ("core", CORE_URL, many_aliases(100, "core"), "TOO_MANY_ALIASES"),
     ("core", CORE_URL, deep_categories(20), "QUERY_TOO_DEEP"),
 ]
 
 
-@pytest.mark.parametrize(("api", "url", "query", "code"), HOSTILE, ids=[f"{h[0]}-{h[3]}" for h in HOSTILE])
+@pytest.mark.parametrize(("api", "url", "query", "code"), HOSTILE, ids=[f"{h[0]}-{n}-{h[3]}" for n, h in enumerate(HOSTILE)])
 def test_hostile_queries_are_refused_before_any_sql(client, api, url, query, code):
     with CaptureQueriesContext(connection) as queries:
         response = post(client, url, query)
@@ -130,11 +139,17 @@ def test_hostile_queries_are_refused_before_any_sql(client, api, url, query, cod
 
 
 def test_refusals_say_what_was_asked_and_what_is_allowed(client):
-    body = post(client, STOREFRONT_URL, many_aliases(500, "storefront")).json()
+    body = post(client, STOREFRONT_URL, many_aliases(100, "storefront")).json()
     aliases = next(e for e in body["errors"] if e["extensions"]["code"] == "TOO_MANY_ALIASES")
-    assert aliases["extensions"]["aliases"] == 500 and aliases["extensions"]["maximumAliases"] == 30
-    # 500 full pages are far over the cost limit too: both are reported.
-    assert "QUERY_TOO_COMPLEX" in codes(body)
+    assert aliases["extensions"]["aliases"] == 100 and aliases["extensions"]["maximumAliases"] == 30
+    for url in (CORE_URL, STOREFRONT_URL):
+        long = post(client, url, many_aliases(500, "")).json()
+        assert long["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX", "maximumTokens": 5_000}
+    # Every limit broken is reported: 500 aliases, of a deep nesting of full pages.
+    inner = nested_selection(4)
+    query = "query Both { " + " ".join(f'a{i}: product(slug: "x") {{ {inner} }}' for i in range(40)) + " }"
+    body = post(client, STOREFRONT_URL, query).json()
+    assert sorted(codes(body)) == ["QUERY_TOO_COMPLEX", "QUERY_TOO_DEEP", "TOO_MANY_ALIASES"]
 
 
 def test_the_limits_come_from_settings(client, settings):
@@ -143,7 +158,7 @@ def test_the_limits_come_from_settings(client, settings):
     settings.GRAPHQL_QUERY_MAX_COST = 100
     assert codes(post(client, STOREFRONT_URL, query).json()) == ["QUERY_TOO_COMPLEX"]
     assert codes(post(client, CORE_URL, query).json()) == ["QUERY_TOO_COMPLEX"]
-    settings.GRAPHQL_QUERY_MAX_COST = 50_000
+    settings.GRAPHQL_QUERY_MAX_COST = 500_000
     settings.GRAPHQL_QUERY_MAX_DEPTH = 3
     assert codes(post(client, STOREFRONT_URL, query).json()) == ["QUERY_TOO_DEEP"]
 
@@ -168,7 +183,7 @@ def test_the_cost_is_reported_when_asked(client, url):
     for body in (by_header, by_flag):
         assert body["extensions"]["cost"] == {
             "requestedQueryCost": 21,
-            "maximumAvailable": 50_000,
+            "maximumAvailable": 500_000,
             "depth": 4,
             "maximumDepth": 15,
             "aliases": 0,
@@ -188,3 +203,12 @@ def test_introspection_is_on_by_default_and_can_be_turned_off(client, settings, 
     assert body.get("data") is None and "introspection" in body["errors"][0]["message"].lower()
     # Ordinary queries are unaffected, __typename included.
     assert "errors" not in post(client, url, "query Name { __typename }").json()
+
+
+def test_the_token_limit_reads_no_further_than_it_needs():
+    limits = LIMITS
+    assert query_cost.too_many_tokens("{ " + "a " * 4_990 + "}", limits) is None
+    assert query_cost.too_many_tokens("{ " + "a " * 5_000 + "}", limits).extensions["code"] == "QUERY_TOO_COMPLEX"
+    # Text that does not lex is left to the parser's own error; so is anything not a string.
+    assert query_cost.too_many_tokens('{ "' + "a" * 6_000, limits) is None
+    assert query_cost.too_many_tokens(None, limits) is None

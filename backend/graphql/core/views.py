@@ -4,6 +4,7 @@ from functools import lru_cache
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from graphene_file_upload.django import FileUploadGraphQLView
+from graphql import ExecutionResult
 from graphql.execution.middleware import MiddlewareManager
 
 from backend.accounts.auth import authenticate_request
@@ -63,7 +64,11 @@ class CoreGraphQLView(BearerTokenView, FileUploadGraphQLView):
         return pagination_middleware()
 
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
-        """Depth, alias and cost limits checked before the other validation rules and execution."""
+        """Token limit before parsing; depth, alias and cost limits before the other validation
+        rules and execution."""
+        refusal = query_cost.too_many_tokens(query)
+        if refusal is not None:
+            return ExecutionResult(data=None, errors=[refusal])
         self.validation_rules = [
             query_cost.limits_rule(
                 variables=variables,
