@@ -139,6 +139,19 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "static"))
 MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Private files (qualification documents, dispute evidence): outside MEDIA_ROOT, never served by path,
+# read only by the signed views (backend/core/storage.py). PRIVATE_STORAGE_BACKEND swaps the storage
+# (e.g. a private S3 bucket); PRIVATE_MEDIA_ACCEL_REDIRECT hands the sending to the web server
+# (nginx X-Accel-Redirect to an internal location, e.g. /private-media/). See README, "Private files".
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))
+PRIVATE_MEDIA_ACCEL_REDIRECT = os.environ.get("PRIVATE_MEDIA_ACCEL_REDIRECT", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {
+        "BACKEND": os.environ.get("PRIVATE_STORAGE_BACKEND", "backend.core.storage.PrivateFileSystemStorage")
+    },
+}
 
 # Currency of the marketplace. Amounts are Decimal, rounded to its minor unit.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")

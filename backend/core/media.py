@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 
 __all__ = [
@@ -30,13 +30,17 @@ __all__ = [
 
 
 class StagedFiles:
-    """Files written during one piece of work; deleted again if the work raises."""
+    """Files written during one piece of work; deleted again if the work raises.
 
-    def __init__(self) -> None:
+    `storage` is the public media storage unless given (private files: core.storage.private_storage()).
+    """
+
+    def __init__(self, storage: Storage | None = None) -> None:
         self.names: list[str] = []
+        self.storage = storage
 
     def save(self, name: str, content: ContentFile) -> str:
-        stored = default_storage.save(name, content)
+        stored = (self.storage or default_storage).save(name, content)
         self.names.append(stored)
         return stored
 
@@ -45,21 +49,22 @@ class StagedFiles:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:
-            delete_files(self.names)
+            delete_files(self.names, storage=self.storage)
         return False
 
 
-def delete_files(names: Iterable[str]) -> None:
+def delete_files(names: Iterable[str], *, storage: Storage | None = None) -> None:
+    storage = storage or default_storage
     for name in names:
         if name:
-            default_storage.delete(name)
+            storage.delete(name)
 
 
-def delete_files_on_commit(names: Iterable[str]) -> None:
+def delete_files_on_commit(names: Iterable[str], *, storage: Storage | None = None) -> None:
     """Remove files that the committed state no longer points to (never before the commit)."""
     names = [n for n in names if n]
     if names:
-        transaction.on_commit(lambda: delete_files(names))
+        transaction.on_commit(lambda: delete_files(names, storage=storage))
 
 
 def rendition_paths(renditions: dict | None) -> list[str]:

@@ -22,6 +22,7 @@ from backend.catalog.models import Category
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths
+from backend.core.storage import private_storage
 from backend.core.permissions import PlatformPermission, has_permission, require_authenticated, require_permission
 from backend.core.state_machine import StateMachine
 from backend.core.uploads import CheckedFile, check_document, check_image
@@ -257,7 +258,7 @@ def vendor_application_create(
     checked = _check_documents(documents)
     _require_documents(t for t, _ in checked)
 
-    with transaction.atomic(), StagedFiles() as staged:
+    with transaction.atomic(), StagedFiles(private_storage()) as staged:
         try:
             with transaction.atomic():
                 application = VendorApplication.objects.create(applicant=applicant, **profile)
@@ -306,7 +307,7 @@ def vendor_application_update(
     categories = _clean_categories(categories) if categories is not None else None
     checked = _check_documents(documents or [])
 
-    with transaction.atomic(), StagedFiles() as staged:
+    with transaction.atomic(), StagedFiles(private_storage()) as staged:
         application = _locked_application(application)
         APPLICATION_MACHINE.check(application.status, ApplicationStatus.SUBMITTED)
         # Documents are only added or replaced, never removed, so the licence stays.
@@ -330,7 +331,7 @@ def vendor_application_update(
             changed=sorted(profile) + (["categories"] if categories is not None else []),
             documents=sorted(replaced_types),
         )
-        delete_files_on_commit(d.file.name for d in replaced)
+        delete_files_on_commit((d.file.name for d in replaced), storage=private_storage())
     return application
 
 
