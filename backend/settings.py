@@ -168,6 +168,14 @@ LOGIN_THROTTLE_WINDOW = timedelta(seconds=env_int("LOGIN_THROTTLE_WINDOW_SECONDS
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
 UPLOAD_MAX_IMAGE_SIDE = env_int("UPLOAD_MAX_IMAGE_SIDE", 10_000)
+# Decoded pixels allowed per use (never above UPLOAD_MAX_IMAGE_PIXELS), checked against the header
+# before decoding: scans of documents, phone photos as evidence and listing images, store logos/banners.
+UPLOAD_IMAGE_PIXEL_LIMITS = {
+    "document": env_int("UPLOAD_MAX_PIXELS_DOCUMENT", 25_000_000),
+    "evidence": env_int("UPLOAD_MAX_PIXELS_EVIDENCE", 16_000_000),
+    "product_media": env_int("UPLOAD_MAX_PIXELS_PRODUCT_MEDIA", 16_000_000),
+    "store_image": env_int("UPLOAD_MAX_PIXELS_STORE_IMAGE", 8_000_000),
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Links to merchants' qualification documents are signed and expire after this many seconds.

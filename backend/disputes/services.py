@@ -128,7 +128,7 @@ def check_evidence(evidence: Iterable | None, *, field: str = "evidence") -> lis
         raise DomainError(
             E.TOO_MANY_FILES, f"At most {settings.DISPUTE_MAX_EVIDENCE_IMAGES} pictures per message.", field=field
         )
-    return [check_image(upload, field=field) for upload in uploads]
+    return [check_image(upload, field=field, use="evidence") for upload in uploads]
 
 
 def _add_message(
