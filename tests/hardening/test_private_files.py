@@ -9,7 +9,7 @@ import os
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.core.management import call_command
 from django.test import Client
 from django.urls import clear_url_caches
@@ -124,3 +124,36 @@ def test_files_stored_before_are_moved_out_of_media_root(document, media_root, p
     # Idempotent: nothing left to move.
     assert move_to_private(private_file_names()) == 0
     assert Client().get(document_link_path(ApplicationDocument.objects.get(pk=document.pk))).status_code == 200
+
+
+class BucketStorage(Storage):
+    """Stands for a private bucket: no local paths; its URLs are the bucket's signed ones."""
+
+    files: dict[str, bytes] = {}
+
+    def _save(self, name, content):
+        self.files[name] = content.read()
+        return name
+
+    def _open(self, name, mode="rb"):
+        return ContentFile(self.files[name], name=name)
+
+    def exists(self, name):
+        return name in self.files
+
+    def delete(self, name):
+        self.files.pop(name, None)
+
+    def url(self, name):
+        return f"https://private-bucket.example/signed/{name}"
+
+
+def test_a_private_bucket_is_answered_with_its_signed_url(document, settings):
+    settings.STORAGES = {**settings.STORAGES, "private": {"BACKEND": f"{__name__}.BucketStorage"}}
+    private_storage().save(document.file.name, ContentFile(b"%PDF-1.4 bucket copy"))
+    response = Client().get(document_link_path(document))
+    assert response.status_code == 302
+    assert response["Location"] == f"https://private-bucket.example/signed/{document.file.name}"
+    assert response["Cache-Control"] == "private, no-store"
+    # The token is checked first: a forged link is 404, whatever the storage.
+    assert Client().get(document_link_path(document).replace("/vendor-documents/", "/vendor-documents/x")).status_code == 404
