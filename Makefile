@@ -38,4 +38,4 @@ schema: install
 	$(PY) manage.py print_schemas
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media static
+	rm -rf $(VENV) db.sqlite3 media private-media static

@@ -140,6 +140,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 IS_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# No statement runs longer than this on PostgreSQL (milliseconds; 0: no limit), so whatever escapes
+# the API's query limits cannot hold a worker and a connection for minutes. On by default in
+# production; a long migration runs with DATABASE_STATEMENT_TIMEOUT_MS=0.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0 if DEBUG else 30_000)
+if IS_POSTGRESQL and DATABASE_STATEMENT_TIMEOUT_MS > 0:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -166,10 +173,19 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "static"))
 MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Private files (qualification documents, dispute evidence): outside MEDIA_ROOT, never served by path,
+# read only by the signed views (backend/core/storage.py). PRIVATE_STORAGE_BACKEND swaps the storage
+# (e.g. a private S3 bucket); PRIVATE_MEDIA_ACCEL_REDIRECT hands the sending to the web server
+# (nginx X-Accel-Redirect to an internal location, e.g. /private-media/). See README, "Private files".
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))
+PRIVATE_MEDIA_ACCEL_REDIRECT = os.environ.get("PRIVATE_MEDIA_ACCEL_REDIRECT", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed copies made by collectstatic; names stay unhashed so pages render before any collectstatic.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "private": {
+        "BACKEND": os.environ.get("PRIVATE_STORAGE_BACKEND", "backend.core.storage.PrivateFileSystemStorage")
+    },
 }
 # Without collectstatic (development, tests) whitenoise serves straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
@@ -189,6 +205,14 @@ LOGIN_THROTTLE_WINDOW = timedelta(seconds=env_int("LOGIN_THROTTLE_WINDOW_SECONDS
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
 UPLOAD_MAX_IMAGE_SIDE = env_int("UPLOAD_MAX_IMAGE_SIDE", 10_000)
+# Decoded pixels allowed per use (never above UPLOAD_MAX_IMAGE_PIXELS), checked against the header
+# before decoding: scans of documents, phone photos as evidence and listing images, store logos/banners.
+UPLOAD_IMAGE_PIXEL_LIMITS = {
+    "document": env_int("UPLOAD_MAX_PIXELS_DOCUMENT", 25_000_000),
+    "evidence": env_int("UPLOAD_MAX_PIXELS_EVIDENCE", 16_000_000),
+    "product_media": env_int("UPLOAD_MAX_PIXELS_PRODUCT_MEDIA", 16_000_000),
+    "store_image": env_int("UPLOAD_MAX_PIXELS_STORE_IMAGE", 8_000_000),
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Links to merchants' qualification documents are signed and expire after this many seconds.
@@ -299,6 +323,23 @@ PLUGINS = env_list("PLUGINS", ",".join(DEFAULT_PLUGINS))
 GRAPHENE = {"SCHEMA": "backend.graphql.api.schema", "RELAY_CONNECTION_MAX_LIMIT": 100, "MIDDLEWARE": []}
 GRAPHQL_MAX_PAGE_SIZE = 100
 GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
+# Query limits, both APIs (backend/core/query_cost.py): a query over any of them is refused before
+# it runs with QUERY_TOO_DEEP, TOO_MANY_ALIASES or QUERY_TOO_COMPLEX. Cost in Saleor's style: each
+# object field 1, times first/last for a connection (a full page without them), times
+# GRAPHQL_QUERY_COST_LIST_SIZE for a plain list (an object's own few rows: an order's lines, a
+# product's variants and media, a dispute's messages). The default maximum admits a full page of
+# orders with their disputes, messages and evidence, or two nested full pages (products -> vendor ->
+# products), and refuses three (a million rows).
+# Longer documents are refused while read, before the parser builds them (the suite's largest is ~1,300).
+GRAPHQL_QUERY_MAX_TOKENS = env_int("GRAPHQL_QUERY_MAX_TOKENS", 5_000)
+GRAPHQL_QUERY_MAX_DEPTH = env_int("GRAPHQL_QUERY_MAX_DEPTH", 15)
+GRAPHQL_QUERY_MAX_ALIASES = env_int("GRAPHQL_QUERY_MAX_ALIASES", 30)
+GRAPHQL_QUERY_MAX_COST = env_int("GRAPHQL_QUERY_MAX_COST", 500_000)
+GRAPHQL_QUERY_COST_LIST_SIZE = env_int("GRAPHQL_QUERY_COST_LIST_SIZE", 10)
+# Introspection stays on in every environment: the project and both schemas (schema.graphql)
+# are public, so hiding them would only break tools; the limits above bound its queries too.
+# GRAPHQL_INTROSPECTION=0 turns it off on both APIs.
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
 
 # --- Browser clients (CORS) ---
 # Shoppers' web apps on other origins may call the storefront API; only the origins listed here

@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from backend.core.query_cost import QueryLimitsExtension
 
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
@@ -32,8 +34,9 @@ schema = strawberry.Schema(
     mutation=Mutation,
     extensions=[
         DjangoOptimizerExtension,
+        # Token, depth, alias and cost limits before parsing and validation; validation cached per document.
+        lambda: QueryLimitsExtension(validation_cache_size=512),
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
         ArgumentsGuard,  # malformed IDs and page arguments answer NOT_FOUND or a page, never raise
     ],
     scalar_overrides={Decimal: FiniteDecimal},

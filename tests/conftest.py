@@ -23,6 +23,15 @@ def media_root(settings):
 
 
 @pytest.fixture(autouse=True)
+def private_media_root(settings):
+    """Private files (documents, evidence) live apart from MEDIA_ROOT, as in production."""
+    path = tempfile.mkdtemp(prefix="private-media-")
+    settings.PRIVATE_MEDIA_ROOT = path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

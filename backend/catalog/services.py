@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -20,7 +21,15 @@ from django.utils.text import slugify
 
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError, DomainErrors
-from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths, store_renditions
+from backend.core.media import (
+    StagedFiles,
+    delete_files_on_commit,
+    original_as_renditions,
+    rendition_paths,
+    run_after_commit,
+    store_original,
+    store_renditions,
+)
 from backend.core.money import amount_from_input, quantize
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import check_image, render_sizes
@@ -446,20 +455,20 @@ def product_media_create(*, actor, product: Product, image, alt: str = "") -> Pr
     On a published listing the image joins the pending revision and shows once approved.
     """
     _require_listing_manager(actor, product.vendor)
-    checked = check_image(image, field="image")
+    checked = check_image(image, field="image", use="product_media")
     published = product.status == ListingStatus.PUBLISHED
     if published:
         # Check before any file is written, so a refused image leaves nothing behind.
         revision = _open_revision(actor=actor, product=product)
         extra = [ListingImage(media_id=None, width=checked.width, height=checked.height)]
         _raise_problems(run_listing_checks(listing_content(product, revision=revision, extra_images=extra)))
-    renditions = render_sizes(checked, THUMBNAIL_SIZE, crop=True) | render_sizes(checked, MEDIA_SIZES)
     with transaction.atomic(), StagedFiles() as staged:
-        stored = store_renditions(staged, prefix=f"products/{product.pk}", renditions=renditions)
+        # The renditions are made in the worker (product_media_render); the original shows until then.
+        original = store_original(staged, prefix=f"products/{product.pk}", checked=checked)
         position = (product.media.aggregate(top=Max("sort_order"))["top"] or 0) + 1
         media = ProductMedia.objects.create(
             product=product,
-            renditions=stored,
+            renditions=original_as_renditions(original, [*THUMBNAIL_SIZE, *MEDIA_SIZES]),
             width=checked.width,
             height=checked.height,
             sha256=checked.sha256,
@@ -468,7 +477,36 @@ def product_media_create(*, actor, product: Product, image, alt: str = "") -> Pr
         )
         if not published:
             _back_to_draft_after_edit(product)
+        from . import tasks
+
+        run_after_commit(tasks.product_media_render, media.pk, original)
     return media
+
+
+def product_media_render(*, media_id: int, original: str) -> bool:
+    """Re-encode an uploaded image (EXIF dropped) into the storefront's sizes, in the worker, and
+    put them in place of the original the listing showed meanwhile. False when there is nothing
+    to do: the image was removed, or already rendered."""
+    def still_original(media) -> bool:
+        return media is not None and original in rendition_paths(media.renditions)
+
+    if not still_original(ProductMedia.objects.filter(pk=media_id).first()):
+        return False
+    try:
+        with default_storage.open(original, "rb") as handle:
+            checked = check_image(handle, field="image", use="product_media")
+    except FileNotFoundError:
+        return False
+    renditions = render_sizes(checked, THUMBNAIL_SIZE, crop=True) | render_sizes(checked, MEDIA_SIZES)
+    with transaction.atomic():
+        media = ProductMedia.objects.select_for_update().filter(pk=media_id).first()
+        if not still_original(media):
+            return False
+        with StagedFiles() as staged:
+            media.renditions = store_renditions(staged, prefix=f"products/{media.product_id}", renditions=renditions)
+            media.save(update_fields=["renditions"])
+        delete_files_on_commit([original])
+    return True
 
 
 def product_media_delete(*, actor, media: ProductMedia) -> None:

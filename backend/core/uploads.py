@@ -2,6 +2,10 @@
 
 Images are opened and fully decoded with Pillow under size and pixel limits
 (decompression bombs are refused); PDFs are recognised by their signature.
+Each use has its own decoded-pixel limit (settings.UPLOAD_IMAGE_PIXEL_LIMITS:
+documents, evidence, product media, store images), checked against the size the
+file's header declares before any pixel is decoded, so a small file declaring a
+huge picture costs nothing but reading its header.
 Images that the platform shows again are re-encoded, which drops EXIF and any
 bytes appended to the picture.
 """
@@ -62,21 +66,32 @@ def _read(upload, field: str) -> bytes:
     return content
 
 
-def _open_image(content: bytes, field: str) -> Image.Image:
-    """Open and fully decode an image, refusing bombs and oversized pictures."""
+def pixel_limit(use: str | None) -> int:
+    """The decoded-pixel limit of a use ("document", "evidence", "product_media", "store_image"),
+    never above the global UPLOAD_MAX_IMAGE_PIXELS."""
+    limits = settings.UPLOAD_IMAGE_PIXEL_LIMITS
+    if use is not None and use not in limits:
+        raise ValueError(f"Unknown image use {use!r}.")
+    return min(limits.get(use, settings.UPLOAD_MAX_IMAGE_PIXELS), settings.UPLOAD_MAX_IMAGE_PIXELS)
+
+
+def _open_image(content: bytes, field: str, use: str | None = None) -> Image.Image:
+    """Open and fully decode an image, refusing bombs and oversized pictures.
+
+    The header's declared size is checked against the use's limit before anything is decoded
+    (Image.open reads the header only; verify() and load() come after)."""
+    max_pixels = pixel_limit(use)
     Image.MAX_IMAGE_PIXELS = settings.UPLOAD_MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(content))
             width, height = probe.size
-            if (
-                width * height > settings.UPLOAD_MAX_IMAGE_PIXELS
-                or max(width, height) > settings.UPLOAD_MAX_IMAGE_SIDE
-            ):
+            if width * height > max_pixels or max(width, height) > settings.UPLOAD_MAX_IMAGE_SIDE:
                 raise DomainError(
                     UploadErrorCode.IMAGE_TOO_LARGE,
-                    f"The image is {width}x{height} pixels, more than allowed.",
+                    f"The image is {width}x{height} pixels; at most {max_pixels} pixels "
+                    f"({settings.UPLOAD_MAX_IMAGE_SIDE} a side) are allowed here.",
                     field=field,
                 )
             probe.verify()
@@ -110,9 +125,9 @@ def _looks_like_image(content: bytes) -> bool:
     )
 
 
-def check_image(upload, *, field: str = "image") -> CheckedFile:
+def check_image(upload, *, field: str = "image", use: str | None = None) -> CheckedFile:
     content = _read(upload, field)
-    image = _open_image(content, field)
+    image = _open_image(content, field, use)
     return CheckedFile(
         content=content,
         content_type=IMAGE_FORMATS[image.format],
@@ -125,7 +140,7 @@ def check_image(upload, *, field: str = "image") -> CheckedFile:
 
 
 def check_document(upload, *, field: str = "file") -> CheckedFile:
-    """A qualification document: a PDF or an image."""
+    """A qualification document: a PDF or an image (under the documents' pixel limit)."""
     content = _read(upload, field)
     if content.startswith(PDF_SIGNATURE):
         if b"%%EOF" not in content[-1024:]:
@@ -140,7 +155,7 @@ def check_document(upload, *, field: str = "file") -> CheckedFile:
             sha256=hashlib.sha256(content).hexdigest(),
         )
     if _looks_like_image(content):
-        return check_image(ContentFile(content), field=field)
+        return check_image(ContentFile(content), field=field, use="document")
     raise DomainError(
         UploadErrorCode.UNSUPPORTED_FILE_TYPE,
         "Documents must be PDF files or images (JPEG, PNG, WebP).",

@@ -26,6 +26,7 @@ from django.utils import timezone
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.media import StagedFiles, store_renditions
+from backend.core.storage import private_storage
 from backend.core.money import Money, amount_from_input
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import CheckedFile, check_image, render_sizes
@@ -127,7 +128,7 @@ def check_evidence(evidence: Iterable | None, *, field: str = "evidence") -> lis
         raise DomainError(
             E.TOO_MANY_FILES, f"At most {settings.DISPUTE_MAX_EVIDENCE_IMAGES} pictures per message.", field=field
         )
-    return [check_image(upload, field=field) for upload in uploads]
+    return [check_image(upload, field=field, use="evidence") for upload in uploads]
 
 
 def _add_message(
@@ -393,7 +394,7 @@ def dispute_open(
     checked = check_evidence(evidence)
     now = timezone.now()
 
-    with transaction.atomic(), StagedFiles() as staged:
+    with transaction.atomic(), StagedFiles(private_storage()) as staged:
         order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
         if order.user_id is None or order.user_id != actor.pk:
             raise DomainError(E.NOT_FOUND, "No such order.", field="order")
@@ -449,7 +450,7 @@ def dispute_respond(
 ) -> Dispute:
     """The vendor accepts (refund as requested; a return first when goods go back) or rejects with its reasons."""
     checked = check_evidence(evidence)
-    with transaction.atomic(), StagedFiles() as staged:
+    with transaction.atomic(), StagedFiles(private_storage()) as staged:
         dispute = _locked(dispute)
         _require_role(actor, dispute, MessageRole.VENDOR)
         _require_status(dispute, S.AWAITING_VENDOR, action="answered")
@@ -526,7 +527,7 @@ def dispute_message_add(
     body = (body or "").strip()
     if not body and not checked:
         raise DomainError(E.REQUIRED, "Write a message or attach evidence.", field="body")
-    with transaction.atomic(), StagedFiles() as staged:
+    with transaction.atomic(), StagedFiles(private_storage()) as staged:
         dispute = _locked(dispute)
         allowed = (role,) if role else (MessageRole.VENDOR, MessageRole.STAFF, MessageRole.SHOPPER)
         role = _require_role(actor, dispute, *allowed)

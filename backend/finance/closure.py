@@ -106,7 +106,7 @@ def _settle_money(closure: VendorClosure, vendor: Vendor) -> None:
                     actor=None,
                     vendor=vendor,
                     amount=available,
-                    idempotency_key=f"closure:{closure.pk}:payout",
+                    derived_key=f"closure:{closure.pk}:payout",
                     trigger=PayoutTrigger.CLOSURE,
                     enforce_minimum=False,
                 )

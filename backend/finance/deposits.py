@@ -16,6 +16,7 @@ from backend.vendors.models import Vendor
 from . import services as movements
 from .entry_fees import last_deposit_transaction_id
 from .error_codes import FinanceErrorCode
+from .ledger import owner_scoped_key
 from .models import LedgerTransaction
 
 
@@ -54,7 +55,8 @@ def vendor_deposit_deduct(
             raise DomainError(FinanceErrorCode.INVALID, "The dispute is about another vendor.", field="dispute")
         buyer = dispute.order.user_id
     digest = hashlib.sha256(reason.encode()).hexdigest()[:12]
-    ref = idempotency_key or (
+    # A caller's key is the vendor's (owner_scoped_key): the same key for another store is another deduction.
+    ref = owner_scoped_key(f"vendor:{vendor.pk}", idempotency_key) if idempotency_key else (
         f"staff:vendor:{vendor.pk}:{amount.amount}:{digest}:"
         f"{getattr(dispute, 'pk', '')}:{last_deposit_transaction_id(vendor.pk)}"
     )

@@ -35,7 +35,7 @@ from . import accounts
 from . import services as movements
 from .error_codes import FinanceErrorCode
 from .fees import PlanBook, entry_fee_terms
-from .ledger import last_transaction_id
+from .ledger import last_transaction_id, owner_scoped_key
 from .models import FeePeriod, LedgerEntry, LedgerTransaction, TransactionKind
 from .selectors import may_manage_vendor_money
 from .standing import current_fee_period, one_year_after, vendor_standing, vendor_standing_refresh
@@ -116,7 +116,7 @@ def vendor_entry_fee_pay(
         vendor_standing_refresh(vendor=vendor, actor=actor)
         return _last_captured(vendor, PaymentPurpose.VENDOR_FEE)
     anchor = f"year{standing.period.pk}" if standing.period else f"new{timezone.localdate(now):%Y%m%d}"
-    key = idempotency_key or (
+    key = owner_scoped_key(f"vendor:{vendor.pk}", f"fee:{idempotency_key}") if idempotency_key else (
         f"vendor:{vendor.pk}:fee:{anchor}:{outstanding.amount}:{_token_digest(gateway, token)}"
     )
     payment = _pay(
@@ -206,7 +206,7 @@ def vendor_deposit_top_up(
             return _last_captured(vendor, PaymentPurpose.VENDOR_DEPOSIT)
     elif amount.amount <= 0:
         raise DomainError(FinanceErrorCode.INVALID, "The amount must be positive.", field="amount")
-    key = idempotency_key or (
+    key = owner_scoped_key(f"vendor:{vendor.pk}", f"deposit:{idempotency_key}") if idempotency_key else (
         f"vendor:{vendor.pk}:deposit:{amount.amount}:{last_deposit_transaction_id(vendor.pk)}:"
         f"{_token_digest(gateway, token)}"
     )

@@ -30,6 +30,27 @@ from .models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, 
 
 EntryInput = tuple[str, Money | Decimal]
 
+# What a caller may send as an idempotency key (the stored key adds the owner's prefix).
+CALLER_KEY_MAX_LENGTH = 100
+
+
+def owner_scoped_key(owner: str, key: str, *, field: str = "idempotencyKey") -> str:
+    """A caller's idempotency key inside its owner's namespace: `<owner>:request:<key>`.
+
+    Owners are `vendor:<id>` or `user:<id>`. No key derived by the platform starts like this
+    (derived keys are `vendor:<id>:fee:...`, `manual:vendor:...`, `checkout:...`), so a key
+    one caller sends can never return, or block, another owner's payment, payout or ledger
+    movement, nor a movement the platform derives for the same owner.
+    """
+    key = (key or "").strip()
+    if not key or len(key) > CALLER_KEY_MAX_LENGTH or not key.isprintable():
+        raise DomainError(
+            FinanceErrorCode.INVALID,
+            f"An idempotency key is 1 to {CALLER_KEY_MAX_LENGTH} printable characters.",
+            field=field,
+        )
+    return f"{owner}:request:{key}"
+
 
 def _to_minor_entries(entries: Iterable[EntryInput], currency: str | None) -> dict[tuple[str, str], int]:
     """Net amount per (account, currency) in minor units; zero lines dropped."""

@@ -289,7 +289,8 @@ class Payout(models.Model):
     amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
     trigger = models.CharField(max_length=16, choices=PayoutTrigger.choices, default=PayoutTrigger.MANUAL)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Unique per vendor, not globally: one store's key can never answer or block another's payout.
+    idempotency_key = models.CharField(max_length=200)
     transfer = models.OneToOneField(
         "payments.Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="payout"
     )
@@ -300,6 +301,9 @@ class Payout(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "idempotency_key"], name="payout_idempotency_key_per_vendor")
+        ]
 
     def __str__(self) -> str:
         return f"Payout {self.pk} of {self.amount} {self.currency} to {self.vendor_id}"

@@ -25,7 +25,7 @@ from backend.vendors.models import Vendor, VendorStatus
 
 from . import accounts
 from .error_codes import FinanceErrorCode
-from .ledger import account_balance, last_transaction_id
+from .ledger import account_balance, last_transaction_id, owner_scoped_key
 from .models import AccountKind, Payout, PayoutTrigger
 from .selectors import may_manage_vendor_money
 
@@ -45,13 +45,17 @@ def payout_create(
     vendor: Vendor,
     amount: Money | None = None,
     idempotency_key: str | None = None,
+    derived_key: str | None = None,
     trigger: str = PayoutTrigger.MANUAL,
     enforce_minimum: bool = True,
 ) -> Payout:
     """Pay `amount` (all that is available when None) out to the vendor through the gateway.
 
     The same key returns the same payout; without one, the key is derived from the
-    vendor's last available-balance movement, so a double submit pays once.
+    vendor's last available-balance movement, so a double submit pays once. Keys are the
+    vendor's own: a caller's key is stored inside the vendor's namespace (owner_scoped_key)
+    and payouts are unique per (vendor, key), so no other store's key can answer or block.
+    `derived_key` is the platform's own (the schedule's, a closure's), used as it is.
     """
     if actor is not None and not may_manage_vendor_money(actor, vendor.pk):
         raise DomainError(
@@ -65,10 +69,12 @@ def payout_create(
                 f"A store that is {vendor.get_status_display().lower()} receives no payouts.",
                 field="vendor",
             )
+        own_payouts = Payout.objects.select_related("transfer").filter(vendor=vendor)
         if idempotency_key:
-            existing = Payout.objects.select_related("transfer").filter(idempotency_key=idempotency_key).first()
+            idempotency_key = owner_scoped_key(f"vendor:{vendor.pk}", idempotency_key)
+            existing = own_payouts.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
-                if existing.vendor_id != vendor.pk or (amount is not None and existing.amount != amount.amount):
+                if amount is not None and existing.amount != amount.amount:
                     raise DomainError(
                         FinanceErrorCode.IDEMPOTENCY_CONFLICT,
                         "This idempotency key was used for another payout.",
@@ -77,8 +83,8 @@ def payout_create(
                 return existing
         account = accounts.vendor_available(vendor.pk)
         available = account_balance(account)
-        key = idempotency_key or f"{trigger}:vendor:{vendor.pk}:{last_transaction_id(account)}"
-        existing = Payout.objects.select_related("transfer").filter(idempotency_key=key).first()
+        key = idempotency_key or derived_key or f"{trigger}:vendor:{vendor.pk}:{last_transaction_id(account)}"
+        existing = own_payouts.filter(idempotency_key=key).first()
         if existing is not None:
             return existing
         amount = available if amount is None else amount
@@ -175,7 +181,7 @@ def payouts_run_scheduled(
             payout = payout_create(
                 actor=None,
                 vendor=vendor,
-                idempotency_key=f"scheduled:vendor:{vendor_id}:{today:%Y%m%d}",
+                derived_key=f"scheduled:vendor:{vendor_id}:{today:%Y%m%d}",
                 trigger=PayoutTrigger.SCHEDULED,
             )
         except DomainError:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
-from backend.core.media import StagedFiles, store_renditions
+from backend.core.media import StagedFiles, original_as_renditions, store_original
 from backend.core.signed_files import read_file_token, sign_file_token
-from backend.core.uploads import CheckedFile, render_sizes
+from backend.core.uploads import CheckedFile
 
 # Renditions of the store profile images: name -> box. Both are cropped to fill the box.
 LOGO_SIZES = {"64": (64, 64), "128": (128, 128), "256": (256, 256)}
@@ -20,13 +20,11 @@ IMAGE_KINDS = {"logo": LOGO_SIZES, "banner": BANNER_SIZES}
 DOCUMENT_LINK_SALT = "vendors.application-document"
 
 
-def store_image_renditions(
-    staged: StagedFiles, *, vendor_id: int, kind: str, checked: CheckedFile
-) -> dict[str, dict[str, str]]:
-    """Re-encode a checked picture into the kind's sizes (WebP + JPEG, no EXIF) and store them."""
-    return store_renditions(
-        staged, prefix=f"vendors/{vendor_id}/{kind}", renditions=render_sizes(checked, IMAGE_KINDS[kind], crop=True)
-    )
+def store_image_original(staged: StagedFiles, *, vendor_id: int, kind: str, checked: CheckedFile) -> tuple[str, dict]:
+    """The upload as it came, standing for every rendition until the worker makes them
+    (vendors.services.vendor_image_render). Returns (original path, renditions map)."""
+    original = store_original(staged, prefix=f"vendors/{vendor_id}/{kind}", checked=checked)
+    return original, original_as_renditions(original, IMAGE_KINDS[kind])
 
 
 def document_link_path(document) -> str:

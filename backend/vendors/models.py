@@ -3,6 +3,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from backend.core.storage import private_storage
+
 
 class ApplicationStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
@@ -75,7 +77,8 @@ def document_upload_to(instance, filename):
 class ApplicationDocument(models.Model):
     application = models.ForeignKey(VendorApplication, on_delete=models.CASCADE, related_name="documents")
     document_type = models.CharField(max_length=32, choices=DocumentType.choices)
-    file = models.FileField(upload_to=document_upload_to)
+    # Private: never served by path, only through the signed view (backend/core/storage.py).
+    file = models.FileField(upload_to=document_upload_to, storage=private_storage)
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,13 +22,14 @@ from backend.accounts.models import User
 from backend.catalog.models import Category
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
-from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths
+from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths, run_after_commit, store_renditions
 from backend.core.permissions import PlatformPermission, has_permission, require_authenticated, require_permission
 from backend.core.state_machine import StateMachine
-from backend.core.uploads import CheckedFile, check_document, check_image
+from backend.core.storage import private_storage
+from backend.core.uploads import CheckedFile, check_document, check_image, render_sizes
 
 from .error_codes import VendorErrorCode
-from .files import store_image_renditions
+from .files import IMAGE_KINDS, store_image_original
 from .models import (
     OPEN_APPLICATION_STATUSES,
     ApplicationDocument,
@@ -257,7 +259,7 @@ def vendor_application_create(
     checked = _check_documents(documents)
     _require_documents(t for t, _ in checked)
 
-    with transaction.atomic(), StagedFiles() as staged:
+    with transaction.atomic(), StagedFiles(private_storage()) as staged:
         try:
             with transaction.atomic():
                 application = VendorApplication.objects.create(applicant=applicant, **profile)
@@ -306,7 +308,7 @@ def vendor_application_update(
     categories = _clean_categories(categories) if categories is not None else None
     checked = _check_documents(documents or [])
 
-    with transaction.atomic(), StagedFiles() as staged:
+    with transaction.atomic(), StagedFiles(private_storage()) as staged:
         application = _locked_application(application)
         APPLICATION_MACHINE.check(application.status, ApplicationStatus.SUBMITTED)
         # Documents are only added or replaced, never removed, so the licence stays.
@@ -330,7 +332,7 @@ def vendor_application_update(
             changed=sorted(profile) + (["categories"] if categories is not None else []),
             documents=sorted(replaced_types),
         )
-        delete_files_on_commit(d.file.name for d in replaced)
+        delete_files_on_commit((d.file.name for d in replaced), storage=private_storage())
     return application
 
 
@@ -437,7 +439,8 @@ def vendor_update(
     logo=None,
     banner=None,
 ) -> Vendor:
-    """Edit the store profile. Images are re-encoded into fixed sizes; the original is not kept."""
+    """Edit the store profile. Images are re-encoded into fixed sizes in the worker (the original is
+    shown until then, and removed once they exist)."""
     _require_vendor_role(actor, vendor, MANAGING_ROLES)
     _require_open(vendor)
     # A rename keeps the slug, so links to the store keep working.
@@ -445,20 +448,57 @@ def vendor_update(
         {"name": name, "contact_email": contact_email, "contact_phone": contact_phone, "description": description},
         partial=True,
     )
-    images = {kind: check_image(upload, field=kind) for kind, upload in (("logo", logo), ("banner", banner)) if upload}
+    images = {
+        kind: check_image(upload, field=kind, use="store_image")
+        for kind, upload in (("logo", logo), ("banner", banner))
+        if upload
+    }
 
     with transaction.atomic(), StagedFiles() as staged:
         vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
         replaced: list[str] = []
         for name_, value in profile.items():
             setattr(vendor, name_, value)
+        originals = {}
         for kind, checked in images.items():
             replaced += rendition_paths(getattr(vendor, kind))
-            setattr(vendor, kind, store_image_renditions(staged, vendor_id=vendor.pk, kind=kind, checked=checked))
+            originals[kind], stored = store_image_original(staged, vendor_id=vendor.pk, kind=kind, checked=checked)
+            setattr(vendor, kind, stored)
         vendor.save(update_fields=[*profile, *images, "updated_at"])
         audit_log(actor=actor, action="vendor.update", target=vendor, changed=sorted([*profile, *images]))
         delete_files_on_commit(replaced)
+        from . import tasks
+
+        for kind, original in originals.items():
+            # The renditions are made in the worker; the profile shows the original until then.
+            run_after_commit(tasks.vendor_image_render, vendor.pk, kind, original)
     return vendor
+
+
+def vendor_image_render(*, vendor_id: int, kind: str, original: str) -> bool:
+    """Re-encode a store's uploaded logo or banner (EXIF dropped) into its sizes, in the worker,
+    in place of the original shown meanwhile. False when it was replaced or removed since."""
+    def still_original(vendor) -> bool:
+        return vendor is not None and original in rendition_paths(getattr(vendor, kind))
+
+    if kind not in IMAGE_KINDS or not still_original(Vendor.objects.filter(pk=vendor_id).first()):
+        return False
+    try:
+        with default_storage.open(original, "rb") as handle:
+            checked = check_image(handle, field=kind, use="store_image")
+    except FileNotFoundError:
+        return False
+    renditions = render_sizes(checked, IMAGE_KINDS[kind], crop=True)
+    with transaction.atomic():
+        vendor = Vendor.objects.select_for_update().filter(pk=vendor_id).first()
+        if not still_original(vendor):
+            return False
+        with StagedFiles() as staged:
+            stored = store_renditions(staged, prefix=f"vendors/{vendor_id}/{kind}", renditions=renditions)
+            setattr(vendor, kind, stored)
+            vendor.save(update_fields=[kind, "updated_at"])
+        delete_files_on_commit([original])
+    return True
 
 
 def vendor_staff_add(*, actor: User, vendor: Vendor, email: str, role: str) -> VendorStaff:

@@ -36,7 +36,11 @@ def test_files_written_before_the_row_fails_are_removed(draft, media_root, monke
 
 
 def test_a_storage_failure_half_way_removes_the_renditions_already_written(draft, media_root, monkeypatch):
+    """The renditions are written by the worker: a failure half-way through removes those
+    already written and leaves the listing showing the original."""
     product, owner = draft
+    media = services.product_media_create(actor=owner, product=product, image=upload())
+    [original] = stored_files(media_root)
     original_save = default_storage.save
     written = []
 
@@ -48,7 +52,8 @@ def test_a_storage_failure_half_way_removes_the_renditions_already_written(draft
 
     monkeypatch.setattr(default_storage, "save", failing_save)
     with pytest.raises(OSError):
-        services.product_media_create(actor=owner, product=product, image=upload())
+        services.product_media_render(media_id=media.pk, original=original)
     assert len(written) == 3
-    assert stored_files(media_root) == []
-    assert not ProductMedia.objects.exists()
+    assert stored_files(media_root) == [original]
+    media.refresh_from_db()
+    assert {path for formats in media.renditions.values() for path in formats.values()} == {original}

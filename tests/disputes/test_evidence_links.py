@@ -4,7 +4,6 @@ never from their storage path, to the dispute's parties and arbitration staff.""
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +12,7 @@ from graphql_relay import to_global_id
 
 from backend.core.permissions import PlatformPermission
 from backend.core.signed_files import sign_file_token
+from backend.core.storage import private_storage
 from backend.disputes import services
 from backend.disputes.files import EVIDENCE_LINK_SALT, evidence_link_path
 from backend.disputes.models import DisputeEvidence
@@ -62,7 +62,7 @@ def test_each_party_and_staff_get_working_signed_links_never_the_storage_path(ev
             served = Client().get(path_of(rendition["url"]))
             assert served.status_code == 200
             assert served["Content-Type"] == f"image/{rendition['format']}"
-            expected = default_storage.open(evidence.renditions[rendition["size"]][rendition["format"]]).read()
+            expected = private_storage().open(evidence.renditions[rendition["size"]][rendition["format"]]).read()
             assert b"".join(served.streaming_content) == expected
 
     served = Client().get(path_of(picture["thumbnailUrl"]))

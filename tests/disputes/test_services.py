@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from freezegun import freeze_time
 from PIL import Image
@@ -12,6 +11,7 @@ from PIL import Image
 from backend.core.audit import audit_trail
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission
+from backend.core.storage import private_storage
 from backend.disputes import services
 from backend.disputes.models import DisputeEvidence, DisputeStatus as S, MessageRole, RulingSource
 from backend.disputes.services import LineInput
@@ -208,10 +208,10 @@ def test_evidence_is_checked_and_reencoded_without_metadata(world, make_image, s
     evidence = DisputeEvidence.objects.get(message__dispute=dispute)
     assert (evidence.width, evidence.height) == (3000, 2000)
     assert set(evidence.renditions) == {"thumbnail", "large"}
-    with default_storage.open(evidence.renditions["large"]["jpeg"]) as stored:
+    with private_storage().open(evidence.renditions["large"]["jpeg"]) as stored:
         picture = Image.open(stored)
         assert picture.size == (1600, 1067) and not picture.getexif()
-    with default_storage.open(evidence.renditions["thumbnail"]["webp"]) as stored:
+    with private_storage().open(evidence.renditions["thumbnail"]["webp"]) as stored:
         assert Image.open(stored).format == "WEBP"
 
 

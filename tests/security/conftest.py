@@ -20,8 +20,10 @@ from .world import build_world
 @pytest.fixture(scope="package")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     media = str(tmp_path_factory.mktemp("security-media"))
+    private_media = str(tmp_path_factory.mktemp("security-private-media"))
     overrides = override_settings(
         MEDIA_ROOT=media,
+        PRIVATE_MEDIA_ROOT=private_media,
         PLUGINS=list(django_settings.DEFAULT_PLUGINS),
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         PAYOUT_MINIMUM_AMOUNT=Decimal("1.00"),
@@ -29,6 +31,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     with overrides, django_db_blocker.unblock():
         with transaction.atomic():
             built = build_world(media)
+            built.private_media_root = private_media
             built.baseline = fingerprint()
             yield built
             transaction.set_rollback(True)
@@ -41,3 +44,10 @@ def media_root(world, settings, db):
     settings.PLUGINS = list(django_settings.DEFAULT_PLUGINS)
     settings.PAYOUT_MINIMUM_AMOUNT = Decimal("1.00")
     return world.media_root
+
+
+@pytest.fixture(autouse=True)
+def private_media_root(world, settings):
+    """Likewise for the world's private files (documents, evidence)."""
+    settings.PRIVATE_MEDIA_ROOT = world.private_media_root
+    return world.private_media_root

@@ -102,6 +102,7 @@ class World:
     guest_checkout: Checkout
     group: Group  # a permission group holding every permission
     media_root: str = ""
+    private_media_root: str = ""
     users: dict[str, User] = field(default_factory=dict)
     baseline: dict[str, str] = field(default_factory=dict)  # the database fingerprint as built
 

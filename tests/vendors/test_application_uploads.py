@@ -15,11 +15,11 @@ from .conftest import media_files, pdf_upload, png_upload
 pytestmark = pytest.mark.django_db
 
 
-def assert_nothing_stored(media_root):
+def assert_nothing_stored(private_media_root):
     assert not VendorApplication.objects.exists()
     assert not ApplicationDocument.objects.exists()
     assert not AuditLogEntry.objects.exists()
-    assert media_files(media_root) == []
+    assert media_files(private_media_root) == []
 
 
 def big_png(size) -> bytes:
@@ -28,59 +28,59 @@ def big_png(size) -> bytes:
     return buffer.getvalue()
 
 
-def test_text_named_png_is_refused(apply, user_factory, media_root):
+def test_text_named_png_is_refused(apply, user_factory, private_media_root):
     fake = SimpleUploadedFile("licence.png", b"just some text pretending to be a picture", content_type="image/png")
     payload = apply(user_factory(), documents=[("BUSINESS_LICENSE", fake)])
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("UNSUPPORTED_FILE_TYPE", "documents")]
     assert payload["vendorApplication"] is None
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)
 
 
-def test_truncated_pdf_is_refused(apply, user_factory, media_root):
+def test_truncated_pdf_is_refused(apply, user_factory, private_media_root):
     whole = pdf_upload().read()
     truncated = SimpleUploadedFile("licence.pdf", whole[: len(whole) // 2], content_type="application/pdf")
     payload = apply(user_factory(), documents=[("BUSINESS_LICENSE", truncated)])
     assert [e["code"] for e in payload["errors"]] == ["UNSUPPORTED_FILE_TYPE"]
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)
 
 
-def test_oversized_file_is_refused(apply, user_factory, media_root, settings):
+def test_oversized_file_is_refused(apply, user_factory, private_media_root, settings):
     upload = pdf_upload()
     settings.UPLOAD_MAX_BYTES = upload.size - 1
     payload = apply(user_factory(), documents=[("BUSINESS_LICENSE", upload)])
     assert [e["code"] for e in payload["errors"]] == ["FILE_TOO_LARGE"]
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)
 
 
-def test_decompression_bomb_is_refused(apply, user_factory, media_root, settings):
+def test_decompression_bomb_is_refused(apply, user_factory, private_media_root, settings):
     # A few kilobytes on the wire, millions of pixels once decoded.
     settings.UPLOAD_MAX_IMAGE_PIXELS = 1_000_000
     bomb = SimpleUploadedFile("scan.png", big_png((4000, 4000)), content_type="image/png")
     assert bomb.size < 100_000
     payload = apply(user_factory(), documents=[("BUSINESS_LICENSE", bomb)])
     assert [e["code"] for e in payload["errors"]] == ["IMAGE_TOO_LARGE"]
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)
 
 
-def test_corrupt_image_is_refused(apply, user_factory, media_root):
+def test_corrupt_image_is_refused(apply, user_factory, private_media_root):
     data = png_upload().read()
     broken = SimpleUploadedFile("scan.png", data[:60], content_type="image/png")
     payload = apply(user_factory(), documents=[("BUSINESS_LICENSE", broken)])
     assert [e["code"] for e in payload["errors"]] == ["INVALID_IMAGE"]
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)
 
 
-def test_one_bad_file_among_good_ones_stores_nothing(apply, user_factory, media_root):
+def test_one_bad_file_among_good_ones_stores_nothing(apply, user_factory, private_media_root):
     fake = SimpleUploadedFile("brand.pdf", b"%PDF-1.4 but never finished", content_type="application/pdf")
     payload = apply(
         user_factory(),
         documents=[("BUSINESS_LICENSE", pdf_upload()), ("TRADEMARK_CERTIFICATE", png_upload()), ("BRAND_AUTHORIZATION", fake)],
     )
     assert [e["code"] for e in payload["errors"]] == ["UNSUPPORTED_FILE_TYPE"]
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)
 
 
-def test_files_written_before_a_failure_are_removed(user_factory, categories, media_root, monkeypatch):
+def test_files_written_before_a_failure_are_removed(user_factory, categories, private_media_root, monkeypatch):
     """A failure while storing (after some files were written) rolls back rows and removes the files."""
     original_save = ApplicationDocument.save
     calls = {"n": 0}
@@ -102,10 +102,10 @@ def test_files_written_before_a_failure_are_removed(user_factory, categories, me
             documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload()), (DocumentType.TRADEMARK_CERTIFICATE, png_upload())],
         )
     assert calls["n"] == 2
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)
 
 
-def test_unknown_document_type_and_too_many_documents(user_factory, categories, media_root):
+def test_unknown_document_type_and_too_many_documents(user_factory, categories, private_media_root):
     from backend.core.exceptions import DomainError
 
     common = dict(
@@ -119,4 +119,4 @@ def test_unknown_document_type_and_too_many_documents(user_factory, categories, 
             **common, documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload()) for _ in range(services.MAX_DOCUMENTS + 1)]
         )
     assert too_many.value.code.name == "INVALID"
-    assert_nothing_stored(media_root)
+    assert_nothing_stored(private_media_root)

@@ -186,12 +186,12 @@ def test_anonymous_cannot_apply(application_input):
     assert not VendorApplication.objects.exists()
 
 
-def test_missing_business_licence(apply, user_factory, media_root):
+def test_missing_business_licence(apply, user_factory, private_media_root):
     payload = apply(user_factory(), documents=(("TRADEMARK_CERTIFICATE", pdf_upload("tm.pdf")),))
     assert error_codes(payload) == ["DOCUMENT_REQUIRED"]
     assert payload["errors"][0]["field"] == "documents"
     assert not VendorApplication.objects.exists()
-    assert media_files(media_root) == []
+    assert media_files(private_media_root) == []
 
 
 @pytest.mark.parametrize(
@@ -205,12 +205,12 @@ def test_missing_business_licence(apply, user_factory, media_root):
         ({"storeName": "x" * 129}, "INVALID", "storeName"),
     ],
 )
-def test_application_input_is_checked(apply, user_factory, media_root, overrides, code, field):
+def test_application_input_is_checked(apply, user_factory, private_media_root, overrides, code, field):
     payload = apply(user_factory(), **overrides)
     assert error_codes(payload) == [code]
     assert payload["errors"][0]["field"] == field
     assert not VendorApplication.objects.exists()
-    assert media_files(media_root) == []
+    assert media_files(private_media_root) == []
 
 
 def test_others_cannot_approve_see_or_edit_an_application(apply, user_factory, make_vendor, staff_factory):
@@ -267,7 +267,7 @@ def test_update_only_while_information_is_requested(apply, user_factory):
 
 
 def test_resubmission_replaces_documents_of_the_same_type(
-    apply, user_factory, vendors_staff, media_root, django_capture_on_commit_callbacks
+    apply, user_factory, vendors_staff, private_media_root, django_capture_on_commit_callbacks
 ):
     merchant = user_factory()
     apply(merchant)
@@ -284,7 +284,7 @@ def test_resubmission_replaces_documents_of_the_same_type(
     assert payload["errors"] == []
     [new] = application.documents.all()
     assert new.pk != old.pk and new.content_type == "image/png"
-    assert media_files(media_root) == [new.file.name]
+    assert media_files(private_media_root) == [new.file.name]
 
 
 def test_document_links_expire_and_cannot_be_forged(apply, user_factory, client, settings):
@@ -347,7 +347,7 @@ def test_application_list_query_count_does_not_grow_with_the_page(user_factory, 
     assert small == large
 
 
-def test_database_keeps_one_open_application_even_past_the_check(user_factory, categories, monkeypatch, media_root):
+def test_database_keeps_one_open_application_even_past_the_check(user_factory, categories, monkeypatch, private_media_root):
     """The unique constraint catches what a concurrent request's check could not see."""
     from backend.core.exceptions import DomainError
 
@@ -356,10 +356,10 @@ def test_database_keeps_one_open_application_even_past_the_check(user_factory, c
         applicant=applicant, store_name="S", company_name="C", contact_email=applicant.email, categories=categories[:1]
     )
     services.vendor_application_create(**common, documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload())])
-    files_before = media_files(media_root)
+    files_before = media_files(private_media_root)
     monkeypatch.setattr(services, "_check_may_apply", lambda applicant: None)
     with pytest.raises(DomainError) as refused:
         services.vendor_application_create(**common, documents=[(DocumentType.BUSINESS_LICENSE, pdf_upload())])
     assert refused.value.code.name == "ALREADY_APPLIED"
     assert VendorApplication.objects.count() == 1
-    assert media_files(media_root) == files_before
+    assert media_files(private_media_root) == files_before

@@ -4,10 +4,12 @@ from functools import lru_cache
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from graphene_file_upload.django import FileUploadGraphQLView
+from graphql import ExecutionResult
 from graphql.execution.middleware import MiddlewareManager
 
 from backend.accounts.auth import authenticate_request
 from backend.accounts.jwt import TokenError
+from backend.core import query_cost
 from backend.core.observability import format_graphql_error
 
 from .csrf_prevention import RefuseCrossSiteRequests
@@ -73,3 +75,28 @@ class CoreGraphQLView(RefuseCrossSiteRequests, BearerTokenView, FileUploadGraphQ
         if self.middleware:
             return [PaginationMiddleware(), *self.middleware]
         return pagination_middleware()
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        """Token limit before parsing; depth, alias and cost limits before the other validation
+        rules and execution."""
+        refusal = query_cost.too_many_tokens(query)
+        if refusal is not None:
+            return ExecutionResult(data=None, errors=[refusal])
+        self.validation_rules = [
+            query_cost.limits_rule(
+                variables=variables,
+                operation_name=operation_name,
+                rules=query_cost.validation_rules(),
+                on_measure=lambda cost, limits: setattr(request, "query_cost", cost.as_extension(limits)),
+            )
+        ]
+        return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
+
+    def get_response(self, request, data, show_graphiql=False):
+        result, status_code = super().get_response(request, data, show_graphiql)
+        cost = getattr(request, "query_cost", None)
+        if result is not None and cost is not None and query_cost.cost_requested(request, data.get("extensions")):
+            body = json.loads(result)
+            body.setdefault("extensions", {})["cost"] = cost
+            result = self.json_encode(request, body, pretty=show_graphiql)
+        return result, status_code
