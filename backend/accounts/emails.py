@@ -10,6 +10,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+# Store roles as named in invitation emails (VendorRole labels), for the translation catalogue.
+ROLE_LABELS = (gettext_noop("Owner"), gettext_noop("Operator"), gettext_noop("Customer service"))
 
 from .throttle import account_email_allowed
 

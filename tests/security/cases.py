@@ -129,8 +129,9 @@ OWNED_CASES: list[Case] = [
       legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",), staff=(MV,)),
     m("vendorStaffInvite", lambda w: {"vendor": g("Vendor", A(w).vendor), "email": w.shopper2.email, "role": "OWNER"},
       denied_roles=("alpha_operator", "alpha_agent"), staff=(MV,)),
+    # Invitations are seen by the owner only: the store's other staff are answered NOT_FOUND.
     m("vendorStaffInvitationRevoke", lambda w: {"id": g("VendorStaffInvitation", A(w).invitation)},
-      denied_roles=("alpha_operator", "alpha_agent"), staff=(MV,)),
+      attackers=(*CORE_ATTACKERS, "alpha_operator", "alpha_agent"), staff=(MV,)),
     m("vendorStaffRemove", lambda w: {"id": g("VendorStaff", A(w).operator_membership)},
       denied_roles=("alpha_operator", "alpha_agent"), staff=(MV,)),
     m("vendorClose", lambda w: {"id": g("Vendor", A(w).vendor), "reason": "Closed by someone else"},
