@@ -353,7 +353,9 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("VendorApplicationDocument", lambda w: A(w).document, ("alpha_owner",), (MV,)),
     NodeCase("User", lambda w: A(w).owner, ("alpha_owner",), (MS,)),
     NodeCase("VendorStaff", lambda w: A(w).operator_membership, staff=(MV, MF)),
-    NodeCase("VendorStaffInvitation", lambda w: A(w).invitation, staff=(MV,)),
+    # A store's invitations are its owner's (and the invited account's, see test_staff_invitations.py).
+    NodeCase("VendorStaffInvitation", lambda w: A(w).invitation, ("alpha_owner",), (MV,),
+             attackers=(*CORE_ATTACKERS, "alpha_operator", "alpha_agent")),
     NodeCase("Vendor", lambda w: A(w).vendor, staff=(MV, MF)),
     NodeCase("Category", lambda w: w.categories["tshirts"], legit=PUBLIC_TO_ALL, attackers=()),
     NodeCase("Attribute", lambda w: w.categories["apparel"].attributes.first(), legit=PUBLIC_TO_ALL, attackers=()),
