@@ -246,17 +246,19 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     revoked = DomainError(
         AccountErrorCode.JWT_INVALID_TOKEN, _("The refresh token has been revoked."), field="refreshToken"
     )
+    now = timezone.now()
     with transaction.atomic():
+        # The claim is the transaction's first statement: on SQLite it takes the write lock at once
+        # (a read first would fail to upgrade under contention), on PostgreSQL it locks the row.
+        claimed = RefreshToken.objects.filter(
+            jti=payload.jti, used_at__isnull=True, revoked_at__isnull=True
+        ).update(used_at=now)
         record = RefreshToken.objects.select_related("user").filter(jti=payload.jti).first()
         if record is None or record.user.jwt_token_key != payload.token_key or record.revoked_at:
-            raise revoked
+            raise revoked  # rolls the claim back
         user = record.user
         if not user.is_active:
             raise DomainError(AccountErrorCode.INACTIVE, _("This account is inactive."))
-        now = timezone.now()
-        claimed = RefreshToken.objects.filter(pk=record.pk, used_at__isnull=True, revoked_at__isnull=True).update(
-            used_at=now
-        )
         if claimed:
             return TokenPair(
                 token=tokens.create_access_token(user, family=record.family),
