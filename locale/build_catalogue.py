@@ -2,7 +2,7 @@
 translations below (English msgid -> Simplified Chinese). Run from the repository root:
 
     xgettext --language=Python --keyword=_ --keyword=gettext_noop --from-code=UTF-8 --no-location \
-        -o /tmp/accounts.pot backend/accounts/*.py
+        -o /tmp/accounts.pot backend/accounts/*.py backend/vendors/services.py
     python locale/build_catalogue.py /tmp/accounts.pot
     python manage.py compilemessages -l zh_Hans
 
@@ -64,6 +64,14 @@ ZH = {
     "Too many failed sign-in attempts for this email; try again in %(seconds)d seconds.":
     "该电子邮箱登录失败次数过多，请在 %(seconds)d 秒后再试。",
     "Too many account requests from your address; try again later.": "您的地址账户请求过多，请稍后再试。",
+    "The store has too many pending invitations; revoke some first.": "店铺的待处理邀请过多，请先撤销一些。",
+    "Only a pending invitation can be revoked.": "只能撤销待处理的邀请。",
+    "Give the invitation's id or its token.": "请提供邀请的 ID 或令牌。",
+    "No such invitation for your account.": "您的账户没有这个邀请。",
+    "The invitation is no longer pending.": "该邀请已不再待处理。",
+    "The invitation has expired.": "该邀请已过期。",
+    "Platform staff cannot work for a store.": "平台员工不能为店铺工作。",
+    "You already work for a store.": "您已在一家店铺工作。",
 }
 
 

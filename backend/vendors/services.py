@@ -20,6 +20,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.catalog.models import Category
@@ -492,7 +493,7 @@ def vendor_staff_invite(*, actor: User, vendor: Vendor, email: str, role: str) -
     if pending.filter(expires_at__gt=timezone.now()).count() >= settings.VENDOR_STAFF_PENDING_INVITATIONS_MAX:
         raise DomainError(
             VendorErrorCode.TOO_MANY_INVITATIONS,
-            "The store has too many pending invitations; revoke some first.",
+            _("The store has too many pending invitations; revoke some first."),
             field="email",
         )
     token = secrets.token_urlsafe(24)
@@ -521,7 +522,7 @@ def vendor_staff_invitation_revoke(*, actor: User, invitation: VendorStaffInvita
         _require_vendor_role(actor, invitation.vendor, (VendorRole.OWNER,))
         if invitation.status != InvitationStatus.PENDING:
             raise DomainError(
-                VendorErrorCode.INVALID_TRANSITION, "Only a pending invitation can be revoked.", field="id"
+                VendorErrorCode.INVALID_TRANSITION, _("Only a pending invitation can be revoked."), field="id"
             )
         invitation.status = InvitationStatus.REVOKED
         invitation.answered_at = timezone.now()
@@ -542,18 +543,18 @@ def invitation_for_invitee(*, actor: User, invitation_id: int | None = None, tok
     elif invitation_id is not None:
         queryset = queryset.filter(pk=invitation_id)
     else:
-        raise DomainError(VendorErrorCode.REQUIRED, "Give the invitation's id or its token.", field="id")
+        raise DomainError(VendorErrorCode.REQUIRED, _("Give the invitation's id or its token."), field="id")
     invitation = queryset.filter(email=actor.email).first() if actor.email_confirmed else None
     if invitation is None:
-        raise DomainError(VendorErrorCode.NOT_FOUND, "No such invitation for your account.", field="token" if token else "id")
+        raise DomainError(VendorErrorCode.NOT_FOUND, _("No such invitation for your account."), field="token" if token else "id")
     if invitation.status != InvitationStatus.PENDING:
         raise DomainError(
             VendorErrorCode.INVALID_TRANSITION,
-            f"The invitation is {InvitationStatus(invitation.status).label.lower()}.",
+            _("The invitation is no longer pending."),
             field="id",
         )
     if invitation.expires_at <= timezone.now():
-        raise DomainError(VendorErrorCode.INVITATION_EXPIRED, "The invitation has expired.", field="id")
+        raise DomainError(VendorErrorCode.INVITATION_EXPIRED, _("The invitation has expired."), field="id")
     return invitation
 
 
@@ -573,14 +574,14 @@ def vendor_staff_invitation_accept(
         vendor = Vendor.objects.select_for_update().get(pk=invitation.vendor_id)
         _require_open(vendor)
         if actor.is_staff:
-            raise DomainError(VendorErrorCode.PERMISSION_DENIED, "Platform staff cannot work for a store.")
+            raise DomainError(VendorErrorCode.PERMISSION_DENIED, _("Platform staff cannot work for a store."))
         if VendorStaff.objects.filter(user=actor).exists():
-            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, "You already work for a store.")
+            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, _("You already work for a store."))
         try:
             with transaction.atomic():
                 staff = VendorStaff.objects.create(vendor=vendor, user=actor, role=invitation.role)
         except IntegrityError as exc:
-            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, "You already work for a store.") from exc
+            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, _("You already work for a store.")) from exc
         _answer(invitation, actor, InvitationStatus.ACCEPTED)
         audit_log(actor=actor, action="vendor.staff_join", target=vendor, user=actor.pk, email=actor.email,
                   role=invitation.role)

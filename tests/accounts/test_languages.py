@@ -78,3 +78,19 @@ def test_emails_to_addresses_without_account_use_the_request_language(mailbox):
     mail = mailbox.only("new@example.com")
     assert mail.subject == "Jade Garden 邀请您加入"
     assert "「运营」" in mail.body and VendorRole.OPERATOR.label not in mail.body
+
+
+def test_invitation_errors_follow_accept_language(user_factory):
+    from ..graphql_client import GraphQLClient
+
+    api = GraphQLClient(CORE_URL).login(user_factory("li@example.com"))
+    response = api.client.post(
+        CORE_URL,
+        json.dumps({"query": 'mutation { vendorStaffInvitationAccept(token: "guessed") { errors { code message } } }'}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api.token}",
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    )
+    assert response.json()["data"]["vendorStaffInvitationAccept"]["errors"] == [
+        {"code": "NOT_FOUND", "message": "您的账户没有这个邀请。"}
+    ]
