@@ -90,6 +90,8 @@ MIDDLEWARE = [
     # Serves collected static files (admin, console) with DEBUG off, compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Activates English or Simplified Chinese from Accept-Language: API error messages and emails.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -164,7 +166,9 @@ PASSWORD_HASHERS = env_list(
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 )
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -198,8 +202,53 @@ JWT_ACCESS_TTL = timedelta(seconds=env_int("JWT_ACCESS_TTL_SECONDS", 5 * 60))
 JWT_REFRESH_TTL = timedelta(seconds=env_int("JWT_REFRESH_TTL_SECONDS", 30 * 24 * 3600))
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = os.environ.get("JWT_ISSUER", "marketplace")
-LOGIN_THROTTLE_ATTEMPTS = env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
+# Sign-in throttling (backend/accounts/throttle.py; counters in the cache, see CACHES). Failed sign-ins
+# are counted per client address, per client address and email, and per email from everywhere:
+# - a client address with LOGIN_THROTTLE_PER_CLIENT failures in the window is refused;
+# - so is a client address with LOGIN_THROTTLE_PER_CLIENT_EMAIL failures for one email;
+# - an email with LOGIN_THROTTLE_ATTEMPTS failures from anywhere gets progressive delays: each further
+#   failure refuses that email for 2, 4, 8 ... seconds, at most LOGIN_THROTTLE_MAX_DELAY, so strangers
+#   can slow its owner down but never lock them out.
 LOGIN_THROTTLE_WINDOW = timedelta(seconds=env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60))
+LOGIN_THROTTLE_PER_CLIENT = env_int("LOGIN_THROTTLE_PER_CLIENT", 20)
+LOGIN_THROTTLE_PER_CLIENT_EMAIL = env_int("LOGIN_THROTTLE_PER_CLIENT_EMAIL", 5)
+LOGIN_THROTTLE_ATTEMPTS = env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
+LOGIN_THROTTLE_MAX_DELAY = timedelta(seconds=env_int("LOGIN_THROTTLE_MAX_DELAY_SECONDS", 60))
+# Emails that account operations send (confirmation, password reset, "someone tried to register"):
+# at most this many to one address, and this many requests for them from one client, per window.
+ACCOUNT_EMAILS_PER_ADDRESS = env_int("ACCOUNT_EMAILS_PER_ADDRESS", 3)
+ACCOUNT_EMAIL_REQUESTS_PER_CLIENT = env_int("ACCOUNT_EMAIL_REQUESTS_PER_CLIENT", 10)
+ACCOUNT_EMAIL_WINDOW = timedelta(seconds=env_int("ACCOUNT_EMAIL_WINDOW_SECONDS", 3600))
+# Sign-in, registration, confirmation and password reset operations one request may carry (aliases and
+# batches included); the rest answer TOO_MANY_OPERATIONS without doing anything.
+AUTH_OPERATIONS_PER_REQUEST = env_int("AUTH_OPERATIONS_PER_REQUEST", 3)
+# Behind a reverse proxy that sets X-Forwarded-For, its first hop is the client address; otherwise
+# REMOTE_ADDR is (a client could write any X-Forwarded-For itself).
+TRUSTED_PROXY = env_bool("TRUSTED_PROXY", False)
+# Confirmation and password reset tokens (Django's PasswordResetTokenGenerator) expire after this.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600)
+# Store staff invitations expire after this many days.
+VENDOR_STAFF_INVITATION_DAYS = env_int("VENDOR_STAFF_INVITATION_DAYS", 7)
+VENDOR_STAFF_PENDING_INVITATIONS_MAX = env_int("VENDOR_STAFF_PENDING_INVITATIONS_MAX", 50)
+
+# --- Email ---
+# The console on the embedded default (emails are printed by the web process); SMTP in production from
+# EMAIL_URL (smtp://user:password@host:587/?tls=True) or EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Marketplace <no-reply@marketplace.example.com>")
+if os.environ.get("EMAIL_URL"):
+    import dj_email_url
+
+    vars().update(dj_email_url.parse(os.environ["EMAIL_URL"]))
+elif os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 # --- Uploads ---
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)

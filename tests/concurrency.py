@@ -12,6 +12,10 @@ threads) and real transactions: each thread commits on its own connection.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -66,3 +70,35 @@ def race(work: Callable[[int], object], count: int, *, timeout: float = TIMEOUT_
     stuck = [i for i, thread in enumerate(threads) if thread.is_alive()]
     assert not stuck, f"threads {stuck} still running after {timeout} s: a deadlock or a hang"
     return results
+
+
+@contextlib.contextmanager
+def sqlite_file_database():
+    """On SQLite, the current test database copied to a file that every thread's connection uses
+    (the embedded default's set-up: a file, writers waiting on its lock), for the duration.
+
+    The in-memory test database shares one cache between threads, where a writer makes the others
+    fail at once ("database table is locked") instead of waiting, which no deployment does.
+    On PostgreSQL it does nothing. Use in a `django_db(transaction=True)` test.
+    """
+    from django.db import connections
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    saved_settings = connections.settings["default"]
+    saved_connection = connections["default"]
+    saved_connection.ensure_connection()
+    with tempfile.TemporaryDirectory(prefix="sqlite-race-") as directory:
+        path = os.path.join(directory, "db.sqlite3")
+        target = sqlite3.connect(path)
+        saved_connection.connection.backup(target)
+        target.close()
+        connections.settings["default"] = {**saved_settings, "NAME": path, "TEST": {**saved_settings.get("TEST", {}), "NAME": path}}
+        del connections["default"]
+        try:
+            yield
+        finally:
+            connections["default"].close()
+            connections.settings["default"] = saved_settings
+            connections["default"] = saved_connection

@@ -36,6 +36,16 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Sign-in throttle counters live in the cache (locmem in tests): each test starts without any."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def core_api(db):
     return GraphQLClient(CORE_URL)
@@ -96,3 +106,35 @@ def image_bytes(size=(800, 800), fmt="PNG", color=(200, 30, 30)) -> bytes:
 @pytest.fixture
 def make_image():
     return image_bytes
+
+
+class Mailbox:
+    """Account emails: sent after commit through a task, captured here (Django's locmem backend)."""
+
+    def __init__(self, capture):
+        self._capture = capture
+
+    def capture(self):
+        return self._capture(execute=True)
+
+    @property
+    def outbox(self):
+        from django.core import mail
+
+        return mail.outbox
+
+    def only(self, address: str):
+        found = [m for m in self.outbox if m.to == [address]]
+        assert len(found) == 1, [(m.to, m.subject) for m in self.outbox]
+        return found[0]
+
+    @staticmethod
+    def token(message) -> str:
+        import re
+
+        return re.search(r"token: (\S+)", message.body).group(1)
+
+
+@pytest.fixture
+def mailbox(django_capture_on_commit_callbacks, mailoutbox):
+    return Mailbox(django_capture_on_commit_callbacks)

@@ -81,3 +81,11 @@ class ProductVariantFactory(DjangoModelFactory):
     price_amount = Decimal("99.00")
     currency = "CNY"
     stock = 10
+
+
+def staff_join(owner, vendor: Vendor, user, role: str = VendorRole.OPERATOR) -> VendorStaff:
+    """`user` joins `vendor`'s staff the only way there is: the owner invites, the account accepts."""
+    from backend.vendors import services
+
+    invitation = services.vendor_staff_invite(actor=owner, vendor=vendor, email=user.email, role=role)
+    return services.vendor_staff_invitation_accept(actor=user, invitation_id=invitation.pk)

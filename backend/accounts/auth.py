@@ -7,9 +7,10 @@ admin keeps Django's own session login.
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef
 
 from .jwt import ACCESS, TokenError, decode_token
-from .models import User
+from .models import RefreshToken, User
 
 
 def get_bearer_token(request) -> str | None:
@@ -22,8 +23,13 @@ def get_bearer_token(request) -> str | None:
 
 def user_from_access_token(token: str) -> User:
     payload = decode_token(token, ACCESS)
-    user = User.objects.filter(pk=payload.user_id).first()
-    if user is None or user.jwt_token_key != payload.token_key:
+    users = User.objects.filter(pk=payload.user_id)
+    if payload.family:
+        # One query either way: a sign-in whose refresh token was reused is revoked, access tokens too.
+        revoked = RefreshToken.objects.filter(family=payload.family, revoked_at__isnull=False, user=OuterRef("pk"))
+        users = users.annotate(family_revoked=Exists(revoked))
+    user = users.first()
+    if user is None or user.jwt_token_key != payload.token_key or getattr(user, "family_revoked", False):
         raise TokenError("JWT_INVALID_TOKEN", "The token has been revoked.")
     if not user.is_active:
         raise TokenError("JWT_INVALID_TOKEN", "The account is inactive.")

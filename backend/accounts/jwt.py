@@ -41,10 +41,13 @@ def _encode(payload: dict) -> str:
     return jwt.encode(payload, settings.SECRET_KEY, algorithm=settings.JWT_ALGORITHM)
 
 
-def create_access_token(user) -> str:
+def create_access_token(user, family: str | None = None) -> str:
+    """An access token; `family` ties it to a sign-in, so that refresh-token reuse revokes it too."""
     now = timezone.now()
+    claims = {"fam": family} if family else {}
     return _encode(
         {
+            **claims,
             "iss": settings.JWT_ISSUER,
             "sub": str(user.pk),
             "type": ACCESS,

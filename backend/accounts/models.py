@@ -51,6 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     last_name = models.CharField(max_length=150, blank=True)
     is_staff = models.BooleanField(default=False, help_text="Platform staff: may use the admin.")
     is_active = models.BooleanField(default=True)
+    # Self-registered accounts start unconfirmed and cannot sign in until the emailed token confirms
+    # the address (or a password reset, which proves the same). Accounts made by staff, the admin,
+    # createsuperuser or the demo data are confirmed.
+    email_confirmed = models.BooleanField(default=True)
+    # The language emails to this account are written in ("en" or "zh-hans"); set at registration
+    # from Accept-Language.
+    language_code = models.CharField(max_length=16, blank=True, default="")
     date_joined = models.DateTimeField(default=timezone.now)
     # Part of every token; changing it (on password change) revokes all tokens.
     jwt_token_key = models.CharField(max_length=64, default=new_token_key)
@@ -86,12 +93,6 @@ class RefreshToken(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-
-class FailedLogin(models.Model):
-    email = models.CharField(max_length=254, db_index=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
 
 class Address(models.Model):

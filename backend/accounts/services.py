@@ -1,24 +1,29 @@
-"""Account services: registration, tokens, staff and permission groups."""
+"""Account services: registration and confirmation, password reset, sign-in and tokens, staff and
+permission groups."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission, has_permission, require_permission
 
+from . import emails, throttle
 from . import jwt as tokens
 from .error_codes import AccountErrorCode
-from .models import FailedLogin, RefreshToken, User
+from .models import RefreshToken, User
 
 
 @dataclass
@@ -33,9 +38,9 @@ def _check_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise DomainError(AccountErrorCode.INVALID, "Enter a valid email address.", field="email") from exc
+        raise DomainError(AccountErrorCode.INVALID, _("Enter a valid email address."), field="email") from exc
     if len(email) > User._meta.get_field("email").max_length:
-        raise DomainError(AccountErrorCode.INVALID, "The email address is too long.", field="email")
+        raise DomainError(AccountErrorCode.INVALID, _("The email address is too long."), field="email")
     return email
 
 
@@ -43,7 +48,7 @@ def _check_length(value: str, model, model_field: str, field: str) -> str:
     """Text longer than its column is an INVALID input (PostgreSQL would refuse to store it)."""
     limit = model._meta.get_field(model_field).max_length
     if len(value) > limit:
-        raise DomainError(AccountErrorCode.INVALID, f"At most {limit} characters.", field=field)
+        raise DomainError(AccountErrorCode.INVALID, _("At most %(limit)d characters.") % {"limit": limit}, field=field)
     return value
 
 
@@ -56,95 +61,224 @@ def _check_password(password: str, user: User) -> None:
         ) from exc
 
 
-def account_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+def account_create(
+    *, email: str, password: str, first_name: str = "", last_name: str = "", email_confirmed: bool = True
+) -> User:
+    """Create an account directly (staff accounts, demo data); UNIQUE when the email is taken.
+
+    Not for self-registration, which must not tell whether an email is registered: account_register.
+    """
     email = _check_email(email)
-    if User.objects.filter(email=email).exists():
-        raise DomainError(AccountErrorCode.UNIQUE, "An account with this email exists.", field="email")
     user = User(
         email=email,
         first_name=_check_length(first_name or "", User, "first_name", "firstName"),
         last_name=_check_length(last_name or "", User, "last_name", "lastName"),
+        email_confirmed=email_confirmed,
     )
     _check_password(password, user)
+    if User.objects.filter(email=email).exists():
+        raise DomainError(AccountErrorCode.UNIQUE, _("An account with this email exists."), field="email")
     user.set_password(password)
     user.save()
     return user
 
 
-def _throttled(email: str) -> bool:
-    since = timezone.now() - settings.LOGIN_THROTTLE_WINDOW
-    return FailedLogin.objects.filter(email=email, created_at__gte=since).count() >= settings.LOGIN_THROTTLE_ATTEMPTS
+class _ConfirmationTokenGenerator(PasswordResetTokenGenerator):
+    """Email confirmation tokens: signed, expiring (PASSWORD_RESET_TIMEOUT), void once confirmed."""
+
+    key_salt = "backend.accounts.services.confirmation"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{user.pk}{user.email}{user.email_confirmed}{user.password}{timestamp}"
 
 
-def token_create(*, email: str, password: str, ip_address: str | None = None) -> TokenPair:
+confirmation_tokens = _ConfirmationTokenGenerator()
+# Django's own: signed, expiring, void once the password (or last_login) changes.
+password_reset_tokens = PasswordResetTokenGenerator()
+
+
+def account_register(
+    *,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    language: str = "",
+    client: throttle.Client | None = None,
+) -> None:
+    """Register an account that signs in once its email is confirmed.
+
+    The answer is the same whether or not the email is registered: a new address gets a
+    confirmation email; an unconfirmed account gets it again; a confirmed one is told that someone
+    tried to register with it. Input errors (email, password) come before any of that.
+    """
+    client = client or throttle.no_client()
+    client.spend()
+    email = _check_email(email)
+    candidate = User(
+        email=email,
+        first_name=_check_length(first_name or "", User, "first_name", "firstName"),
+        last_name=_check_length(last_name or "", User, "last_name", "lastName"),
+        email_confirmed=False,
+        language_code=emails.supported_language(language or translation.get_language()),
+    )
+    _check_password(password, candidate)
+    throttle.account_email_request(client)
+    existing = User.objects.filter(email=email).first()
+    # The password is hashed either way: the same work for a new and a registered email.
+    candidate.set_password(password)
+    if existing is None:
+        try:
+            with transaction.atomic():
+                candidate.save()
+        except IntegrityError:  # registered at this very moment by another request
+            return None
+        emails.send_confirmation(candidate, confirmation_tokens.make_token(candidate))
+    elif not existing.email_confirmed:
+        emails.send_confirmation(existing, confirmation_tokens.make_token(existing))
+    else:
+        emails.send_registration_attempt(existing)
+    return None
+
+
+def _invalid_token() -> DomainError:
+    return DomainError(AccountErrorCode.INVALID_TOKEN, _("The token is wrong or has expired."), field="token")
+
+
+def _user_by_email(email: str) -> User | None:
     email = (email or "").strip().lower()
-    if len(email) > FailedLogin._meta.get_field("email").max_length:
-        # No account has so long an address (and the failed sign-in could not be recorded).
-        raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, "Wrong email or password.", field="email")
-    if _throttled(email):
+    if not email or len(email) > User._meta.get_field("email").max_length:
+        return None
+    return User.objects.filter(email=email).first()
+
+
+def account_confirm(*, email: str, token: str, client: throttle.Client | None = None) -> User:
+    """Confirm an account's email with the emailed token; the account may sign in from then on."""
+    (client or throttle.no_client()).spend()
+    user = _user_by_email(email)
+    if user is None or user.email_confirmed or not confirmation_tokens.check_token(user, token or ""):
+        raise _invalid_token()
+    user.email_confirmed = True
+    user.save(update_fields=["email_confirmed"])
+    return user
+
+
+def password_reset_request(*, email: str, client: throttle.Client | None = None) -> None:
+    """Email a password reset token to the account, if there is one; the answer is the same either way."""
+    client = client or throttle.no_client()
+    client.spend()
+    email = _check_email(email)
+    throttle.account_email_request(client)
+    user = _user_by_email(email)
+    if user is not None and user.is_active:
+        emails.send_password_reset(user, password_reset_tokens.make_token(user))
+
+
+def password_reset_confirm(
+    *, email: str, token: str, new_password: str, client: throttle.Client | None = None
+) -> User:
+    """Set a new password with the emailed token. Every token issued before stops working, and the
+    email counts as confirmed (the token came through it)."""
+    (client or throttle.no_client()).spend()
+    user = _user_by_email(email)
+    if user is None or not user.is_active or not password_reset_tokens.check_token(user, token or ""):
+        raise _invalid_token()
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.email_confirmed = True
+    user.save(update_fields=["password", "jwt_token_key", "email_confirmed"])
+    RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return user
+
+
+def authenticate_credentials(*, email: str, password: str, client: throttle.Client) -> User:
+    """The one check of an email and password, for tokenCreate on both APIs and the admin login.
+
+    Throttled per client address and email (see throttle); an unknown email costs the same password
+    hashing as a known one, so neither the answer nor its time tells whether an account exists.
+    """
+    client.spend()
+    email = (email or "").strip().lower()
+    throttle.sign_in_check(email, client)
+    user = _user_by_email(email)
+    if user is None:
+        make_password(password)  # the work check_password would have done
+        valid = False
+    else:
+        valid = user.check_password(password)
+    if not valid:
+        throttle.sign_in_failed(email, client)
+        raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, _("Wrong email or password."), field="email")
+    if not user.is_active:
+        raise DomainError(AccountErrorCode.INACTIVE, _("This account is inactive."), field="email")
+    if not user.email_confirmed:
         raise DomainError(
-            AccountErrorCode.LOGIN_THROTTLED,
-            "Too many failed sign-in attempts for this email; try again later.",
+            AccountErrorCode.ACCOUNT_NOT_CONFIRMED,
+            _("Confirm your email address first (accountConfirm with the emailed token)."),
             field="email",
         )
-    user = User.objects.filter(email=email).first()
-    if user is None or not user.check_password(password):
-        # Callers must not roll this back: tokenCreate runs outside a transaction.
-        FailedLogin.objects.create(email=email, ip_address=ip_address)
-        raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, "Wrong email or password.", field="email")
-    if not user.is_active:
-        raise DomainError(AccountErrorCode.INACTIVE, "This account is inactive.", field="email")
-    FailedLogin.objects.filter(email=email).delete()
+    throttle.sign_in_succeeded(email, client)
+    return user
+
+
+def token_create(*, email: str, password: str, client: throttle.Client | None = None) -> TokenPair:
+    user = authenticate_credentials(email=email, password=password, client=client or throttle.no_client())
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    family = secrets.token_hex(16)
     return TokenPair(
-        token=tokens.create_access_token(user),
-        refresh_token=tokens.create_refresh_token(user),
+        token=tokens.create_access_token(user, family=family),
+        refresh_token=tokens.create_refresh_token(user, family=family),
         user=user,
     )
 
 
 def token_refresh(*, refresh_token: str) -> TokenPair:
+    """Trade a refresh token for a new pair, once.
+
+    The token is claimed with one conditional UPDATE, so of several concurrent refreshes of one
+    token exactly one wins, on SQLite as on PostgreSQL. Any other use of a used token is reuse:
+    its whole family (refresh and access tokens) is revoked, committed whatever the caller does.
+    """
     try:
         payload = tokens.decode_token(refresh_token, tokens.REFRESH)
     except tokens.TokenError as exc:
         raise DomainError(AccountErrorCode[exc.code], exc.message, field="refreshToken") from exc
-    # The row lock needs a transaction of its own (the mutation runs outside one, so that a
-    # reuse's revocation sticks): the revocation commits here, the error is raised after.
+    revoked = DomainError(
+        AccountErrorCode.JWT_INVALID_TOKEN, _("The refresh token has been revoked."), field="refreshToken"
+    )
+    now = timezone.now()
     with transaction.atomic():
-        record = (
-            RefreshToken.objects.select_for_update().select_related("user").filter(jti=payload.jti).first()
-        )
+        # The claim is the transaction's first statement: on SQLite it takes the write lock at once
+        # (a read first would fail to upgrade under contention), on PostgreSQL it locks the row.
+        claimed = RefreshToken.objects.filter(
+            jti=payload.jti, used_at__isnull=True, revoked_at__isnull=True
+        ).update(used_at=now)
+        record = RefreshToken.objects.select_related("user").filter(jti=payload.jti).first()
         if record is None or record.user.jwt_token_key != payload.token_key or record.revoked_at:
-            raise DomainError(
-                AccountErrorCode.JWT_INVALID_TOKEN, "The refresh token has been revoked.", field="refreshToken"
-            )
-        now = timezone.now()
-        reused = record.used_at is not None
-        if reused:
-            RefreshToken.objects.filter(family=record.family, revoked_at__isnull=True).update(revoked_at=now)
-        else:
-            user = record.user
-            if not user.is_active:
-                raise DomainError(AccountErrorCode.INACTIVE, "This account is inactive.")
-            record.used_at = now
-            record.save(update_fields=["used_at"])
-            pair = TokenPair(
-                token=tokens.create_access_token(user),
+            raise revoked  # rolls the claim back
+        user = record.user
+        if not user.is_active:
+            raise DomainError(AccountErrorCode.INACTIVE, _("This account is inactive."))
+        if claimed:
+            return TokenPair(
+                token=tokens.create_access_token(user, family=record.family),
                 refresh_token=tokens.create_refresh_token(user, family=record.family),
                 user=user,
             )
-    if reused:
-        raise DomainError(
-            AccountErrorCode.JWT_REFRESH_TOKEN_REUSED,
-            "This refresh token was already used; all tokens of this sign-in are revoked.",
-            field="refreshToken",
-        )
-    return pair
+    # Reuse: outside the transaction above, so the revocation stands even though the call fails.
+    RefreshToken.objects.filter(family=record.family, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    raise DomainError(
+        AccountErrorCode.JWT_REFRESH_TOKEN_REUSED,
+        _("This refresh token was already used; all tokens of this sign-in are revoked."),
+        field="refreshToken",
+    )
 
 
 def password_change(*, user: User, old_password: str, new_password: str) -> User:
     if not user.check_password(old_password):
-        raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, "The old password is wrong.", field="oldPassword")
+        raise DomainError(
+            AccountErrorCode.INVALID_CREDENTIALS, _("The old password is wrong."), field="oldPassword"
+        )
     _check_password(new_password, user)
     user.set_password(new_password)  # replaces the token key: every token is revoked
     user.save(update_fields=["password", "jwt_token_key"])
@@ -247,7 +381,7 @@ def staff_create(
     _check_grantable(actor, permissions)
     for group in groups:
         _check_grantable(actor, _group_permissions(group))
-    user = account_register(email=email, password=password, first_name=first_name, last_name=last_name)
+    user = account_create(email=email, password=password, first_name=first_name, last_name=last_name)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     if permissions:

@@ -23,3 +23,6 @@ class VendorErrorCode(Enum):
     DEPOSIT_SHORT = "deposit_short"
     # Closing completes only when orders, disputes and the cooling-off period allow.
     NOT_SETTLED = "not_settled"
+    # Store staff invitations.
+    TOO_MANY_INVITATIONS = "too_many_invitations"
+    INVITATION_EXPIRED = "invitation_expired"

@@ -155,3 +155,40 @@ class VendorStaff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()} of {self.vendor})"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+
+
+class VendorStaffInvitation(models.Model):
+    """An invitation to work for a store, answered by the invited account itself.
+
+    Addressed to an email, not to an account: whether that email has an account, and what kind,
+    is not the inviting owner's business. Only a hash of the emailed token is stored.
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="staff_invitations")
+    email = models.EmailField(db_index=True)
+    role = models.CharField(max_length=32, choices=VendorRole.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["vendor", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_role_display()} of {self.vendor}, {self.get_status_display()})"

@@ -4,7 +4,9 @@ from django.db.models import Q
 
 from backend.core.permissions import PlatformPermission, has_permission
 
-from .models import ApplicationDocument, Vendor, VendorApplication, VendorStaff
+from django.utils import timezone
+
+from .models import ApplicationDocument, InvitationStatus, Vendor, VendorApplication, VendorRole, VendorStaff, VendorStaffInvitation
 
 
 def vendor_of(user) -> Vendor | None:
@@ -95,3 +97,38 @@ def vendors_for_list(user, *, status: str | None = None, search: str | None = No
 def may_see_audit_trail(user) -> bool:
     """Decisions, their reasons and who took them are for platform staff."""
     return has_permission(user, PlatformPermission.MANAGE_VENDORS)
+
+
+def visible_staff_invitations(user, queryset=None):
+    """A store's invitations: its owner and staff managing vendors see them; the invited account sees
+    those addressed to its confirmed email. Nobody else."""
+    queryset = VendorStaffInvitation.objects.all() if queryset is None else queryset
+    if has_permission(user, PlatformPermission.MANAGE_VENDORS):
+        return queryset
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    mine = Q(email=user.email) if user.email_confirmed else Q(pk__in=[])
+    membership = getattr(user, "vendor_membership", None)
+    if membership is not None and membership.role == VendorRole.OWNER:
+        mine |= Q(vendor_id=membership.vendor_id)
+    return queryset.filter(mine)
+
+
+def pending_invitations_for(user):
+    """Invitations waiting for the account's answer."""
+    if user is None or not user.is_authenticated or not user.email_confirmed:
+        return VendorStaffInvitation.objects.none()
+    return VendorStaffInvitation.objects.filter(
+        email=user.email, status=InvitationStatus.PENDING, expires_at__gt=timezone.now()
+    ).select_related("vendor")
+
+
+def pending_invitations_of_vendor(user, vendor: Vendor):
+    """A store's pending invitations, for its owner and staff managing vendors; none for anyone else."""
+    pending = VendorStaffInvitation.objects.filter(vendor=vendor, status=InvitationStatus.PENDING)
+    if has_permission(user, PlatformPermission.MANAGE_VENDORS):
+        return pending
+    membership = getattr(user, "vendor_membership", None) if user is not None and user.is_authenticated else None
+    if membership is not None and membership.vendor_id == vendor.pk and membership.role == VendorRole.OWNER:
+        return pending
+    return pending.none()

@@ -7,9 +7,13 @@ the same transaction as the change.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -17,6 +21,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.catalog.models import Category
@@ -35,10 +40,12 @@ from .models import (
     ApplicationDocument,
     ApplicationStatus,
     DocumentType,
+    InvitationStatus,
     Vendor,
     VendorApplication,
     VendorRole,
     VendorStaff,
+    VendorStaffInvitation,
     VendorStatus,
     document_upload_to,
 )
@@ -501,29 +508,133 @@ def vendor_image_render(*, vendor_id: int, kind: str, original: str) -> bool:
     return True
 
 
-def vendor_staff_add(*, actor: User, vendor: Vendor, email: str, role: str) -> VendorStaff:
-    """Add a registered user to the store's staff; a user works for one store only."""
+def _invitation_token_hash(token: str) -> str:
+    return hashlib.sha256((token or "").encode()).hexdigest()
+
+
+def vendor_staff_invite(*, actor: User, vendor: Vendor, email: str, role: str) -> VendorStaffInvitation:
+    """Invite an email to the store's staff (the store's owner); the invited account answers itself.
+
+    The answer is the same whatever the email is (no account, a shopper, platform staff, someone's
+    staff): an invitation is recorded and emailed. Whether the account may join is checked when it
+    accepts, and told only to it. Inviting the same email again replaces the pending invitation.
+    """
+    from backend.accounts import emails
+
     _require_vendor_role(actor, vendor, (VendorRole.OWNER,))
     _require_open(vendor)
     if role not in VendorRole.values:
         raise DomainError(VendorErrorCode.INVALID, f"Unknown role {role!r}.", field="role")
     email = _clean_email(email, field="email")
-    user = User.objects.filter(email=email).first()
-    if user is None:
+    if len(email) > VendorStaffInvitation._meta.get_field("email").max_length:
+        raise DomainError(VendorErrorCode.INVALID, "The email address is too long.", field="email")
+    pending = vendor.staff_invitations.select_for_update().filter(status=InvitationStatus.PENDING)
+    pending.filter(email=email).update(status=InvitationStatus.REVOKED, answered_at=timezone.now())
+    if pending.filter(expires_at__gt=timezone.now()).count() >= settings.VENDOR_STAFF_PENDING_INVITATIONS_MAX:
         raise DomainError(
-            VendorErrorCode.NOT_FOUND, "No account uses this email; ask them to register first.", field="email"
+            VendorErrorCode.TOO_MANY_INVITATIONS,
+            _("The store has too many pending invitations; revoke some first."),
+            field="email",
         )
-    if user.is_staff:
-        raise DomainError(VendorErrorCode.INVALID, "Platform staff cannot work for a store.", field="email")
-    try:
-        with transaction.atomic():
-            staff = VendorStaff.objects.create(vendor=vendor, user=user, role=role)
-            audit_log(actor=actor, action="vendor.staff_add", target=vendor, user=user.pk, email=user.email, role=role)
-    except IntegrityError as exc:
+    token = secrets.token_urlsafe(24)
+    invitation = VendorStaffInvitation.objects.create(
+        vendor=vendor,
+        email=email,
+        role=role,
+        token_hash=_invitation_token_hash(token),
+        invited_by=actor,
+        expires_at=timezone.now() + timedelta(days=settings.VENDOR_STAFF_INVITATION_DAYS),
+    )
+    audit_log(actor=actor, action="vendor.staff_invite", target=vendor, email=email, role=role)
+    emails.send_staff_invitation(
+        email=email,
+        user=User.objects.filter(email=email).first(),
+        vendor_name=vendor.name,
+        role_label=VendorRole(role).label,
+        token=token,
+    )
+    return invitation
+
+
+def vendor_staff_invitation_revoke(*, actor: User, invitation: VendorStaffInvitation) -> VendorStaffInvitation:
+    with transaction.atomic():
+        invitation = VendorStaffInvitation.objects.select_for_update().select_related("vendor").get(pk=invitation.pk)
+        _require_vendor_role(actor, invitation.vendor, (VendorRole.OWNER,))
+        if invitation.status != InvitationStatus.PENDING:
+            raise DomainError(
+                VendorErrorCode.INVALID_TRANSITION, _("Only a pending invitation can be revoked."), field="id"
+            )
+        invitation.status = InvitationStatus.REVOKED
+        invitation.answered_at = timezone.now()
+        invitation.save(update_fields=["status", "answered_at"])
+        audit_log(actor=actor, action="vendor.staff_invitation_revoke", target=invitation.vendor, email=invitation.email)
+    return invitation
+
+
+def invitation_for_invitee(*, actor: User, invitation_id: int | None = None, token: str | None = None):
+    """The pending invitation addressed to the actor's confirmed email, by id or by emailed token.
+
+    Anyone else's invitation, or a wrong token, is NOT_FOUND: nobody learns of invitations not theirs.
+    """
+    require_authenticated(actor, VendorErrorCode.PERMISSION_DENIED)
+    queryset = VendorStaffInvitation.objects.select_for_update().select_related("vendor")
+    if token:
+        queryset = queryset.filter(token_hash=_invitation_token_hash(token))
+    elif invitation_id is not None:
+        queryset = queryset.filter(pk=invitation_id)
+    else:
+        raise DomainError(VendorErrorCode.REQUIRED, _("Give the invitation's id or its token."), field="id")
+    invitation = queryset.filter(email=actor.email).first() if actor.email_confirmed else None
+    if invitation is None:
+        raise DomainError(VendorErrorCode.NOT_FOUND, _("No such invitation for your account."), field="token" if token else "id")
+    if invitation.status != InvitationStatus.PENDING:
         raise DomainError(
-            VendorErrorCode.ALREADY_VENDOR_STAFF, "This user already works for a store.", field="email"
-        ) from exc
+            VendorErrorCode.INVALID_TRANSITION,
+            _("The invitation is no longer pending."),
+            field="id",
+        )
+    if invitation.expires_at <= timezone.now():
+        raise DomainError(VendorErrorCode.INVITATION_EXPIRED, _("The invitation has expired."), field="id")
+    return invitation
+
+
+def _answer(invitation: VendorStaffInvitation, actor: User, status: str) -> None:
+    invitation.status = status
+    invitation.answered_by = actor
+    invitation.answered_at = timezone.now()
+    invitation.save(update_fields=["status", "answered_by", "answered_at"])
+
+
+def vendor_staff_invitation_accept(
+    *, actor: User, invitation_id: int | None = None, token: str | None = None
+) -> VendorStaff:
+    """The invited account joins the store in the invited role (one store per account)."""
+    with transaction.atomic():
+        invitation = invitation_for_invitee(actor=actor, invitation_id=invitation_id, token=token)
+        vendor = Vendor.objects.select_for_update().get(pk=invitation.vendor_id)
+        _require_open(vendor)
+        if actor.is_staff:
+            raise DomainError(VendorErrorCode.PERMISSION_DENIED, _("Platform staff cannot work for a store."))
+        if VendorStaff.objects.filter(user=actor).exists():
+            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, _("You already work for a store."))
+        try:
+            with transaction.atomic():
+                staff = VendorStaff.objects.create(vendor=vendor, user=actor, role=invitation.role)
+        except IntegrityError as exc:
+            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, _("You already work for a store.")) from exc
+        _answer(invitation, actor, InvitationStatus.ACCEPTED)
+        audit_log(actor=actor, action="vendor.staff_join", target=vendor, user=actor.pk, email=actor.email,
+                  role=invitation.role)
     return staff
+
+
+def vendor_staff_invitation_decline(
+    *, actor: User, invitation_id: int | None = None, token: str | None = None
+) -> VendorStaffInvitation:
+    with transaction.atomic():
+        invitation = invitation_for_invitee(actor=actor, invitation_id=invitation_id, token=token)
+        _answer(invitation, actor, InvitationStatus.DECLINED)
+    return invitation
 
 
 def vendor_staff_remove(*, actor: User, staff: VendorStaff) -> Vendor:

@@ -14,7 +14,17 @@ from ..graphql_client import CORE_URL, STOREFRONT_URL, GraphQLClient, error_code
 
 REGISTER = """
 mutation($input: AccountRegisterInput!) {
-  accountRegister(input: $input) { user { id email } errors { field code message } }
+  accountRegister(input: $input) { user { id email } requiresConfirmation errors { field code message } }
+}"""
+CONFIRM = """
+mutation($email: String!, $token: String!) {
+  accountConfirm(email: $email, token: $token) { user { email } errors { field code message } }
+}"""
+RESET_REQUEST = """
+mutation($email: String!) { passwordResetRequest(email: $email) { errors { field code message } } }"""
+RESET_CONFIRM = """
+mutation($email: String!, $token: String!, $password: String!) {
+  passwordResetConfirm(email: $email, token: $token, newPassword: $password) { user { email } errors { field code } }
 }"""
 TOKEN_CREATE = """
 mutation($email: String!, $password: String!) {
@@ -33,11 +43,29 @@ BOTH = pytest.mark.parametrize("url", [CORE_URL, STOREFRONT_URL], ids=["core", "
 
 
 @BOTH
-def test_register_sign_in_and_me(url):
+def test_register_confirm_sign_in_and_me(url, mailbox):
     api = GraphQLClient(url)
-    payload = api.mutate(REGISTER, {"input": {"email": "Ann@Example.com", "password": PASSWORD}})
-    assert payload["errors"] == []
-    assert payload["user"]["email"] == "ann@example.com"
+    with mailbox.capture():
+        payload = api.mutate(REGISTER, {"input": {"email": "Ann@Example.com", "password": PASSWORD}})
+    assert payload == {"user": None, "requiresConfirmation": True, "errors": []}
+    user = User.objects.get(email="ann@example.com")
+    assert user.email_confirmed is False
+
+    # Unconfirmed: the right password is answered ACCOUNT_NOT_CONFIRMED, no token.
+    tokens = api.mutate(TOKEN_CREATE, {"email": "ann@example.com", "password": PASSWORD})
+    assert error_codes(tokens) == ["ACCOUNT_NOT_CONFIRMED"] and tokens["token"] is None
+    # A wrong password for it is just wrong: strangers learn nothing.
+    wrong = api.mutate(TOKEN_CREATE, {"email": "ann@example.com", "password": "Not-The-One-1"})
+    assert error_codes(wrong) == ["INVALID_CREDENTIALS"]
+
+    mail = mailbox.only("ann@example.com")
+    assert "Confirm" in mail.subject
+    bad = api.mutate(CONFIRM, {"email": "ann@example.com", "token": "1-abc"})
+    assert error_codes(bad) == ["INVALID_TOKEN"]
+    confirmed = api.mutate(CONFIRM, {"email": "ann@example.com", "token": mailbox.token(mail)})
+    assert confirmed["errors"] == [] and confirmed["user"]["email"] == "ann@example.com"
+    again = api.mutate(CONFIRM, {"email": "ann@example.com", "token": mailbox.token(mail)})
+    assert error_codes(again) == ["INVALID_TOKEN"], "a confirmation token works once"
 
     tokens = api.mutate(TOKEN_CREATE, {"email": "ann@example.com", "password": PASSWORD})
     assert tokens["errors"] == []
@@ -46,34 +74,77 @@ def test_register_sign_in_and_me(url):
 
 
 @BOTH
-def test_register_rejects_duplicates_and_weak_passwords(url):
+def test_register_does_not_tell_whether_an_email_is_registered(url, mailbox, user_factory):
+    owner = user_factory("owner@example.com")
     api = GraphQLClient(url)
-    api.mutate(REGISTER, {"input": {"email": "ann@example.com", "password": PASSWORD}})
-    again = api.mutate(REGISTER, {"input": {"email": "ANN@example.com", "password": PASSWORD}})
-    assert error_codes(again) == ["UNIQUE"]
-    weak = api.mutate(REGISTER, {"input": {"email": "bob@example.com", "password": "123"}})
-    assert error_codes(weak) == ["PASSWORD_TOO_WEAK"]
-    assert weak["errors"][0]["field"] == "password"
+    with mailbox.capture():
+        taken = api.mutate(REGISTER, {"input": {"email": "OWNER@example.com", "password": "Squatter-Pass-9"}})
+        free = api.mutate(REGISTER, {"input": {"email": "new@example.com", "password": "Squatter-Pass-9"}})
+    assert taken == free == {"user": None, "requiresConfirmation": True, "errors": []}
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD), "the registered account is untouched"
+    warning = mailbox.only("owner@example.com")
+    assert "tried to register" in warning.body and "token:" not in warning.body
+    assert "token:" in mailbox.only("new@example.com").body
+    # Input errors come first and are the same for both.
+    weak = api.mutate(REGISTER, {"input": {"email": "owner@example.com", "password": "123"}})
+    assert error_codes(weak) == ["PASSWORD_TOO_WEAK"] and weak["errors"][0]["field"] == "password"
     bad_email = api.mutate(REGISTER, {"input": {"email": "not-an-email", "password": PASSWORD}})
     assert error_codes(bad_email) == ["INVALID"]
-    assert User.objects.count() == 1
+    assert User.objects.count() == 2
 
 
 @BOTH
-def test_wrong_password_then_throttled(url, settings, user_factory):
-    settings.LOGIN_THROTTLE_ATTEMPTS = 3
+def test_password_reset_by_email(url, mailbox, user_factory):
     user_factory("carol@example.com")
     api = GraphQLClient(url)
-    for _ in range(3):
-        payload = api.mutate(TOKEN_CREATE, {"email": "carol@example.com", "password": "wrong-one"})
-        assert error_codes(payload) == ["INVALID_CREDENTIALS"]
-    # Even the right password is refused while throttled.
-    payload = api.mutate(TOKEN_CREATE, {"email": "carol@example.com", "password": PASSWORD})
-    assert error_codes(payload) == ["LOGIN_THROTTLED"]
-    assert payload["token"] is None
-    with freeze_time(timezone.now() + settings.LOGIN_THROTTLE_WINDOW + timedelta(seconds=1)):
-        payload = api.mutate(TOKEN_CREATE, {"email": "carol@example.com", "password": PASSWORD})
-        assert payload["errors"] == []
+    old = api.mutate(TOKEN_CREATE, {"email": "carol@example.com", "password": PASSWORD})
+    with mailbox.capture():
+        known = api.mutate(RESET_REQUEST, {"email": "carol@example.com"})
+        unknown = api.mutate(RESET_REQUEST, {"email": "nobody@example.com"})
+    assert known == unknown == {"errors": []}
+    assert [m.to for m in mailbox.outbox] == [["carol@example.com"]], "nothing is sent to an unknown address"
+    token = mailbox.token(mailbox.only("carol@example.com"))
+
+    for email, tok in (("nobody@example.com", token), ("carol@example.com", "1-bad"), ("carol@example.com", "")):
+        refused = api.mutate(RESET_CONFIRM, {"email": email, "token": tok, "password": "Brand-New-Pass-7"})
+        assert error_codes(refused) == ["INVALID_TOKEN"], email
+    weak = api.mutate(RESET_CONFIRM, {"email": "carol@example.com", "token": token, "password": "123"})
+    assert error_codes(weak) == ["PASSWORD_TOO_WEAK"]
+    done = api.mutate(RESET_CONFIRM, {"email": "carol@example.com", "token": token, "password": "Brand-New-Pass-7"})
+    assert done["errors"] == []
+    assert User.objects.get(email="carol@example.com").check_password("Brand-New-Pass-7")
+    # The token is single use, and every token issued before the reset is revoked.
+    reused = api.mutate(RESET_CONFIRM, {"email": "carol@example.com", "token": token, "password": "Other-Pass-77"})
+    assert error_codes(reused) == ["INVALID_TOKEN"]
+    assert api.raw(ME, token=old["token"]).status_code == 401
+    assert error_codes(api.mutate(TOKEN_REFRESH, {"refreshToken": old["refreshToken"]})) == ["JWT_INVALID_TOKEN"]
+
+
+def test_password_reset_token_expires(core_api, mailbox, user_factory, settings):
+    user_factory("dora@example.com")
+    with mailbox.capture():
+        core_api.mutate(RESET_REQUEST, {"email": "dora@example.com"})
+    token = mailbox.token(mailbox.only("dora@example.com"))
+    with freeze_time(timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT, days=1)):
+        late = core_api.mutate(RESET_CONFIRM, {"email": "dora@example.com", "token": token, "password": "Brand-New-Pass-7"})
+    assert error_codes(late) == ["INVALID_TOKEN"]
+
+
+def test_password_reset_confirms_a_squatted_registration(core_api, mailbox):
+    """Someone registered the owner's address first: a password reset (through the owner's mailbox)
+    takes the account over and confirms it; the squatter's password stops working."""
+    with mailbox.capture():
+        core_api.mutate(REGISTER, {"input": {"email": "real@example.com", "password": "Squatter-Pass-9"}})
+        core_api.mutate(RESET_REQUEST, {"email": "real@example.com"})
+    reset = [m for m in mailbox.outbox if "reset" in m.subject.lower()][0]
+    done = core_api.mutate(
+        RESET_CONFIRM, {"email": "real@example.com", "token": mailbox.token(reset), "password": "Owner-Pass-2024"}
+    )
+    assert done["errors"] == []
+    assert core_api.mutate(TOKEN_CREATE, {"email": "real@example.com", "password": "Owner-Pass-2024"})["errors"] == []
+    squatter = core_api.mutate(TOKEN_CREATE, {"email": "real@example.com", "password": "Squatter-Pass-9"})
+    assert error_codes(squatter) == ["INVALID_CREDENTIALS"]
 
 
 @BOTH

@@ -127,8 +127,11 @@ OWNED_CASES: list[Case] = [
                                             "input": {"description": "Edited by someone else"}}, **CHARLIE),
     m("vendorUpdate", lambda w: {"id": g("Vendor", A(w).vendor), "input": {"description": "Defaced"}},
       legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",), staff=(MV,)),
-    m("vendorStaffAdd", lambda w: {"vendor": g("Vendor", A(w).vendor), "email": w.shopper2.email, "role": "OWNER"},
+    m("vendorStaffInvite", lambda w: {"vendor": g("Vendor", A(w).vendor), "email": w.shopper2.email, "role": "OWNER"},
       denied_roles=("alpha_operator", "alpha_agent"), staff=(MV,)),
+    # Invitations are seen by the owner only: the store's other staff are answered NOT_FOUND.
+    m("vendorStaffInvitationRevoke", lambda w: {"id": g("VendorStaffInvitation", A(w).invitation)},
+      attackers=(*CORE_ATTACKERS, "alpha_operator", "alpha_agent"), staff=(MV,)),
     m("vendorStaffRemove", lambda w: {"id": g("VendorStaff", A(w).operator_membership)},
       denied_roles=("alpha_operator", "alpha_agent"), staff=(MV,)),
     m("vendorClose", lambda w: {"id": g("Vendor", A(w).vendor), "reason": "Closed by someone else"},
@@ -350,6 +353,9 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("VendorApplicationDocument", lambda w: A(w).document, ("alpha_owner",), (MV,)),
     NodeCase("User", lambda w: A(w).owner, ("alpha_owner",), (MS,)),
     NodeCase("VendorStaff", lambda w: A(w).operator_membership, staff=(MV, MF)),
+    # A store's invitations are its owner's (and the invited account's, see test_staff_invitations.py).
+    NodeCase("VendorStaffInvitation", lambda w: A(w).invitation, ("alpha_owner",), (MV,),
+             attackers=(*CORE_ATTACKERS, "alpha_operator", "alpha_agent")),
     NodeCase("Vendor", lambda w: A(w).vendor, staff=(MV, MF)),
     NodeCase("Category", lambda w: w.categories["tshirts"], legit=PUBLIC_TO_ALL, attackers=()),
     NodeCase("Attribute", lambda w: w.categories["apparel"].attributes.first(), legit=PUBLIC_TO_ALL, attackers=()),
@@ -382,6 +388,10 @@ PUBLIC = {
 SELF = {
     core("query", "me"), core("mutation", "vendorApplicationCreate"), core("mutation", "accountRegister"),
     core("mutation", "tokenCreate"), core("mutation", "tokenRefresh"), core("mutation", "passwordChange"),
+    core("mutation", "accountConfirm"), core("mutation", "passwordResetRequest"), core("mutation", "passwordResetConfirm"),
+    # The invited account answers its own invitations (tests/accounts/test_staff_invitations.py).
+    core("mutation", "vendorStaffInvitationAccept"), core("mutation", "vendorStaffInvitationDecline"),
+    shop("mutation", "accountConfirm"), shop("mutation", "passwordResetRequest"), shop("mutation", "passwordResetConfirm"),
     shop("query", "me"), shop("mutation", "accountRegister"), shop("mutation", "tokenCreate"),
     shop("mutation", "tokenRefresh"), shop("mutation", "checkoutCreate"),
 }

@@ -36,11 +36,13 @@ from backend.orders.models import Order, OrderLine, VendorShippingOrigin
 from backend.payments.models import Payment
 from backend.vendors import services as vendors
 from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
+from backend.vendors.models import VendorStaffInvitation
 from fixtures.demo.documents import minimal_pdf
 
 from ..catalog.helpers import build_catalog, listed_product, upload
 from ..checkout.helpers import HANGZHOU, SHANGHAI, TABLE_RATE
 from ..conftest import make_user
+from ..factories import staff_join
 from ..disputes.helpers import deliver
 from ..disputes.helpers import upload as evidence_upload
 
@@ -63,6 +65,7 @@ class Tenant:
     application: VendorApplication
     document: ApplicationDocument
     operator_membership: VendorStaff
+    invitation: VendorStaffInvitation  # pending, to an address with no account
     products: dict[str, Product]
     variant: ProductVariant  # of the published listing that sells
     draft_variant: ProductVariant
@@ -138,8 +141,8 @@ def _open_store(key: str, approver: User, finance: User, reviewer: User, categor
     deposit_payment = entry_fees.vendor_deposit_top_up(actor=owner, vendor=vendor, token="success")
     vendor.refresh_from_db()
     assert vendor.status == "active", vendor.status
-    operator_membership = vendors.vendor_staff_add(actor=owner, vendor=vendor, email=operator.email, role=VendorRole.OPERATOR)
-    vendors.vendor_staff_add(actor=owner, vendor=vendor, email=agent.email, role=VendorRole.CUSTOMER_SERVICE)
+    operator_membership = staff_join(owner, vendor, operator, VendorRole.OPERATOR)
+    staff_join(owner, vendor, agent, VendorRole.CUSTOMER_SERVICE)
     operator, agent = User.objects.get(pk=operator.pk), User.objects.get(pk=agent.pk)
 
     def product(status, name):
@@ -165,6 +168,8 @@ def _open_store(key: str, approver: User, finance: User, reviewer: User, categor
         "key": key, "vendor": vendor, "owner": owner, "operator": operator, "agent": agent,
         "application": application, "document": application.documents.first(),
         "operator_membership": operator_membership, "products": products,
+        "invitation": vendors.vendor_staff_invite(actor=owner, vendor=vendor, email=f"newcomer@{key}.example.com",
+                                                  role=VendorRole.OPERATOR),
         "variant": products["published"].variants.first(), "draft_variant": products["draft"].variants.first(),
         "draft_media": products["draft"].media.first(), "revision": revision,
         "fee_payment": fee_payment, "deposit_payment": deposit_payment, "commission_override": commission_override,

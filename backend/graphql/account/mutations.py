@@ -1,6 +1,6 @@
 import graphene
 
-from backend.accounts import services
+from backend.accounts import services, throttle
 from backend.core.permissions import PlatformPermission
 
 from ..core.mutations import BaseMutation
@@ -9,8 +9,8 @@ from ..core.types import PermissionEnum
 from .types import AccountError, PermissionGroupType, UserType
 
 
-def client_ip(info) -> str | None:
-    return info.context.META.get("REMOTE_ADDR")
+def client(info):
+    return throttle.client_of(info.context)
 
 
 class AccountRegisterInput(graphene.InputObjectType):
@@ -18,26 +18,91 @@ class AccountRegisterInput(graphene.InputObjectType):
     password = graphene.String(required=True)
     first_name = graphene.String()
     last_name = graphene.String()
+    language_code = graphene.String(description="Language of the account's emails: en or zh-hans (default: Accept-Language).")
 
 
 class AccountRegister(BaseMutation):
-    user = graphene.Field(UserType)
+    user = graphene.Field(
+        UserType, deprecation_reason="Always null: the answer does not tell whether the email was registered."
+    )
+    requires_confirmation = graphene.Boolean(
+        required=True, description="True: the account signs in once the emailed token confirms it (accountConfirm)."
+    )
 
     class Arguments:
         input = AccountRegisterInput(required=True)
 
     class Meta:
-        description = "Register a shopper or merchant account."
+        description = (
+            "Register a shopper or merchant account. The same answer whether or not the email is registered; "
+            "a confirmation email follows."
+        )
         error_type_class = AccountError
 
     @classmethod
-    def perform_mutation(cls, _root, _info, input):
-        user = services.account_register(
+    def perform_mutation(cls, _root, info, input):
+        services.account_register(
             email=input.email,
             password=input.password,
             first_name=input.get("first_name") or "",
             last_name=input.get("last_name") or "",
+            language=input.get("language_code") or "",
+            client=client(info),
         )
+        return cls(user=None, requires_confirmation=True, errors=[])
+
+    @classmethod
+    def failure(cls, errors):
+        payload = super().failure(errors)
+        payload.requires_confirmation = False
+        return payload
+
+
+class AccountConfirm(BaseMutation):
+    user = graphene.Field(UserType)
+
+    class Arguments:
+        email = graphene.String(required=True)
+        token = graphene.String(required=True, description="The token from the confirmation email.")
+
+    class Meta:
+        description = "Confirm a registered account's email; it may sign in from then on."
+        error_type_class = AccountError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, email, token):
+        return cls(user=services.account_confirm(email=email, token=token, client=client(info)), errors=[])
+
+
+class PasswordResetRequest(BaseMutation):
+    class Arguments:
+        email = graphene.String(required=True)
+
+    class Meta:
+        description = "Email a password reset token; the same answer whether or not the email is registered."
+        error_type_class = AccountError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, email):
+        services.password_reset_request(email=email, client=client(info))
+        return cls(errors=[])
+
+
+class PasswordResetConfirm(BaseMutation):
+    user = graphene.Field(UserType)
+
+    class Arguments:
+        email = graphene.String(required=True)
+        token = graphene.String(required=True, description="The token from the password reset email.")
+        new_password = graphene.String(required=True)
+
+    class Meta:
+        description = "Set a new password with the emailed token; every token issued before stops working."
+        error_type_class = AccountError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, email, token, new_password):
+        user = services.password_reset_confirm(email=email, token=token, new_password=new_password, client=client(info))
         return cls(user=user, errors=[])
 
 
@@ -53,12 +118,10 @@ class TokenCreate(BaseMutation):
     class Meta:
         description = "Sign in with email and password."
         error_type_class = AccountError
-        # A failed attempt must be recorded even though the mutation fails.
-        atomic = False
 
     @classmethod
     def perform_mutation(cls, _root, info, email, password):
-        pair = services.token_create(email=email, password=password, ip_address=client_ip(info))
+        pair = services.token_create(email=email, password=password, client=client(info))
         return cls(token=pair.token, refresh_token=pair.refresh_token, user=pair.user, errors=[])
 
 

@@ -2,8 +2,11 @@ import graphene
 from graphene_django.fields import DjangoConnectionField
 
 from .mutations import (
+    AccountConfirm,
     AccountRegister,
     PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     PermissionGroupCreate,
     PermissionGroupUpdate,
     StaffCreate,
@@ -34,6 +37,9 @@ class AccountQueries(graphene.ObjectType):
 
 class AccountMutations(graphene.ObjectType):
     account_register = AccountRegister.Field()
+    account_confirm = AccountConfirm.Field()
+    password_reset_request = PasswordResetRequest.Field()
+    password_reset_confirm = PasswordResetConfirm.Field()
     token_create = TokenCreate.Field()
     token_refresh = TokenRefresh.Field()
     password_change = PasswordChange.Field()

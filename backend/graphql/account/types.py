@@ -15,6 +15,11 @@ AccountError = error_type("AccountError", AccountErrorCode)
 class UserType(DjangoObjectType):
     permissions = graphene.List(graphene.NonNull(PermissionEnum), required=True)
     vendor_membership = graphene.Field("backend.graphql.vendor.types.VendorStaffType")
+    vendor_staff_invitations = graphene.List(
+        graphene.NonNull("backend.graphql.vendor.types.VendorStaffInvitationType"),
+        required=True,
+        description="Store staff invitations waiting for this account's answer (itself only).",
+    )
 
     class Meta:
         model = User
@@ -30,6 +35,14 @@ class UserType(DjangoObjectType):
     @staticmethod
     def resolve_permissions(root: User, _info):
         return user_permissions(root)
+
+    @staticmethod
+    def resolve_vendor_staff_invitations(root: User, info):
+        from backend.vendors.selectors import pending_invitations_for
+
+        if info.context.user.pk != root.pk:
+            return []
+        return pending_invitations_for(root)
 
     @staticmethod
     def resolve_vendor_membership(root: User, _info):

@@ -13,6 +13,7 @@ from .types import (
     VendorApplicationType,
     VendorError,
     VendorRoleEnum,
+    VendorStaffInvitationType,
     VendorStaffType,
     VendorType,
 )
@@ -204,27 +205,93 @@ class VendorUpdate(BaseMutation):
         return cls(vendor=vendor, errors=[])
 
 
-class VendorStaffAdd(BaseMutation):
-    vendor_staff = graphene.Field(VendorStaffType)
+class VendorStaffInvite(BaseMutation):
+    invitation = graphene.Field(VendorStaffInvitationType)
 
     class Arguments:
         vendor = graphene.ID(required=True)
-        email = graphene.String(required=True, description="Email of a registered account.")
+        email = graphene.String(required=True, description="Where the invitation is sent.")
         role = VendorRoleEnum(required=True)
 
     class Meta:
-        description = "Add a registered user to the store's staff (the store's owner)."
+        description = (
+            "Invite someone to the store's staff (the store's owner). The answer is the same whatever the email "
+            "is; the invited account accepts or declines itself."
+        )
         error_type_class = VendorError
 
     @classmethod
     def perform_mutation(cls, _root, info, vendor, email, role):
-        staff = services.vendor_staff_add(
+        invitation = services.vendor_staff_invite(
             actor=info.context.user,
-            vendor=get_node(info, vendor, VendorType, field="vendor"),
+            vendor=get_node(info, vendor, VendorType, field="vendor", for_update=True),
             email=email,
             role=role.value,
         )
+        return cls(invitation=invitation, errors=[])
+
+
+class VendorStaffInvitationRevoke(BaseMutation):
+    invitation = graphene.Field(VendorStaffInvitationType)
+
+    class Arguments:
+        id = graphene.ID(required=True)
+
+    class Meta:
+        description = "Revoke a pending staff invitation (the store's owner)."
+        error_type_class = VendorError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, id):
+        invitation = services.vendor_staff_invitation_revoke(
+            actor=info.context.user, invitation=get_node(info, id, VendorStaffInvitationType)
+        )
+        return cls(invitation=invitation, errors=[])
+
+
+def _invitee_arguments(info, id, token) -> dict:
+    """By the invitation's ID (from me.vendorStaffInvitations) or by the emailed token."""
+    if token:
+        return {"token": token}
+    if id:
+        return {"invitation_id": get_node(info, id, VendorStaffInvitationType).pk}
+    return {}
+
+
+class VendorStaffInvitationAccept(BaseMutation):
+    vendor_staff = graphene.Field(VendorStaffType)
+
+    class Arguments:
+        id = graphene.ID(description="The invitation, from me.vendorStaffInvitations.")
+        token = graphene.String(description="Or the token from the invitation email.")
+
+    class Meta:
+        description = "Join the store that invited the signed-in account (its confirmed email)."
+        error_type_class = VendorError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, id=None, token=None):
+        staff = services.vendor_staff_invitation_accept(actor=info.context.user, **_invitee_arguments(info, id, token))
         return cls(vendor_staff=staff, errors=[])
+
+
+class VendorStaffInvitationDecline(BaseMutation):
+    invitation = graphene.Field(VendorStaffInvitationType)
+
+    class Arguments:
+        id = graphene.ID(description="The invitation, from me.vendorStaffInvitations.")
+        token = graphene.String(description="Or the token from the invitation email.")
+
+    class Meta:
+        description = "Decline an invitation addressed to the signed-in account."
+        error_type_class = VendorError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, id=None, token=None):
+        invitation = services.vendor_staff_invitation_decline(
+            actor=info.context.user, **_invitee_arguments(info, id, token)
+        )
+        return cls(invitation=invitation, errors=[])
 
 
 class VendorStaffRemove(BaseMutation):

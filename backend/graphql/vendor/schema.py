@@ -14,7 +14,10 @@ from .mutations import (
     VendorClose,
     VendorCloseComplete,
     VendorReinstate,
-    VendorStaffAdd,
+    VendorStaffInvitationAccept,
+    VendorStaffInvitationDecline,
+    VendorStaffInvitationRevoke,
+    VendorStaffInvite,
     VendorStaffRemove,
     VendorSuspend,
     VendorUpdate,
@@ -99,7 +102,10 @@ class VendorMutations(graphene.ObjectType):
     vendor_application_reject = VendorApplicationReject.Field()
     vendor_application_request_info = VendorApplicationRequestInfo.Field()
     vendor_update = VendorUpdate.Field()
-    vendor_staff_add = VendorStaffAdd.Field()
+    vendor_staff_invite = VendorStaffInvite.Field()
+    vendor_staff_invitation_revoke = VendorStaffInvitationRevoke.Field()
+    vendor_staff_invitation_accept = VendorStaffInvitationAccept.Field()
+    vendor_staff_invitation_decline = VendorStaffInvitationDecline.Field()
     vendor_staff_remove = VendorStaffRemove.Field()
     vendor_activate = VendorActivate.Field()
     vendor_suspend = VendorSuspend.Field()

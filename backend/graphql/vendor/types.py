@@ -28,6 +28,7 @@ VendorStatusEnum = choices_enum("VendorStatus", models.VendorStatus)
 VendorApplicationStatusEnum = choices_enum("VendorApplicationStatus", models.ApplicationStatus)
 DocumentTypeEnum = choices_enum("DocumentType", models.DocumentType)
 VendorRoleEnum = choices_enum("VendorRole", models.VendorRole)
+VendorStaffInvitationStatusEnum = choices_enum("VendorStaffInvitationStatus", models.InvitationStatus)
 
 
 class VendorImageRendition(graphene.ObjectType):
@@ -83,10 +84,51 @@ class VendorStaffType(DjangoObjectType):
         return root.vendor
 
 
+class VendorStaffInvitationType(DjangoObjectType):
+    role = VendorRoleEnum(required=True)
+    status = VendorStaffInvitationStatusEnum(required=True)
+    store_name = graphene.String(required=True, description="The inviting store's name.")
+    expired = graphene.Boolean(required=True)
+
+    class Meta:
+        model = models.VendorStaffInvitation
+        name = "VendorStaffInvitation"
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "email", "created_at", "expires_at", "answered_at")
+        description = "An invitation to a store's staff, seen by the store's owner and by the invited account."
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return selectors.visible_staff_invitations(info.context.user, queryset)
+
+    @staticmethod
+    def resolve_role(root, _info):
+        return models.VendorRole(root.role).value
+
+    @staticmethod
+    def resolve_status(root, _info):
+        return models.InvitationStatus(root.status).value
+
+    @staticmethod
+    def resolve_store_name(root, _info):
+        return root.vendor.name
+
+    @staticmethod
+    def resolve_expired(root, _info):
+        from django.utils import timezone
+
+        return root.expires_at <= timezone.now()
+
+
 class VendorType(DjangoObjectType):
     status = VendorStatusEnum(required=True)
     categories = graphene.List(graphene.NonNull(CategoryType), required=True)
     staff = graphene.List(graphene.NonNull(VendorStaffType), required=True)
+    staff_invitations = graphene.List(
+        graphene.NonNull(VendorStaffInvitationType),
+        required=True,
+        description="Pending staff invitations, newest first (the store's owner, or MANAGE_VENDORS).",
+    )
     logo = graphene.List(
         graphene.NonNull(VendorImageRendition), required=True, description="Store logo, square, in every size and format."
     )
@@ -144,6 +186,10 @@ class VendorType(DjangoObjectType):
     @staticmethod
     def resolve_categories(root, _info):
         return root.categories.all()
+
+    @staticmethod
+    def resolve_staff_invitations(root, info):
+        return selectors.pending_invitations_of_vendor(info.context.user, root)
 
     @staticmethod
     def resolve_staff(root, info):
