@@ -35,9 +35,9 @@ def free_port() -> int:
 class SharedDatabase:
     """A migrated database for subprocesses: `url` goes into their DATABASE_URL."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, *, sqlite: bool = False):
         self.workdir = workdir
-        base = os.environ.get("DATABASE_URL", "")
+        base = "" if sqlite else os.environ.get("DATABASE_URL", "")
         self.name = None
         if base.startswith(("postgres://", "postgresql://")):
             import psycopg
