@@ -25,6 +25,7 @@ from typing import Any
 
 from celery import current_task, shared_task
 from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
 
 logger = logging.getLogger("backend.periodic")
 
@@ -121,6 +122,11 @@ def periodic_task(name: str):
         return shared_task(name=name, **retry_options())(body)
 
     return decorate
+
+
+def load_tasks() -> None:
+    """Import every app's tasks module (what the worker does at start), filling REGISTRY."""
+    autodiscover_modules("tasks")
 
 
 def scheduled_entries() -> dict[str, dict]:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from backend.celery import app
+from backend.core import periodic
 from backend.core.scheduler import EmbeddedScheduler
 
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, schedule_file=None, max_interval=None, **options):
-        app.loader.import_default_modules()
+        periodic.load_tasks()
         signal.signal(signal.SIGTERM, _stop)
         filename = schedule_file or settings.CELERY_BEAT_SCHEDULE_FILENAME
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items():

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backend.celery import app
 from backend.core import periodic
 
 
@@ -31,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", dest="show_list", help="List the periodic tasks and their intervals.")
 
     def handle(self, *args, name=None, show_list=False, **options):
-        app.loader.import_default_modules()
+        periodic.load_tasks()
         entries = periodic.scheduled_entries()
         if show_list or not name:
             self.stdout.write(self.listing(entries))
