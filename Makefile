@@ -26,9 +26,16 @@ demo: migrate
 	$(PY) manage.py populatedb
 
 run: demo
+	@$(MAKE) --no-print-directory serve
+
+# The web server and, beside it, the periodic work (manage.py run_periodic: the beat schedule
+# run in-process, no broker); Ctrl-C stops both.
+serve:
 	@echo "Core API and GraphiQL:       http://$(HOST):$(PORT)/graphql/"
 	@echo "Storefront API and GraphiQL: http://$(HOST):$(PORT)/storefront/graphql/"
 	@echo "Staff console (admin):       http://$(HOST):$(PORT)/admin/"
+	@$(PY) manage.py run_periodic & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler; exit 0' INT TERM EXIT; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-test

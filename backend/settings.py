@@ -273,6 +273,19 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL" not in os.environ)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One queue per deployment (or per test run sharing a Redis database); the worker consumes it too.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Worker processes; unset means one per CPU.
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None
+# Where beat (and `manage.py run_periodic`) keeps the last run of each periodic task.
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule"))
+# Failed periodic tasks are retried with exponential backoff (1 s, 2 s, 4 s ... at most the
+# maximum, with jitter), this many times, then wait for their next scheduled run.
+PERIODIC_TASK_MAX_RETRIES = env_int("PERIODIC_TASK_MAX_RETRIES", 5)
+PERIODIC_TASK_RETRY_BACKOFF = env_int("PERIODIC_TASK_RETRY_BACKOFF_SECONDS", 1)
+PERIODIC_TASK_RETRY_BACKOFF_MAX = env_int("PERIODIC_TASK_RETRY_BACKOFF_MAX_SECONDS", 600)
+# Every entry's interval can be changed from the environment; see the end of this file.
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Checkout and orders ---
@@ -485,3 +498,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Periodic intervals from the environment (keep this block last: it covers every entry above) ---
+# PERIODIC_<ENTRY>_SECONDS (the entry's name in upper case, dashes as underscores, e.g.
+# PERIODIC_ORDERS_AUTO_CONFIRM_RECEIPTS_SECONDS=60) sets one entry's interval;
+# PERIODIC_INTERVAL_SECONDS sets every entry without its own (tests run the schedule every few seconds).
+for _name, _entry in CELERY_BEAT_SCHEDULE.items():
+    _seconds = os.environ.get(f"PERIODIC_{_name.upper().replace('-', '_')}_SECONDS") or os.environ.get(
+        "PERIODIC_INTERVAL_SECONDS"
+    )
+    if _seconds:
+        try:
+            _entry["schedule"] = timedelta(seconds=float(_seconds))
+        except ValueError:
+            _entry["schedule"] = timedelta(0)
+        if _entry["schedule"] <= timedelta(0):
+            raise ImproperlyConfigured(f"The interval of the periodic task {_name} must be a positive number of seconds, not {_seconds!r}.")

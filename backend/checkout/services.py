@@ -25,6 +25,7 @@ from backend.catalog.models import ListingStatus, ProductVariant
 from backend.catalog.vendor_rules import vendor_is_sellable
 from backend.core.exceptions import DomainError, DomainErrors
 from backend.core.money import Money, quantize
+from backend.core.periodic import record_processed
 from backend.logistics import services as logistics
 from backend.logistics.zones import regions_by_code
 from backend.orders import services as orders_services
@@ -633,5 +634,14 @@ def checkouts_delete_stale(*, now=None) -> int:
     """Forget checkouts nobody touched for CHECKOUT_TTL_DAYS (they hold no stock, so nothing else to undo)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.CHECKOUT_TTL_DAYS)
-    deleted, _ = Checkout.objects.filter(completed_at__isnull=True, updated_at__lt=cutoff).delete()
-    return deleted
+    stale = Checkout.objects.filter(completed_at__isnull=True, updated_at__lt=cutoff)
+    deleted = 0
+    while True:
+        # In batches, each under row locks that an overlapping run skips (it takes the next batch).
+        with transaction.atomic():
+            ids = list(stale.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:500])
+            if not ids:
+                return deleted
+            _, per_model = stale.filter(pk__in=ids).delete()
+        deleted += per_model.get(Checkout._meta.label, 0)
+        record_processed("checkout", *ids)

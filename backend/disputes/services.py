@@ -28,6 +28,7 @@ from backend.core.exceptions import DomainError
 from backend.core.media import StagedFiles, store_renditions
 from backend.core.storage import private_storage
 from backend.core.money import Money, amount_from_input
+from backend.core.periodic import record_processed
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import CheckedFile, check_image, render_sizes
 from backend.finance import services as ledger
@@ -764,14 +765,16 @@ def disputes_apply_deadlines(
                     continue
                 if dispute.status == S.RESOLVED:
                     _move(dispute, S.CLOSED, actor=None, action="close", manager=manager, now=now)
-                    moved += 1
+                elif not dispute.is_active:
                     continue
-                if not dispute.is_active:
-                    continue
-                ruling = policy.automatic_ruling(dispute, manager=manager)
-                if ruling is not None and _apply_ruling(dispute, ruling, manager=manager, now=now):
-                    moved += 1
+                else:
+                    ruling = policy.automatic_ruling(dispute, manager=manager)
+                    if ruling is None or not _apply_ruling(dispute, ruling, manager=manager, now=now):
+                        continue
         except DomainError as error:
             # A failed refund (gateway down) is tried again at the next run.
             logger.warning("Dispute %s: deadline ruling failed: %s", pk, error.message)
+            continue
+        moved += 1
+        record_processed("dispute", pk)
     return moved

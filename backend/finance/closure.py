@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.core.exceptions import DomainError
+from backend.core.periodic import record_processed
 from backend.vendors.models import Vendor, VendorStatus
 
 from . import accounts
@@ -148,4 +149,5 @@ def closures_settle(*, now: datetime | None = None) -> int:
         except DomainError:
             continue
         settled += 1
+        record_processed("vendor", vendor_id)
     return settled

@@ -27,6 +27,7 @@ from moneyed import Money
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.money import quantize
+from backend.core.periodic import record_processed
 from backend.payments import services as payments
 from backend.payments.models import Payment, PaymentPurpose, PaymentStatus
 from backend.vendors.models import Vendor, VendorStatus
@@ -328,6 +329,7 @@ def fee_rebates_pay(*, now: datetime | None = None) -> int:
     for pk in ids:
         if fee_rebate_pay(period=FeePeriod.objects.get(pk=pk), now=now) is not None:
             done += 1
+            record_processed("fee year", pk)
     return done
 
 

@@ -20,6 +20,7 @@ from moneyed import Money
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.money import parse_amount
+from backend.core.periodic import record_processed
 from backend.payments import services as payments
 from backend.vendors.models import Vendor, VendorStatus
 
@@ -188,4 +189,5 @@ def payouts_run_scheduled(
             result["skipped"] += 1
             continue
         result[{"paid": "paid", "failed": "failed"}.get(payout.status, "pending")] += 1
+        record_processed("payout", payout.pk)
     return result

@@ -20,6 +20,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from backend.core.money import quantize, zero
+from backend.core.periodic import record_processed
 from backend.vendors.models import Vendor, VendorStatus
 
 from . import accounts
@@ -210,7 +211,8 @@ def vendor_restrictions_expire(*, now: datetime | None = None) -> int:
                 "vendor.suspend_overdue",
                 f"Not paid up by the deadline of {restriction.deadline:%Y-%m-%d}.",
             )
-            suspended += 1
+        suspended += 1
+        record_processed("vendor suspended", vendor_id)
     return suspended
 
 
@@ -223,5 +225,7 @@ def vendor_standing_check(*, now: datetime | None = None) -> dict[str, int]:
     ids = Vendor.objects.filter(status__in=[VendorStatus.ACTIVE, VendorStatus.RESTRICTED, VendorStatus.SUSPENDED])
     for vendor_id, status in ids.values_list("pk", "status").order_by("pk"):
         vendor = vendor_standing_refresh(vendor=vendor_id, now=now, book=book)
-        changed += vendor.status != status
+        if vendor.status != status:
+            changed += 1
+            record_processed("vendor changed", vendor_id)
     return {"changed": changed, "suspended": vendor_restrictions_expire(now=now)}

@@ -24,6 +24,7 @@ from django.utils import timezone
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.money import Money, quantize
+from backend.core.periodic import record_processed
 from backend.finance import services as ledger
 from backend.finance.commission import commission_for, commission_return_for
 from backend.logistics import services as logistics
@@ -444,7 +445,8 @@ def orders_auto_confirm(*, now: datetime | None = None, limit: int | None = None
             ):
                 continue
             _complete(order, actor=None, source=CompletionSource.AUTOMATIC)
-            completed += 1
+        completed += 1
+        record_processed("order", pk)
     return completed
 
 
@@ -714,20 +716,21 @@ def orders_expire_unpaid(*, now: datetime | None = None, manager: PluginsManager
             with transaction.atomic():
                 if kind == "payment":
                     list(Payment.objects.select_for_update().filter(pk=ref).values_list("pk", flat=True))
-                done = 0
+                done = []
                 for order in Order.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk"):
                     # Re-checked under the lock: a payment may have arrived meanwhile.
                     if order.status != OrderStatus.UNPAID or not order.reserved_until or order.reserved_until > now:
                         continue
                     _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.", manager=manager)
-                    done += 1
+                    done.append(order.pk)
                 if done and kind == "payment":
                     _release_uncaptured(ref, manager=manager)
         except DomainError as error:
             # The gateway did not answer: tried again at the next run.
             logger.warning("Unpaid orders %s did not expire yet: %s", pks, error.message)
             continue
-        cancelled += done
+        cancelled += len(done)
+        record_processed("order", *done)
     return cancelled
 
 

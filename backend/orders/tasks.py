@@ -1,17 +1,17 @@
 """Periodic work of the orders domain (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
 
-from celery import shared_task
+from backend.core.periodic import periodic_task
 
 from . import services
 
 
-@shared_task(name="orders.auto_confirm_receipts")
+@periodic_task("orders.auto_confirm_receipts")
 def auto_confirm_receipts() -> int:
     """Complete and release orders whose confirmation deadline passed; safe to run twice."""
     return services.orders_auto_confirm()
 
 
-@shared_task(name="orders.expire_unpaid")
+@periodic_task("orders.expire_unpaid")
 def expire_unpaid_orders() -> int:
     """Cancel unpaid orders whose stock reservation ran out (stock returned)."""
     return services.orders_expire_unpaid()
