@@ -9,7 +9,10 @@ import json
 import pytest
 from graphql_relay import to_global_id
 
-from backend.accounts.models import FailedLogin, User
+from django.core.cache import cache
+
+from backend.accounts import throttle
+from backend.accounts.models import User
 from backend.catalog.models import Product
 from backend.checkout.models import Checkout
 from backend.graphql.core.hostile_input import has_forbidden_characters
@@ -178,7 +181,9 @@ def test_token_create_refuses_control_characters_and_records_no_attempt(url):
     assert invalid(payload, "email") and payload["token"] is None
     payload = api.mutate(TOKEN_CREATE, {"email": "owner@example.com", "password": PASSWORD + "\x00"})
     assert invalid(payload, "password") and payload["token"] is None
-    assert not FailedLogin.objects.exists()
+    # No failed attempt counted for the email or the client address.
+    assert cache.get(throttle._key("email", "owner@example.com")) is None
+    assert cache.get(throttle._key("client", "127.0.0.1")) is None
     assert api.mutate(TOKEN_CREATE, {"email": "owner@example.com", "password": PASSWORD})["token"]
 
 
