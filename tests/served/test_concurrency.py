@@ -7,6 +7,9 @@ moves exactly once, as the core API's ledger queries show.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -130,3 +133,74 @@ def test_concurrent_refresh_of_one_token_rotates_once(served, marketplace):
     # The reuse revoked the whole sign-in, the winner's new refresh token with it.
     again = j.call(served, j.TOKEN_REFRESH, {"refreshToken": won[0]["refreshToken"]})["tokenRefresh"]
     assert [e["code"] for e in again["errors"]] == ["JWT_INVALID_TOKEN"]
+
+
+def test_a_gateway_event_sent_three_times_at_once_moves_the_money_once(served, marketplace):
+    staff, tea = marketplace["staff"], marketplace["tea"]
+    shopper, order = j.paid_order(served, tea)
+    j.mutate(served, j.ORDER_SHIP, {"order": order["id"]}, token=tea.owner_token)
+    j.mutate(served, j.CONFIRM, {"order": order["id"]}, endpoint="storefront", token=shopper)
+    secret = "served-gateway-secret"
+    j.mutate(
+        served,
+        "mutation Secret($input: PluginUpdateInput!) { pluginUpdate(id: \"dummy\", input: $input) { errors { field code message } } }",
+        {"input": {"configuration": [{"name": "webhook_secret", "value": secret}]}},
+        token=staff,
+    )
+    payout = j.mutate(
+        served,
+        """mutation PayOut($vendor: ID!) { payoutCreate(vendor: $vendor, amount: "100.00") {
+             payout { id status pspReference } errors { field code message } } }""",
+        {"vendor": tea.vendor_id},
+        token=tea.owner_token,
+    )["payout"]
+    assert payout["status"] == "PAID" and payout["pspReference"]
+    before = j.balance(served, staff, tea.vendor_id)
+
+    # The bank sends the money back; the gateway reports it, and retries before hearing an answer.
+    body = json.dumps(
+        {"id": j.unique("evt"), "type": "transfer_reversed", "psp_reference": payout["pspReference"],
+         "amount": "100.00", "currency": "CNY"}
+    ).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Dummy-Signature": signature}
+    answers = j.race(3, lambda _i: served.post("/webhooks/payments/dummy/", body, headers))
+    for answer in answers:
+        assert not isinstance(answer, BaseException), answer
+    assert [status for status, _h, _c in answers] == [200, 200, 200], answers
+    results = [json.loads(content) for _s, _h, content in answers]
+    assert sum(r["applied"] for r in results) == 1 and sum(r["duplicates"] for r in results) == 2
+    after = j.balance(served, staff, tea.vendor_id)
+    assert Decimal(after["available"]) - Decimal(before["available"]) == Decimal("100.00")
+    code, _h, _c = served.post("/webhooks/payments/dummy/", body, {**headers, "X-Dummy-Signature": "0" * 64})
+    assert code == 400
+
+
+def test_two_shoppers_rate_one_product_at_once_and_both_count(served, marketplace):
+    silk = marketplace["silk"]
+    product = j.list_product(served, marketplace["staff"], silk, marketplace["category"], name=j.unique("Figs"), price="40.00")
+    lines = []
+    for _ in range(2):
+        shopper, order = j.paid_order(served, silk, variant=product)
+        j.mutate(served, j.ORDER_SHIP, {"order": order["id"]}, token=silk.owner_token)
+        j.mutate(served, j.CONFIRM, {"order": order["id"]}, endpoint="storefront", token=shopper)
+        lines.append((shopper, order["lines"][0]["id"]))
+    review = """
+    mutation Rate($line: ID!, $rating: Int!) {
+      productReviewCreate(orderLine: $line, rating: $rating, comment: "Sweet") { review { id rating } errors { field code message } }
+    }"""
+    ratings = [5, 2]
+    answers = j.race(
+        2,
+        lambda i: served.graphql(review, {"line": lines[i][1], "rating": ratings[i]}, endpoint="storefront", token=lines[i][0]),
+    )
+    payloads = [data["productReviewCreate"] for data in _no_raw_errors(answers)]
+    assert [p["errors"] for p in payloads] == [[], []], payloads
+    slug = j.call(
+        served, "query Slug($id: ID!) { product(id: $id) { slug } }", {"id": silk.products[-1]}, token=silk.owner_token
+    )["product"]["slug"]
+    seen = j.call(
+        served, "query Rating($slug: String!) { product(slug: $slug) { rating { average count } } }",
+        {"slug": slug}, endpoint="storefront",
+    )["product"]["rating"]
+    assert seen["count"] == 2 and Decimal(str(seen["average"])) == Decimal("3.5"), seen
