@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from . import journey
 from .server import GunicornUnavailable, ServedInstance
 
 _RUNNING: list[ServedInstance] = []
@@ -60,6 +61,23 @@ def start_served():
         instance.stop()
         if instance in _RUNNING:
             _RUNNING.remove(instance)
+
+
+@pytest.fixture(scope="session")
+def marketplace(served):
+    """On the session instance: staff, two active stores that went through onboarding, one listing each.
+
+    Seeded through the public APIs (see journey.py); tests make their own shoppers and orders.
+    """
+    staff = journey.staff_token(served)
+    category = journey.categories(served)["specialty-food"]
+    journey.fee_plans(served, staff, category)
+    journey.configure_tracking_secret(served, staff)
+    tea = journey.open_store(served, staff, category, "Tea House")
+    silk = journey.open_store(served, staff, category, "Silk Road")
+    journey.list_product(served, staff, tea, category, name="West Lake Longjing", price="300.00")
+    journey.list_product(served, staff, silk, category, name="Silk Road Dates", price="80.00")
+    return {"staff": staff, "category": category, "tea": tea, "silk": silk}
 
 
 @pytest.fixture(autouse=True)

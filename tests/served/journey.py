@@ -14,6 +14,8 @@ import io
 import json
 import threading
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -388,3 +390,92 @@ def ledger(served, staff, vendor_id) -> list[dict]:
 def balance(served, token, vendor_id) -> dict:
     data = call(served, BALANCE, {"vendor": vendor_id}, token=token)["vendorBalance"]
     return {key: value["amount"] for key, value in data.items()}
+
+
+def shopper(served) -> tuple[str, str]:
+    """A new shopper signed in on the storefront: (token, email)."""
+    email = f"{unique('shopper')}@example.com"
+    return register(served, email, endpoint="storefront"), email
+
+
+def paid_order(served, store: Store, *, quantity: int = 1, variant: str | None = None) -> tuple[str, dict]:
+    """A new shopper buys from one store: (shopper token, the paid order)."""
+    token, email = shopper(served)
+    checkout = ready_checkout(served, token, email, [(variant or store.variants[0], quantity)])
+    status, body = complete_checkout(served, token, checkout["id"])
+    assert status == 200 and not body.get("errors"), body
+    payload = body["data"]["checkoutComplete"]
+    assert payload["errors"] == [], payload
+    (order,) = payload["orders"]
+    return token, order
+
+
+def kinds(entries: list[dict], kind: str) -> list[dict]:
+    return [e for e in entries if e["transaction"]["kind"] == kind]
+
+
+# --- orders, disputes, money ---
+
+ORDER_SHIP = f"""
+mutation Ship($order: ID!) {{
+  orderShip(id: $order, input: {{carrier: "{TABLE_RATE}"}}) {{
+    order {{ id status shipment {{ trackingNumber status }} }} {ERRORS}
+  }}
+}}"""
+SHOPPER_ORDER = """
+query Order($id: ID!) {
+  order(id: $id) { status paymentStatus shipments { trackingNumber status events { status } } }
+}"""
+CONFIRM = f"""
+mutation Confirm($order: ID!) {{ orderConfirmReceipt(id: $order) {{ order {{ status paymentStatus }} {ERRORS} }} }}"""
+DISPUTE_OPEN = f"""
+mutation Dispute($order: ID!, $input: DisputeOpenInput!) {{
+  disputeOpen(order: $order, input: $input) {{ dispute {{ id status }} {ERRORS} }}
+}}"""
+DISPUTE_RESPOND = f"""
+mutation Answer($id: ID!) {{
+  disputeRespond(id: $id, input: {{accept: false, message: "The dates left in perfect condition."}}) {{
+    dispute {{ id status }} {ERRORS}
+  }}
+}}"""
+DISPUTE_ESCALATE = f"""
+mutation Escalate($id: ID!) {{ disputeEscalate(id: $id, message: "Please decide.") {{ dispute {{ status }} {ERRORS} }} }}"""
+DISPUTE_RESOLVE = """
+mutation Rule($id: ID!) {
+  disputeResolve(id: $id, input: {outcome: REFUND_PARTIAL, refundAmount: "30.00", note: "Half of the claim."}) {
+    dispute { id status refunded { amount } ruling { outcome amount { amount } } }
+    errors { field code message }
+  }
+}"""
+PAYOUT = f"""
+mutation PayOut($vendor: ID!) {{
+  payoutCreate(vendor: $vendor, amount: "150.00") {{ payout {{ id status amount {{ amount }} }} {ERRORS} }}
+}}"""
+STATEMENT = """
+query Statement($vendor: ID!, $from: Date!, $to: Date!) {
+  vendorStatement(vendor: $vendor, from: $from, to: $to) {
+    openingBalance { amount } closingBalance { amount } lines { kind balance { amount } } csvUrl pdfUrl
+  }
+}"""
+
+
+def track(served, tracking_number: str, status: str, event_id: str, occurred_at: datetime | None = None) -> tuple[int, dict]:
+    body = json.dumps(
+        {
+            "events": [
+                {
+                    "id": event_id,
+                    "tracking_number": tracking_number,
+                    "status": status,
+                    "occurred_at": (occurred_at or datetime.now(ZoneInfo("Asia/Shanghai"))).isoformat(),
+                    "location": "Shanghai",
+                }
+            ]
+        }
+    ).encode()
+    code, _headers, content = served.post(
+        f"/webhooks/carriers/{TABLE_RATE}/tracking/",
+        body,
+        {"Content-Type": "application/json", "X-Carrier-Signature": tracking_signature(body)},
+    )
+    return code, json.loads(content)
