@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.utils import timezone
 
 from backend.core.audit import audit_log
@@ -107,31 +108,38 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
         payload = tokens.decode_token(refresh_token, tokens.REFRESH)
     except tokens.TokenError as exc:
         raise DomainError(AccountErrorCode[exc.code], exc.message, field="refreshToken") from exc
-    record = (
-        RefreshToken.objects.select_for_update().select_related("user").filter(jti=payload.jti).first()
-    )
-    if record is None or record.user.jwt_token_key != payload.token_key or record.revoked_at:
-        raise DomainError(
-            AccountErrorCode.JWT_INVALID_TOKEN, "The refresh token has been revoked.", field="refreshToken"
+    # The row lock needs a transaction of its own (the mutation runs outside one, so that a
+    # reuse's revocation sticks): the revocation commits here, the error is raised after.
+    with transaction.atomic():
+        record = (
+            RefreshToken.objects.select_for_update().select_related("user").filter(jti=payload.jti).first()
         )
-    now = timezone.now()
-    if record.used_at is not None:
-        RefreshToken.objects.filter(family=record.family, revoked_at__isnull=True).update(revoked_at=now)
+        if record is None or record.user.jwt_token_key != payload.token_key or record.revoked_at:
+            raise DomainError(
+                AccountErrorCode.JWT_INVALID_TOKEN, "The refresh token has been revoked.", field="refreshToken"
+            )
+        now = timezone.now()
+        reused = record.used_at is not None
+        if reused:
+            RefreshToken.objects.filter(family=record.family, revoked_at__isnull=True).update(revoked_at=now)
+        else:
+            user = record.user
+            if not user.is_active:
+                raise DomainError(AccountErrorCode.INACTIVE, "This account is inactive.")
+            record.used_at = now
+            record.save(update_fields=["used_at"])
+            pair = TokenPair(
+                token=tokens.create_access_token(user),
+                refresh_token=tokens.create_refresh_token(user, family=record.family),
+                user=user,
+            )
+    if reused:
         raise DomainError(
             AccountErrorCode.JWT_REFRESH_TOKEN_REUSED,
             "This refresh token was already used; all tokens of this sign-in are revoked.",
             field="refreshToken",
         )
-    user = record.user
-    if not user.is_active:
-        raise DomainError(AccountErrorCode.INACTIVE, "This account is inactive.")
-    record.used_at = now
-    record.save(update_fields=["used_at"])
-    return TokenPair(
-        token=tokens.create_access_token(user),
-        refresh_token=tokens.create_refresh_token(user, family=record.family),
-        user=user,
-    )
+    return pair
 
 
 def password_change(*, user: User, old_password: str, new_password: str) -> User:
