@@ -152,7 +152,9 @@ def listed_product(
         ],
     )
     if image:
-        services.product_media_create(actor=owner, product=product, image=upload())
+        media = services.product_media_create(actor=owner, product=product, image=upload())
+        # What the worker does once the upload commits (a test runs inside one transaction).
+        services.product_media_render(media_id=media.pk, original=media.path("card", "webp"))
     if status == ListingStatus.DRAFT:
         return product
     staff = reviewer()

@@ -52,6 +52,7 @@ _OWN_SETTINGS = {
     "ALLOW_DUMMY_PAYMENTS",
     "SECURE_SSL_REDIRECT",
     "MEDIA_ROOT",
+    "PRIVATE_MEDIA_ROOT",
     "STATIC_ROOT",
     "DJANGO_SETTINGS_MODULE",
     "PYTHONPATH",
@@ -150,6 +151,8 @@ class ServedInstance:
                 "ALLOW_DUMMY_PAYMENTS": "1",
                 "SECURE_SSL_REDIRECT": "0",
                 "MEDIA_ROOT": str(self.media_root),
+                # Private files (documents, evidence) live apart from MEDIA_ROOT (backend/core/storage.py).
+                "PRIVATE_MEDIA_ROOT": str(self.workdir / "private-media"),
                 "STATIC_ROOT": str(self.workdir / "static"),
                 "GUNICORN_BIND": "127.0.0.1:0",
                 "WEB_CONCURRENCY": str(workers),
