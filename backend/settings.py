@@ -103,9 +103,20 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Waiting on the write lock instead of failing at once keeps concurrent
-    # requests on the embedded default working.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Concurrent requests on the embedded default wait for each other instead of failing:
+    # - every transaction.atomic() takes the write lock when it begins (BEGIN IMMEDIATE), so two
+    #   writers never both read under a shared lock and then fail to upgrade it ("database is
+    #   locked" at once, whatever the timeout), which is SQLite's stand-in for row locks;
+    # - a writer waits up to SQLITE_BUSY_TIMEOUT_SECONDS for the lock;
+    # - WAL lets readers go on while one writer writes; synchronous=NORMAL is the safe pairing
+    #   for WAL (a power cut may lose the last commits, never corrupts the file).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 IS_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
