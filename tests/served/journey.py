@@ -132,8 +132,27 @@ def sign_in(served, email, password=PASSWORD, *, endpoint="core") -> dict:
     return mutate(served, TOKEN_CREATE, {"email": email, "password": password}, endpoint=endpoint)
 
 
+ACCOUNT_CONFIRM = f"""
+mutation Confirm($email: String!, $token: String!) {{ accountConfirm(email: $email, token: $token) {{ {ERRORS} }} }}"""
+
+
+def confirmation_token(served, email) -> str:
+    """The token the confirmation email carries, made with the instance's secret key (the email
+    itself goes to the web process's console)."""
+    result = served.manage(
+        "shell",
+        "-c",
+        "from backend.accounts.models import User; from backend.accounts.services import confirmation_tokens; "
+        f"print(confirmation_tokens.make_token(User.objects.get(email={email.lower()!r})))",
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def register(served, email, *, endpoint="core") -> str:
+    """Register, confirm the email, sign in: the account's access token."""
     mutate(served, ACCOUNT_REGISTER, {"input": {"email": email, "password": PASSWORD}}, endpoint=endpoint)
+    mutate(served, ACCOUNT_CONFIRM, {"email": email, "token": confirmation_token(served, email)}, endpoint=endpoint)
     return sign_in(served, email, endpoint=endpoint)["token"]
 
 
