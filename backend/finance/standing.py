@@ -212,7 +212,7 @@ def vendor_restrictions_expire(*, now: datetime | None = None) -> int:
                 f"Not paid up by the deadline of {restriction.deadline:%Y-%m-%d}.",
             )
         suspended += 1
-        record_processed("vendor suspended", vendor_id)
+        record_processed("suspended vendor", vendor_id)
     return suspended
 
 
@@ -231,5 +231,5 @@ def vendor_standing_check(*, now: datetime | None = None) -> dict[str, int]:
             vendor = vendor_standing_refresh(vendor=vendor_id, now=now, book=book)
         if vendor.status != status:
             changed += 1
-            record_processed("vendor changed", vendor_id)
+            record_processed("vendor", vendor_id)
     return {"changed": changed, "suspended": vendor_restrictions_expire(now=now)}
