@@ -513,4 +513,6 @@ for _name, _entry in CELERY_BEAT_SCHEDULE.items():
         except ValueError:
             _entry["schedule"] = timedelta(0)
         if _entry["schedule"] <= timedelta(0):
-            raise ImproperlyConfigured(f"The interval of the periodic task {_name} must be a positive number of seconds, not {_seconds!r}.")
+            raise ImproperlyConfigured(
+                f"The interval of the periodic task {_name} must be a positive number of seconds, not {_seconds!r}."
+            )

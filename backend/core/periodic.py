@@ -21,6 +21,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from celery import current_task, shared_task
@@ -92,7 +93,9 @@ def run_logged(name: str, func: Callable, *args, **kwargs) -> Run:
                 exc_info=True,
             )
             raise
-    logger.info("Periodic task %s done%s: result %r; processed %s", name, _attempt(), run.result, describe_processed(processed))
+    logger.info(
+        "Periodic task %s done%s: result %r; processed %s", name, _attempt(), run.result, describe_processed(processed)
+    )
     return run
 
 
@@ -132,6 +135,17 @@ def load_tasks() -> None:
 def scheduled_entries() -> dict[str, dict]:
     """The beat schedule (settings.CELERY_BEAT_SCHEDULE), entry name -> entry."""
     return dict(settings.CELERY_BEAT_SCHEDULE)
+
+
+def interval_text(schedule) -> str:
+    """`every 15 min`, `every 24 h`, `every 7 s`."""
+    if isinstance(schedule, timedelta):
+        seconds = schedule.total_seconds()
+        for unit, size in (("h", 3600), ("min", 60)):
+            if seconds >= size and seconds % size == 0:
+                return f"every {int(seconds // size)} {unit}"
+        return f"every {seconds:g} s"
+    return str(schedule)
 
 
 def task_names() -> list[str]:

@@ -212,7 +212,7 @@ def vendor_restrictions_expire(*, now: datetime | None = None) -> int:
                 f"Not paid up by the deadline of {restriction.deadline:%Y-%m-%d}.",
             )
         suspended += 1
-        record_processed("vendor suspended", vendor_id)
+        record_processed("suspended vendor", vendor_id)
     return suspended
 
 
@@ -223,9 +223,13 @@ def vendor_standing_check(*, now: datetime | None = None) -> dict[str, int]:
     book = PlanBook()
     changed = 0
     ids = Vendor.objects.filter(status__in=[VendorStatus.ACTIVE, VendorStatus.RESTRICTED, VendorStatus.SUSPENDED])
-    for vendor_id, status in ids.values_list("pk", "status").order_by("pk"):
-        vendor = vendor_standing_refresh(vendor=vendor_id, now=now, book=book)
+    for vendor_id in ids.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            # The status before, read under the lock the refresh takes: an overlapping run that
+            # changed the vendor first is not counted again here.
+            status = Vendor.objects.select_for_update().values_list("status", flat=True).get(pk=vendor_id)
+            vendor = vendor_standing_refresh(vendor=vendor_id, now=now, book=book)
         if vendor.status != status:
             changed += 1
-            record_processed("vendor changed", vendor_id)
+            record_processed("vendor", vendor_id)
     return {"changed": changed, "suspended": vendor_restrictions_expire(now=now)}

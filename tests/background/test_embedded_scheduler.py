@@ -32,7 +32,8 @@ def test_make_run_serves_and_releases_a_due_order_by_itself_and_ctrl_c_stops_bot
     ids = scenario("seed", env)
     assert scenario("state", env)["due_status"] == "shipped"
 
-    serve = Process("make-serve", ["make", "--no-print-directory", "serve", f"PY={PYTHON}", f"PORT={port}"], env, tmp_path)
+    command = ["make", "--no-print-directory", "serve", f"PY={PYTHON}", f"PORT={port}"]
+    serve = Process("make-serve", command, env, tmp_path)
     try:
         after = wait_for(
             lambda: scenario("state", env),
@@ -57,7 +58,7 @@ def test_make_run_serves_and_releases_a_due_order_by_itself_and_ctrl_c_stops_bot
         # Ctrl-C reaches the whole foreground group: the web server stops, and make's scheduler with it.
         serve.signal_group(signal.SIGINT)
         serve.popen.wait(timeout=60)
-        wait_for(lambda: serve.group_alive(), lambda alive: not alive, processes=[], what="every process of make serve gone", seconds=30)
+        wait_for(serve.group_alive, lambda alive: not alive, processes=[], what="every process of make serve gone")
     finally:
         serve.stop()
 
@@ -98,6 +99,7 @@ def make_all_due(scheduler: EmbeddedScheduler) -> None:
     scheduler._heap = None  # re-read the schedule
 
 
+@pytest.mark.django_db
 def test_a_new_schedule_waits_one_interval_and_a_restart_goes_on_from_the_last_runs(tmp_path, fake_bodies):
     calls, _ = fake_bodies
     filename = str(tmp_path / "schedule")
@@ -116,6 +118,7 @@ def test_a_new_schedule_waits_one_interval_and_a_restart_goes_on_from_the_last_r
     restarted.close()
 
 
+@pytest.mark.django_db
 def test_a_failed_run_is_retried_with_backoff_and_bounded(tmp_path, fake_bodies, settings, monkeypatch, caplog):
     calls, failing = fake_bodies
     settings.PERIODIC_TASK_MAX_RETRIES = 2

@@ -56,7 +56,9 @@ def test_run_task_lists_every_scheduled_task_with_its_entry_and_interval():
     assert command() == listing_text  # no name: the same list
     for entry_name, entry in periodic.scheduled_entries().items():
         assert re.search(rf"^{re.escape(entry['task'])}\s+{re.escape(entry_name)}\s+every ", listing_text, re.M)
-    assert re.search(r"^orders\.auto_confirm_receipts\s+orders-auto-confirm-receipts\s+every 15 min$", listing_text, re.M)
+    assert re.search(
+        r"^orders\.auto_confirm_receipts\s+orders-auto-confirm-receipts\s+every 15 min$", listing_text, re.M
+    )
     assert re.search(r"^finance\.payouts_run_scheduled\s+finance-scheduled-payouts\s+every 24 h$", listing_text, re.M)
 
 
@@ -91,7 +93,8 @@ def test_a_failed_run_says_so_and_logs_the_task_and_the_ids_it_touched(due_order
 
     monkeypatch.setattr(orders_services, "_complete", fail_on_second)
 
-    with pytest.raises(CommandError, match=r"orders\.auto_confirm_receipts failed: RuntimeError: carrier archive unavailable"):
+    failed = r"orders\.auto_confirm_receipts failed: RuntimeError: carrier archive unavailable"
+    with pytest.raises(CommandError, match=failed):
         command("orders.auto_confirm_receipts")
 
     assert (

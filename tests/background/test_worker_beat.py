@@ -93,7 +93,8 @@ def test_worker_and_beat_release_a_due_order_and_free_an_expired_reservation(tmp
             what="the worker's log line of orders.expire_unpaid",
         )
         assert re.search(
-            rf"Periodic task orders\.auto_confirm_receipts done \(attempt 1 of \d+\): result 1; processed order {ids['due']}\b",
+            rf"Periodic task orders\.auto_confirm_receipts done \(attempt 1 of \d+\): "
+            rf"result 1; processed order {ids['due']}\b",
             worker.log,
         ), worker.log[-4000:]
     finally:

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _stop)
         filename = schedule_file or settings.CELERY_BEAT_SCHEDULE_FILENAME
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-            self.stdout.write(f"periodic: {entry['task']} ({name}) every {entry['schedule']}")
+            self.stdout.write(f"periodic: {entry['task']} ({name}) {periodic.interval_text(entry['schedule'])}")
         self.stdout.write(f"periodic: last runs kept in {filename}; Ctrl-C stops")
         self.stdout.flush()
         Service(app, max_interval=max_interval, schedule_filename=filename, scheduler_cls=EmbeddedScheduler).start()

@@ -1,20 +1,8 @@
 """Run one periodic task now, in this process, for operators."""
 
-from datetime import timedelta
-
 from django.core.management.base import BaseCommand, CommandError
 
 from backend.core import periodic
-
-
-def interval_text(schedule) -> str:
-    if isinstance(schedule, timedelta):
-        seconds = schedule.total_seconds()
-        for unit, size in (("h", 3600), ("min", 60)):
-            if seconds >= size and seconds % size == 0:
-                return f"every {int(seconds // size)} {unit}"
-        return f"every {seconds:g} s"
-    return str(schedule)
 
 
 class Command(BaseCommand):
@@ -27,7 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name", nargs="?", help="Task or schedule entry; omit with --list.")
-        parser.add_argument("--list", action="store_true", dest="show_list", help="List the periodic tasks and their intervals.")
+        parser.add_argument(
+            "--list", action="store_true", dest="show_list", help="List the periodic tasks and their intervals."
+        )
 
     def handle(self, *args, name=None, show_list=False, **options):
         periodic.load_tasks()
@@ -48,5 +38,6 @@ class Command(BaseCommand):
         width = max(len(entry["task"]) for entry in entries.values())
         lines = [f"{'task'.ljust(width)}  {'schedule entry'.ljust(32)}  interval"]
         for entry_name, entry in entries.items():
-            lines.append(f"{entry['task'].ljust(width)}  {entry_name.ljust(32)}  {interval_text(entry['schedule'])}")
+            interval = periodic.interval_text(entry["schedule"])
+            lines.append(f"{entry['task'].ljust(width)}  {entry_name.ljust(32)}  {interval}")
         return "\n".join(lines)
