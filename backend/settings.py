@@ -81,8 +81,8 @@ MIDDLEWARE = [
     # Request id, GraphQL metrics, /health/* and /metrics, coded GraphQL errors (backend/core/observability.py).
     "backend.core.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves collected static files (admin, console) with DEBUG off, compressed and cached.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Serves static files (admin, console) with DEBUG off, compressed and cached; runserver does it in development.
+    *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -165,8 +165,8 @@ STORAGES = {
     # Compressed copies made by collectstatic; names stay unhashed so pages render before any collectstatic.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Without collectstatic (development, tests) whitenoise serves straight from the apps' static folders.
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
+# Without collectstatic (STATIC_ROOT missing) whitenoise serves straight from the apps' static folders.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not STATIC_ROOT.is_dir())
 
 # Currency of the marketplace. Amounts are Decimal, rounded to its minor unit.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")
