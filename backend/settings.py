@@ -87,8 +87,8 @@ MIDDLEWARE = [
     # Before the rest, so that its headers are on every answer of the storefront API, errors included.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves collected static files (admin, console) with DEBUG off, compressed and cached.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Serves static files (admin, console) with DEBUG off, compressed and cached; runserver does it in development.
+    *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Activates English or Simplified Chinese from Accept-Language: API error messages and emails.
     "django.middleware.locale.LocaleMiddleware",
@@ -191,8 +191,8 @@ STORAGES = {
         "BACKEND": os.environ.get("PRIVATE_STORAGE_BACKEND", "backend.core.storage.PrivateFileSystemStorage")
     },
 }
-# Without collectstatic (development, tests) whitenoise serves straight from the apps' static folders.
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
+# Without collectstatic (STATIC_ROOT missing) whitenoise serves straight from the apps' static folders.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not STATIC_ROOT.is_dir())
 
 # Currency of the marketplace. Amounts are Decimal, rounded to its minor unit.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")

@@ -181,6 +181,7 @@ def test_dockerfile_builds_the_image_the_stack_needs():
     assert kinds.index("USER") > source_copy
     assert "/health/live" in args["HEALTHCHECK"]
     assert " ".join(eval(args["CMD"])) == WEB_COMMAND  # noqa: S307 - a JSON list literal from our own file
+    assert (ROOT / "backend" / "gunicorn.conf.py").is_file() and (ROOT / "docker" / "entrypoint.sh").is_file()
 
 
 def test_dockerfile_passes_hadolint():

@@ -91,3 +91,16 @@ def test_project_templates_need_no_inline_script_or_style():
             if re.search(pattern, text):
                 offenders.append(f"{template.relative_to(ROOT)}: {pattern}")
     assert not offenders
+
+
+def test_static_files_are_served_before_any_collectstatic(tmp_path):
+    # A production process started without collectstatic still serves the admin's files (from the apps).
+    env = production_env(tmp_path, SECURE_SSL_REDIRECT="0")
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "print(Client().get('/static/admin/css/base.css', HTTP_HOST='shop.example.com').status_code)\n"
+    )
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "200"
