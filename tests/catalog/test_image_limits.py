@@ -143,6 +143,7 @@ def test_store_logo_renditions_are_made_after_commit_and_a_newer_upload_wins(
     vendor, owner = make_store
     with django_capture_on_commit_callbacks(execute=False) as first:
         vendor_services.vendor_update(actor=owner, vendor=vendor, logo=picture((400, 400)))
+    assert len(first) == 1  # the renditions wait for the worker
     vendor.refresh_from_db()
     first_original = vendor.logo["64"]["webp"]
     assert {p for f in vendor.logo.values() for p in f.values()} == {first_original}

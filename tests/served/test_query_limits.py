@@ -37,7 +37,8 @@ def test_hostile_queries_are_refused_while_a_normal_request_is_answered(served):
         refused = [attack.result() for attack in attacks]
 
     assert status == 200 and "errors" not in body, body
-    assert body["data"]["products"]["edges"] == []
+    # The instance is shared with the other served tests: whatever they listed is answered in full.
+    assert all(edge["node"]["vendor"]["name"] for edge in body["data"]["products"]["edges"])
     for endpoint, expected, attack_status, attack_body, seconds in refused:
         assert attack_status == (400 if endpoint == "core" else 200), attack_body
         assert attack_body.get("data") is None
