@@ -274,7 +274,7 @@ def fee_plans(served, staff, category_id, *, annual_fee="1000.00", deposit="2000
     served._journey_plans = done
 
 
-def open_store(served, staff: str, category_id: str, name: str) -> Store:
+def open_store(served, staff: str, category_id: str, name: str, *, pay: bool = True) -> Store:
     """A merchant applies with a licence (multipart), staff approve, the owner pays fee and deposit."""
     email = f"{unique('owner')}@{name.lower().replace(' ', '-')}.example.com"
     token = register(served, email)
@@ -296,8 +296,8 @@ def open_store(served, staff: str, category_id: str, name: str) -> Store:
     )["vendorApplication"]
     approved = mutate(served, APPROVE, {"id": application["id"]}, token=staff)["vendorApplication"]
     vendor = approved["vendor"]
-    fee = mutate(served, PAY_FEE, {"vendor": vendor["id"]}, token=token)
-    deposit = mutate(served, TOP_UP, {"vendor": vendor["id"]}, token=token)
+    fee = mutate(served, PAY_FEE, {"vendor": vendor["id"]}, token=token) if pay else {}
+    deposit = mutate(served, TOP_UP, {"vendor": vendor["id"]}, token=token) if pay else {}
     return Store(
         name=name,
         owner_email=email,

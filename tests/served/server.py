@@ -18,6 +18,7 @@ gunicorn's "Listening at" line, so parallel workers never collide.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -127,6 +128,16 @@ class _Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+_STARTED: set = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    # An interrupted session still stops its servers and drops their databases.
+    for instance in list(_STARTED):
+        instance.stop()
+
+
 class ServedInstance:
     """One gunicorn master (2 workers by default) serving the platform with DEBUG off."""
 
@@ -178,6 +189,7 @@ class ServedInstance:
             raise GunicornUnavailable("gunicorn is not installed next to the test interpreter")
         self._database.create()
         self._database_created = True
+        _STARTED.add(self)
         migrate = self.manage("migrate", "--noinput")
         if migrate.returncode != 0:
             raise ServedStartError(f"manage.py migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
@@ -242,6 +254,7 @@ class ServedInstance:
             self._database.drop()
             self._database_created = False
         shutil.rmtree(self.workdir, ignore_errors=True)
+        _STARTED.discard(self)
 
     def __enter__(self) -> ServedInstance:
         return self.start()

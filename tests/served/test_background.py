@@ -143,3 +143,27 @@ def test_deleted_pictures_leave_the_disk_after_the_commit(served, marketplace, n
     assert added <= _files(served.media_root)
     j.mutate(served, remove, {"id": media["id"]}, token=night_market.owner_token)
     assert not (_files(served.media_root) & added)
+
+
+def test_a_replaced_store_logo_leaves_the_disk_after_the_commit(served, night_market):
+    update = """
+    mutation Logo($id: ID!, $input: VendorUpdateInput!) {
+      vendorUpdate(id: $id, input: $input) { vendor { logo { url } } errors { field code message } }
+    }"""
+
+    def upload(colour):
+        before = _files(served.media_root)
+        j.mutate(
+            served,
+            update,
+            {"id": night_market.vendor_id, "input": {"logo": None}},
+            token=night_market.owner_token,
+            files={"variables.input.logo": ("logo.jpg", j.jpeg((500, 500), colour), "image/jpeg")},
+        )
+        return _files(served.media_root) - before
+
+    first = upload((10, 120, 10))
+    assert first
+    second = upload((200, 200, 10))
+    assert second and not (second & first)
+    assert not (_files(served.media_root) & first), "the replaced logo's renditions are deleted"

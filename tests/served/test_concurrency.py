@@ -204,3 +204,19 @@ def test_two_shoppers_rate_one_product_at_once_and_both_count(served, marketplac
         {"slug": slug}, endpoint="storefront",
     )["product"]["rating"]
     assert seen["count"] == 2 and Decimal(str(seen["average"])) == Decimal("3.5"), seen
+
+
+def test_entry_fee_and_deposit_paid_twice_at_once_are_charged_once(served, marketplace):
+    staff = marketplace["staff"]
+    store = j.open_store(served, staff, marketplace["category"], "Twin Lanterns", pay=False)
+    standing = """
+    query Standing($id: ID!) { vendor(id: $id) { status standing { feePaid { amount } depositShortfall { amount } } } }"""
+    for document in (j.PAY_FEE, j.TOP_UP):
+        answers = j.race(2, lambda _i: served.graphql(document, {"vendor": store.vendor_id}, token=store.owner_token))
+        payloads = [next(iter(data.values())) for data in _no_raw_errors(answers)]
+        assert [p["errors"] for p in payloads] == [[], []], payloads
+        assert payloads[0]["payment"]["id"] == payloads[1]["payment"]["id"]
+    seen = j.call(served, standing, {"id": store.vendor_id}, token=staff)["vendor"]
+    assert seen["status"] == "ACTIVE"
+    assert seen["standing"]["feePaid"]["amount"] == "1000.00"
+    assert j.balance(served, staff, store.vendor_id)["deposit"] == "2000.00"
