@@ -1,8 +1,11 @@
-"""README.md's worked examples run top to bottom against a served instance loaded with the demo data."""
+"""On a served instance loaded with the demo data: README.md's worked examples run top to bottom,
+and the staff console's key pages render clean and are photographed into docs/screenshots/admin/."""
 
 from __future__ import annotations
 
 import pytest
+
+from . import admin_pages
 
 from tests.served.server import GunicornUnavailable, ServedInstance
 
@@ -37,6 +40,35 @@ def test_worked_examples_run_in_readme_order_on_the_demo_data(demo_instance):
     placed = answers["CheckoutComplete"]["checkoutComplete"]["orders"]
     assert len({order["vendor"]["name"] for order in placed}) == 2
     assert answers["ConfirmReceipt"]["orderConfirmReceipt"]["order"]["status"] == "COMPLETED"
+
+
+def test_staff_console_pages_render_without_none_or_long_money_and_are_photographed(demo_instance):
+    session = admin_pages.staff_session(demo_instance.base_url, "staff@example.com", "Market-Demo-2024")
+    pages, problems = {}, []
+    for name, path in admin_pages.PAGES:
+        response = session.get(demo_instance.base_url.rstrip("/") + path, timeout=60)
+        problems += admin_pages.page_problems(name, response.status_code, response.text)
+        pages[name] = response.text
+    # Object pages: a dispute with a ruling, an order, a payment.
+    for name, path in [("dispute", "/admin/disputes/dispute/"), ("order", "/admin/orders/order/"),
+                       ("payment", "/admin/payments/payment/")]:
+        first = admin_pages.first_change_link(pages[name + "s"], path)
+        assert first, f"the {name} list is empty on the demo data"
+        response = session.get(demo_instance.base_url.rstrip("/") + first, timeout=60)
+        problems += admin_pages.page_problems(f"{name} page", response.status_code, response.text)
+        assert "Add " + name not in response.text
+        pages[name + "-page"] = response.text
+    assert not problems, "\n".join(problems)
+    # Only services create orders and payments: no add form.
+    for path in ("/admin/orders/order/add/", "/admin/payments/payment/add/"):
+        assert session.get(demo_instance.base_url.rstrip("/") + path, timeout=60).status_code == 403
+    browser = admin_pages.chromium()
+    if browser is None:
+        pytest.skip("screenshots skipped: no chromium on this machine (Debian package chromium)")
+    for name in ("application-queue", "listing-review", "orders", "disputes", "dispute-page", "payouts", "ledger"):
+        target = admin_pages.SCREENSHOTS / f"{name}.png"
+        admin_pages.screenshot(browser, pages[name], target)
+        assert target.stat().st_size > 10_000, f"{target} is empty"
 
 
 # --- the runner itself, on canned answers ------------------------------------------------
