@@ -64,7 +64,7 @@ class VariantInline(admin.TabularInline):
 class ProductAdmin(admin.ModelAdmin):
     """Read-only: listings change through the merchants' API and the review queue, where the rules live."""
 
-    list_display = ("name", "vendor", "category", "status", money_column("price_min_amount", None, "from"), "published_at", "created_at")
+    list_display = ("name", "vendor", "category", "status", money_column("price_min_amount", None, "from"), "published_at")
     list_filter = ("status", "category", "vendor")
     search_fields = ("name", "slug", "vendor__name")
     list_select_related = ("vendor", "category")

@@ -49,17 +49,32 @@ def chromium() -> str | None:
     return None
 
 
+class PlainHTTPStaffSession(requests.Session):
+    """A signed-in staff browser over the plain-HTTP test server.
+
+    With DEBUG off the cookies are Secure and HTTPS is taken from X-Forwarded-Proto (as behind
+    the production proxy), so the session says it came through the proxy and keeps sending
+    its cookies over plain HTTP.
+    """
+
+    def request(self, method, url, **kwargs):
+        https = "https://" + url.split("://", 1)[1]
+        headers = {"X-Forwarded-Proto": "https", "Referer": https, **(kwargs.pop("headers", None) or {})}
+        response = super().request(method, url, headers=headers, timeout=60, **kwargs)
+        for cookie in self.cookies:
+            cookie.secure = False
+        return response
+
+
 def staff_session(base_url: str, email: str, password: str) -> requests.Session:
-    session = requests.Session()
+    session = PlainHTTPStaffSession()
     login = base_url.rstrip("/") + "/admin/login/"
-    page = session.get(login, timeout=60)
+    page = session.get(login)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, "no CSRF token on the admin login page"
+    assert token, f"no CSRF token on the admin login page (HTTP {page.status_code})"
     response = session.post(
         login,
         data={"csrfmiddlewaretoken": token[1], "username": email, "password": password, "next": "/admin/"},
-        headers={"Referer": login},
-        timeout=60,
         allow_redirects=False,
     )
     assert response.status_code == 302, f"admin sign-in refused ({response.status_code})"
