@@ -38,7 +38,8 @@ PAGES = [
 
 NONE_WORD = re.compile(r"\bNone\b")
 # An amount with a currency (code or symbol) and three or more places: 55.8000 CNY, CN¥ 1.2500.
-LONG_MONEY = re.compile(r"\d\.\d{3,}\s*(?:[A-Z]{3}\b)|(?:[A-Z]{2}¥|¥|[A-Z]{3})\s*\d[\d,]*\.\d{3,}")
+# Only within one piece of text: a rate (0.0500) in the cell after a currency is not money.
+LONG_MONEY = re.compile(r"\d\.\d{3,}[ \u00a0]?(?:[A-Z]{3}\b)|(?:[A-Z]{2}¥|¥|[A-Z]{3})[ \u00a0]?\d[\d,]*\.\d{3,}")
 
 
 def chromium() -> str | None:
@@ -82,9 +83,9 @@ def staff_session(base_url: str, email: str, password: str) -> requests.Session:
 
 
 def visible_text(page: str) -> str:
-    """What a reader sees: no tags, scripts, styles or attribute values."""
-    page = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", page)
-    page = re.sub(r"(?s)<[^>]+>", " ", page)
+    """What a reader sees: no tags, scripts, styles or attribute values; pieces of text kept apart by " | "."""
+    page = re.sub(r"(?is)<(script|style)\b.*?</\1>", " | ", page)
+    page = re.sub(r"(?s)<[^>]+>", " | ", page)
     return html.unescape(page)
 
 
