@@ -40,6 +40,9 @@ def test_worked_examples_run_in_readme_order_on_the_demo_data(demo_instance):
     placed = answers["CheckoutComplete"]["checkoutComplete"]["orders"]
     assert len({order["vendor"]["name"] for order in placed}) == 2
     assert answers["ConfirmReceipt"]["orderConfirmReceipt"]["order"]["status"] == "COMPLETED"
+    # ...and its shopper's review is what the product page then shows.
+    assert answers["ProductReviewCreate"]["productReviewCreate"]["review"]["rating"] == 5
+    assert answers["ProductReviews"]["product"]["reviews"]["totalCount"] >= 1
 
 
 def test_staff_console_pages_render_without_none_or_long_money_and_are_photographed(demo_instance):
