@@ -109,5 +109,8 @@ class Address(models.Model):
     country = models.CharField(max_length=2, default="CN")
     phone = models.CharField(max_length=32, blank=True)
 
+    class Meta:
+        verbose_name_plural = "addresses"
+
     def __str__(self) -> str:
         return f"{self.street_address_1}, {self.city}, {self.country_area} {self.country}"

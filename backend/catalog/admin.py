@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from backend.core.admin import money_column
 from backend.core.exceptions import DomainError, DomainErrors
 from backend.core.permissions import PlatformPermission, has_permission
 
@@ -63,7 +64,7 @@ class VariantInline(admin.TabularInline):
 class ProductAdmin(admin.ModelAdmin):
     """Read-only: listings change through the merchants' API and the review queue, where the rules live."""
 
-    list_display = ("name", "vendor", "category", "status", "price_min_amount", "published_at", "created_at")
+    list_display = ("name", "vendor", "category", "status", money_column("price_min_amount", None, "from"), "published_at")
     list_filter = ("status", "category", "vendor")
     search_fields = ("name", "slug", "vendor__name")
     list_select_related = ("vendor", "category")

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from backend.core.admin import ReadOnlyAdmin, render_audit_trail
+from backend.core.admin import ReadOnlyAdmin, money_column, money_text, render_audit_trail
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission
 
@@ -66,7 +66,11 @@ def _shipment(shipment) -> str:
 class DisputeAdmin(ReadOnlyAdmin):
     """Visible to staff holding ARBITRATE_DISPUTES; changes only through the resolve actions."""
 
-    list_display = ("id", "order_link", "vendor", "reason", "kind", "status", "requested_amount", "deadline_at", "overdue")
+    # Fits 1366 px: the kind and the description are on the dispute's page.
+    list_display = (
+        "id", "order_link", "vendor", "reason", "status", money_column("requested_amount", description="requested"),
+        "deadline_at", "overdue",
+    )
     list_filter = ("status", "reason", "kind")
     search_fields = ("id", "order__id", "vendor__name", "order__email")
     list_select_related = ("order", "vendor")
@@ -121,11 +125,13 @@ class DisputeAdmin(ReadOnlyAdmin):
     def order_summary(self, dispute):
         order = dispute.order
         return format_html(
-            '<a href="{}">Order #{}</a> of {} — {} · total {} {} (goods {}, shipping {}) · refunded {} · '
+            '<a href="{}">Order #{}</a> of {} — {} · total {} (goods {}, shipping {}) · refunded {} · '
             "paid {} · released {} · release frozen: {}",
             reverse("admin:orders_order_change", args=[order.pk]), order.pk, order.email, order.get_status_display(),
-            order.total_amount, order.currency, order.subtotal_amount, order.shipping_amount, order.refunded_amount,
-            order.paid_at and f"{order.paid_at:%Y-%m-%d %H:%M}", order.released_at and f"{order.released_at:%Y-%m-%d %H:%M}",
+            money_text(order.total_amount, order.currency), money_text(order.subtotal_amount, order.currency),
+            money_text(order.shipping_amount, order.currency), money_text(order.refunded_amount, order.currency),
+            f"{order.paid_at:%Y-%m-%d %H:%M}" if order.paid_at else "not yet",
+            f"{order.released_at:%Y-%m-%d %H:%M}" if order.released_at else "not yet",
             "yes" if order.release_frozen else "no",
         )
 
@@ -135,7 +141,8 @@ class DisputeAdmin(ReadOnlyAdmin):
             ("Item", "SKU", "Disputed", "Bought", "Unit price", "Commission rate"),
             (
                 (line.order_line.product_name, line.order_line.variant_sku, line.quantity, line.order_line.quantity,
-                 line.order_line.unit_price_amount, line.order_line.commission_rate)
+                 money_text(line.order_line.unit_price_amount, line.order_line.currency),
+                 f"{line.order_line.commission_rate * 100:.2f}%")
                 for line in dispute.lines.all()
             ),
         )
@@ -147,11 +154,16 @@ class DisputeAdmin(ReadOnlyAdmin):
             return "—"
         refunds = _table(
             ("Refund", "Amount", "Status", "Reason"),
-            ((refund.idempotency_key, refund.amount, refund.get_status_display(), refund.reason) for refund in payment.refunds.all()),
+            (
+                (refund.idempotency_key, money_text(refund.amount, refund.currency), refund.get_status_display(),
+                 refund.reason or "—")
+                for refund in payment.refunds.all()
+            ),
         )
         return format_html(
-            "<p>Payment #{} via {}: {} {} captured, {} refunded ({})</p>{}",
-            payment.pk, payment.gateway, payment.captured_amount, payment.currency, payment.refunded_amount,
+            "<p>Payment #{} via {}: {} captured, {} refunded ({})</p>{}",
+            payment.pk, payment.gateway, money_text(payment.captured_amount, payment.currency),
+            money_text(payment.refunded_amount, payment.currency),
             payment.get_status_display(), refunds,
         )
 
@@ -184,19 +196,21 @@ class DisputeAdmin(ReadOnlyAdmin):
         if not dispute.ruling_source:
             return "—"
         return format_html(
-            "{} by {}{}: {} {} — {}", dispute.get_ruling_outcome_display() or "No ruling",
+            "{} by {}{}: {} — {}", dispute.get_ruling_outcome_display() or "No ruling",
             dispute.get_ruling_source_display(), f" ({dispute.ruled_by})" if dispute.ruled_by else "",
-            dispute.ruling_amount if dispute.ruling_amount is not None else "", dispute.currency, dispute.ruling_note,
+            money_text(dispute.ruling_amount, dispute.currency) if dispute.ruling_amount is not None else "nothing",
+            dispute.ruling_note or "no note",
         )
 
     @admin.display(description="Money")
     def money_summary(self, dispute):
         return format_html(
-            "Refunded {} {} ({}), commission returned {}; deposit penalty {}",
-            dispute.refunded_amount, dispute.currency,
+            "Refunded {} ({}), commission returned {}; deposit penalty {}",
+            money_text(dispute.refunded_amount, dispute.currency),
             "from the vendor, after release" if dispute.refunded_after_release else "from escrow",
-            dispute.commission_returned_amount,
-            f"{dispute.deposit_penalty_amount} ({'to the shopper' if dispute.deposit_penalty_to_buyer else 'to the platform'})"
+            money_text(dispute.commission_returned_amount, dispute.currency),
+            f"{money_text(dispute.deposit_penalty_amount, dispute.currency)} "
+            f"({'to the shopper' if dispute.deposit_penalty_to_buyer else 'to the platform'})"
             if dispute.deposit_penalty_amount else "none",
         )
 

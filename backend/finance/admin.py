@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from backend.core.admin import ReadOnlyAdmin
+from backend.core.admin import ReadOnlyAdmin, money_column
 from backend.core.exceptions import DomainError
 
 from . import fees
@@ -50,7 +50,7 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "transaction", "account", "amount", "currency")
+    list_display = ("id", "transaction", "account", money_column("amount"))
     list_select_related = ("transaction", "account")
     search_fields = ("account__code", "transaction__idempotency_key")
 
@@ -113,7 +113,10 @@ class VendorCommissionOverrideAdmin(ReadOnlyAdmin):
 
 @admin.register(FeePeriod)
 class FeePeriodAdmin(ReadOnlyAdmin):
-    list_display = ("vendor", "starts_at", "ends_at", "paid_amount", "sales_amount", "rebate_amount", "rebated_at")
+    list_display = (
+        "vendor", "starts_at", "ends_at", money_column("paid_amount", None), money_column("sales_amount", None),
+        money_column("rebate_amount", None), "rebated_at",
+    )
     list_select_related = ("vendor",)
 
 
@@ -133,6 +136,6 @@ class VendorClosureAdmin(ReadOnlyAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "vendor", "amount", "currency", "trigger", "status", "requested_by")
+    list_display = ("created_at", "vendor", money_column("amount"), "trigger", "status", "requested_by")
     list_filter = ("trigger",)
     list_select_related = ("vendor", "transfer", "requested_by")

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from backend.core.admin import ReadOnlyAdmin, money_column
+
 from .models import Order, OrderLine, OrderRefund, VendorShippingOrigin
 
 
@@ -29,19 +31,19 @@ class OrderRefundInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    """Read-only: orders change only through the services (shipping, cancelling, confirming)."""
+class OrderAdmin(ReadOnlyAdmin):
+    """Read-only (no add form either): orders are made by checkouts and change only through the
+    services (shipping, cancelling, confirming)."""
 
-    list_display = ("id", "vendor", "email", "status", "total_amount", "currency", "release_frozen", "created_at")
+    money_fields = {
+        "subtotal_amount": "currency", "shipping_amount": "currency", "total_amount": "currency",
+        "refunded_amount": "currency", "commission_amount": "currency",
+    }
+
+    list_display = ("id", "vendor", "email", "status", money_column("total_amount", description="total"), "release_frozen", "created_at")
     list_filter = ("status", "release_frozen")
     search_fields = ("id", "email", "vendor__name")
     inlines = [OrderLineInline, OrderRefundInline]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(VendorShippingOrigin)

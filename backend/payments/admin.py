@@ -1,26 +1,29 @@
 from django.contrib import admin
 
-from backend.core.admin import ReadOnlyAdmin
+from backend.core.admin import ReadOnlyAdmin, money_column
 
 from .models import Payment, Refund, Transfer, VendorGatewayAccount, WebhookEvent
 
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "gateway", "purpose", "amount", "currency", "status", "psp_reference")
+    money_fields = {"amount": "currency", "captured_amount": "currency", "refunded_amount": "currency"}
+    list_display = ("id", "created_at", "gateway", "purpose", money_column("amount"), "status", "psp_reference")
     list_filter = ("status", "gateway", "purpose")
     search_fields = ("psp_reference", "idempotency_key", "customer_email")
 
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "payment", "amount", "currency", "status", "psp_reference")
+    money_fields = {"amount": "currency"}
+    list_display = ("id", "created_at", "payment", money_column("amount"), "status", "psp_reference")
     list_filter = ("status",)
 
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "vendor", "gateway", "amount", "currency", "status", "psp_reference")
+    money_fields = {"amount": "currency"}
+    list_display = ("id", "created_at", "vendor", "gateway", money_column("amount"), "status", "psp_reference")
     list_filter = ("status", "gateway")
 
 

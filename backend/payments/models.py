@@ -70,7 +70,7 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["gateway", "psp_reference"])]
 
     def __str__(self) -> str:
-        return f"Payment {self.pk} {self.amount} {self.currency} via {self.gateway} ({self.status})"
+        return f"Payment {self.pk} {quantize(self.amount, self.currency)} {self.currency} via {self.gateway} ({self.status})"
 
     @property
     def total(self) -> Money:
@@ -107,7 +107,7 @@ class Refund(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Refund {self.pk} of payment {self.payment_id}: {self.amount} {self.currency} ({self.status})"
+        return f"Refund {self.pk} of payment {self.payment_id}: {quantize(self.amount, self.currency)} {self.currency} ({self.status})"
 
     @property
     def total(self) -> Money:
@@ -141,7 +141,7 @@ class Transfer(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Transfer {self.payout_ref} to vendor {self.vendor_id}: {self.amount} {self.currency} ({self.status})"
+        return f"Transfer {self.payout_ref} to vendor {self.vendor_id}: {quantize(self.amount, self.currency)} {self.currency} ({self.status})"
 
     @property
     def total(self) -> Money:

@@ -122,7 +122,7 @@ DECISIONS = {
 
 @admin.register(VendorApplication)
 class VendorApplicationAdmin(ManageVendorsAdmin):
-    list_display = ("store_name", "company_name", "applicant", "status", "submitted_at", "decided_by", "decided_at")
+    list_display = ("store_name", "applicant", "status", "submitted_at", "decided_at")  # fits 1366 px
     list_filter = ("status",)
     search_fields = ("store_name", "company_name", "contact_email", "applicant__email")
     list_select_related = ("applicant", "decided_by")
@@ -258,7 +258,7 @@ class VendorStaffInline(admin.TabularInline):
 
 @admin.register(Vendor)
 class VendorAdmin(ManageVendorsAdmin):
-    list_display = ("name", "slug", "status", "company_name", "contact_email", "created_at")
+    list_display = ("name", "status", "contact_email", "created_at")  # fits 1366 px
     list_filter = ("status",)
     search_fields = ("name", "slug", "company_name", "contact_email")
     fields = (

@@ -87,7 +87,7 @@ def test_ready_with_a_running_redis_broker(client, settings):
 
     import redis
 
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError as error:

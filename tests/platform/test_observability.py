@@ -271,7 +271,7 @@ def test_a_worker_serves_the_metrics_of_its_task_processes(tmp_path):
 
     from .processes import PYTHON
 
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError as error:

@@ -12,6 +12,12 @@ from backend.catalog.models import Category
 from backend.core.permissions import PlatformPermission, has_permission
 from backend.core.uploads import check_document
 from backend.vendors.models import ApplicationStatus, Vendor, VendorApplication, VendorRole, VendorStatus
+from backend.checkout.models import Checkout
+from backend.disputes.models import Dispute, DisputeStatus, RulingOutcome
+from backend.finance.ledger import ledger_problems
+from backend.finance.models import LedgerTransaction, Payout
+from backend.orders.models import Order, OrderStatus
+from backend.reviews.models import ProductReview
 from fixtures.demo.documents import licence_png, minimal_pdf
 
 from .conftest import media_files
@@ -25,6 +31,12 @@ def counts():
         "categories": Category.objects.count(),
         "vendors": Vendor.objects.count(),
         "applications": VendorApplication.objects.count(),
+        "orders": Order.objects.count(),
+        "disputes": Dispute.objects.count(),
+        "reviews": ProductReview.objects.count(),
+        "payouts": Payout.objects.count(),
+        "ledger": LedgerTransaction.objects.count(),
+        "checkouts": Checkout.objects.count(),
     }
 
 
@@ -49,12 +61,26 @@ def test_populatedb_is_idempotent(media_root):
 
     assert first["vendors"] == 3
     for vendor in Vendor.objects.all():
-        # The fees section paid each store's entry fee and deposit, which activated it.
-        assert vendor.status == VendorStatus.ACTIVE
+        # The fees section paid each store's entry fee and deposit, which activated it; the orders
+        # section then deducted from Roadtrip Gear's deposit, which restricted it.
+        expected = VendorStatus.RESTRICTED if vendor.slug == "roadtrip-gear" else VendorStatus.ACTIVE
+        assert vendor.status == expected
         assert vendor.application.status == ApplicationStatus.APPROVED
         assert vendor.staff.get().role == VendorRole.OWNER
     assert Vendor.objects.filter(slug="华强数码-huaqiang-digital").exists()
     assert VendorApplication.objects.filter(status=ApplicationStatus.SUBMITTED).count() == 1
+
+    # The orders section: every order state, every dispute stage and ruling, reviews, a payout.
+    assert set(Order.objects.values_list("status", flat=True)) == set(OrderStatus.values) - {OrderStatus.UNPAID}
+    assert Order.objects.filter(status=OrderStatus.SHIPPED, shipment__events__isnull=False).exists()
+    assert Checkout.objects.filter(completed_at__isnull=True).count() == 1
+    assert {DisputeStatus.AWAITING_VENDOR, DisputeStatus.AWAITING_BUYER, DisputeStatus.UNDER_ARBITRATION,
+            DisputeStatus.RESOLVED} <= set(Dispute.objects.values_list("status", flat=True))
+    assert set(RulingOutcome.values) <= set(Dispute.objects.values_list("ruling_outcome", flat=True))
+    assert ProductReview.objects.exists() and Payout.objects.exists()
+    two_stores = Order.objects.filter(shipping_address__street_address_2="demo:paid-two-stores")
+    assert two_stores.values("vendor").distinct().count() == 2
+    assert ledger_problems() == []
 
     table = out.getvalue()
     for email in ("staff@example.com", "reviewer@example.com", "shopper@example.com", "owner@west-lake-tea.example.com"):
