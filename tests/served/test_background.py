@@ -8,6 +8,7 @@ Files replaced or deleted by a request are removed only once its transaction com
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,8 @@ def test_two_auto_confirm_runs_at_once_release_a_due_order_once(served, marketpl
     assert len([e for e in releases if e["account"].endswith(":pending")]) == 1
     after = j.balance(served, staff, night_market.vendor_id)
     # 120.00 of goods at 5% commission: the rest of the order's total reaches the available balance once.
-    total = float(order["total"]["amount"])
-    assert round(float(after["available"]) - float(before["available"]), 2) == round(total - 6.00, 2)
+    total = Decimal(order["total"]["amount"])
+    assert Decimal(after["available"]) - Decimal(before["available"]) == total - Decimal("6.00")
 
 
 def test_a_silent_vendor_misses_the_deadline_and_the_claim_is_refunded(served, marketplace, night_market):
@@ -93,7 +94,7 @@ def test_run_payouts_command_pays_the_available_balance(served, marketplace, nig
     j.mutate(served, j.ORDER_SHIP, {"order": order["id"]}, token=night_market.owner_token)
     j.mutate(served, j.CONFIRM, {"order": order["id"]}, endpoint="storefront", token=shopper)
     available = j.balance(served, staff, night_market.vendor_id)["available"]
-    assert float(available) >= 100
+    assert Decimal(available) >= Decimal("100.00")
 
     vendor_pk = _pk(night_market.vendor_id)
     result = served.manage("run_payouts", "--force", "--no-progress", "--vendor", str(vendor_pk))
