@@ -66,6 +66,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), *(f"{name}_money" for name in self.money_fields)]
 
+    def get_fieldsets(self, request, obj=None):
+        def shown(names):
+            return [shown(n) if isinstance(n, (list, tuple)) else (f"{n}_money" if n in self.money_fields else n)
+                    for n in names]
+
+        return [(title, {**options, "fields": shown(options.get("fields", ()))})
+                for title, options in super().get_fieldsets(request, obj)]
+
     def has_view_permission(self, request, obj=None):
         if self.view_permission is None:
             return super().has_view_permission(request, obj)

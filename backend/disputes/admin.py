@@ -66,6 +66,8 @@ def _shipment(shipment) -> str:
 class DisputeAdmin(ReadOnlyAdmin):
     """Visible to staff holding ARBITRATE_DISPUTES; changes only through the resolve actions."""
 
+    money_fields = {"requested_amount": "currency", "refundable_amount": "currency"}
+
     # Fits 1366 px: the kind and the description are on the dispute's page.
     list_display = (
         "id", "order_link", "vendor", "reason", "status", money_column("requested_amount", description="requested"),
