@@ -20,6 +20,16 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots" / "admin"
+
+
+def screenshot_folder() -> Path:
+    """The README's folder with WRITE_SCREENSHOTS=1 (to refresh the committed pictures); otherwise a
+    temporary one, so that a test run leaves the work tree as it was."""
+    import os
+
+    if os.environ.get("WRITE_SCREENSHOTS") == "1":
+        return SCREENSHOTS
+    return Path(tempfile.mkdtemp(prefix="admin-screenshots-"))
 ADMIN_STATIC = Path(django.contrib.admin.__file__).parent / "static"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 WINDOW = "1366,900"

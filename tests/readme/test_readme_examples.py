@@ -68,8 +68,9 @@ def test_staff_console_pages_render_without_none_or_long_money_and_are_photograp
     browser = admin_pages.chromium()
     if browser is None:
         pytest.skip("screenshots skipped: no chromium on this machine (Debian package chromium)")
+    folder = admin_pages.screenshot_folder()
     for name in ("application-queue", "listing-review", "orders", "disputes", "dispute-page", "payouts", "ledger"):
-        target = admin_pages.SCREENSHOTS / f"{name}.png"
+        target = folder / f"{name}.png"
         admin_pages.screenshot(browser, pages[name], target)
         assert target.stat().st_size > 10_000, f"{target} is empty"
 

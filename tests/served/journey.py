@@ -14,11 +14,13 @@ import io
 import json
 import threading
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
-from dataclasses import dataclass, field
 
 from PIL import Image
+
+from fixtures.demo.documents import minimal_pdf
 
 from .server import ServedInstance
 
@@ -74,30 +76,6 @@ def race(count: int, action) -> list:
         thread.join(120)
     assert not any(thread.is_alive() for thread in threads), "a concurrent request hung"
     return results
-
-
-def minimal_pdf(text: str) -> bytes:
-    stream = f"BT /F1 18 Tf 40 100 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
 
 
 def jpeg(size=(640, 640), colour=(180, 40, 40)) -> bytes:
@@ -292,7 +270,7 @@ def open_store(served, staff: str, category_id: str, name: str, *, pay: bool = T
         APPLY,
         variables,
         token=token,
-        files={"variables.input.documents.0.file": ("licence.pdf", minimal_pdf(f"LICENCE {name}"), "application/pdf")},
+        files={"variables.input.documents.0.file": ("licence.pdf", minimal_pdf([f"LICENCE {name}"]), "application/pdf")},
     )["vendorApplication"]
     approved = mutate(served, APPROVE, {"id": application["id"]}, token=staff)["vendorApplication"]
     vendor = approved["vendor"]
