@@ -291,7 +291,9 @@ def test_a_worker_serves_the_metrics_of_its_task_processes(tmp_path):
             "--include", "tests.platform.worker_tasks", "--without-gossip", "--without-mingle", "--without-heartbeat"]
     log = open(tmp_path / "worker.log", "w+")
     worker = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    sender = Celery(broker=url)
+    # Not the current app: shared tasks called later in this process must keep using the project's
+    # app (eager on the test settings), not this sender's broker.
+    sender = Celery(broker=url, set_as_current=False)
     try:
         for name in ("tests.platform.worker_succeeds", "tests.platform.worker_succeeds", "tests.platform.worker_fails"):
             sender.send_task(name, queue=queue)
