@@ -39,7 +39,7 @@ serve:
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-test
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -rs
 
 schema: install
 	$(PY) manage.py print_schemas
