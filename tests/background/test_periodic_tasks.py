@@ -129,12 +129,15 @@ def test_every_scheduled_task_retries_with_exponential_backoff_a_bounded_number_
 
 
 @pytest.fixture
-def retry_countdowns(monkeypatch):
+def retry_countdowns(monkeypatch, settings):
     """The countdown of every retry expire_unpaid_orders asks Celery for.
 
     Run eagerly (apply) with errors kept in the result instead of raised at once, Celery runs each
     retry straight away, without waiting for the countdown, as a worker would after it."""
-    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+    # Through the Django setting, which Celery's configuration reads: a value set on app.conf itself
+    # would stay there (monkeypatch restores it as an explicit value) and shadow the setting for
+    # every later test in this process.
+    settings.CELERY_TASK_EAGER_PROPAGATES = False
     countdowns = []
     retry = expire_unpaid_orders.retry
 
