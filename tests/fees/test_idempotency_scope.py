@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from moneyed import Money
 
 from backend.finance import accounts
 from backend.finance import services as movements
@@ -23,6 +22,7 @@ from ..checkout.helpers import complete, listing, ready_checkout
 from ..factories import vendor_with_owner
 from ..graphql_client import error_codes
 from .conftest import api_for, gid
+from .test_payouts import available, cny, earn
 
 pytestmark = pytest.mark.django_db
 
@@ -56,19 +56,6 @@ mutation Deduct($vendor: ID!, $amount: Decimal!, $key: String) {
     errors { field code message }
   }
 }"""
-
-
-def cny(amount) -> Money:
-    return Money(Decimal(str(amount)), "CNY")
-
-
-def earn(vendor, amount: str, ref: str) -> None:
-    movements.deposit_top_up(ref=f"earn-{ref}", vendor=vendor, amount=cny(amount))
-    movements.deposit_release(ref=f"earn-{ref}", vendor=vendor, amount=cny(amount))
-
-
-def available(vendor) -> Money:
-    return account_balance(accounts.vendor_available(vendor.pk))
 
 
 @pytest.fixture
