@@ -140,6 +140,45 @@ class BasePlugin:
         """
         return NotImplemented
 
+    # --- Payment sessions: the shopper confirms on the client; the marketplace verifies server-side. ---
+
+    def payment_available(self, currency: str, amount, *, previous_value):
+        """Whether this gateway can take `amount` (Decimal) in `currency`; return a bool."""
+        return NotImplemented
+
+    def create_payment_session(self, session_data, *, previous_value):
+        """Create the provider's payment for a SessionData; return a GatewayResponse.
+
+        psp_reference is the provider object the later calls and webhooks name (a PaymentIntent
+        id, or the out_trade_no for Alipay and WeChat Pay); client_data is what the client needs;
+        status is ACTION_REQUIRED or PENDING. Never called while the marketplace holds row locks.
+        """
+        return NotImplemented
+
+    def query_payment_session(self, session_query, *, previous_value):
+        """Ask the provider what happened to a session (SessionQuery); return a GatewayResponse.
+
+        status AUTHORIZED or CAPTURED (with amount and currency as paid), PENDING /
+        ACTION_REQUIRED (not paid yet), FAILED or CANCELLED.
+        """
+        return NotImplemented
+
+    def close_payment_session(self, session_query, *, previous_value):
+        """Close an unpaid session (or void its authorization) at the provider; return a GatewayResponse."""
+        return NotImplemented
+
+    def webhook_response(self, result, *, previous_value):
+        """The HTTP answer the provider expects after its webhook was handled: (status, content_type, body).
+
+        Alipay wants the plain text "success", WeChat Pay v3 a JSON body; by default 200 with JSON.
+        `result` is None when the webhook was refused.
+        """
+        return NotImplemented
+
+    def gateway_records(self, start, end, *, previous_value):
+        """The provider's charges, refunds and transfers in [start, end); return a list of GatewayRecord."""
+        return NotImplemented
+
     # --- Logistics: carrier hooks. Contract types are in plugins/logistics/interface.py;
     # core code calls them through backend/logistics/services.py, never directly. ---
 

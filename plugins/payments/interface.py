@@ -93,6 +93,56 @@ class GatewayResponse:
     error_code: GatewayErrorCode | None = None
     error_message: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # What the shopper's client needs to confirm a payment session with the provider:
+    # Stripe {"client_secret": ...}; Alipay {"page_url": ..., "qr_code": ...}; WeChat Pay {"code_url": ...}.
+    client_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """A payment the shopper confirms on the client (3-D Secure, an Alipay page, a WeChat Pay QR code).
+
+    `reference` is the marketplace's own stable id for the session (used as Alipay's and WeChat
+    Pay's out_trade_no, Stripe's metadata); the provider must be asked with `idempotency_key` so
+    a retried create returns the same provider object. Amounts are authorized only (Stripe:
+    manual capture) where the provider supports it; `capture` says whether to capture at once.
+    """
+
+    amount: Decimal
+    currency: str
+    reference: str
+    idempotency_key: str
+    capture: bool = False
+    description: str = ""
+    customer_email: str = ""
+    return_url: str = ""
+    client_ip: str = ""
+    expires_at: Any = None  # an aware datetime after which the provider should refuse to pay
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionQuery:
+    """Ask the provider about (or close) a session created with create_payment_session."""
+
+    psp_reference: str
+    reference: str
+    amount: Decimal
+    currency: str
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayRecord:
+    """One money movement as the provider records it, for reconciliation with the ledger."""
+
+    kind: str  # "charge" | "refund" | "transfer"
+    psp_reference: str
+    amount: Decimal
+    currency: str
+    occurred_at: Any  # aware datetime
+    status: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
 
 
 class GatewayEventType(str, Enum):
@@ -119,6 +169,8 @@ class GatewayEvent:
     amount: Decimal | None = None
     currency: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # The marketplace's session reference when the provider echoes it (out_trade_no, metadata).
+    reference: str = ""
 
 
 class GatewayTimeout(Exception):
