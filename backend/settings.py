@@ -295,6 +295,8 @@ DEFAULT_COMMISSION_RATE = Decimal(os.environ.get("DEFAULT_COMMISSION_RATE", "0.0
 # when no delivery event comes; the shopper may extend once by the extension.
 ORDER_AUTO_CONFIRM_DAYS_AFTER_DELIVERY = env_int("ORDER_AUTO_CONFIRM_DAYS_AFTER_DELIVERY", 10)
 ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT = env_int("ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT", 15)
+# Orders the periodic release completes per transaction (one batched ledger write each).
+ORDER_RELEASE_BATCH_SIZE = env_int("ORDER_RELEASE_BATCH_SIZE", 500)
 ORDER_CONFIRMATION_EXTENSION_DAYS = env_int("ORDER_CONFIRMATION_EXTENSION_DAYS", 5)
 # An order whose payment is not captured at checkout holds its stock this long.
 ORDER_UNPAID_RESERVATION_MINUTES = env_int("ORDER_UNPAID_RESERVATION_MINUTES", 30)

@@ -169,10 +169,10 @@ def graphql_operation_name(request) -> str:
     return _operation_label(name if isinstance(name, str) else None)
 
 
-def record_ledger_posting(*, kind: str, moved: dict[str, Decimal]) -> None:
-    """Called by the ledger after a transaction commits: `moved` is its debit total per currency."""
+def record_ledger_posting(*, kind: str, moved: dict[str, Decimal], count: int = 1) -> None:
+    """Called by the ledger after `count` transactions of a kind commit: `moved` is their debit total per currency."""
     for currency, amount in moved.items():
-        LEDGER_POSTINGS.labels(kind=kind, currency=currency).inc()
+        LEDGER_POSTINGS.labels(kind=kind, currency=currency).inc(count)
         LEDGER_POSTED_AMOUNT.labels(currency=currency).inc(float(amount))
 
 

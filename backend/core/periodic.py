@@ -42,8 +42,17 @@ def record_processed(kind: str, *ids) -> None:
 
 def describe_processed(processed: dict[str, list]) -> str:
     """`order 3, 4; dispute 9` or `nothing`."""
-    parts = [f"{kind} {', '.join(str(i) for i in ids)}" for kind, ids in processed.items() if ids]
+    parts = [_ids_text(kind, ids) for kind, ids in processed.items() if ids]
     return "; ".join(parts) or "nothing"
+
+
+# A run over thousands of objects names the first ones and says how many in all (one readable log line).
+LOGGED_IDS = 50
+
+
+def _ids_text(kind: str, ids: list) -> str:
+    shown = ", ".join(str(i) for i in ids[:LOGGED_IDS])
+    return f"{kind} {shown}" if len(ids) <= LOGGED_IDS else f"{kind} {shown}, ... ({len(ids)} in all)"
 
 
 @dataclass

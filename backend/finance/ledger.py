@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from functools import partial
 
@@ -123,6 +123,110 @@ def _lock_accounts(currencies: dict[str, str]) -> dict[str, LedgerAccount]:
     return {a.code: a for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")}
 
 
+@dataclass(frozen=True)
+class Posting:
+    """One transaction to post: the arguments of post_transaction, for post_transactions."""
+
+    idempotency_key: str
+    kind: str
+    entries: Sequence[EntryInput]
+    description: str = ""
+    reference: tuple[str, object] | None = None
+    metadata: dict | None = None
+    currency: str | None = None
+    allow_negative: Iterable[str] = ()
+    request: object | None = None
+
+
+@dataclass
+class _Prepared:
+    posting: Posting
+    lines: dict[tuple[str, str], int]
+    currencies: dict[str, str]
+    allow_negative: set[str]
+    fingerprint: str
+
+    def new_row(self) -> LedgerTransaction:
+        ref_type, ref_id = self.posting.reference if self.posting.reference else ("", "")
+        return LedgerTransaction(
+            idempotency_key=self.posting.idempotency_key,
+            kind=self.posting.kind,
+            description=self.posting.description,
+            reference_type=str(ref_type),
+            reference_id=str(ref_id),
+            metadata=self.posting.metadata or {},
+            fingerprint=self.fingerprint,
+        )
+
+
+def _prepare(posting: Posting) -> _Prepared:
+    """Everything checked before the database is touched: key, kind, balance, currencies."""
+    if not posting.idempotency_key:
+        raise DomainError(FinanceErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+    if posting.kind not in TransactionKind.values:
+        raise DomainError(FinanceErrorCode.INVALID, f"{posting.kind!r} is not a ledger transaction kind.", field="kind")
+    lines = _to_minor_entries(posting.entries, posting.currency)
+    if not lines:
+        raise DomainError(FinanceErrorCode.INVALID, "A transaction needs at least one non-zero entry.")
+    totals: dict[str, int] = defaultdict(int)
+    for (_code, entry_currency), amount in lines.items():
+        totals[entry_currency] += amount
+    unbalanced = {c: t for c, t in totals.items() if t}
+    if unbalanced:
+        raise DomainError(
+            FinanceErrorCode.UNBALANCED,
+            "Entries must sum to zero in each currency; off by "
+            + ", ".join(f"{from_minor(t, c)} {c}" for c, t in sorted(unbalanced.items()))
+            + ".",
+        )
+    currencies: dict[str, str] = {}
+    for code, entry_currency in lines:
+        if currencies.setdefault(code, entry_currency) != entry_currency:
+            raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, f"{code} gets entries in two currencies.")
+    allow_negative = set(posting.allow_negative)
+    for code in allow_negative:
+        if account_spec(code).kind != AccountKind.VENDOR_AVAILABLE:
+            raise DomainError(FinanceErrorCode.INVALID, f"{code} may never go negative.", field="allow_negative")
+    return _Prepared(posting, lines, currencies, allow_negative, _fingerprint(posting.kind, lines, posting.request))
+
+
+def _apply(prepared: _Prepared, accounts: dict[str, LedgerAccount]) -> dict[str, Decimal]:
+    """Move the locked accounts' cached balances (refusing an overdraft); returns the amount moved per currency."""
+    deltas: dict[str, int] = defaultdict(int)
+    for (code, entry_currency), amount in prepared.lines.items():
+        account = accounts[code]
+        if account.currency != entry_currency:
+            raise DomainError(
+                FinanceErrorCode.CURRENCY_MISMATCH,
+                f"{code} is kept in {account.currency}, not {entry_currency}.",
+                field="currency",
+            )
+        deltas[code] += amount
+    for code, delta in deltas.items():
+        account = accounts[code]
+        new_balance = account.balance + delta
+        if delta < 0 and new_balance < 0 and account.non_negative and code not in prepared.allow_negative:
+            raise DomainError(
+                FinanceErrorCode.INSUFFICIENT_FUNDS,
+                f"{code} holds {from_minor(account.balance, account.currency)} {account.currency}, "
+                f"less than the {from_minor(-delta, account.currency)} this movement takes.",
+                field="amount",
+            )
+        account.balance = new_balance
+    moved: dict[str, Decimal] = defaultdict(Decimal)
+    for (_code, entry_currency), amount in prepared.lines.items():
+        if amount > 0:
+            moved[entry_currency] += from_minor(amount, entry_currency)
+    return moved
+
+
+def _entries(prepared: _Prepared, posted: LedgerTransaction, accounts: dict[str, LedgerAccount]) -> list[LedgerEntry]:
+    return [
+        LedgerEntry(transaction=posted, account=accounts[code], amount=amount, currency=entry_currency)
+        for (code, entry_currency), amount in prepared.lines.items()
+    ]
+
+
 def post_transaction(
     *,
     idempotency_key: str,
@@ -149,93 +253,104 @@ def post_transaction(
     duplicate waits on the unique index and then finds the winner) and, on
     SQLite, takes the write lock before any balance is read.
     """
-    if not idempotency_key:
-        raise DomainError(FinanceErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
-    if kind not in TransactionKind.values:
-        raise DomainError(FinanceErrorCode.INVALID, f"{kind!r} is not a ledger transaction kind.", field="kind")
-    lines = _to_minor_entries(entries, currency)
-    if not lines:
-        raise DomainError(FinanceErrorCode.INVALID, "A transaction needs at least one non-zero entry.")
-    totals: dict[str, int] = defaultdict(int)
-    for (_code, entry_currency), amount in lines.items():
-        totals[entry_currency] += amount
-    unbalanced = {c: t for c, t in totals.items() if t}
-    if unbalanced:
-        raise DomainError(
-            FinanceErrorCode.UNBALANCED,
-            "Entries must sum to zero in each currency; off by "
-            + ", ".join(f"{from_minor(t, c)} {c}" for c, t in sorted(unbalanced.items()))
-            + ".",
+    prepared = _prepare(
+        Posting(
+            idempotency_key=idempotency_key, kind=kind, entries=entries, description=description,
+            reference=reference, metadata=metadata, currency=currency, allow_negative=allow_negative,
+            request=request,
         )
-    currencies: dict[str, str] = {}
-    for code, entry_currency in lines:
-        if currencies.setdefault(code, entry_currency) != entry_currency:
-            raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, f"{code} gets entries in two currencies.")
-    allow_negative = set(allow_negative)
-    for code in allow_negative:
-        if account_spec(code).kind != AccountKind.VENDOR_AVAILABLE:
-            raise DomainError(FinanceErrorCode.INVALID, f"{code} may never go negative.", field="allow_negative")
-    fingerprint = _fingerprint(kind, lines, request)
-    ref_type, ref_id = reference if reference else ("", "")
-
+    )
     with transaction.atomic():
-        existing = _existing(idempotency_key, fingerprint)
+        existing = _existing(idempotency_key, prepared.fingerprint)
         if existing is not None:
             return existing
         try:
             with transaction.atomic():
-                posted = LedgerTransaction.objects.create(
-                    idempotency_key=idempotency_key,
-                    kind=kind,
-                    description=description,
-                    reference_type=str(ref_type),
-                    reference_id=str(ref_id),
-                    metadata=metadata or {},
-                    fingerprint=fingerprint,
-                )
+                posted = prepared.new_row()
+                posted.save(force_insert=True)
         except IntegrityError:
             # A concurrent request with the same key committed first.
-            existing = _existing(idempotency_key, fingerprint)
+            existing = _existing(idempotency_key, prepared.fingerprint)
             if existing is None:
                 raise
             return existing
 
-        accounts = _lock_accounts(currencies)
-        deltas: dict[str, int] = defaultdict(int)
-        for (code, entry_currency), amount in lines.items():
-            account = accounts[code]
-            if account.currency != entry_currency:
-                raise DomainError(
-                    FinanceErrorCode.CURRENCY_MISMATCH,
-                    f"{code} is kept in {account.currency}, not {entry_currency}.",
-                    field="currency",
-                )
-            deltas[code] += amount
-        for code, delta in deltas.items():
-            account = accounts[code]
-            new_balance = account.balance + delta
-            if delta < 0 and new_balance < 0 and account.non_negative and code not in allow_negative:
-                raise DomainError(
-                    FinanceErrorCode.INSUFFICIENT_FUNDS,
-                    f"{code} holds {from_minor(account.balance, account.currency)} {account.currency}, "
-                    f"less than the {from_minor(-delta, account.currency)} this movement takes.",
-                    field="amount",
-                )
-            account.balance = new_balance
-        LedgerEntry.objects.bulk_create(
-            [
-                LedgerEntry(transaction=posted, account=accounts[code], amount=amount, currency=entry_currency)
-                for (code, entry_currency), amount in lines.items()
-            ]
-        )
-        LedgerAccount.objects.bulk_update([accounts[code] for code in deltas], ["balance"])
-        moved: dict[str, Decimal] = defaultdict(Decimal)
-        for (_code, entry_currency), amount in lines.items():
-            if amount > 0:
-                moved[entry_currency] += from_minor(amount, entry_currency)
+        accounts = _lock_accounts(prepared.currencies)
+        moved = _apply(prepared, accounts)
+        LedgerEntry.objects.bulk_create(_entries(prepared, posted, accounts))
+        LedgerAccount.objects.bulk_update([accounts[code] for code, _c in prepared.lines], ["balance"])
         # Counted once the posting commits (a rolled-back posting moved nothing).
         transaction.on_commit(partial(record_ledger_posting, kind=kind, moved=dict(moved)))
     return posted
+
+
+def post(posting: Posting) -> LedgerTransaction:
+    """post_transaction for a prepared Posting."""
+    return post_transaction(**{f.name: getattr(posting, f.name) for f in fields(posting)})
+
+
+def post_transactions(postings: Sequence[Posting]) -> list[LedgerTransaction]:
+    """Post many transactions at once, with the guarantees of post_transaction for each.
+
+    For periodic work over thousands of objects (releasing due orders): one query finds the keys
+    already posted (those are returned as they are, after the same fingerprint check), one insert
+    claims the new keys, every account involved is locked once (in code order, like a single
+    posting), the postings are applied in the given order (each overdraft check sees the ones
+    before it), and the entries and balances are written with one insert and one update. All or
+    nothing: the caller's transaction commits the batch or none of it. Keys must be distinct.
+    """
+    prepared = [_prepare(posting) for posting in postings]
+    keys = [p.posting.idempotency_key for p in prepared]
+    if len(set(keys)) != len(keys):
+        raise DomainError(FinanceErrorCode.INVALID, "A batch cannot post one idempotency key twice.", field="idempotency_key")
+    if not prepared:
+        return []
+    with transaction.atomic():
+        found = {t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=keys)}
+        results: dict[str, LedgerTransaction] = {}
+        new: list[_Prepared] = []
+        for p in prepared:
+            existing = found.get(p.posting.idempotency_key)
+            if existing is None:
+                new.append(p)
+                continue
+            if existing.fingerprint != p.fingerprint:
+                raise DomainError(
+                    FinanceErrorCode.IDEMPOTENCY_CONFLICT,
+                    f"The idempotency key {existing.idempotency_key!r} was already used for a different movement.",
+                    field="idempotency_key",
+                )
+            results[existing.idempotency_key] = existing
+        if new:
+            # A concurrent poster of one of these keys makes this insert fail on the unique index:
+            # the whole batch rolls back and the caller's next run finds what was posted.
+            rows = LedgerTransaction.objects.bulk_create([p.new_row() for p in new])
+            if any(row.pk is None for row in rows):  # a database that cannot return ids from a bulk insert
+                ids = dict(LedgerTransaction.objects.filter(idempotency_key__in=[r.idempotency_key for r in rows]).values_list("idempotency_key", "pk"))
+                for row in rows:
+                    row.pk = ids[row.idempotency_key]
+            currencies: dict[str, str] = {}
+            for p in new:
+                for code, code_currency in p.currencies.items():
+                    if currencies.setdefault(code, code_currency) != code_currency:
+                        raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, f"{code} gets entries in two currencies.")
+            accounts = _lock_accounts(currencies)
+            entries: list[LedgerEntry] = []
+            moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+            counted: dict[tuple[str, str], int] = defaultdict(int)
+            for p, row in zip(new, rows):
+                for money_currency, amount in _apply(p, accounts).items():
+                    moved[(p.posting.kind, money_currency)] += amount
+                    counted[(p.posting.kind, money_currency)] += 1
+                entries += _entries(p, row, accounts)
+                results[row.idempotency_key] = row
+            LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+            LedgerAccount.objects.bulk_update(list(accounts.values()), ["balance"], batch_size=2000)
+            for (kind, money_currency), amount in moved.items():
+                transaction.on_commit(
+                    partial(record_ledger_posting, kind=kind, moved={money_currency: amount}, count=counted[(kind, money_currency)])
+                )
+    return [results[key] for key in keys]
 
 
 # --- Balances, derived from the entries ---
@@ -356,7 +471,10 @@ __all__ = [
     "escrow_total",
     "fingerprint_of",
     "ledger_problems",
+    "Posting",
+    "post",
     "post_transaction",
+    "post_transactions",
     "vendor_balance",
     "vendor_balances",
 ]

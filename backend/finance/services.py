@@ -43,7 +43,7 @@ from backend.vendors.models import Vendor
 
 from . import accounts
 from .error_codes import FinanceErrorCode
-from .ledger import _lock_accounts, fingerprint_of, post_transaction
+from .ledger import Posting, _lock_accounts, fingerprint_of, post, post_transaction
 from .models import LedgerTransaction, TransactionKind
 
 GATEWAY_SOURCE = "gateway"
@@ -116,13 +116,13 @@ def escrow_hold(*, payment, splits: Sequence[EscrowSplit]) -> LedgerTransaction:
     )
 
 
-def escrow_release(*, order_ref, vendor, gross: Money, commission: Money) -> LedgerTransaction:
-    """Receipt confirmed: the order's money leaves escrow, commission to the platform, the rest to the vendor."""
+def escrow_release_posting(*, order_ref, vendor, gross: Money, commission: Money) -> Posting:
+    """The release of one order's money, for escrow_release or a batch (ledger.post_transactions)."""
     _positive(gross, "gross")
     if commission.amount < 0 or commission.amount > gross.amount:
         raise DomainError(FinanceErrorCode.INVALID, "Commission must be between zero and the gross.", field="commission")
     vendor_id = _id(vendor)
-    return post_transaction(
+    return Posting(
         idempotency_key=f"escrow_release:order:{order_ref}",
         kind=TransactionKind.ESCROW_RELEASE,
         entries=[
@@ -134,6 +134,11 @@ def escrow_release(*, order_ref, vendor, gross: Money, commission: Money) -> Led
         reference=("order", order_ref),
         metadata={"vendor": vendor_id},
     )
+
+
+def escrow_release(*, order_ref, vendor, gross: Money, commission: Money) -> LedgerTransaction:
+    """Receipt confirmed: the order's money leaves escrow, commission to the platform, the rest to the vendor."""
+    return post(escrow_release_posting(order_ref=order_ref, vendor=vendor, gross=gross, commission=commission))
 
 
 def refund_from_escrow(*, refund_ref, order_ref, vendor, buyer, amount: Money) -> LedgerTransaction:

@@ -17,16 +17,19 @@ from decimal import Decimal
 from enum import Enum
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from backend.core.audit import audit_log
+from backend.core.models import AuditLogEntry
 from backend.core.exceptions import DomainError
 from backend.core.money import Money, quantize
 from backend.core.periodic import record_processed
 from backend.finance import services as ledger
 from backend.finance.commission import commission_for, commission_return_for
+from backend.finance.ledger import post_transactions
 from backend.logistics import services as logistics
 from backend.logistics.models import Shipment
 from backend.payments import services as payments
@@ -358,8 +361,8 @@ def order_commission(order: Order) -> Money:
     return full
 
 
-def _complete(order: Order, *, actor, source: str) -> Order:
-    """Under the order's row lock: completed, and its escrow released (commission to the platform)."""
+def _mark_completed(order: Order, *, source: str, now) -> tuple[Money, Money]:
+    """Check the move to COMPLETED and set the completion fields (not saved); returns (gross, commission)."""
     if order.release_frozen:
         raise DomainError(
             OrderErrorCode.RELEASE_FROZEN, "A dispute holds this order's money; it is released when resolved."
@@ -367,21 +370,25 @@ def _complete(order: Order, *, actor, source: str) -> Order:
     ORDER_STATUS.check(order.status, OrderStatus.COMPLETED)
     gross = order.total - order.refunded
     commission = order_commission(order)
-    if gross.amount > 0:
-        ledger.escrow_release(order_ref=str(order.pk), vendor=order.vendor_id, gross=gross, commission=commission)
-    # A completed order is a sale (the storefront's SALES sort); same transaction as the release.
-    sales_record(order.lines.all())
-    now = timezone.now()
     order.commission_amount = commission.amount
     order.completed_at = now
     order.released_at = now
     order.completion_source = source
     order.auto_confirm_at = None
-    ORDER_STATUS.apply(
-        order,
-        OrderStatus.COMPLETED,
-        update_fields=["commission_amount", "completed_at", "released_at", "completion_source", "auto_confirm_at"],
-    )
+    return gross, commission
+
+
+_COMPLETION_FIELDS = ["commission_amount", "completed_at", "released_at", "completion_source", "auto_confirm_at"]
+
+
+def _complete(order: Order, *, actor, source: str) -> Order:
+    """Under the order's row lock: completed, and its escrow released (commission to the platform)."""
+    gross, commission = _mark_completed(order, source=source, now=timezone.now())
+    if gross.amount > 0:
+        ledger.escrow_release(order_ref=str(order.pk), vendor=order.vendor_id, gross=gross, commission=commission)
+    # A completed order is a sale (the storefront's SALES sort); same transaction as the release.
+    sales_record(order.lines.all())
+    ORDER_STATUS.apply(order, OrderStatus.COMPLETED, update_fields=_COMPLETION_FIELDS)
     audit_log(
         actor=actor, action="order.complete", target=order, source=source,
         gross=str(gross.amount), commission=str(commission.amount),
@@ -424,30 +431,82 @@ def orders_due_for_confirmation(*, now: datetime | None = None):
     ).order_by("auto_confirm_at", "pk")
 
 
-def orders_auto_confirm(*, now: datetime | None = None, limit: int | None = None) -> int:
+def orders_auto_confirm(*, now: datetime | None = None, limit: int | None = None, batch_size: int | None = None) -> int:
     """Complete every order whose confirmation deadline passed; returns how many were completed.
 
-    Each order in its own transaction under its row lock, re-checked there, so two
-    runs at once (or one after another) complete and release each order once.
+    In batches of ORDER_RELEASE_BATCH_SIZE orders (keyset over the primary key, so each batch
+    is one index range): each batch is one transaction that locks its orders (rows another run
+    or a shopper holds are skipped on PostgreSQL, and taken by whoever holds them), re-checks
+    them there, posts their releases with one batched ledger write, and marks them completed
+    with one update. Two runs at once, or one after another, complete and release each order
+    once; a crash loses at most the batch in flight, which the next run does again.
     """
     now = now or timezone.now()
-    ids = list(orders_due_for_confirmation(now=now).values_list("pk", flat=True)[:limit])
-    completed = 0
-    for pk in ids:
-        with transaction.atomic():
-            order = Order.objects.select_for_update(of=("self",)).filter(pk=pk).first()
-            if (
-                order is None
-                or order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-                or order.release_frozen
-                or order.auto_confirm_at is None
-                or order.auto_confirm_at > now
-            ):
-                continue
-            _complete(order, actor=None, source=CompletionSource.AUTOMATIC)
-        completed += 1
-        record_processed("order", pk)
+    batch_size = batch_size or settings.ORDER_RELEASE_BATCH_SIZE
+    completed, after = 0, 0
+    while limit is None or completed < limit:
+        size = batch_size if limit is None else min(batch_size, limit - completed)
+        ids = list(
+            orders_due_for_confirmation(now=now).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            break
+        after = ids[-1]
+        try:
+            completed += _auto_confirm_batch(ids, now=now)
+        except Exception:
+            if len(ids) == 1:
+                raise
+            # One bad order must not hold back the rest of its batch on every run: the batch was
+            # rolled back whole; go through it again order by order, so the good ones are released
+            # and the bad one raises (and is reported) on its own.
+            logger.warning("Releasing orders %s to %s in one batch failed; releasing them one by one", ids[0], ids[-1])
+            for pk in ids:
+                completed += _auto_confirm_batch([pk], now=now)
     return completed
+
+
+def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update(of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked)
+            .filter(
+                pk__in=ids,
+                status__in=(OrderStatus.SHIPPED, OrderStatus.DELIVERED),
+                release_frozen=False,
+                auto_confirm_at__lte=now,
+            )
+            .prefetch_related("lines")
+            .order_by("pk")
+        )
+        if not orders:
+            return 0
+        stamp = timezone.now()
+        postings, lines, audits = [], [], []
+        order_type = ContentType.objects.get_for_model(Order)
+        for order in orders:
+            gross, commission = _mark_completed(order, source=CompletionSource.AUTOMATIC, now=stamp)
+            if gross.amount > 0:
+                postings.append(
+                    ledger.escrow_release_posting(
+                        order_ref=str(order.pk), vendor=order.vendor_id, gross=gross, commission=commission
+                    )
+                )
+            lines += order.lines.all()
+            order.status = OrderStatus.COMPLETED
+            order.updated_at = stamp
+            audits.append(
+                AuditLogEntry(
+                    action="order.complete", target_type=order_type, target_id=str(order.pk), reason="",
+                    data={"source": CompletionSource.AUTOMATIC, "gross": str(gross.amount), "commission": str(commission.amount)},
+                )
+            )
+        post_transactions(postings)
+        sales_record(lines)
+        Order.objects.bulk_update(orders, ["status", "updated_at", *_COMPLETION_FIELDS], batch_size=1000)
+        AuditLogEntry.objects.bulk_create(audits, batch_size=1000)
+    record_processed("order", *[order.pk for order in orders])
+    return len(orders)
 
 
 # --- Disputes freeze the release -----------------------------------------------------

@@ -84,14 +84,14 @@ def test_run_task_runs_the_task_now_and_prints_the_ids_it_processed(due_orders):
 
 def test_a_failed_run_says_so_and_logs_the_task_and_the_ids_it_touched(due_orders, monkeypatch, caplog):
     first, second = due_orders
-    complete_order = orders_services._complete
+    mark_completed = orders_services._mark_completed
 
     def fail_on_second(order, **kwargs):
         if order.pk == second.pk:
             raise RuntimeError("carrier archive unavailable")
-        return complete_order(order, **kwargs)
+        return mark_completed(order, **kwargs)
 
-    monkeypatch.setattr(orders_services, "_complete", fail_on_second)
+    monkeypatch.setattr(orders_services, "_mark_completed", fail_on_second)
 
     failed = r"orders\.auto_confirm_receipts failed: RuntimeError: carrier archive unavailable"
     with pytest.raises(CommandError, match=failed):
@@ -101,7 +101,8 @@ def test_a_failed_run_says_so_and_logs_the_task_and_the_ids_it_touched(due_order
         f"Periodic task orders.auto_confirm_receipts failed after processing order {first.pk}: "
         "RuntimeError: carrier archive unavailable"
     ) in caplog.text
-    # Each order in its own transaction: the first is released, the second untouched until the next run.
+    # The batch fails and is gone through order by order: the first is released, the second untouched
+    # until the next run.
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (OrderStatus.COMPLETED, OrderStatus.SHIPPED)
@@ -216,3 +217,9 @@ def test_an_interval_that_is_not_a_positive_number_is_refused_with_a_clear_messa
         f"The interval of the periodic task orders-expire-unpaid must be a positive number of seconds, not '{value}'."
         in result.stderr
     )
+
+
+def test_a_run_over_many_objects_names_the_first_ones_and_the_count():
+    assert periodic.describe_processed({"order": [1, 2]}) == "order 1, 2"
+    many = periodic.describe_processed({"order": list(range(1, 1001)), "dispute": [7]})
+    assert many.startswith("order 1, 2, 3,") and many.endswith(f", {periodic.LOGGED_IDS}, ... (1000 in all); dispute 7")
