@@ -30,7 +30,6 @@ import argparse
 import http.client
 import json
 import os
-import random
 import signal
 import socket
 import statistics
@@ -38,13 +37,12 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
+
+from bench import data  # noqa: E402
 
 LIST_QUERY = """query($first: Int!) { products(first: $first) { totalCount edges { node {
   id name slug thumbnail { url(size: THUMBNAIL) }
@@ -78,145 +76,15 @@ def parse_args():
     return parser.parse_args()
 
 
-def configure_environment() -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 32)
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-    # Production guards: the benchmark sells through the dummy gateway over plain HTTP.
-    os.environ.setdefault("ALLOW_DUMMY_PAYMENTS", "1")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-
-# --- Seeding ---
-
-
 def seed(count: int, *, reseed: bool, progress: bool) -> None:
-    from django.db import connection, transaction
-    from django.utils import timezone
-    from tqdm import tqdm
-
-    from backend.catalog.models import (
-        AttributeScope,
-        Category,
-        ListingStatus,
-        Product,
-        ProductMedia,
-        ProductVariant,
-    )
-    from backend.catalog.selectors import CategoryAttributeIndex
+    from backend.catalog.models import Product
     from backend.search import get_search_backend
-    from backend.vendors.models import Vendor, VendorStatus
-    from fixtures.catalog_demo import BRANDS, EDITIONS, NAMES, _match, ensure_category_attributes
-    from fixtures.demo.catalog import load_categories
-    from fixtures.demo.context import DemoContext
 
     if reseed:
         Product.objects.all().delete()
         get_search_backend().clear()
-    existing = Product.objects.count()
-    if existing >= count:
-        return
-    load_categories(DemoContext(show_progress=False))
-    ensure_category_attributes()
     # Twenty stores, two of them suspended: their listings must never show.
-    vendors = []
-    for number in range(20):
-        vendor, _ = Vendor.objects.get_or_create(
-            slug=f"bench-store-{number}",
-            defaults={
-                "name": f"Bench Store {number}",
-                "company_name": f"Bench Store {number} Co., Ltd.",
-                "contact_email": f"store{number}@example.com",
-                "status": VendorStatus.SUSPENDED if number >= 18 else VendorStatus.ACTIVE,
-            },
-        )
-        vendors.append(vendor)
-    leaves = list(Category.objects.filter(children__isnull=True))
-    index = CategoryAttributeIndex()
-    rng = random.Random(42 + existing)
-    now = timezone.now()
-    backend = get_search_backend()
-    bar = tqdm(total=count - existing, desc="seeding", unit="listing", disable=True if not progress else None)
-    batch = 500
-    for start in range(existing, count, batch):
-        size = min(batch, count - start)
-        products = []
-        for number in range(start, start + size):
-            category = rng.choice(leaves)
-            stems = _match(category, NAMES) or (_match(category.parent, NAMES) if category.parent else None)
-            name = f"{rng.choice(stems or ['商品 Item'])}{rng.choice(EDITIONS)} #{number}"
-            price = Decimal(rng.choice([19, 59, 99, 299, 1299, 5999])) + Decimal("0.90")
-            attributes = {
-                a.slug: (rng.choice(a.choices) if a.choices else rng.choice(BRANDS))
-                for a in index.attributes_for(category.pk, AttributeScope.PRODUCT)
-            }
-            products.append(
-                Product(
-                    vendor=vendors[number % len(vendors)],
-                    category=category,
-                    name=name,
-                    slug=f"bench-{number}",
-                    description=f"{name}。正品保证 Genuine goods.",
-                    attributes=attributes,
-                    status=ListingStatus.PUBLISHED if number % 10 else ListingStatus.PENDING_REVIEW,
-                    published_at=now - timedelta(minutes=number),
-                    currency="CNY",
-                    price_min_amount=price,
-                    price_max_amount=price + 20,
-                    sales_count=rng.randint(0, 5000),
-                    rating_avg=Decimal(rng.randint(30, 50)) / 10,
-                )
-            )
-        with transaction.atomic():
-            products = Product.objects.bulk_create(products)
-            variants, media = [], []
-            for product in products:
-                variant_attributes = index.attributes_for(product.category_id, AttributeScope.VARIANT)
-                for position in range(2):
-                    variants.append(
-                        ProductVariant(
-                            product=product,
-                            vendor_id=product.vendor_id,
-                            sku=f"{product.slug}-{position}",
-                            price_amount=product.price_min_amount + 20 * position,
-                            currency="CNY",
-                            stock=rng.choice([0, 5, 50]),
-                            weight_kg=Decimal("0.500"),
-                            attributes={
-                                a.slug: rng.choice(a.choices) for a in variant_attributes if a.choices
-                            },
-                            sort_order=position,
-                        )
-                    )
-                    media.append(
-                        ProductMedia(
-                            product=product,
-                            width=800,
-                            height=800,
-                            sha256="0" * 64,
-                            is_live=True,
-                            sort_order=position,
-                            renditions={
-                                size: {
-                                    "webp": f"products/{product.pk}/{position}/{size}.webp",
-                                    "jpeg": f"products/{product.pk}/{position}/{size}.jpg",
-                                }
-                                for size in ("thumbnail", "card", "detail")
-                            },
-                        )
-                    )
-            ProductVariant.objects.bulk_create(variants)
-            ProductMedia.objects.bulk_create(media)
-            backend.index_products(products)
-        bar.update(size)
-    bar.close()
-    if connection.vendor == "postgresql":
-        # Fresh statistics, or the planner guesses on the bulk-loaded tables.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    data.seed(data.Sizes(vendors=20, suspended=2, listings=count, variants_per_listing=2), progress=progress)
 
 
 # --- Measuring ---
@@ -355,34 +223,16 @@ def measure_server(args, detail_slug: str) -> dict[str, dict]:
         server.wait(timeout=30)
 
 
-def use_own_database(keep: bool) -> str:
-    """Create (or with keep, reuse) the benchmark database; returns a DATABASE_URL for the server."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from django.db import connection
-
-    configured = os.environ.get("DATABASE_URL", "")
-    if connection.vendor == "sqlite":
-        connection.settings_dict["TEST"]["NAME"] = str(RESULTS / "storefront.sqlite3")
-    else:
-        connection.settings_dict["TEST"]["NAME"] = "bench_storefront"
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep, serialize=False)
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{name}"
-    parts = urlsplit(configured)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def main() -> None:
     args = parse_args()
-    configure_environment()
+    data.configure_environment()
     import django
 
     django.setup()
     from django.db import connection
 
     original_name = connection.settings_dict["NAME"]
-    url = use_own_database(args.keep)
+    url = data.use_own_database("storefront", keep=args.keep)
     os.environ["DATABASE_URL"] = url  # the server's workers use the benchmark database too
     try:
         run(args, url)

@@ -18,8 +18,10 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 from moneyed import Money
 
+from backend.core.bulk import insert_rows, update_column
 from backend.core.exceptions import DomainError
 from backend.core.money import from_minor, to_minor
 from backend.core.observability import record_ledger_posting
@@ -123,6 +125,9 @@ def _lock_accounts(currencies: dict[str, str]) -> dict[str, LedgerAccount]:
     return {a.code: a for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")}
 
 
+_KINDS = frozenset(TransactionKind.values)
+
+
 @dataclass(frozen=True)
 class Posting:
     """One transaction to post: the arguments of post_transaction, for post_transactions."""
@@ -146,6 +151,15 @@ class _Prepared:
     allow_negative: set[str]
     fingerprint: str
 
+    def row_values(self, created_at) -> tuple:
+        """The columns insert_rows writes for this transaction (those of new_row, in post_transactions' order)."""
+        posting = self.posting
+        ref_type, ref_id = posting.reference if posting.reference else ("", "")
+        return (
+            posting.idempotency_key, posting.kind, posting.description, str(ref_type), str(ref_id),
+            posting.metadata or {}, self.fingerprint, created_at,
+        )
+
     def new_row(self) -> LedgerTransaction:
         ref_type, ref_id = self.posting.reference if self.posting.reference else ("", "")
         return LedgerTransaction(
@@ -163,7 +177,7 @@ def _prepare(posting: Posting) -> _Prepared:
     """Everything checked before the database is touched: key, kind, balance, currencies."""
     if not posting.idempotency_key:
         raise DomainError(FinanceErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
-    if posting.kind not in TransactionKind.values:
+    if posting.kind not in _KINDS:
         raise DomainError(FinanceErrorCode.INVALID, f"{posting.kind!r} is not a ledger transaction kind.", field="kind")
     lines = _to_minor_entries(posting.entries, posting.currency)
     if not lines:
@@ -289,8 +303,9 @@ def post(posting: Posting) -> LedgerTransaction:
     return post_transaction(**{f.name: getattr(posting, f.name) for f in fields(posting)})
 
 
-def post_transactions(postings: Sequence[Posting]) -> list[LedgerTransaction]:
-    """Post many transactions at once, with the guarantees of post_transaction for each.
+def post_transactions(postings: Sequence[Posting]) -> list[int]:
+    """Post many transactions at once, with the guarantees of post_transaction for each; returns
+    the ids of the transactions, in the order of the postings (those posted before included).
 
     For periodic work over thousands of objects (releasing due orders): one query finds the keys
     already posted (those are returned as they are, after the same fingerprint check), one insert
@@ -306,46 +321,59 @@ def post_transactions(postings: Sequence[Posting]) -> list[LedgerTransaction]:
     if not prepared:
         return []
     with transaction.atomic():
-        found = {t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=keys)}
-        results: dict[str, LedgerTransaction] = {}
+        found = {
+            key: (pk, fingerprint)
+            for key, pk, fingerprint in LedgerTransaction.objects.filter(idempotency_key__in=keys).values_list(
+                "idempotency_key", "pk", "fingerprint"
+            )
+        }
+        results: dict[str, int] = {}
         new: list[_Prepared] = []
         for p in prepared:
-            existing = found.get(p.posting.idempotency_key)
-            if existing is None:
+            key = p.posting.idempotency_key
+            if key not in found:
                 new.append(p)
                 continue
-            if existing.fingerprint != p.fingerprint:
+            pk, fingerprint = found[key]
+            if fingerprint != p.fingerprint:
                 raise DomainError(
                     FinanceErrorCode.IDEMPOTENCY_CONFLICT,
-                    f"The idempotency key {existing.idempotency_key!r} was already used for a different movement.",
+                    f"The idempotency key {key!r} was already used for a different movement.",
                     field="idempotency_key",
                 )
-            results[existing.idempotency_key] = existing
+            results[key] = pk
         if new:
             # A concurrent poster of one of these keys makes this insert fail on the unique index:
-            # the whole batch rolls back and the caller's next run finds what was posted.
-            rows = LedgerTransaction.objects.bulk_create([p.new_row() for p in new])
-            if any(row.pk is None for row in rows):  # a database that cannot return ids from a bulk insert
-                ids = dict(LedgerTransaction.objects.filter(idempotency_key__in=[r.idempotency_key for r in rows]).values_list("idempotency_key", "pk"))
-                for row in rows:
-                    row.pk = ids[row.idempotency_key]
+            # the whole batch rolls back and the caller's next run finds what was posted. Rows are
+            # written without model instances (thousands per batch), with the columns of new_row().
+            stamp = timezone.now()
+            returned = insert_rows(
+                LedgerTransaction,
+                ["idempotency_key", "kind", "description", "reference_type", "reference_id", "metadata", "fingerprint", "created_at"],
+                [p.row_values(stamp) for p in new],
+                returning=("id", "idempotency_key"),
+            )
+            ids = {key: pk for pk, key in returned}
             currencies: dict[str, str] = {}
             for p in new:
                 for code, code_currency in p.currencies.items():
                     if currencies.setdefault(code, code_currency) != code_currency:
                         raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, f"{code} gets entries in two currencies.")
             accounts = _lock_accounts(currencies)
-            entries: list[LedgerEntry] = []
+            entries: list[tuple] = []
             moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
             counted: dict[tuple[str, str], int] = defaultdict(int)
-            for p, row in zip(new, rows):
+            for p in new:
                 for money_currency, amount in _apply(p, accounts).items():
                     moved[(p.posting.kind, money_currency)] += amount
                     counted[(p.posting.kind, money_currency)] += 1
-                entries += _entries(p, row, accounts)
-                results[row.idempotency_key] = row
-            LedgerEntry.objects.bulk_create(entries, batch_size=2000)
-            LedgerAccount.objects.bulk_update(list(accounts.values()), ["balance"], batch_size=2000)
+                pk = ids[p.posting.idempotency_key]
+                entries += [
+                    (pk, accounts[code].pk, amount, entry_currency) for (code, entry_currency), amount in p.lines.items()
+                ]
+                results[p.posting.idempotency_key] = pk
+            insert_rows(LedgerEntry, ["transaction_id", "account_id", "amount", "currency"], entries)
+            update_column(LedgerAccount, "balance", {account.pk: account.balance for account in accounts.values()})
             for (kind, money_currency), amount in moved.items():
                 transaction.on_commit(
                     partial(record_ledger_posting, kind=kind, moved={money_currency: amount}, count=counted[(kind, money_currency)])

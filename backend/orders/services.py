@@ -19,10 +19,11 @@ from enum import Enum
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
 from backend.core.audit import audit_log
+from backend.core.bulk import insert_rows, update_column
 from backend.core.models import AuditLogEntry
 from backend.core.exceptions import DomainError
 from backend.core.money import Money, quantize
@@ -346,10 +347,10 @@ def order_shipment_delivered(shipment: Shipment) -> None:
 # --- Completion and release ----------------------------------------------------------
 
 
-def order_commission(order: Order) -> Money:
+def order_commission(order: Order, lines=None) -> Money:
     """Line rate x line amount, each rounded half up; less the share of anything refunded before release."""
     full = sum(
-        (commission_for(line.total, line.commission_rate) for line in order.lines.all()),
+        (commission_for(line.total, line.commission_rate) for line in (order.lines.all() if lines is None else lines)),
         Money(0, order.currency),
     )
     full = order.money(full.amount)
@@ -361,7 +362,7 @@ def order_commission(order: Order) -> Money:
     return full
 
 
-def _mark_completed(order: Order, *, source: str, now) -> tuple[Money, Money]:
+def _mark_completed(order: Order, *, source: str, now, lines=None) -> tuple[Money, Money]:
     """Check the move to COMPLETED and set the completion fields (not saved); returns (gross, commission)."""
     if order.release_frozen:
         raise DomainError(
@@ -369,7 +370,7 @@ def _mark_completed(order: Order, *, source: str, now) -> tuple[Money, Money]:
         )
     ORDER_STATUS.check(order.status, OrderStatus.COMPLETED)
     gross = order.total - order.refunded
-    commission = order_commission(order)
+    commission = order_commission(order, lines)
     order.commission_amount = commission.amount
     order.completed_at = now
     order.released_at = now
@@ -466,6 +467,13 @@ def orders_auto_confirm(*, now: datetime | None = None, limit: int | None = None
     return completed
 
 
+_RELEASE_READS = (
+    "pk", "vendor_id", "status", "currency", "total_amount", "refunded_amount", "release_frozen", "auto_confirm_at",
+    *_COMPLETION_FIELDS, "updated_at",
+)
+_RELEASE_LINE_READS = ("pk", "order_id", "product_id", "quantity", "unit_price_amount", "currency", "commission_rate")
+
+
 def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
     with transaction.atomic():
         orders = list(
@@ -476,7 +484,11 @@ def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
                 release_frozen=False,
                 auto_confirm_at__lte=now,
             )
-            .prefetch_related("lines")
+            # Only what the release reads: a batch of thousands builds no more of each row than that.
+            .only(*_RELEASE_READS)
+            .prefetch_related(
+                Prefetch("lines", queryset=OrderLine.objects.only(*_RELEASE_LINE_READS), to_attr="release_lines")
+            )
             .order_by("pk")
         )
         if not orders:
@@ -485,26 +497,43 @@ def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
         postings, lines, audits = [], [], []
         order_type = ContentType.objects.get_for_model(Order)
         for order in orders:
-            gross, commission = _mark_completed(order, source=CompletionSource.AUTOMATIC, now=stamp)
+            gross, commission = _mark_completed(
+                order, source=CompletionSource.AUTOMATIC, now=stamp, lines=order.release_lines
+            )
             if gross.amount > 0:
                 postings.append(
                     ledger.escrow_release_posting(
                         order_ref=str(order.pk), vendor=order.vendor_id, gross=gross, commission=commission
                     )
                 )
-            lines += order.lines.all()
+            lines += order.release_lines
             order.status = OrderStatus.COMPLETED
             order.updated_at = stamp
             audits.append(
-                AuditLogEntry(
-                    action="order.complete", target_type=order_type, target_id=str(order.pk), reason="",
-                    data={"source": CompletionSource.AUTOMATIC, "gross": str(gross.amount), "commission": str(commission.amount)},
+                (
+                    None, "order.complete", order_type.pk, str(order.pk), "",
+                    {"source": CompletionSource.AUTOMATIC.value, "gross": str(gross.amount), "commission": str(commission.amount)},
+                    stamp,
                 )
             )
         post_transactions(postings)
         sales_record(lines)
-        Order.objects.bulk_update(orders, ["status", "updated_at", *_COMPLETION_FIELDS], batch_size=1000)
-        AuditLogEntry.objects.bulk_create(audits, batch_size=1000)
+        # What every order of the batch gets alike is set once; the commission per order.
+        update_column(
+            Order,
+            "commission_amount",
+            {order.pk: order.commission_amount for order in orders},
+            also={
+                "status": OrderStatus.COMPLETED,
+                "updated_at": stamp,
+                "completed_at": stamp,
+                "released_at": stamp,
+                "completion_source": CompletionSource.AUTOMATIC,
+                "auto_confirm_at": None,
+            },
+        )
+        # The audit entries audit_log would write, without building them as models first.
+        insert_rows(AuditLogEntry, ["actor_id", "action", "target_type_id", "target_id", "reason", "data", "created_at"], audits)
     record_processed("order", *[order.pk for order in orders])
     return len(orders)
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
 from backend.catalog.models import Product, ProductVariant
+from backend.core.bulk import update_column
 
 
 def stock_lock(variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
@@ -35,9 +37,15 @@ def stock_lock(variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
 
 def _sales_delta(deltas: dict[int, int]) -> None:
     """Add to each product's sales counter (never below zero), in product order (no deadlocks)."""
-    for product_id, delta in sorted(deltas.items()):
-        if delta:
-            Product.objects.filter(pk=product_id).update(sales_count=Greatest(F("sales_count") + delta, Value(0)))
+    deltas = {product_id: delta for product_id, delta in sorted(deltas.items()) if delta}
+    if len(deltas) == 1:
+        [(product_id, delta)] = deltas.items()
+        Product.objects.filter(pk=product_id).update(sales_count=Greatest(F("sales_count") + delta, Value(0)))
+    elif deltas:
+        # A batch (the periodic release): one statement, its rows locked first in product order.
+        list(Product.objects.select_for_update().filter(pk__in=list(deltas)).order_by("pk").values_list("pk", flat=True))
+        greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+        update_column(Product, "sales_count", deltas, expression=f"{greatest}({{column}} + {{case}}, 0)")
 
 
 def sales_record(lines, *, sign: int = 1) -> None:

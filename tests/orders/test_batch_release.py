@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backend.core.audit import audit_trail
 from backend.core.models import AuditLogEntry
 from backend.finance.ledger import escrow_total, ledger_problems, vendor_balance
 from backend.finance.models import LedgerTransaction, TransactionKind
@@ -47,6 +48,9 @@ def test_batches_complete_and_release_every_due_order_once():
     assert LedgerTransaction.objects.filter(kind=TransactionKind.ESCROW_RELEASE).count() == 7
     assert AuditLogEntry.objects.filter(action="order.complete").count() == 7
     order = Order.objects.get(pk=orders[0].pk)
+    [entry] = audit_trail(order).filter(action="order.complete")
+    assert entry.actor is None and entry.created_at is not None
+    assert entry.data == {"source": "automatic", "gross": str(order.total_amount), "commission": str(order.commission_amount)}
     assert order.commission_amount is not None and order.released_at and order.auto_confirm_at is None
     for listing_product in {line.product for o in Order.objects.all() for line in o.lines.all()}:
         listing_product.refresh_from_db()
