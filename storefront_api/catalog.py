@@ -11,11 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Optional
 
 import strawberry
 import strawberry_django
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from strawberry import relay
 from strawberry.types import Info
@@ -40,8 +43,34 @@ def _request(info: Info):
 def _absolute(info: Info, path: str | None) -> str | None:
     if not path:
         return None
-    url = default_storage.url(path)
-    return _request(info).build_absolute_uri(url) if url.startswith("/") else url
+    url = _storage_url(path)
+    if not url.startswith("/"):
+        return url
+    request = _request(info)
+    # The scheme and host are the same for every image of a response: worked out once per request.
+    origin = getattr(request, "_absolute_origin", None)
+    if origin is None:
+        origin = request._absolute_origin = request.build_absolute_uri("/")[:-1]
+    return origin + url
+
+
+@lru_cache(maxsize=50_000)
+def _cached_url(path: str) -> str:
+    return default_storage.url(path)
+
+
+def _storage_url(path: str) -> str:
+    """The storage's URL of a file; cached where it is a pure function of the name (files on disk
+    under MEDIA_URL), not where a storage may sign or expire its links."""
+    if isinstance(default_storage, FileSystemStorage):
+        return _cached_url(path)
+    return default_storage.url(path)
+
+
+@receiver(setting_changed)
+def _forget_urls(*, setting, **_kwargs):
+    if setting in ("MEDIA_URL", "STORAGES"):
+        _cached_url.cache_clear()
 
 
 def _attribute_index(info: Info) -> selectors.CategoryAttributeIndex:

@@ -14,12 +14,13 @@ from graphql import (
     GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLScalarType,
+    default_field_resolver,
     get_named_type,
     get_nullable_type,
 )
 from moneyed import Money as MoneyValue
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryList
 from strawberry.relay import GlobalID, GlobalIDValueError
@@ -120,7 +121,7 @@ def _page_arguments(kwargs: dict[str, Any], max_results: int) -> dict[str, Any]:
     return kwargs
 
 
-class ArgumentsGuard(SchemaExtension):
+def guard_arguments(graphql_schema, *, max_results: int) -> None:
     """Arguments that GraphQL accepts but strawberry would raise on, made servable before a
     resolver runs, so that they answer NOT_FOUND, null or a page instead of a top-level error.
 
@@ -130,18 +131,35 @@ class ArgumentsGuard(SchemaExtension):
       any ID the caller may not see (the core API's decode_id does the same).
     - Pages: strawberry raises on first/last above the limit or below zero and on malformed
       cursors (see _page_arguments; the core API's PaginationMiddleware does the same).
-    """
 
-    def resolve(self, _next, root, info, *args: Any, **kwargs: Any):
+    Installed once on the built schema, around the resolvers of the fields that take arguments
+    only: a schema extension's resolve hook (as this was) wraps every field of every response,
+    the many argument-less ones included, and cost more than the fields themselves.
+    """
+    for type_ in graphql_schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for field in type_.fields.values():
+            if field.args:
+                field.resolve = _guarded(field, max_results=max_results)
+
+
+def _guarded(field, *, max_results: int):
+    resolve = field.resolve or default_field_resolver
+    arguments = field.args
+    paged = "pageInfo" in getattr(get_named_type(field.type), "fields", ())
+
+    def guarded(root, info, **kwargs):
         if kwargs:
-            arguments = info.parent_type.fields[info.field_name].args
             kwargs = {
                 name: _normalize_ids(value, arguments[name].type) if name in arguments else value
                 for name, value in kwargs.items()
             }
-            if "pageInfo" in getattr(get_named_type(info.return_type), "fields", ()):
-                kwargs = _page_arguments(kwargs, self.execution_context.schema.config.relay_max_results)
-        return _next(root, info, *args, **kwargs)
+            if paged:
+                kwargs = _page_arguments(kwargs, max_results)
+        return resolve(root, info, **kwargs)
+
+    return guarded
 
 
 def _parse_decimal(value: object) -> Decimal:

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import strawberry
-from strawberry.extensions import ParserCache
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from backend.core.query_cost import QueryLimitsExtension
@@ -11,7 +11,7 @@ from backend.core.query_cost import QueryLimitsExtension
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
-from .core import ArgumentsGuard, FiniteDecimal, StorefrontExecutionContext
+from .core import FiniteDecimal, StorefrontExecutionContext, guard_arguments
 from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
 from .reviews import ReviewMutation
@@ -27,19 +27,31 @@ class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation
     pass
 
 
+class QuerySetOptimizer(DjangoOptimizerExtension):
+    """strawberry_django's optimizer for the querysets its own fields and connections build
+    (they ask for it through its context variable, set for the execution), without its
+    per-field resolve hook: that hook wraps every field of every response (graphql-core
+    middleware) to catch resolvers returning unevaluated querysets, and no resolver here does
+    (the query-count tests would show it)."""
+
+    resolve = SchemaExtension.resolve
+
+
 # Shoppers' apps send the same few documents over and over: parse and validate each once
 # (the caches live at module level, shared by every request).
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     extensions=[
-        DjangoOptimizerExtension,
+        QuerySetOptimizer,
         # Token, depth, alias and cost limits before parsing and validation; validation cached per document.
         lambda: QueryLimitsExtension(validation_cache_size=512),
         lambda: ParserCache(maxsize=512),
-        ArgumentsGuard,  # malformed IDs and page arguments answer NOT_FOUND or a page, never raise
     ],
     scalar_overrides={Decimal: FiniteDecimal},
     # Control characters in any text input are refused before execution.
     execution_context_class=StorefrontExecutionContext,
 )
+
+# Malformed IDs and page arguments answer NOT_FOUND or a page, never raise (wrapped once, here).
+guard_arguments(schema._schema, max_results=schema.config.relay_max_results)
