@@ -51,7 +51,7 @@ LIST_QUERY = """query($first: Int!) { products(first: $first) { totalCount edges
 SEARCH_QUERY = """query { products(first: 20, filter: {search: "手机"}) { totalCount edges { node {
   id name slug thumbnail { url(size: THUMBNAIL) } priceRange { start { amount } } } } } }"""
 DETAIL_QUERY = """query($slug: String!) { product(slug: $slug) {
-  id name slug description inStock rating
+  id name slug description inStock rating { average count }
   category { name slug parent { name slug } }
   vendor { id name slug logoUrl }
   attributes { slug name value }
