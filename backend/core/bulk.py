@@ -60,9 +60,22 @@ def update_column(model, field_name: str, values: Mapping[int, object], *, expre
         extra_params.append(other.get_db_prep_save(value, connection))
     updated = 0
     items = list(values.items())
+    table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]
+            if connection.vendor == "postgresql":
+                # A join with the values (hashed), rather than a CASE of every row for every row.
+                rows = ", ".join(f"(CAST(%s AS BIGINT), CAST(%s AS {cast}))" for _ in chunk)
+                assignment = expression.format(case="new.value", column=f"{table}.{column}")
+                sets = ", ".join([f"{column} = {assignment}", *extra_sql])
+                params = extra_params + [p for pk, value in chunk for p in (pk, prepare(value))]
+                cursor.execute(
+                    f"UPDATE {table} SET {sets} FROM (VALUES {rows}) AS new(pk, value) WHERE {table}.{pk_column} = new.pk",
+                    params,
+                )
+                updated += cursor.rowcount
+                continue
             whens = " ".join(f"WHEN %s THEN CAST(%s AS {cast})" for _ in chunk)
             case = f"CASE {pk_column} {whens} END"
             assignment = expression.format(case=case, column=column)
@@ -73,9 +86,7 @@ def update_column(model, field_name: str, values: Mapping[int, object], *, expre
                 params += [pk, prepare(value)]
             params += extra_params
             params += [pk for pk, _ in chunk]
-            cursor.execute(
-                f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {pk_column} IN ({placeholders})", params
-            )
+            cursor.execute(f"UPDATE {table} SET {sets} WHERE {pk_column} IN ({placeholders})", params)
             updated += cursor.rowcount
     return updated
 
