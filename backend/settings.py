@@ -317,7 +317,14 @@ DISPUTE_NO_REASON_RETURN_DAYS = env_int("DISPUTE_NO_REASON_RETURN_DAYS", 7)
 DISPUTE_MAX_EVIDENCE_IMAGES = env_int("DISPUTE_MAX_EVIDENCE_IMAGES", 9)
 # Evidence pictures are served through signed links that expire after this many seconds.
 DISPUTE_EVIDENCE_LINK_MAX_AGE = env_int("DISPUTE_EVIDENCE_LINK_MAX_AGE_SECONDS", 3600)
+# Evidence renditions are made in the worker; evidence still processing after this many seconds
+# (its task lost, a worker killed) is rendered by the periodic disputes.render_pending_evidence.
+DISPUTE_EVIDENCE_RENDER_RETRY_AFTER = env_int("DISPUTE_EVIDENCE_RENDER_RETRY_AFTER_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["disputes-apply-deadlines"] = {"task": "disputes.apply_deadlines", "schedule": timedelta(minutes=10)}
+CELERY_BEAT_SCHEDULE["disputes-render-pending-evidence"] = {
+    "task": "disputes.render_pending_evidence",
+    "schedule": timedelta(minutes=5),
+}
 
 # --- Fees, deposits, payouts ---
 # What a category without any fee plan (own or inherited) costs; plans are set per category by staff.
