@@ -300,11 +300,16 @@ ORDER_CONFIRMATION_EXTENSION_DAYS = env_int("ORDER_CONFIRMATION_EXTENSION_DAYS",
 ORDER_UNPAID_RESERVATION_MINUTES = env_int("ORDER_UNPAID_RESERVATION_MINUTES", 30)
 # Where vendors without a shipping origin of their own ship from (GB/T 2260 code; Hangzhou).
 DEFAULT_SHIPPING_ORIGIN_REGION = os.environ.get("DEFAULT_SHIPPING_ORIGIN_REGION", "330100")
+# Shipments are booked and cancelled in two phases, the carrier called with no row locked. An
+# attempt still calling the carrier after this many seconds is taken for dead: a retry (or the
+# periodic orders.complete_bookings) takes its place, under the same idempotency key.
+SHIPMENT_CARRIER_CALL_TIMEOUT = env_int("SHIPMENT_CARRIER_CALL_TIMEOUT_SECONDS", 120)
 CHECKOUT_TTL_DAYS = env_int("CHECKOUT_TTL_DAYS", 30)
 CELERY_BEAT_SCHEDULE.update(
     {
         "orders-auto-confirm-receipts": {"task": "orders.auto_confirm_receipts", "schedule": timedelta(minutes=15)},
         "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": timedelta(minutes=5)},
+        "orders-complete-bookings": {"task": "orders.complete_bookings", "schedule": timedelta(minutes=5)},
         "checkout-delete-stale": {"task": "checkout.delete_stale", "schedule": timedelta(hours=24)},
     }
 )
