@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from graphql_relay import from_global_id
@@ -81,7 +82,8 @@ def test_four_ship_requests_at_once_book_one_parcel(served, marketplace):
         assert status == 200 and not body.get("errors"), body
     payloads = [body["data"]["orderShip"] for _, body in answers]
     winners = [p for p in payloads if not p["errors"]]
-    assert len(winners) == 1, payloads
+    # A request that found the booking under way and then finished (the same booking) answers with it too.
+    assert winners and len({json.dumps(p["order"]["shipment"]) for p in winners}) == 1, payloads
     assert {p["errors"][0]["code"] for p in payloads if p["errors"]} <= {
         "INVALID_TRANSITION", "CARRIER_CALL_IN_PROGRESS"
     }, payloads
