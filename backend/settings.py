@@ -302,11 +302,16 @@ ORDER_CONFIRMATION_EXTENSION_DAYS = env_int("ORDER_CONFIRMATION_EXTENSION_DAYS",
 ORDER_UNPAID_RESERVATION_MINUTES = env_int("ORDER_UNPAID_RESERVATION_MINUTES", 30)
 # Where vendors without a shipping origin of their own ship from (GB/T 2260 code; Hangzhou).
 DEFAULT_SHIPPING_ORIGIN_REGION = os.environ.get("DEFAULT_SHIPPING_ORIGIN_REGION", "330100")
+# Shipments are booked and cancelled in two phases, the carrier called with no row locked. An
+# attempt still calling the carrier after this many seconds is taken for dead: a retry (or the
+# periodic orders.complete_bookings) takes its place, under the same idempotency key.
+SHIPMENT_CARRIER_CALL_TIMEOUT = env_int("SHIPMENT_CARRIER_CALL_TIMEOUT_SECONDS", 120)
 CHECKOUT_TTL_DAYS = env_int("CHECKOUT_TTL_DAYS", 30)
 CELERY_BEAT_SCHEDULE.update(
     {
         "orders-auto-confirm-receipts": {"task": "orders.auto_confirm_receipts", "schedule": timedelta(minutes=15)},
         "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": timedelta(minutes=5)},
+        "orders-complete-bookings": {"task": "orders.complete_bookings", "schedule": timedelta(minutes=5)},
         "checkout-delete-stale": {"task": "checkout.delete_stale", "schedule": timedelta(hours=24)},
     }
 )
@@ -319,7 +324,14 @@ DISPUTE_NO_REASON_RETURN_DAYS = env_int("DISPUTE_NO_REASON_RETURN_DAYS", 7)
 DISPUTE_MAX_EVIDENCE_IMAGES = env_int("DISPUTE_MAX_EVIDENCE_IMAGES", 9)
 # Evidence pictures are served through signed links that expire after this many seconds.
 DISPUTE_EVIDENCE_LINK_MAX_AGE = env_int("DISPUTE_EVIDENCE_LINK_MAX_AGE_SECONDS", 3600)
+# Evidence renditions are made in the worker; evidence still processing after this many seconds
+# (its task lost, a worker killed) is rendered by the periodic disputes.render_pending_evidence.
+DISPUTE_EVIDENCE_RENDER_RETRY_AFTER = env_int("DISPUTE_EVIDENCE_RENDER_RETRY_AFTER_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["disputes-apply-deadlines"] = {"task": "disputes.apply_deadlines", "schedule": timedelta(minutes=10)}
+CELERY_BEAT_SCHEDULE["disputes-render-pending-evidence"] = {
+    "task": "disputes.render_pending_evidence",
+    "schedule": timedelta(minutes=5),
+}
 
 # --- Fees, deposits, payouts ---
 # What a category without any fee plan (own or inherited) costs; plans are set per category by staff.

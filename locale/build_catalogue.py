@@ -1,9 +1,10 @@
 """Writes locale/zh_Hans/LC_MESSAGES/django.po from the template xgettext extracts and the
 translations below (English msgid -> Simplified Chinese). Run from the repository root:
 
-    xgettext --language=Python --keyword=_ --keyword=gettext_noop --from-code=UTF-8 --no-location \
-        -o /tmp/accounts.pot backend/accounts/*.py backend/vendors/services.py
-    python locale/build_catalogue.py /tmp/accounts.pot
+    xgettext --language=Python --keyword=_ --keyword=gettext --keyword=gettext_noop --from-code=UTF-8 --no-location \
+        -o /tmp/messages.pot backend/accounts/*.py backend/vendors/services.py backend/core/query_cost.py \
+        backend/graphql/core/hostile_input.py backend/graphql/core/csrf_prevention.py
+    python locale/build_catalogue.py /tmp/messages.pot
     python manage.py compilemessages -l zh_Hans
 
 Both the .po and the compiled .mo are committed, so nothing here runs at install or test time.
@@ -72,6 +73,49 @@ ZH = {
     "The invitation has expired.": "该邀请已过期。",
     "Platform staff cannot work for a store.": "平台员工不能为店铺工作。",
     "You already work for a store.": "您已在一家店铺工作。",
+    # Stores (backend/vendors/services.py) and the labels its messages show.
+    "Business licence": "营业执照",
+    "Trademark certificate": "商标注册证",
+    "Brand authorisation": "品牌授权书",
+    "Onboarding (fee or deposit unpaid)": "入驻中（年费或保证金未缴）",
+    "Active": "营业中",
+    "Restricted (fee or deposit short)": "受限（年费或保证金不足）",
+    "Suspended": "已暂停",
+    "Closing": "关闭中",
+    "Closed": "已关闭",
+    " or ": "或",
+    "This field is required.": "此项为必填项。",
+    "Choose at least one category.": "请至少选择一个类目。",
+    "At most %(count)d documents.": "最多 %(count)d 份文件。",
+    "Unknown document type %(type)r.": "未知的文件类型 %(type)r。",
+    "Each document needs a file.": "每份文件都需要上传文件。",
+    "A %(document)s is required.": "缺少%(document)s。",
+    "Only the store's %(roles)s may do this.": "只有店铺的%(roles)s可以执行此操作。",
+    "The store is closed.": "店铺已关闭。",
+    "Platform staff accounts cannot open a store.": "平台员工账户不能开店。",
+    "You already have an application under review.": "您已有一份正在审核的申请。",
+    "Only the applicant may change an application.": "只有申请人可以修改申请。",
+    "The applicant already works for a store.": "申请人已在一家店铺工作。",
+    "Could not find a free address for the store; try again.": "无法为店铺找到可用的地址，请重试。",
+    "Unknown role %(role)r.": "未知的角色 %(role)r。",
+    "A store keeps at least one owner.": "店铺至少要保留一位店主。",
+    "%(action)s is not possible for a store that is %(status)s.": "店铺当前为「%(status)s」，无法执行 %(action)s。",
+    # Refusals of both GraphQL APIs (backend/core/query_cost.py, backend/graphql/core/).
+    "The document has more than %(maximum)d tokens.": "查询文档超过 %(maximum)d 个记号。",
+    "The query is nested %(depth)d levels deep; at most %(maximum)d are allowed.":
+    "查询嵌套了 %(depth)d 层；最多允许 %(maximum)d 层。",
+    "The query uses %(aliases)d aliases; at most %(maximum)d are allowed.":
+    "查询使用了 %(aliases)d 个别名；最多允许 %(maximum)d 个。",
+    "The query costs %(cost)d; at most %(maximum)d is allowed. Ask for smaller pages "
+    "(first/last) or fewer nested lists.":
+    "查询成本为 %(cost)d；最多允许 %(maximum)d。请减小分页（first/last）或减少嵌套列表。",
+    "Text may not contain control characters (such as NUL) other than tab, line feed and carriage return.":
+    "文本不能包含控制字符（如 NUL），制表符、换行符和回车符除外。",
+    "This request has been refused as a potential cross-site request forgery. Send it with "
+    "Content-Type: application/json, or with a non-empty Apollo-Require-Preflight header "
+    "(multipart uploads).":
+    "此请求疑似跨站请求伪造，已被拒绝。请使用 Content-Type: application/json 发送，"
+    "或带上非空的 Apollo-Require-Preflight 请求头（文件上传）。",
 }
 
 

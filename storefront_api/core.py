@@ -30,7 +30,7 @@ from strawberry.types import Info
 
 from backend.core.error_codes import CoreErrorCode
 from backend.core.exceptions import DomainError, DomainErrors
-from backend.graphql.core.hostile_input import MESSAGE as HOSTILE_TEXT_MESSAGE
+from backend.graphql.core.hostile_input import hostile_text_message
 from backend.graphql.core.hostile_input import HostileInputRefusal, HostileText
 
 
@@ -227,5 +227,5 @@ class StorefrontExecutionContext(HostileInputRefusal, StrawberryGraphQLCoreExecu
         code_enum = _code_enum_of(error_cls)
         if "INVALID" not in code_enum.__members__:
             return None
-        error = DomainError(CoreErrorCode.INVALID, HOSTILE_TEXT_MESSAGE, field=hostile.field)
+        error = DomainError(CoreErrorCode.INVALID, hostile_text_message(), field=hostile.field)
         return definition.origin(errors=[_to_error(error_cls, code_enum, error)])

@@ -82,9 +82,19 @@ class DisputeRole(Enum):
     SYSTEM = "system"
 
 
+@strawberry.enum(name="DisputeEvidenceStatus")
+class DisputeEvidenceStatus(Enum):
+    PROCESSING = "processing"
+    READY = "ready"
+
+
 def _evidence_url(info: Info, evidence: models.DisputeEvidence, size: str) -> str | None:
-    path = evidence_link_path(evidence, size)
-    return info.context.request.build_absolute_uri(path) if path else None
+    request = info.context.request
+    path = evidence_link_path(evidence, size, viewer=getattr(request, "user", None))
+    return request.build_absolute_uri(path) if path else None
+
+
+_LINK_FIELDS = ["id", "renditions", "status", "original", "uploaded_by_id"]
 
 
 @strawberry_django.type(
@@ -96,11 +106,21 @@ class DisputeEvidence:
     width: strawberry.auto
     height: strawberry.auto
 
-    @strawberry_django.field(only=["id", "renditions"], description="A JPEG at most 200 pixels wide and high.")
+    @strawberry_django.field(
+        only=["status"],
+        description=(
+            "PROCESSING until the picture is re-encoded: meanwhile only you get links to your own upload, "
+            "the store and staff none. READY: links to the re-encoded picture."
+        ),
+    )
+    def status(self) -> DisputeEvidenceStatus:
+        return DisputeEvidenceStatus(self.status)
+
+    @strawberry_django.field(only=_LINK_FIELDS, description="A JPEG at most 200 pixels wide and high.")
     def thumbnail_url(self, info: Info) -> str | None:
         return _evidence_url(info, self, "thumbnail")
 
-    @strawberry_django.field(only=["id", "renditions"], description="A JPEG at most 1600 pixels wide and high.")
+    @strawberry_django.field(only=_LINK_FIELDS, description="A JPEG at most 1600 pixels wide and high.")
     def url(self, info: Info) -> str | None:
         return _evidence_url(info, self, "large")
 

@@ -1,5 +1,6 @@
 """The storefront schema, assembled from each domain's Query and Mutation types."""
 
+import logging
 from decimal import Decimal
 
 import strawberry
@@ -39,7 +40,25 @@ class QuerySetOptimizer(DjangoOptimizerExtension):
 
 # Shoppers' apps send the same few documents over and over: parse and validate each once
 # (the caches live at module level, shared by every request).
-schema = strawberry.Schema(
+refusals_logger = logging.getLogger("storefront_api.refused")
+
+
+class StorefrontSchema(strawberry.Schema):
+    """Errors a caller caused (a refused query: limits, control characters, invalid documents) are
+    logged at WARNING, one line, without a traceback; strawberry logs every error at ERROR, which
+    would page operators for what attackers and broken clients send. Exceptions raised while
+    executing (original_error set) keep strawberry's ERROR with the traceback."""
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        for error in errors:
+            if getattr(error, "original_error", None) is None:
+                code = (error.extensions or {}).get("code", "GRAPHQL_ERROR")
+                refusals_logger.warning("Refused query: %s: %s", code, error.message)
+            else:
+                super().process_errors([error], execution_context)
+
+
+schema = StorefrontSchema(
     query=Query,
     mutation=Mutation,
     extensions=[

@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -256,7 +257,7 @@ def too_many_tokens(query: Any, limits: QueryLimits | None = None) -> GraphQLErr
     except GraphQLError:
         return None
     return GraphQLError(
-        f"The document has more than {limits.max_tokens} tokens.",
+        gettext("The document has more than %(maximum)d tokens.") % {"maximum": limits.max_tokens},
         extensions={"code": QUERY_TOO_COMPLEX, "maximumTokens": limits.max_tokens},
     )
 
@@ -267,22 +268,27 @@ def refusals(cost: QueryCost, limits: QueryLimits) -> list[GraphQLError]:
     if cost.depth > limits.max_depth:
         errors.append(
             GraphQLError(
-                f"The query is nested {cost.depth} levels deep; at most {limits.max_depth} are allowed.",
+                gettext("The query is nested %(depth)d levels deep; at most %(maximum)d are allowed.")
+                % {"depth": cost.depth, "maximum": limits.max_depth},
                 extensions={"code": QUERY_TOO_DEEP, "depth": cost.depth, "maximumDepth": limits.max_depth},
             )
         )
     if cost.aliases > limits.max_aliases:
         errors.append(
             GraphQLError(
-                f"The query uses {cost.aliases} aliases; at most {limits.max_aliases} are allowed.",
+                gettext("The query uses %(aliases)d aliases; at most %(maximum)d are allowed.")
+                % {"aliases": cost.aliases, "maximum": limits.max_aliases},
                 extensions={"code": TOO_MANY_ALIASES, "aliases": cost.aliases, "maximumAliases": limits.max_aliases},
             )
         )
     if cost.cost > limits.max_cost:
         errors.append(
             GraphQLError(
-                f"The query costs {cost.cost}; at most {limits.max_cost} is allowed. Ask for smaller pages "
-                "(first/last) or fewer nested lists.",
+                gettext(
+                    "The query costs %(cost)d; at most %(maximum)d is allowed. Ask for smaller pages "
+                    "(first/last) or fewer nested lists."
+                )
+                % {"cost": cost.cost, "maximum": limits.max_cost},
                 extensions={"code": QUERY_TOO_COMPLEX, "cost": cost.cost, "maximumAvailable": limits.max_cost},
             )
         )

@@ -69,4 +69,6 @@ def private_file_names(apps=None) -> list[str]:
     names = [name for name in document.objects.values_list("file", flat=True) if name]
     for renditions in evidence.objects.values_list("renditions", flat=True):
         names += [path for formats in (renditions or {}).values() for path in (formats or {}).values() if path]
+    if any(f.name == "original" for f in evidence._meta.get_fields()):  # not in the oldest migrations
+        names += [name for name in evidence.objects.values_list("original", flat=True) if name]
     return names

@@ -185,6 +185,9 @@ def render_sizes(
     Returns {size_name: {format: ContentFile}}; a picture is never enlarged.
     """
     source = _flatten(Image.open(io.BytesIO(checked.content)))
+    # Nothing of the upload's metadata (EXIF with its GPS position, XMP, ICC, comments) is carried
+    # over: Pillow writes only what is passed to save(), and the decoded info is dropped as well.
+    source.info = {}
     renditions: dict[str, dict[str, ContentFile]] = {}
     for name, box in sizes.items():
         if crop:

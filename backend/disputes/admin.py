@@ -21,7 +21,7 @@ from backend.core.permissions import PlatformPermission
 
 from . import policy, services
 from .files import evidence_link_path
-from .models import ACTIVE_STATUSES, Dispute, DisputeStatus, MessageRole, RulingOutcome
+from .models import ACTIVE_STATUSES, Dispute, DisputeStatus, EvidenceStatus, MessageRole, RulingOutcome
 from .selectors import messages_with_evidence
 
 
@@ -188,8 +188,12 @@ class DisputeAdmin(ReadOnlyAdmin):
                 (
                     (evidence_link_path(e, "large"), evidence_link_path(e, "thumbnail"))
                     for e in message.evidence.all()
+                    if e.status == EvidenceStatus.READY
                 ),
             )
+            processing = sum(1 for e in message.evidence.all() if e.status != EvidenceStatus.READY)
+            if processing:
+                pictures = format_html("{} <em>({} picture(s) processing)</em>", pictures, processing)
             rows.append((f"{message.created_at:%Y-%m-%d %H:%M}", message.get_role_display(), message.body, pictures))
         return _table(("When", "Who", "Message", "Evidence"), rows)
 

@@ -28,8 +28,22 @@ class EvidenceRendition:
     format: str
 
 
-def evidence_link_path(evidence, size: str, fmt: str = "jpeg") -> str | None:
-    """A signed link to one rendition of an evidence picture; None when it has no such rendition."""
+ORIGINAL = "original"
+ORIGINAL_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+def evidence_link_path(evidence, size: str, fmt: str = "jpeg", *, viewer=None) -> str | None:
+    """A signed link to one rendition of an evidence picture; None when it has no such rendition.
+
+    While the picture is processing (its renditions not made yet) only its uploader (`viewer`)
+    gets a link, to the upload as it came: the other party and staff get none until the
+    rendition exists, so the original's EXIF (GPS position, camera serial) never reaches them.
+    """
+    if evidence.status != "ready":
+        if viewer is None or not evidence.original or evidence.uploaded_by_id != getattr(viewer, "pk", None):
+            return None
+        token = sign_file_token({"e": evidence.pk, "s": size, "f": ORIGINAL, "u": viewer.pk}, salt=EVIDENCE_LINK_SALT)
+        return reverse("dispute-evidence", kwargs={"token": token})
     if not (evidence.renditions or {}).get(size, {}).get(fmt):
         return None
     token = sign_file_token({"e": evidence.pk, "s": size, "f": fmt}, salt=EVIDENCE_LINK_SALT)

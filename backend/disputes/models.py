@@ -184,10 +184,27 @@ class DisputeMessage(models.Model):
         return f"{self.role} on dispute {self.dispute_id}"
 
 
+class EvidenceStatus(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+
+
 class DisputeEvidence(models.Model):
-    """An evidence picture, kept only as re-encoded renditions (no EXIF, nothing appended)."""
+    """An evidence picture, shown as re-encoded renditions only (no EXIF, nothing appended).
+
+    The upload is kept as it came (`original`, private storage) until the worker has made the
+    renditions (PROCESSING); only its uploader is ever given a link to it. Once READY the
+    original is deleted.
+    """
 
     message = models.ForeignKey(DisputeMessage, on_delete=models.CASCADE, related_name="evidence")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=EvidenceStatus.choices, default=EvidenceStatus.PROCESSING)
+    original = models.CharField(
+        max_length=255, blank=True, help_text="The upload as it came (private storage), until rendered."
+    )
     renditions = models.JSONField(default=dict, help_text="Rendition name -> format -> storage path.")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()

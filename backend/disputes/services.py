@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
-from backend.core.media import StagedFiles, store_renditions
+from backend.core.media import StagedFiles, delete_files_on_commit, run_after_commit, store_original, store_renditions
 from backend.core.storage import private_storage
 from backend.core.money import Money, amount_from_input
 from backend.core.periodic import record_processed
@@ -49,6 +49,7 @@ from .models import (
     ACTIVE_STATUSES,
     Dispute,
     DisputeEvidence,
+    EvidenceStatus,
     DisputeKind,
     DisputeLine,
     DisputeMessage,
@@ -137,14 +138,74 @@ def _add_message(
 ) -> DisputeMessage:
     message = DisputeMessage.objects.create(dispute=dispute, author=author, role=role, body=(body or "").strip())
     for checked in evidence:
+        # Re-encoding is the costly part of an upload, so the renditions are made in the worker
+        # (dispute_evidence_render, queued after commit) like listing images and store logos. The
+        # upload is kept as it came, in private storage, until then, and the evidence is PROCESSING:
+        # only its uploader gets a link to that original (their own picture, nothing they do not
+        # have); the other party and staff get no link at all until the rendition exists, so the
+        # original's EXIF (GPS position, camera serial) never reaches them. Stripping the metadata
+        # in the request instead would mean rewriting each format's containers by hand (JPEG APP
+        # segments, PNG text chunks, WebP RIFF chunks, bytes after the end marker) and still hand
+        # out the uploader's own file; a rendition is decoded and re-encoded, so it carries nothing.
         # Evidence is shown only to the dispute's parties and staff: the store keeps it in unguessable folders.
-        renditions = store_renditions(
-            staged, prefix=f"disputes/{dispute.pk}", renditions=render_sizes(checked, EVIDENCE_SIZES)
+        original = store_original(staged, prefix=f"disputes/{dispute.pk}", checked=checked)
+        item = DisputeEvidence.objects.create(
+            message=message,
+            uploaded_by=author,
+            status=EvidenceStatus.PROCESSING,
+            original=original,
+            renditions={},
+            width=checked.width,
+            height=checked.height,
+            sha256=checked.sha256,
         )
-        DisputeEvidence.objects.create(
-            message=message, renditions=renditions, width=checked.width, height=checked.height, sha256=checked.sha256
-        )
+        from . import tasks
+
+        run_after_commit(tasks.evidence_render, item.pk)
     return message
+
+
+def dispute_evidence_render(*, evidence_id: int) -> bool:
+    """Make the renditions of an evidence picture (in the worker), then delete the original.
+    False when there is nothing to do: already rendered, or removed. Safe to run twice at once."""
+    evidence = DisputeEvidence.objects.filter(pk=evidence_id, status=EvidenceStatus.PROCESSING).first()
+    if evidence is None or not evidence.original:
+        return False
+    storage = private_storage()
+    try:
+        with storage.open(evidence.original, "rb") as handle:
+            checked = check_image(handle, field="evidence", use="evidence")
+    except FileNotFoundError:
+        return False
+    renditions = render_sizes(checked, EVIDENCE_SIZES)
+    with transaction.atomic(), StagedFiles(storage) as staged:
+        evidence = DisputeEvidence.objects.select_for_update().filter(pk=evidence_id).first()
+        if evidence is None or evidence.status != EvidenceStatus.PROCESSING:
+            return False  # another run got there first; its renditions stand
+        original = evidence.original
+        evidence.renditions = store_renditions(
+            staged, prefix=f"disputes/{evidence.message.dispute_id}", renditions=renditions
+        )
+        evidence.status, evidence.original = EvidenceStatus.READY, ""
+        evidence.save(update_fields=["renditions", "status", "original"])
+        delete_files_on_commit([original], storage=storage)
+    record_processed("evidence", evidence_id)
+    return True
+
+
+def disputes_render_pending_evidence(*, now: datetime | None = None) -> int:
+    """Render evidence still PROCESSING after settings.DISPUTE_EVIDENCE_RENDER_RETRY_AFTER seconds
+    (a lost task, a worker killed mid-way); returns how many were rendered now."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.DISPUTE_EVIDENCE_RENDER_RETRY_AFTER)
+    pending = DisputeEvidence.objects.filter(status=EvidenceStatus.PROCESSING, created_at__lte=cutoff)
+    done = 0
+    for evidence_id in pending.order_by("id").values_list("id", flat=True)[:500]:
+        try:
+            done += dispute_evidence_render(evidence_id=evidence_id)
+        except DomainError:
+            logger.warning("Evidence %s cannot be rendered: its original is not a readable image.", evidence_id)
+    return done
 
 
 def _move(

@@ -16,5 +16,7 @@ class LogisticsErrorCode(Enum):
     CARRIER_UNAVAILABLE = "carrier_unavailable"
     CARRIER_REJECTED = "carrier_rejected"
     CARRIER_ERROR = "carrier_error"
+    # Another attempt is calling the carrier about this shipment right now (booking or cancelling).
+    CARRIER_CALL_IN_PROGRESS = "carrier_call_in_progress"
     INVALID_SIGNATURE = "invalid_signature"
     WEBHOOK_NOT_CONFIGURED = "webhook_not_configured"

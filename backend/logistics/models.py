@@ -226,6 +226,8 @@ class CarrierQuotaUsage(models.Model):
 
 
 class ShipmentStatus(models.TextChoices):
+    # Claimed and being booked with the carrier (no tracking number yet): see services.shipment_create.
+    BOOKING = "booking", "Being booked with the carrier"
     INFO_RECEIVED = "info_received", "Information received"
     PICKED_UP = "picked_up", "Picked up"
     IN_TRANSIT = "in_transit", "In transit"
@@ -258,9 +260,14 @@ class Shipment(models.Model):
         CarrierQuotaUsage, null=True, blank=True, on_delete=models.SET_NULL, related_name="shipments",
         help_text="The day's quota this shipment was counted against.",
     )
-    tracking_number = models.CharField(max_length=64)
+    tracking_number = models.CharField(max_length=64, blank=True, help_text="Empty while BOOKING.")
     carrier_reference = models.CharField(max_length=128, blank=True)
     label_data = models.JSONField(default=dict, blank=True)
+    carrier_call_started_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="An attempt is calling the carrier about this shipment (booking or cancelling) since then.",
+    )
+    booking_error = models.CharField(max_length=255, blank=True, help_text="Why the last booking attempt failed.")
     status = models.CharField(
         max_length=32, choices=ShipmentStatus.choices, default=ShipmentStatus.INFO_RECEIVED, db_index=True
     )
@@ -273,7 +280,10 @@ class Shipment(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["carrier_id", "tracking_number"], name="unique_tracking_number"),
+            models.UniqueConstraint(
+                fields=["carrier_id", "tracking_number"], condition=~models.Q(tracking_number=""),
+                name="unique_tracking_number",
+            ),
             models.UniqueConstraint(
                 fields=["carrier_id", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),

@@ -11,9 +11,10 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -326,67 +327,228 @@ def _priced_service(manager: PluginsManager, request: ShipmentRequest, parcels: 
     return _PricedService(route=route, package=package, quote=quotes[0], at=at)
 
 
-def shipment_create(*, request: ShipmentRequest, manager: PluginsManager | None = None) -> Shipment:
-    """Book a package with a carrier's service at today's price and record the shipment.
+# Booking is two-phase, so that no row lock is held while a carrier answers (it may take seconds,
+# or time out):
+#   1. claim, in a short transaction: the quota is counted and the shipment recorded as BOOKING,
+#      marked as being booked by this attempt (carrier_call_started_at);
+#   2. the carrier is called with no transaction open, under the shipment's idempotency key;
+#   3. the answer is recorded in a second transaction (tracking number, label: INFO_RECEIVED).
+# When the carrier refuses for good (CARRIER_REJECTED, a service it does not offer) the claim is
+# undone: no shipment, no quota used. When the outcome is unknown (a timeout, a 5xx, an unreadable
+# answer, a crashed worker) the shipment stays BOOKING: the next attempt (a retry of the same
+# request, or the periodic orders.complete_bookings) calls the carrier again with the same key, and
+# the carrier answers with the booking it may already have made; never a second booking.
 
-    The quota is counted, the carrier called and the shipment saved in one transaction:
-    when the carrier fails, nothing is saved and no quota is used. Repeating a request
-    with the same idempotency_key returns the first shipment.
-    """
+DEFINITIVE_REFUSALS = {
+    LogisticsErrorCode.CARRIER_REJECTED,
+    LogisticsErrorCode.SERVICE_NOT_AVAILABLE,
+    LogisticsErrorCode.CARRIER_NOT_FOUND,
+    LogisticsErrorCode.INVALID,
+}
+
+
+def _call_is_running(shipment: Shipment, now: datetime) -> bool:
+    started = shipment.carrier_call_started_at
+    return started is not None and now - started < timedelta(seconds=settings.SHIPMENT_CARRIER_CALL_TIMEOUT)
+
+
+def _in_progress(shipment: Shipment) -> DomainError:
+    return DomainError(
+        LogisticsErrorCode.CARRIER_CALL_IN_PROGRESS,
+        "The carrier is being called about this shipment right now; try again in a moment.",
+        field="carrier",
+    )
+
+
+def shipment_price(*, request: ShipmentRequest, manager: PluginsManager | None = None) -> _PricedService:
+    """Check the carrier and price the requested service (the carrier's quote hook may call its
+    API: never under a row lock)."""
     manager = manager or get_plugins_manager()
     _carrier_or_error(manager, request.carrier)
-    parcels = parcels_clean(request.parcels)
+    return _priced_service(manager, request, parcels_clean(request.parcels))
+
+
+def shipment_booking_claim(*, request: ShipmentRequest, priced: _PricedService) -> Shipment:
+    """Phase 1, inside the caller's transaction: count the quota and record the shipment as BOOKING,
+    claimed by this attempt. Its idempotency key is what the carrier is called with, every attempt."""
+    quota, usage = carrier_quota_reserve(
+        carrier_id=request.carrier, origin_province=priced.route.origin_province, day=timezone.localdate(priced.at)
+    )
+    if quota is not None and usage is None and quota.when_exhausted == QuotaExhaustedPolicy.HIDE_SERVICE:
+        raise DomainError(
+            LogisticsErrorCode.CAPACITY_EXHAUSTED,
+            f"{request.carrier} takes no more shipments from {priced.route.origin_province.name} today.",
+            field="carrier",
+        )
+    return Shipment.objects.create(
+        **priced.shipment_fields(request),
+        idempotency_key=request.idempotency_key or uuid.uuid4().hex,
+        status=ShipmentStatus.BOOKING,
+        time_guaranteed=priced.quote.time_guaranteed and (quota is None or usage is not None),
+        quota_usage=usage,
+        tracking_number="",
+        carrier_call_started_at=timezone.now(),
+    )
+
+
+def shipment_booking_take(*, shipment: Shipment, now: datetime | None = None) -> Shipment | None:
+    """Phase 1 of a later attempt, inside the caller's transaction: claim an unfinished booking.
+    None when it is booked already; CARRIER_CALL_IN_PROGRESS while another attempt is calling."""
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if shipment.status != ShipmentStatus.BOOKING:
+        return None
+    now = now or timezone.now()
+    if _call_is_running(shipment, now):
+        raise _in_progress(shipment)
+    shipment.carrier_call_started_at = now
+    shipment.save(update_fields=["carrier_call_started_at", "updated_at"])
+    return shipment
+
+
+def _booking_quote(shipment: Shipment) -> Quote:
+    """The quote a BOOKING shipment was priced with, as it recorded it."""
+    return Quote(
+        carrier=shipment.carrier_id,
+        service_code=shipment.service_code,
+        service_name=shipment.service_name,
+        price=shipment.price,
+        promised_days=shipment.promised_days,
+        time_guaranteed=shipment.time_guaranteed,
+        chargeable_weight=shipment.chargeable_weight,
+    )
+
+
+def shipment_booking_call(*, shipment: Shipment, request: ShipmentRequest, manager: PluginsManager | None = None):
+    """Phase 2, with no transaction open: the carrier books under the shipment's idempotency key.
+    Returns its ShipmentResult; raises its DomainError."""
+    manager = manager or get_plugins_manager()
+    booking = replace(
+        request,
+        carrier=shipment.carrier_id,
+        service_code=shipment.service_code,
+        parcels=parcels_clean(request.parcels),
+        idempotency_key=shipment.idempotency_key,
+    )
+    result = manager.run_plugin_hook(
+        shipment.carrier_id, "create_shipment", NotImplemented, booking, _booking_quote(shipment)
+    )
+    if result is NotImplemented:
+        raise DomainError(LogisticsErrorCode.CARRIER_REJECTED, "The carrier cannot book shipments.", field="carrier")
+    return result
+
+
+def shipment_booking_failed(*, shipment: Shipment, error: DomainError) -> bool:
+    """After a failed phase 2, inside a transaction. A definitive refusal undoes the claim (the
+    shipment row goes, the quota is given back) and returns True; an unknown outcome keeps the
+    booking for the next attempt (same key) and returns False."""
+    shipment = Shipment.objects.select_for_update().filter(pk=shipment.pk).first()
+    if shipment is None or shipment.status != ShipmentStatus.BOOKING:
+        return False
+    if error.code in DEFINITIVE_REFUSALS:
+        if shipment.quota_usage_id:
+            carrier_quota_release(usage_id=shipment.quota_usage_id)
+        shipment.delete()
+        return True
+    shipment.carrier_call_started_at = None
+    shipment.booking_error = f"{error.code.name}: {error.message}"[:255]
+    shipment.save(update_fields=["carrier_call_started_at", "booking_error", "updated_at"])
+    return False
+
+
+class BookingNotRecordable(Exception):
+    """The carrier booked under a tracking number already recorded for another shipment."""
+
+    def __init__(self, result):
+        super().__init__(result.tracking_number)
+        self.result = result
+
+
+def shipment_booking_record(*, shipment: Shipment, result) -> Shipment:
+    """Phase 3, inside the caller's transaction: the carrier's answer makes the shipment INFO_RECEIVED.
+    A shipment another attempt recorded first is returned as it is (the carrier gave both the same
+    booking). BookingNotRecordable, after undoing the claim, when the tracking number is taken:
+    the caller cancels that booking at the carrier once its transaction is over."""
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if shipment.status != ShipmentStatus.BOOKING:
+        return shipment
+    shipment.tracking_number = result.tracking_number
+    shipment.carrier_reference = result.carrier_reference
+    shipment.label_data = result.label_data
+    shipment.carrier_call_started_at = None
+    shipment.booking_error = ""
+    try:
+        with transaction.atomic():
+            SHIPMENT_STATUS.apply(
+                shipment,
+                ShipmentStatus.INFO_RECEIVED,
+                update_fields=["tracking_number", "carrier_reference", "label_data", "carrier_call_started_at",
+                               "booking_error"],
+            )
+    except IntegrityError as exc:
+        shipment_booking_failed(
+            shipment=shipment,
+            error=DomainError(LogisticsErrorCode.CARRIER_REJECTED, "Tracking number in use.", field="carrier"),
+        )
+        raise BookingNotRecordable(result) from exc
+    return shipment
+
+
+def carrier_booking_cancel_quietly(*, carrier_id: str, result, manager: PluginsManager | None = None) -> None:
+    """Undo a booking the platform could not record (no transaction open)."""
+    _carrier_cancel_quietly(manager or get_plugins_manager(), carrier_id, result.tracking_number, result.carrier_reference)
+
+
+def shipment_create(*, request: ShipmentRequest, manager: PluginsManager | None = None) -> Shipment:
+    """Book a package with a carrier's service at today's price and record the shipment, in the
+    two phases above (call it with no transaction open). Repeating a request with the same
+    idempotency_key returns the first shipment, or finishes its unfinished booking."""
+    manager = manager or get_plugins_manager()
+    _carrier_or_error(manager, request.carrier)
+    parcels_clean(request.parcels)
+    shipment = None
     if request.idempotency_key:
         existing = Shipment.objects.filter(carrier_id=request.carrier, idempotency_key=request.idempotency_key).first()
         if existing is not None:
             if existing.vendor_id != request.vendor.pk:
                 raise DomainError(LogisticsErrorCode.INVALID, "This idempotency key is taken.", field="idempotencyKey")
-            return existing
-    priced = _priced_service(manager, request, parcels)
-    booking = replace(request, parcels=parcels, idempotency_key=request.idempotency_key or uuid.uuid4().hex)
+            if existing.status != ShipmentStatus.BOOKING:
+                return existing
+            with transaction.atomic():
+                shipment = shipment_booking_take(shipment=existing)
+            if shipment is None:
+                return Shipment.objects.get(pk=existing.pk)
+    if shipment is None:
+        priced = shipment_price(request=request, manager=manager)
+        try:
+            with transaction.atomic():
+                shipment = shipment_booking_claim(request=request, priced=priced)
+        except IntegrityError:
+            # A concurrent call with the same key claimed first: finish (or wait for) that one.
+            return shipment_create(request=request, manager=manager)
+    return _shipment_book(shipment, request, manager)
 
+
+def _shipment_book(shipment: Shipment, request: ShipmentRequest, manager: PluginsManager) -> Shipment:
+    try:
+        result = shipment_booking_call(shipment=shipment, request=request, manager=manager)
+    except DomainError as error:
+        with transaction.atomic():
+            shipment_booking_failed(shipment=shipment, error=error)
+        raise
     try:
         with transaction.atomic():
-            quota, usage = carrier_quota_reserve(
-                carrier_id=request.carrier, origin_province=priced.route.origin_province, day=timezone.localdate(priced.at)
-            )
-            if quota is not None and usage is None and quota.when_exhausted == QuotaExhaustedPolicy.HIDE_SERVICE:
-                raise DomainError(
-                    LogisticsErrorCode.CAPACITY_EXHAUSTED,
-                    f"{request.carrier} takes no more shipments from {priced.route.origin_province.name} today.",
-                    field="carrier",
-                )
-            result = manager.run_plugin_hook(request.carrier, "create_shipment", NotImplemented, booking, priced.quote)
-            if result is NotImplemented:
-                raise DomainError(LogisticsErrorCode.CARRIER_ERROR, "The carrier cannot book shipments.", field="carrier")
-            try:
-                with transaction.atomic():
-                    shipment = Shipment.objects.create(
-                        **priced.shipment_fields(request),
-                        idempotency_key=booking.idempotency_key,
-                        time_guaranteed=priced.quote.time_guaranteed and (quota is None or usage is not None),
-                        quota_usage=usage,
-                        tracking_number=result.tracking_number,
-                        carrier_reference=result.carrier_reference,
-                        label_data=result.label_data,
-                    )
-            except IntegrityError as exc:
-                if request.idempotency_key and Shipment.objects.filter(
-                    carrier_id=request.carrier, idempotency_key=request.idempotency_key
-                ).exists():
-                    raise _SameRequestRecorded from exc  # rolls back this attempt's quota count
-                # Booked at the carrier but not recordable here: undo the booking.
-                _carrier_cancel_quietly(manager, request.carrier, result.tracking_number, result.carrier_reference)
-                raise DomainError(
-                    LogisticsErrorCode.CARRIER_ERROR, "The carrier returned a tracking number already in use.", field="carrier"
-                ) from exc
-    except _SameRequestRecorded:
-        # A concurrent call with the same idempotency key won; its shipment is the answer.
-        return Shipment.objects.get(carrier_id=request.carrier, idempotency_key=request.idempotency_key)
-    return shipment
+            return shipment_booking_record(shipment=shipment, result=result)
+    except BookingNotRecordable as exc:
+        carrier_booking_cancel_quietly(carrier_id=shipment.carrier_id, result=exc.result, manager=manager)
+        raise DomainError(
+            LogisticsErrorCode.CARRIER_ERROR, "The carrier returned a tracking number already in use.", field="carrier"
+        ) from exc
 
 
-def shipment_register(*, request: ShipmentRequest, tracking_number: str, manager: PluginsManager | None = None) -> Shipment:
+def shipment_register(
+    *, request: ShipmentRequest, tracking_number: str, manager: PluginsManager | None = None,
+    priced: _PricedService | None = None,
+) -> Shipment:
     """Record a package the vendor booked with the carrier outside the platform, under the
     carrier's own tracking number: priced like shipment_create for the record, no booking
     call and no quota. Tracking events then arrive on the carrier's webhook as usual.
@@ -401,8 +563,8 @@ def shipment_register(*, request: ShipmentRequest, tracking_number: str, manager
         existing = Shipment.objects.filter(carrier_id=request.carrier, idempotency_key=request.idempotency_key).first()
         if existing is not None:
             return existing
-    parcels = parcels_clean(request.parcels)
-    priced = _priced_service(manager, request, parcels)
+    if priced is None:  # priced by the caller before it took its locks (the quote may call the carrier)
+        priced = _priced_service(manager, request, parcels_clean(request.parcels))
     try:
         with transaction.atomic():
             return Shipment.objects.create(
@@ -429,22 +591,55 @@ def _carrier_cancel_quietly(manager, carrier_id: str, tracking_number: str, carr
 
 
 def shipment_cancel(*, shipment: Shipment, actor=None, reason: str = "", manager: PluginsManager | None = None) -> Shipment:
-    """Cancel before pickup: the carrier is told, the quota counted for it is given back."""
+    """Cancel before pickup: the carrier is told, the quota counted for it is given back.
+
+    Two phases like booking: the shipment is claimed in a short transaction, the carrier is told
+    with no transaction open, and the cancellation recorded in a second one. A crashed attempt's
+    claim lapses after SHIPMENT_CARRIER_CALL_TIMEOUT_SECONDS; telling a carrier twice is harmless.
+    """
     manager = manager or get_plugins_manager()
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        if shipment.status == ShipmentStatus.BOOKING:
+            raise _in_progress(shipment)
         SHIPMENT_STATUS.check(shipment.status, ShipmentStatus.CANCELLED)
         # The booking exists even when the carrier has since been switched off.
         plugin = _carrier_or_error(manager, shipment.carrier_id, active_only=False)
+        now = timezone.now()
+        if _call_is_running(shipment, now):
+            raise _in_progress(shipment)
+        shipment.carrier_call_started_at = now
+        shipment.save(update_fields=["carrier_call_started_at", "updated_at"])
+    try:
         plugin.cancel_shipment(_reference(shipment), previous_value=NotImplemented)
-        if shipment.quota_usage_id:
-            carrier_quota_release(usage_id=shipment.quota_usage_id)
-            shipment.quota_usage = None
-        shipment.cancelled_at = timezone.now()
-        SHIPMENT_STATUS.apply(shipment, ShipmentStatus.CANCELLED, update_fields=["cancelled_at", "quota_usage"])
-        if actor is not None:
-            audit_log(actor=actor, action="shipment.cancel", target=shipment, reason=reason,
-                      tracking_number=shipment.tracking_number)
+    except BaseException:
+        Shipment.objects.filter(pk=shipment.pk, carrier_call_started_at=now).update(carrier_call_started_at=None)
+        raise
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        if shipment.carrier_call_started_at == now:
+            shipment.carrier_call_started_at = None
+        if shipment.status == ShipmentStatus.CANCELLED:
+            shipment.save(update_fields=["carrier_call_started_at", "updated_at"])
+            return shipment
+        if not SHIPMENT_STATUS.can(shipment.status, ShipmentStatus.CANCELLED):
+            # Picked up while the carrier was being told: its tracking decides.
+            shipment.save(update_fields=["carrier_call_started_at", "updated_at"])
+            logger.warning("Shipment %s was %s when its cancellation was confirmed", shipment.pk, shipment.status)
+        else:
+            if shipment.quota_usage_id:
+                carrier_quota_release(usage_id=shipment.quota_usage_id)
+                shipment.quota_usage = None
+            shipment.cancelled_at = timezone.now()
+            SHIPMENT_STATUS.apply(
+                shipment, ShipmentStatus.CANCELLED,
+                update_fields=["cancelled_at", "quota_usage", "carrier_call_started_at"],
+            )
+            if actor is not None:
+                audit_log(actor=actor, action="shipment.cancel", target=shipment, reason=reason,
+                          tracking_number=shipment.tracking_number)
+            return shipment
+    SHIPMENT_STATUS.check(shipment.status, ShipmentStatus.CANCELLED)
     return shipment
 
 
@@ -469,6 +664,8 @@ class TrackingRecord:
 
 def _event_apply(shipment: Shipment, event: TrackingEvent) -> bool:
     """Move the shipment's status if the event is newest and the move is allowed."""
+    if shipment.status == ShipmentStatus.BOOKING:
+        return False  # only the booking's own answer makes it INFO_RECEIVED
     if shipment.last_event_at is not None and event.occurred_at < shipment.last_event_at:
         return False  # older than what we know: timeline only, status never goes back
     if event.status == shipment.status:

@@ -8,6 +8,8 @@ from .models import ShipmentStatus as S
 SHIPMENT_STATUS = StateMachine(
     "shipment",
     {
+        # Booked (the carrier's tracking number recorded), or given up (the order went away meanwhile).
+        S.BOOKING: {S.INFO_RECEIVED, S.CANCELLED},
         S.INFO_RECEIVED: {S.PICKED_UP, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERED, S.EXCEPTION, S.RETURNED, S.CANCELLED},
         S.PICKED_UP: {S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERED, S.EXCEPTION, S.RETURNED},
         S.IN_TRANSIT: {S.OUT_FOR_DELIVERY, S.DELIVERED, S.EXCEPTION, S.RETURNED},

@@ -18,6 +18,12 @@ class OrderErrorCode(Enum):
     CAPACITY_EXHAUSTED = "capacity_exhausted"
     UNKNOWN_REGION = "unknown_region"
     CARRIER_ERROR = "carrier_error"
+    CARRIER_TIMEOUT = "carrier_timeout"
+    CARRIER_UNAVAILABLE = "carrier_unavailable"
+    CARRIER_REJECTED = "carrier_rejected"
+    # The order's parcel is being booked (another request is calling the carrier), or a booking
+    # with another carrier is unfinished: ship again with that carrier to finish it.
+    CARRIER_CALL_IN_PROGRESS = "carrier_call_in_progress"
     # Money problems when cancelling or refunding (from backend.payments and backend.finance).
     REFUND_FAILED = "refund_failed"
     PAYMENT_ERROR = "payment_error"

@@ -19,7 +19,7 @@ from enum import Enum
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 
 from backend.core.audit import audit_log
@@ -32,7 +32,7 @@ from backend.finance import services as ledger
 from backend.finance.commission import commission_for, commission_return_for
 from backend.finance.ledger import post_transactions
 from backend.logistics import services as logistics
-from backend.logistics.models import Shipment
+from backend.logistics.models import Shipment, ShipmentStatus
 from backend.payments import services as payments
 from backend.payments.models import Payment
 from backend.payments.models import PaymentStatus as PaymentState
@@ -268,6 +268,41 @@ def _require_owner(actor, order: Order) -> None:
 # --- Shipping and delivery -----------------------------------------------------------
 
 
+def _shipment_request(order: Order, carrier: str, service_code: str) -> ShipmentRequest:
+    address = order.shipping_address or {}
+    return ShipmentRequest(
+        vendor=order.vendor,
+        reference=str(order.pk),
+        carrier=carrier,
+        service_code=service_code,
+        origin=vendor_shipping_origin(order.vendor),
+        destination=order.shipping_region,
+        parcels=package_parcels([line.weight_kg * line.quantity for line in order.lines.all()]),
+        idempotency_key=f"order:{order.pk}",
+        recipient=ContactAddress(
+            name=" ".join(filter(None, [address.get("first_name"), address.get("last_name")])),
+            phone=address.get("phone", ""),
+            region=order.shipping_region,
+            street=address.get("street_address_1", ""),
+            postal_code=address.get("postal_code", ""),
+        ),
+    )
+
+
+def _check_shippable(actor, order: Order) -> None:
+    if actor is not None:
+        _require_manager(actor, order)
+    ORDER_STATUS.check(order.status, OrderStatus.SHIPPED)
+
+
+def _booking_of(order: Order) -> Shipment | None:
+    """The order's unfinished booking (a claimed shipment still BOOKING), if any."""
+    if order.shipment_id is None:
+        return None
+    shipment = Shipment.objects.filter(pk=order.shipment_id).first()
+    return shipment if shipment is not None and shipment.status == ShipmentStatus.BOOKING else None
+
+
 def order_ship(
     *,
     actor,
@@ -281,53 +316,181 @@ def order_ship(
 
     Without a service code the service the shopper chose is used when the carrier is the same.
     With a tracking number the package was booked with the carrier outside the platform.
+
+    No row is locked while a carrier answers (its quote, its booking): the order is checked and
+    its shipment claimed (BOOKING) under the order's lock in a short transaction, the carrier
+    called with no transaction open, and the booking recorded and the order shipped in a second
+    transaction (logistics.services, "Booking is two-phase"). Call it with no transaction open.
+    Two requests at once book once: the second finds the claim. An unfinished booking (a timeout,
+    a crash) is finished by shipping again with the same carrier, or by orders.complete_bookings.
     """
+    order = Order.objects.select_related("vendor").get(pk=order.pk)
+    _check_shippable(actor, order)
+    carrier = (carrier or "").strip()
+    if not carrier:
+        raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier.", field="carrier")
+    service_code = (service_code or "").strip() or (
+        order.shipping_service_code if carrier == order.shipping_carrier_id else ""
+    )
+    if not service_code:
+        raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier's service.", field="serviceCode")
+    request = _shipment_request(order, carrier, service_code)
+    pending = _booking_of(order)
+    if pending is not None:
+        if (pending.carrier_id, pending.service_code) != (carrier, service_code) or tracking_number:
+            raise DomainError(
+                OrderErrorCode.CARRIER_CALL_IN_PROGRESS,
+                f"This order's parcel is being booked with {pending.carrier_id} ({pending.service_code}); "
+                "ship it with that carrier and service again to finish the booking.",
+                field="carrier",
+            )
+        return _finish_booking(order, pending, request, actor=actor, manager=manager)
+    try:
+        # The carrier's quote (an API call for some carriers): before any lock is taken.
+        priced = logistics.shipment_price(request=request, manager=manager)
+    except DomainError as error:
+        raise translate_error(error, OrderErrorCode, OrderErrorCode.CARRIER_ERROR) from error
+    if tracking_number and tracking_number.strip():
+        return _ship_registered(order, request, priced, tracking_number, actor=actor, manager=manager)
     with transaction.atomic():
         order = _locked(order)
-        _require_manager(actor, order)
-        ORDER_STATUS.check(order.status, OrderStatus.SHIPPED)
-        carrier = (carrier or "").strip()
-        if not carrier:
-            raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier.", field="carrier")
-        service_code = (service_code or "").strip() or (
-            order.shipping_service_code if carrier == order.shipping_carrier_id else ""
-        )
-        if not service_code:
-            raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier's service.", field="serviceCode")
-        address = order.shipping_address or {}
-        request = ShipmentRequest(
-            vendor=order.vendor,
-            reference=str(order.pk),
-            carrier=carrier,
-            service_code=service_code,
-            origin=vendor_shipping_origin(order.vendor),
-            destination=order.shipping_region,
-            parcels=package_parcels([line.weight_kg * line.quantity for line in order.lines.all()]),
-            idempotency_key=f"order:{order.pk}",
-            recipient=ContactAddress(
-                name=" ".join(filter(None, [address.get("first_name"), address.get("last_name")])),
-                phone=address.get("phone", ""),
-                region=order.shipping_region,
-                street=address.get("street_address_1", ""),
-                postal_code=address.get("postal_code", ""),
-            ),
-        )
+        _check_shippable(actor, order)
+        pending = _booking_of(order)
+        if pending is None:
+            try:
+                shipment = logistics.shipment_booking_claim(request=request, priced=priced)
+            except DomainError as error:
+                raise translate_error(error, OrderErrorCode, OrderErrorCode.CARRIER_ERROR) from error
+            order.shipment = shipment
+            order.save(update_fields=["shipment", "updated_at"])
+            claimed = True
+        else:
+            shipment, claimed = pending, False
+    if not claimed:  # another request claimed it between our check and our lock
+        return order_ship(actor=actor, order=order, carrier=carrier, service_code=service_code, manager=manager)
+    return _book_and_ship(order, shipment, request, actor=actor, manager=manager)
+
+
+def _ship_registered(order, request, priced, tracking_number: str, *, actor, manager) -> Order:
+    """A parcel the vendor booked outside the platform: recorded and shipped in one short transaction."""
+    with transaction.atomic():
+        order = _locked(order)
+        _check_shippable(actor, order)
+        if _booking_of(order) is not None:
+            raise DomainError(
+                OrderErrorCode.CARRIER_CALL_IN_PROGRESS, "This order's parcel is being booked.", field="carrier"
+            )
         try:
-            if tracking_number and tracking_number.strip():
-                shipment = logistics.shipment_register(request=request, tracking_number=tracking_number, manager=manager)
-            else:
-                shipment = logistics.shipment_create(request=request, manager=manager)
+            shipment = logistics.shipment_register(
+                request=request, tracking_number=tracking_number, manager=manager, priced=priced
+            )
         except DomainError as error:
             raise translate_error(error, OrderErrorCode, OrderErrorCode.CARRIER_ERROR) from error
-        order.shipment = shipment
-        order.shipped_at = timezone.now()
-        order.auto_confirm_at = _deadline(order)
-        ORDER_STATUS.apply(order, OrderStatus.SHIPPED, update_fields=["shipment", "shipped_at", "auto_confirm_at"])
-        audit_log(
-            actor=actor, action="order.ship", target=order,
-            carrier=carrier, service_code=service_code, tracking_number=shipment.tracking_number,
-        )
+        return _mark_shipped(order, shipment, actor=actor)
+
+
+def _mark_shipped(order: Order, shipment: Shipment, *, actor) -> Order:
+    """Under the order's lock."""
+    order.shipment = shipment
+    order.shipped_at = timezone.now()
+    order.auto_confirm_at = _deadline(order)
+    ORDER_STATUS.apply(order, OrderStatus.SHIPPED, update_fields=["shipment", "shipped_at", "auto_confirm_at"])
+    audit_log(
+        actor=actor, action="order.ship", target=order,
+        carrier=shipment.carrier_id, service_code=shipment.service_code, tracking_number=shipment.tracking_number,
+    )
     return order
+
+
+def _finish_booking(
+    order: Order, pending: Shipment, request: ShipmentRequest, *, actor, manager, now: datetime | None = None
+) -> Order:
+    """Take over an unfinished booking (no other attempt calling the carrier now) and finish it."""
+    try:
+        with transaction.atomic():
+            shipment = logistics.shipment_booking_take(shipment=pending, now=now)
+    except DomainError as error:
+        raise translate_error(error, OrderErrorCode, OrderErrorCode.CARRIER_ERROR) from error
+    if shipment is None:  # booked meanwhile by the attempt that held it
+        shipment = Shipment.objects.get(pk=pending.pk)
+        with transaction.atomic():
+            return _record_and_ship(order, shipment, None, actor=actor, manager=manager)
+    return _book_and_ship(order, shipment, request, actor=actor, manager=manager)
+
+
+def _book_and_ship(order: Order, shipment: Shipment, request: ShipmentRequest, *, actor, manager) -> Order:
+    """Phases 2 and 3: the carrier books (no transaction open), then the order is shipped."""
+    try:
+        result = logistics.shipment_booking_call(shipment=shipment, request=request, manager=manager)
+    except DomainError as error:
+        with transaction.atomic():
+            _locked(order)
+            if logistics.shipment_booking_failed(shipment=shipment, error=error):
+                Order.objects.filter(pk=order.pk, shipment_id=shipment.pk).update(shipment=None)
+        raise translate_error(error, OrderErrorCode, OrderErrorCode.CARRIER_ERROR) from error
+    try:
+        with transaction.atomic():
+            shipped = _record_and_ship(order, shipment, result, actor=actor, manager=manager)
+    except logistics.BookingNotRecordable as exc:
+        Order.objects.filter(pk=order.pk, shipment_id=shipment.pk).update(shipment=None)
+        logistics.carrier_booking_cancel_quietly(carrier_id=shipment.carrier_id, result=exc.result, manager=manager)
+        raise DomainError(
+            OrderErrorCode.CARRIER_ERROR, "The carrier returned a tracking number already in use.", field="carrier"
+        ) from exc
+    if shipped.shipment_id != shipment.pk or shipped.status != OrderStatus.SHIPPED:
+        # The order was cancelled or refunded while its parcel was being booked: the booking goes too.
+        try:
+            logistics.shipment_cancel(shipment=shipment, reason="The order was cancelled while it was being booked.",
+                                      manager=manager)
+        except DomainError:
+            logger.exception("Could not cancel the booking of shipment %s of order %s", shipment.pk, order.pk)
+        raise DomainError(
+            OrderErrorCode.INVALID_TRANSITION,
+            f"The order was {shipped.status} while its parcel was being booked; the booking is cancelled.",
+            field="status",
+        )
+    return shipped
+
+
+def _record_and_ship(order: Order, shipment: Shipment, result, *, actor, manager) -> Order:
+    """Phase 3, inside a transaction: the booking recorded under the order's lock and the order shipped."""
+    order = _locked(order)
+    if result is not None:
+        shipment = logistics.shipment_booking_record(shipment=shipment, result=result)
+    else:
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if order.status == OrderStatus.SHIPPED and order.shipment_id == shipment.pk:
+        return order  # another attempt finished it with the same booking
+    if order.status != OrderStatus.PAID or order.shipment_id != shipment.pk:
+        return order
+    return _mark_shipped(order, shipment, actor=actor)
+
+
+def orders_complete_bookings(*, now: datetime | None = None, manager: PluginsManager | None = None) -> int:
+    """Finish bookings left BOOKING (a carrier timeout, a crashed worker) whose last attempt is over:
+    the carrier is called again with the same idempotency key, so it answers with the booking it may
+    already have made. Orders cancelled meanwhile get their booking cancelled. Returns how many
+    orders shipped."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.SHIPMENT_CARRIER_CALL_TIMEOUT)
+    pending = (
+        Order.objects.filter(shipment__status=ShipmentStatus.BOOKING)
+        .filter(Q(shipment__carrier_call_started_at__isnull=True) | Q(shipment__carrier_call_started_at__lte=stale))
+        .select_related("vendor", "shipment")
+        .order_by("pk")
+    )
+    shipped = 0
+    for order in pending[:200]:
+        shipment = order.shipment
+        request = _shipment_request(order, shipment.carrier_id, shipment.service_code)
+        try:
+            result = _finish_booking(order, shipment, request, actor=None, manager=manager, now=now)
+        except DomainError as error:
+            logger.warning("Booking of order %s not finished: %s %s", order.pk, error.code.name, error.message)
+            continue
+        record_processed("order", order.pk)
+        shipped += result.status == OrderStatus.SHIPPED
+    return shipped
 
 
 def order_shipment_delivered(shipment: Shipment) -> None:

@@ -15,3 +15,9 @@ def auto_confirm_receipts() -> int:
 def expire_unpaid_orders() -> int:
     """Cancel unpaid orders whose stock reservation ran out (stock returned)."""
     return services.orders_expire_unpaid()
+
+
+@periodic_task("orders.complete_bookings")
+def complete_bookings() -> int:
+    """Finish parcel bookings left unfinished (a carrier timeout, a crashed worker); never books twice."""
+    return services.orders_complete_bookings()

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.accounts.models import User
 from backend.catalog.models import Category
@@ -50,6 +51,15 @@ from .models import (
     document_upload_to,
 )
 from .selectors import vendor_of
+
+# Choice labels that messages below show, translated with them (the models keep plain labels).
+MESSAGE_LABELS = (
+    gettext_noop("Business licence"), gettext_noop("Trademark certificate"), gettext_noop("Brand authorisation"),
+    gettext_noop("Onboarding (fee or deposit unpaid)"), gettext_noop("Active"),
+    gettext_noop("Restricted (fee or deposit short)"), gettext_noop("Suspended"), gettext_noop("Closing"),
+    gettext_noop("Closed"), gettext_noop("Owner"), gettext_noop("Operator"), gettext_noop("Customer service"),
+    gettext_noop(" or "),
+)
 
 S = ApplicationStatus
 APPLICATION_MACHINE = StateMachine(
@@ -119,20 +129,20 @@ Document = tuple[str, Any]  # (DocumentType value, uploaded file)
 def _clean_text(value: str | None, *, field: str, max_length: int, required: bool) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise DomainError(VendorErrorCode.REQUIRED, "This field is required.", field=field)
+        raise DomainError(VendorErrorCode.REQUIRED, _("This field is required."), field=field)
     if len(value) > max_length:
-        raise DomainError(VendorErrorCode.INVALID, f"At most {max_length} characters.", field=field)
+        raise DomainError(VendorErrorCode.INVALID, _("At most %(limit)d characters.") % {"limit": max_length}, field=field)
     return value
 
 
 def _clean_email(value: str | None, *, field: str = "contactEmail") -> str:
     value = (value or "").strip().lower()
     if not value:
-        raise DomainError(VendorErrorCode.REQUIRED, "This field is required.", field=field)
+        raise DomainError(VendorErrorCode.REQUIRED, _("This field is required."), field=field)
     try:
         validate_email(value)
     except ValidationError as exc:
-        raise DomainError(VendorErrorCode.INVALID, "Enter a valid email address.", field=field) from exc
+        raise DomainError(VendorErrorCode.INVALID, _("Enter a valid email address."), field=field) from exc
     return value
 
 
@@ -150,20 +160,20 @@ def _clean_profile(values: dict[str, Any], *, partial: bool) -> dict[str, str]:
 def _clean_categories(categories: Iterable[Category]) -> list[Category]:
     categories = list(dict.fromkeys(categories))
     if not categories:
-        raise DomainError(VendorErrorCode.REQUIRED, "Choose at least one category.", field="categories")
+        raise DomainError(VendorErrorCode.REQUIRED, _("Choose at least one category."), field="categories")
     return categories
 
 
 def _check_documents(documents: Sequence[Document]) -> list[tuple[str, CheckedFile]]:
     """Check every file by content before anything is stored."""
     if len(documents) > MAX_DOCUMENTS:
-        raise DomainError(VendorErrorCode.INVALID, f"At most {MAX_DOCUMENTS} documents.", field="documents")
+        raise DomainError(VendorErrorCode.INVALID, _("At most %(count)d documents.") % {"count": MAX_DOCUMENTS}, field="documents")
     checked = []
     for document_type, upload in documents:
         if document_type not in DocumentType.values:
-            raise DomainError(VendorErrorCode.INVALID, f"Unknown document type {document_type!r}.", field="documents")
+            raise DomainError(VendorErrorCode.INVALID, _("Unknown document type %(type)r.") % {"type": document_type}, field="documents")
         if upload is None:
-            raise DomainError(VendorErrorCode.REQUIRED, "Each document needs a file.", field="documents")
+            raise DomainError(VendorErrorCode.REQUIRED, _("Each document needs a file."), field="documents")
         checked.append((document_type, check_document(upload, field="documents")))
     return checked
 
@@ -174,7 +184,7 @@ def _require_documents(document_types: Iterable[str]) -> None:
         if required not in present:
             raise DomainError(
                 VendorErrorCode.DOCUMENT_REQUIRED,
-                f"A {required.label.lower()} is required.",
+                _("A %(document)s is required.") % {"document": _(required.label).lower()},
                 field="documents",
             )
 
@@ -217,23 +227,24 @@ def _require_vendor_role(actor, vendor: Vendor, roles: Sequence[str]) -> None:
     if membership is None or membership.role not in roles:
         raise DomainError(
             VendorErrorCode.PERMISSION_DENIED,
-            f"Only the store's {' or '.join(VendorRole(r).label.lower() for r in roles)} may do this.",
+            _("Only the store's %(roles)s may do this.")
+            % {"roles": _(" or ").join(_(VendorRole(r).label).lower() for r in roles)},
         )
 
 
 def _require_open(vendor: Vendor) -> None:
     if vendor.status == VendorStatus.CLOSED:
-        raise DomainError(VendorErrorCode.VENDOR_CLOSED, "The store is closed.")
+        raise DomainError(VendorErrorCode.VENDOR_CLOSED, _("The store is closed."))
 
 
 def _check_may_apply(applicant) -> None:
     require_authenticated(applicant, VendorErrorCode.PERMISSION_DENIED)
     if applicant.is_staff:
-        raise DomainError(VendorErrorCode.PERMISSION_DENIED, "Platform staff accounts cannot open a store.")
+        raise DomainError(VendorErrorCode.PERMISSION_DENIED, _("Platform staff accounts cannot open a store."))
     if vendor_of(applicant) is not None:
-        raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, "You already work for a store.")
+        raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, _("You already work for a store."))
     if VendorApplication.objects.filter(applicant=applicant, status__in=OPEN_APPLICATION_STATUSES).exists():
-        raise DomainError(VendorErrorCode.ALREADY_APPLIED, "You already have an application under review.")
+        raise DomainError(VendorErrorCode.ALREADY_APPLIED, _("You already have an application under review."))
 
 
 # --- applications --------------------------------------------------------------------------
@@ -272,7 +283,7 @@ def vendor_application_create(
                 application = VendorApplication.objects.create(applicant=applicant, **profile)
         except IntegrityError as exc:  # a concurrent submission won the race
             raise DomainError(
-                VendorErrorCode.ALREADY_APPLIED, "You already have an application under review."
+                VendorErrorCode.ALREADY_APPLIED, _("You already have an application under review.")
             ) from exc
         application.categories.set(categories)
         _store_documents(application, checked, staged)
@@ -301,7 +312,7 @@ def vendor_application_update(
     A new document replaces the stored documents of the same type.
     """
     if actor is None or not actor.is_authenticated or application.applicant_id != actor.pk:
-        raise DomainError(VendorErrorCode.PERMISSION_DENIED, "Only the applicant may change an application.")
+        raise DomainError(VendorErrorCode.PERMISSION_DENIED, _("Only the applicant may change an application."))
     profile = _clean_profile(
         {
             "store_name": store_name,
@@ -363,7 +374,7 @@ def vendor_application_approve(*, actor: User, application: VendorApplication) -
         application = _locked_application(application)
         APPLICATION_MACHINE.check(application.status, ApplicationStatus.APPROVED)
         if VendorStaff.objects.filter(user_id=application.applicant_id).exists():
-            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, "The applicant already works for a store.")
+            raise DomainError(VendorErrorCode.ALREADY_VENDOR_STAFF, _("The applicant already works for a store."))
         application = _decide(
             actor=actor, application=application, target=ApplicationStatus.APPROVED, action="vendor_application.approve"
         )
@@ -432,7 +443,7 @@ def _vendor_create_from(application: VendorApplication) -> Vendor:
             continue
         vendor.categories.set(application.categories.all())
         return vendor
-    raise DomainError(VendorErrorCode.UNIQUE, "Could not find a free address for the store; try again.")
+    raise DomainError(VendorErrorCode.UNIQUE, _("Could not find a free address for the store; try again."))
 
 
 def vendor_update(
@@ -524,10 +535,10 @@ def vendor_staff_invite(*, actor: User, vendor: Vendor, email: str, role: str) -
     _require_vendor_role(actor, vendor, (VendorRole.OWNER,))
     _require_open(vendor)
     if role not in VendorRole.values:
-        raise DomainError(VendorErrorCode.INVALID, f"Unknown role {role!r}.", field="role")
+        raise DomainError(VendorErrorCode.INVALID, _("Unknown role %(role)r.") % {"role": role}, field="role")
     email = _clean_email(email, field="email")
     if len(email) > VendorStaffInvitation._meta.get_field("email").max_length:
-        raise DomainError(VendorErrorCode.INVALID, "The email address is too long.", field="email")
+        raise DomainError(VendorErrorCode.INVALID, _("The email address is too long."), field="email")
     pending = vendor.staff_invitations.select_for_update().filter(status=InvitationStatus.PENDING)
     pending.filter(email=email).update(status=InvitationStatus.REVOKED, answered_at=timezone.now())
     if pending.filter(expires_at__gt=timezone.now()).count() >= settings.VENDOR_STAFF_PENDING_INVITATIONS_MAX:
@@ -643,7 +654,7 @@ def vendor_staff_remove(*, actor: User, staff: VendorStaff) -> Vendor:
         vendor = Vendor.objects.select_for_update().get(pk=staff.vendor_id)
         _require_vendor_role(actor, vendor, (VendorRole.OWNER,))
         if staff.role == VendorRole.OWNER and not vendor.staff.filter(role=VendorRole.OWNER).exclude(pk=staff.pk).exists():
-            raise DomainError(VendorErrorCode.LAST_OWNER, "A store keeps at least one owner.", field="id")
+            raise DomainError(VendorErrorCode.LAST_OWNER, _("A store keeps at least one owner."), field="id")
         audit_log(
             actor=actor,
             action="vendor.staff_remove",
@@ -665,7 +676,8 @@ def _vendor_move(*, actor: User, vendor: Vendor, action: str, reason: str = "") 
         if target is None:
             raise DomainError(
                 VendorErrorCode.INVALID_TRANSITION,
-                f"{action} is not possible for a store that is {VendorStatus(previous).label.lower()}.",
+                _("%(action)s is not possible for a store that is %(status)s.")
+                % {"action": action, "status": _(VendorStatus(previous).label).lower()},
                 field="status",
             )
         vendor.status_reason = reason
@@ -752,7 +764,8 @@ def vendor_close_complete(*, actor: User, vendor: Vendor) -> Vendor:
         if vendor.status not in VENDOR_ACTIONS["vendor.close_complete"]:
             raise DomainError(
                 VendorErrorCode.INVALID_TRANSITION,
-                f"vendor.close_complete is not possible for a store that is {vendor.get_status_display().lower()}.",
+                _("%(action)s is not possible for a store that is %(status)s.")
+                % {"action": "vendor.close_complete", "status": _(VendorStatus(vendor.status).label).lower()},
                 field="status",
             )
         try:

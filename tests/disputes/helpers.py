@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.utils import timezone
 
 from backend.catalog.models import Category
@@ -127,12 +129,20 @@ def upload(name: str = "evidence.png", **kwargs) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, image_bytes(**kwargs), content_type="image/png")
 
 
+def worker_runs():
+    """Run what the block queues after commit (evidence renditions) at its end, as the worker would;
+    inside the test's transaction nothing commits, so on_commit work would never run otherwise."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
 def open_dispute(world: World, *, reason="not_as_described", amount="30.00", kind=None, lines=None, evidence=(),
-                 description="The tea is not the one shown.") -> Dispute:
-    return services.dispute_open(
-        actor=world.shopper, order=world.order, reason=reason, kind=kind, description=description,
-        requested_amount=amount, lines=lines, evidence=list(evidence),
-    )
+                 description="The tea is not the one shown.", rendered: bool = True) -> Dispute:
+    """Open a dispute; its evidence is rendered by the worker unless `rendered` is False (still processing)."""
+    with worker_runs() if rendered else nullcontext():
+        return services.dispute_open(
+            actor=world.shopper, order=world.order, reason=reason, kind=kind, description=description,
+            requested_amount=amount, lines=lines, evidence=list(evidence),
+        )
 
 
 def fresh(dispute: Dispute) -> Dispute:
@@ -141,3 +151,33 @@ def fresh(dispute: Dispute) -> Dispute:
 
 def new_category(allows: bool = True):
     return CategoryFactory(allows_no_reason_return=allows)
+
+
+# A camera's marker in the EXIF of gps_jpeg(): a file that contains it still carries the upload's EXIF.
+EXIF_MARKER = b"Served-Camera-5e1f"
+
+
+def gps_jpeg(size=(900, 700)) -> bytes:
+    """A photo as a phone takes it: EXIF with the camera's make and a GPS position (Hangzhou)."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = EXIF_MARKER.decode()  # Make
+    exif[0x8825] = {1: "N", 2: (30.0, 15.0, 0.0), 3: "E", 4: (120.0, 10.0, 0.0)}  # GPSInfo
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (90, 140, 60)).save(buffer, "JPEG", exif=exif.tobytes(), quality=90)
+    return buffer.getvalue()
+
+
+def carries_exif(content: bytes) -> bool:
+    import io
+
+    from PIL import Image
+
+    return (
+        EXIF_MARKER in content
+        or b"Exif\x00\x00" in content
+        or bool(Image.open(io.BytesIO(content)).getexif())
+    )

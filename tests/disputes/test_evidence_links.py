@@ -20,7 +20,7 @@ from backend.vendors.files import DOCUMENT_LINK_SALT
 
 from ..conftest import make_user
 from ..graphql_client import CORE_URL, STOREFRONT_URL, GraphQLClient
-from .helpers import make_world, open_dispute, upload
+from .helpers import make_world, open_dispute, upload, worker_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -96,9 +96,13 @@ def test_links_expire_and_cannot_be_forged_or_reused_for_other_files(evidence_di
 
 def test_the_staff_console_shows_evidence_through_signed_links(evidence_dispute, superuser):
     world, dispute, evidence = evidence_dispute
-    services.dispute_message_add(actor=world.owner, dispute=dispute, body="Packed with care.", evidence=[upload()])
+    with worker_runs():
+        services.dispute_message_add(actor=world.owner, dispute=dispute, body="Packed with care.", evidence=[upload()])
+    # One more picture whose renditions the worker has not made yet: staff see it as processing, no link.
+    services.dispute_message_add(actor=world.owner, dispute=dispute, body="And the box.", evidence=[upload()])
     console = Client()
     console.force_login(superuser)
     page = console.get(reverse("admin:disputes_dispute_change", args=[dispute.pk])).content.decode()
     assert page.count('<img src="/dispute-evidence/') == 2
+    assert "1 picture(s) processing" in page and "None" not in page.split("And the box.")[1][:400]
     assert "/media/disputes/" not in page

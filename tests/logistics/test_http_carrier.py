@@ -78,20 +78,40 @@ def test_booking_gets_the_carriers_tracking_number_and_label(http_carrier, vendo
     assert booking["json"]["service_code"] == "standard" and booking["json"]["sender"] == {"name": vendor.name}
 
 
-@pytest.mark.parametrize(
-    "mode, code",
-    [("error", "CARRIER_UNAVAILABLE"), ("slow", "CARRIER_TIMEOUT"), ("reject", "CARRIER_REJECTED"), ("garbage", "CARRIER_ERROR")],
-)
-def test_failed_bookings_leave_no_shipment_and_no_quota_used(http_carrier, vendor, mode, code):
+def test_a_refused_booking_leaves_no_shipment_and_no_quota_used(http_carrier, vendor):
     CarrierQuota.objects.create(carrier_id=HTTP_CARRIER, origin=Region.objects.get(code="330000"), daily_limit=5)
-    # The quote succeeds, then the booking call fails.
+    # The quote succeeds, then the carrier refuses the booking (HTTP 4xx): nothing was booked.
+    http_carrier.mode, http_carrier.mode_only_for = "reject", "/v1/shipments"
+    with pytest.raises(DomainError) as caught:
+        book(vendor, key="order-8")
+    assert error_of(caught) == ("CARRIER_REJECTED", "carrier")
+    assert "Express API carrier" in caught.value.message
+    assert not Shipment.objects.exists()
+    assert not CarrierQuotaUsage.objects.filter(used__gt=0).exists()
+
+
+@pytest.mark.parametrize(
+    "mode, code", [("error", "CARRIER_UNAVAILABLE"), ("slow", "CARRIER_TIMEOUT"), ("garbage", "CARRIER_ERROR")],
+)
+def test_a_booking_with_an_unknown_outcome_stays_booking_and_the_retry_finishes_it(http_carrier, vendor, mode, code):
+    CarrierQuota.objects.create(carrier_id=HTTP_CARRIER, origin=Region.objects.get(code="330000"), daily_limit=5)
     http_carrier.mode, http_carrier.mode_only_for = mode, "/v1/shipments"
     with pytest.raises(DomainError) as caught:
         book(vendor, key="order-8")
     assert error_of(caught) == (code, "carrier")
-    assert "Express API carrier" in caught.value.message
-    assert not Shipment.objects.exists()
-    assert not CarrierQuotaUsage.objects.filter(used__gt=0).exists()
+    # The carrier may have booked: the claim stays (quota counted), free for the next attempt.
+    (pending,) = Shipment.objects.all()
+    assert (pending.status, pending.tracking_number, pending.carrier_call_started_at) == (
+        ShipmentStatus.BOOKING, "", None
+    )
+    assert pending.booking_error.startswith(code)
+    assert CarrierQuotaUsage.objects.get().used == 1
+    http_carrier.mode = "ok"
+    shipment = book(vendor, key="order-8")
+    assert shipment.pk == pending.pk and shipment.status == ShipmentStatus.INFO_RECEIVED
+    keys = {r["headers"].get("Idempotency-Key") for r in http_carrier.requests if r["path"] == "/v1/shipments"}
+    assert keys == {"order-8"}
+    assert CarrierQuotaUsage.objects.get().used == 1
 
 
 def test_retry_after_a_timeout_gets_the_first_booking(http_carrier, vendor):

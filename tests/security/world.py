@@ -45,6 +45,7 @@ from ..conftest import make_user
 from ..factories import staff_join
 from ..disputes.helpers import deliver
 from ..disputes.helpers import upload as evidence_upload
+from ..disputes.helpers import worker_runs
 
 PERMISSIONS = list(PlatformPermission)
 
@@ -224,11 +225,12 @@ def build_world(media_root: str = "") -> World:
         vendor_id = data["vendor"].pk
         order = orders.order_ship(actor=data["owner"], order=disputed[vendor_id], carrier=TABLE_RATE)
         data["order_disputed"], data["shipment"] = order, order.shipment
-        data["dispute"] = disputes.dispute_open(
-            actor=shopper1, order=order, reason="not_as_described", kind=None,
-            description=f"Shopper1 claim: the {data['key']} tee is the wrong colour.", requested_amount="20.00",
-            lines=None, evidence=[evidence_upload(f"{data['key']}-evidence.png")],
-        )
+        with worker_runs():  # the evidence renditions, made after commit
+            data["dispute"] = disputes.dispute_open(
+                actor=shopper1, order=order, reason="not_as_described", kind=None,
+                description=f"Shopper1 claim: the {data['key']} tee is the wrong colour.", requested_amount="20.00",
+                lines=None, evidence=[evidence_upload(f"{data['key']}-evidence.png")],
+            )
         order = orders.order_ship(actor=data["owner"], order=released[vendor_id], carrier=TABLE_RATE)
         deliver(order)
         data["order_released"] = orders.order_confirm_receipt(actor=shopper2, order=order)

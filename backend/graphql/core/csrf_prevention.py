@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext, gettext_noop
 
 SIMPLE_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
 PREFLIGHT_HEADERS = ("Apollo-Require-Preflight", "X-Apollo-Operation-Name", "X-Requested-With", "Authorization")
 CODE = "CROSS_SITE_REQUEST_REFUSED"
-MESSAGE = (
+MESSAGE = gettext_noop(
     "This request has been refused as a potential cross-site request forgery. Send it with "
     "Content-Type: application/json, or with a non-empty Apollo-Require-Preflight header "
     "(multipart uploads)."
@@ -44,7 +45,7 @@ def cross_site_request_refusal(request: HttpRequest) -> HttpResponse | None:
     """A 400 answer for a POST that a cross-site page could have sent, or None to serve it."""
     if request.method != "POST" or is_preflighted(request):
         return None
-    body = {"errors": [{"message": MESSAGE, "extensions": {"code": CODE}}]}
+    body = {"errors": [{"message": gettext(MESSAGE), "extensions": {"code": CODE}}]}
     return HttpResponse(json.dumps(body), status=400, content_type="application/json")
 
 

@@ -8,7 +8,7 @@ from graphql import get_nullable_type
 from backend.core.error_codes import CoreErrorCode
 from backend.core.exceptions import DomainError
 
-from .hostile_input import MESSAGE, HostileInputRefusal, HostileText
+from .hostile_input import HostileInputRefusal, HostileText, hostile_text_message
 from .mutations import BaseMutation
 
 
@@ -18,6 +18,6 @@ class CoreExecutionContext(HostileInputRefusal):
         if not (isinstance(mutation, type) and issubclass(mutation, BaseMutation)):
             return None
         try:
-            return mutation.failure([DomainError(CoreErrorCode.INVALID, MESSAGE, field=hostile.field)])
+            return mutation.failure([DomainError(CoreErrorCode.INVALID, hostile_text_message(), field=hostile.field)])
         except ImproperlyConfigured:  # an error enum without INVALID
             return None

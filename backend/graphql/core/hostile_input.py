@@ -42,13 +42,21 @@ from graphql import (
     VariableNode,
     located_error,
 )
+from django.utils.translation import gettext, gettext_noop
 from graphql.execution.execute import get_field_def
 
 # C0 controls but \t \n \r, DEL, C1 controls, and lone surrogates.
 FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 INVALID_CODE = "INVALID"
-MESSAGE = "Text may not contain control characters (such as NUL) other than tab, line feed and carriage return."
+MESSAGE = gettext_noop(
+    "Text may not contain control characters (such as NUL) other than tab, line feed and carriage return."
+)
+
+
+def hostile_text_message() -> str:
+    """The refusal in the request's language (English, Simplified Chinese)."""
+    return gettext(MESSAGE)
 
 
 def has_forbidden_characters(text: str) -> bool:
@@ -177,7 +185,7 @@ def find_hostile_text(
 
 def hostile_text_error(hostile: HostileText) -> GraphQLError:
     extensions = {"code": INVALID_CODE, "field": hostile.field}
-    return GraphQLError(MESSAGE, nodes=[hostile.node], extensions=extensions)
+    return GraphQLError(hostile_text_message(), nodes=[hostile.node], extensions=extensions)
 
 
 class HostileInputRefusal(ExecutionContext):

@@ -23,6 +23,7 @@ DisputeKindEnum = choices_enum("DisputeKind", models.DisputeKind)
 DisputeOutcomeEnum = choices_enum("DisputeOutcome", models.RulingOutcome)
 DisputeRulingSourceEnum = choices_enum("DisputeRulingSource", models.RulingSource)
 DisputeRoleEnum = choices_enum("DisputeRole", models.MessageRole)
+DisputeEvidenceStatusEnum = choices_enum("DisputeEvidenceStatus", models.EvidenceStatus)
 
 
 class DisputeEvidenceRendition(graphene.ObjectType):
@@ -32,18 +33,29 @@ class DisputeEvidenceRendition(graphene.ObjectType):
 
 
 def evidence_url(info, evidence: models.DisputeEvidence, size: str, fmt: str = "jpeg") -> str | None:
-    path = evidence_link_path(evidence, size, fmt)
+    path = evidence_link_path(evidence, size, fmt, viewer=getattr(info.context, "user", None))
     return info.context.build_absolute_uri(path) if path else None
 
 
 class DisputeEvidenceType(graphene.ObjectType):
     width = graphene.Int(required=True, description="Of the uploaded picture.")
     height = graphene.Int(required=True)
-    thumbnail_url = graphene.String(
-        required=True, description="A JPEG at most 200 pixels wide and high (signed link, expires)."
+    status = DisputeEvidenceStatusEnum(
+        required=True,
+        description=(
+            "PROCESSING until the worker has re-encoded the picture: meanwhile only its uploader gets links "
+            "(to the upload as it came), everyone else none. READY: links to the renditions."
+        ),
     )
-    url = graphene.String(required=True, description="A JPEG at most 1600 pixels wide and high (signed link, expires).")
-    renditions = graphene.List(graphene.NonNull(DisputeEvidenceRendition), required=True)
+    thumbnail_url = graphene.String(
+        description="A JPEG at most 200 pixels wide and high (signed link, expires); null while processing."
+    )
+    url = graphene.String(
+        description="A JPEG at most 1600 pixels wide and high (signed link, expires); null while processing."
+    )
+    renditions = graphene.List(
+        graphene.NonNull(DisputeEvidenceRendition), required=True, description="Empty while processing."
+    )
 
     class Meta:
         name = "DisputeEvidence"
@@ -51,6 +63,10 @@ class DisputeEvidenceType(graphene.ObjectType):
             "An evidence picture, re-encoded without its metadata. Private: served only through signed links "
             "that expire, handed to the dispute's parties and arbitration staff."
         )
+
+    @staticmethod
+    def resolve_status(root: models.DisputeEvidence, _info):
+        return models.EvidenceStatus(root.status).value
 
     @staticmethod
     def resolve_thumbnail_url(root: models.DisputeEvidence, info):
@@ -62,6 +78,8 @@ class DisputeEvidenceType(graphene.ObjectType):
 
     @staticmethod
     def resolve_renditions(root: models.DisputeEvidence, info):
+        if root.status != models.EvidenceStatus.READY:
+            return []
         return [
             DisputeEvidenceRendition(size=size, format=fmt, url=evidence_url(info, root, size, fmt))
             for size, formats in root.renditions.items()

@@ -18,6 +18,8 @@ class ShipmentCancel(BaseMutation):
     class Meta:
         description = "Cancel a shipment before the carrier picked it up (its merchant, or staff with MANAGE_ORDERS)."
         error_type_class = LogisticsError
+        # The service runs its own short transactions: no lock is held while the carrier is told.
+        atomic = False
 
     @classmethod
     def perform_mutation(cls, _root, info, id, reason=""):

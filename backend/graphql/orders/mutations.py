@@ -25,6 +25,8 @@ class OrderShip(BaseMutation):
     class Meta:
         description = "Hand the order to a carrier: books a shipment (the vendor's staff, or MANAGE_ORDERS)."
         error_type_class = OrderError
+        # The service runs its own short transactions: no lock is held while the carrier books.
+        atomic = False
 
     @classmethod
     def perform_mutation(cls, _root, info, id, input):
