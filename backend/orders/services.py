@@ -747,3 +747,10 @@ def on_payment_failed(payment) -> None:
     with transaction.atomic():
         for order in Order.objects.select_for_update(of=("self",)).filter(payment=payment, status=OrderStatus.UNPAID).order_by("pk"):
             _cancel(order, actor=None, by="platform", reason="The payment failed.", manager=None)
+
+
+def on_payment_disputed(payment, event) -> None:
+    """payments' PAYMENT_DISPUTED_HANDLERS: a chargeback was opened on the payment; its orders'
+    money stays in escrow (no confirmation releases it) until staff unfreeze them."""
+    for order in Order.objects.filter(payment=payment, released_at__isnull=True).order_by("pk"):
+        order_release_freeze(order=order, reason=f"Payment disputed at the gateway ({event.event_id}).")

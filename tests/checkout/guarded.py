@@ -1,0 +1,56 @@
+"""Gateway plugins that fail a test when asked inside a database transaction.
+
+A gateway call while a transaction is open means row locks (stock, the session, the
+payment) may be held while the gateway answers; the session flow never does that.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import connection
+
+from plugins.payments.dummy import DummyGatewayPlugin
+
+GUARDED_DUMMY = "tests.checkout.guarded.GuardedDummyGateway"
+GUARDED_HOOKS = (
+    "create_payment_session", "query_payment_session", "close_payment_session", "capture_payment", "void_payment",
+)
+
+
+class CalledUnderLock(AssertionError):
+    pass
+
+
+class GuardedDummyGateway(DummyGatewayPlugin):
+    """The dummy gateway, counting its session calls and refusing any made inside a transaction."""
+
+    calls: list[str] = []
+    violations: list[str] = []
+    lock = threading.Lock()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.calls, cls.violations = [], []
+
+    def _guard(self, hook: str) -> None:
+        with self.lock:
+            self.calls.append(hook)
+            if connection.in_atomic_block:
+                self.violations.append(hook)
+                raise CalledUnderLock(f"{hook} called inside a transaction")
+
+
+def _guarded(hook: str):
+    parent = getattr(DummyGatewayPlugin, hook)
+
+    def method(self, data, *, previous_value):
+        self._guard(hook)
+        return parent(self, data, previous_value=previous_value)
+
+    method.__name__ = hook
+    return method
+
+
+for _hook in GUARDED_HOOKS:
+    setattr(GuardedDummyGateway, _hook, _guarded(_hook))
