@@ -11,8 +11,10 @@ import threading
 from django.db import connection
 
 from plugins.payments.dummy import DummyGatewayPlugin
+from plugins.payments.stripe import StripeGatewayPlugin
 
 GUARDED_DUMMY = "tests.checkout.guarded.GuardedDummyGateway"
+GUARDED_STRIPE = "tests.checkout.guarded.GuardedStripeGateway"
 GUARDED_HOOKS = (
     "create_payment_session", "query_payment_session", "close_payment_session", "capture_payment", "void_payment",
 )
@@ -41,8 +43,8 @@ class GuardedDummyGateway(DummyGatewayPlugin):
                 raise CalledUnderLock(f"{hook} called inside a transaction")
 
 
-def _guarded(hook: str):
-    parent = getattr(DummyGatewayPlugin, hook)
+def _guarded(base, hook: str):
+    parent = getattr(base, hook)
 
     def method(self, data, *, previous_value):
         self._guard(hook)
@@ -52,5 +54,17 @@ def _guarded(hook: str):
     return method
 
 
-for _hook in GUARDED_HOOKS:
-    setattr(GuardedDummyGateway, _hook, _guarded(_hook))
+class GuardedStripeGateway(StripeGatewayPlugin):
+    calls = GuardedDummyGateway.calls
+    violations = GuardedDummyGateway.violations
+    lock = GuardedDummyGateway.lock
+    _guard = GuardedDummyGateway._guard
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.calls, cls.violations = [], []
+
+
+for _base, _cls in ((DummyGatewayPlugin, GuardedDummyGateway), (StripeGatewayPlugin, GuardedStripeGateway)):
+    for _hook in GUARDED_HOOKS:
+        setattr(_cls, _hook, _guarded(_base, _hook))
