@@ -80,3 +80,18 @@ def test_the_token_path_stays_for_the_dummy_gateway(storefront_api, tea):
     checkout_id = to_global_id("Checkout", str(checkout.pk))
     done = storefront_api.mutate(CHECKOUT_COMPLETE, {"id": checkout_id, "payment": {"gateway": "dummy", "token": "success"}})
     assert done["errors"] == [] and len(done["orders"]) == 1
+
+
+def test_session_messages_follow_accept_language(client, tea):
+    import json
+
+    checkout = ready_checkout(lines=[(tea, 1)])
+    checkout_id = to_global_id("Checkout", str(checkout.pk))
+    body = json.dumps({"query": CHECKOUT_PAYMENT_CREATE, "variables": {"id": checkout_id, "gateway": "dummy", "returnUrl": "ftp://x"}})
+    answers = {
+        language: client.post(
+            "/storefront/graphql/", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE=language
+        ).json()["data"]["checkoutPaymentCreate"]["errors"][0]["message"]
+        for language in ("en", "zh-CN")
+    }
+    assert answers == {"en": "The return URL must be an http(s) address.", "zh-CN": "返回地址必须是 http(s) 网址。"}
