@@ -143,3 +143,45 @@ def test_a_payment_intent_confirmed_by_the_browser_completes_once_when_the_webho
         assert captures and len(set(captures)) == 1
     finally:
         configure(served, staff, "stripe", active=False)
+
+
+RUN_EXPIRY_LATER = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from backend.checkout.services import payment_sessions_expire
+print(json.dumps(payment_sessions_expire(now=timezone.now() + timedelta(minutes=31))))
+"""
+
+
+def test_an_unpaid_session_holds_the_last_item_until_two_expiry_runs_at_once_free_it(served, marketplace):
+    """The periodic expiry in `manage.py shell` processes with the clock moved past the session's time."""
+    staff, category = marketplace["staff"], marketplace["category"]
+    lantern = j.open_store(served, staff, category, "Lantern Shop")
+    variant = j.list_product(served, staff, lantern, category, name="Paper Lantern", price="45.00", stock=1)
+    configure(served, staff, "dummy", session_outcome="pending")
+    try:
+        first, first_email = j.shopper(served)
+        checkout = j.ready_checkout(served, first, first_email, [(variant, 1)])
+        session = j.mutate(served, PAYMENT_CREATE, {"id": checkout["id"], "gateway": "dummy"}, endpoint="storefront", token=first)[
+            "paymentSession"
+        ]
+        assert session["state"] == "PENDING" and session["clientData"]["confirmed"] is False
+        second, second_email = j.shopper(served)
+        other = j.ready_checkout(served, second, second_email, [(variant, 1)])
+        _status, body = served.graphql(PAYMENT_CREATE, {"id": other["id"], "gateway": "dummy"}, endpoint="storefront", token=second)
+        assert [e["code"] for e in body["data"]["checkoutPaymentCreate"]["errors"]] == ["INSUFFICIENT_STOCK"]
+
+        runs = j.race(2, lambda _i: served.manage("shell", "-c", RUN_EXPIRY_LATER))
+        for run in runs:
+            assert not isinstance(run, BaseException), run
+            assert run.returncode == 0, run.stderr
+        # Expired once between the two runs (the only open session on this instance).
+        assert sum(json.loads(run.stdout.strip().splitlines()[-1]) for run in runs) == 1
+
+        retried = j.mutate(served, PAYMENT_CREATE, {"id": other["id"], "gateway": "dummy"}, endpoint="storefront", token=second)
+        assert retried["paymentSession"]["state"] == "PENDING"
+        _status, body = served.graphql(COMPLETE, {"id": checkout["id"], "session": session["id"]}, endpoint="storefront", token=first)
+        assert [e["code"] for e in body["data"]["checkoutComplete"]["errors"]] == ["PAYMENT_SESSION_CLOSED"]
+    finally:
+        configure(served, staff, "dummy", session_outcome="authorized")
