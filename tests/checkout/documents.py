@@ -62,6 +62,7 @@ STOREFRONT_ORDER_FIELDS = f"""
   vendor {{ id name }}
   lines {{ productName variantSku quantity unitPrice {MONEY} total {MONEY} }}
   subtotal {MONEY} shippingPrice {MONEY} total {MONEY} refunded {MONEY}
+  payments {{ gateway status total {MONEY} captured {MONEY} refunded {MONEY} }}
   shippingMethod {{ carrier serviceCode }}
   shipments {{ carrier trackingNumber status events {{ status occurredAt location description }} }}
 """
