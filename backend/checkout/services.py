@@ -656,6 +656,11 @@ def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key:
     checkout.completed_at = now
     checkout.payment = payment
     checkout.save(update_fields=["completed_at", "payment", "updated_at"])
+    # Paid with a token after all: the checkout's open payment sessions hold no stock any more.
+    for open_session in PaymentSession.objects.select_for_update().filter(checkout=checkout, state__in=OPEN_STATES):
+        if session_machine.can(open_session.state, S.CANCELLED):
+            session_machine.apply(open_session, S.CANCELLED, field="state")
+        release_reservations(open_session)
     return CheckoutCompletion(checkout=checkout, orders=orders, payment=payment)
 
 
@@ -988,12 +993,13 @@ def _completed_session(session: PaymentSession, manager, completion: _Placed | N
 
 def _place_session(session: PaymentSession, *, user, captured: bool):
     with transaction.atomic():
+        # The checkout first, then the session: the order checkoutPaymentCreate locks them in.
+        checkout = Checkout.objects.select_for_update().get(pk=session.checkout_id)
         locked = PaymentSession.objects.select_for_update().get(pk=session.pk)
         if locked.state == S.COMPLETED:
-            return _Placed(locked, _completion(Checkout.objects.get(pk=locked.checkout_id)))
+            return _Placed(locked, _completion(checkout))
         if locked.state not in OPEN_STATES:
             raise DomainError(E.PAYMENT_SESSION_CLOSED, _("This payment session is closed; start a new payment."), field="paymentSession")
-        checkout = Checkout.objects.select_for_update().get(pk=locked.checkout_id)
         if checkout.completed_at is not None:
             raise DomainError(E.ALREADY_COMPLETED, "This checkout was completed; start a new one.")
         lines, summary, buyer, email = _checked_for_payment(checkout, user)

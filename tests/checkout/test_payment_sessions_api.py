@@ -6,6 +6,8 @@ import pytest
 from graphql_relay import to_global_id
 
 from backend.checkout.models import Checkout
+from backend.checkout.reservations import StockReservation
+from backend.checkout.sessions import PaymentSession
 from plugins.models import PluginConfiguration
 
 from .documents import CHECKOUT_COMPLETE, CHECKOUT_COMPLETE_SESSION, CHECKOUT_PAYMENT_CREATE, CHECKOUT_QUERY
@@ -78,8 +80,14 @@ def test_session_errors_have_stable_codes(storefront_api, tea):
 def test_the_token_path_stays_for_the_dummy_gateway(storefront_api, tea):
     checkout = ready_checkout(lines=[(tea, 1)])
     checkout_id = to_global_id("Checkout", str(checkout.pk))
+    session = storefront_api.mutate(CHECKOUT_PAYMENT_CREATE, {"id": checkout_id, "gateway": "dummy"})["paymentSession"]
     done = storefront_api.mutate(CHECKOUT_COMPLETE, {"id": checkout_id, "payment": {"gateway": "dummy", "token": "success"}})
     assert done["errors"] == [] and len(done["orders"]) == 1
+    # The session started before holds nothing any more, and cannot place the checkout a second time.
+    assert PaymentSession.objects.get(reference=session["id"]).state == "cancelled"
+    assert not StockReservation.objects.exists()
+    again = storefront_api.mutate(CHECKOUT_COMPLETE_SESSION, {"id": checkout_id, "paymentSession": session["id"]})
+    assert [o["id"] for o in again["orders"]] == [o["id"] for o in done["orders"]]
 
 
 def test_session_messages_follow_accept_language(client, tea):

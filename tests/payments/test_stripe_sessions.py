@@ -262,6 +262,14 @@ def test_faults_at_create_query_and_capture_lose_and_double_nothing(stripe_on, b
     assert capture_keys == [f"{payment.idempotency_key}:capture"] * 2
 
 
+def test_stripe_is_not_paid_with_a_token_at_completion(stripe_on, tea):
+    c = ready_checkout(lines=[(tea, 1)])
+    with pytest.raises(DomainError) as refused:
+        checkout.checkout_complete(checkout=c, user=None, gateway="stripe", token="pm_card_visa")
+    assert refused.value.code == CheckoutErrorCode.REQUIRED and refused.value.field == "paymentSession"
+    assert stripe_on.requests == [] and not Order.objects.exists()
+
+
 def test_availability_rules_per_currency_and_amount(stripe_on, tea):
     manager = payments.get_plugins_manager()
     ids = lambda amount: [g.id for g in payments.available_payment_gateways(manager=manager, amount=amount)]  # noqa: E731
