@@ -15,7 +15,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from backend.catalog.models import ProductVariant
 from backend.checkout import services
 from backend.checkout.error_codes import CheckoutErrorCode
 from backend.checkout.models import CheckoutPaymentAttempt

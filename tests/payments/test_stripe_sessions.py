@@ -21,7 +21,7 @@ import stripe
 from backend.checkout import services as checkout
 from backend.checkout.error_codes import CheckoutErrorCode
 from backend.checkout.models import CheckoutPaymentAttempt
-from backend.checkout.sessions import PaymentSession, PaymentSessionState
+from backend.checkout.sessions import PaymentSessionState
 from backend.core.exceptions import DomainError
 from backend.core.money import Money
 from backend.orders import services as orders
