@@ -265,3 +265,43 @@ def test_session_state_machine_allows_only_its_transitions():
         with pytest.raises(DomainError) as refused:
             session_machine.check(source, target)
         assert refused.value.code == CheckoutErrorCode.INVALID_TRANSITION
+
+
+def test_a_capture_timeout_leaves_the_orders_placed_once_and_completing_again_captures(goods, guarded_gateway):
+    vendor, tea = goods
+    checkout = ready_checkout(lines=[(tea, 1)])
+    session = start(checkout)
+    guarded_gateway.time_out.append("capture_payment")
+    first = complete(checkout, session)
+    (order,) = first.orders
+    order.refresh_from_db()
+    payment = Payment.objects.get()
+    assert order.status == OrderStatus.UNPAID and payment.status == PaymentStatus.AUTHORIZED
+    assert payment.error_code == "timeout" and pending(vendor) == 0
+    second = complete(checkout, session)
+    assert [o.pk for o in second.orders] == [order.pk]
+    payment.refresh_from_db()
+    order.refresh_from_db()
+    assert payment.status == PaymentStatus.CAPTURED and order.status == OrderStatus.PAID
+    assert pending(vendor) == order.total_amount  # held in escrow once
+    assert guarded_gateway.calls.count("capture_payment") == 2
+
+
+def test_a_refund_timeout_refunds_once_on_retry(goods, guarded_gateway):
+    from backend.core.money import Money
+    from backend.orders import services as orders
+
+    vendor, tea = goods
+    checkout = ready_checkout(lines=[(tea, 1)])
+    (order,) = complete(checkout, start(checkout)).orders
+    guarded_gateway.time_out.append("refund_payment")
+    with pytest.raises(DomainError):
+        orders.order_refund(order=order, amount=Money("5.00", "CNY"), idempotency_key="r-1", actor=None)
+    order.refresh_from_db()
+    assert order.refunded_amount == 0
+    orders.order_refund(order=order, amount=Money("5.00", "CNY"), idempotency_key="r-1", actor=None)
+    orders.order_refund(order=order, amount=Money("5.00", "CNY"), idempotency_key="r-1", actor=None)
+    order.refresh_from_db()
+    payment = Payment.objects.get()
+    assert order.refunded_amount == 5 and payment.refunded_amount == 5
+    assert pending(vendor) == order.total_amount - 5

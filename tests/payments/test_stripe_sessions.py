@@ -279,3 +279,23 @@ def test_availability_rules_per_currency_and_amount(stripe_on, tea):
     plugin = manager.get_plugin("stripe")
     assert plugin.payment_available("XAF", Money("100", "XAF").amount, previous_value=None) is False
     assert isinstance(stripe.StripeClient, type)
+
+
+def test_a_refund_whose_answer_is_lost_or_fails_is_made_once_on_retry(stripe_on, browser, tea):
+    c = ready_checkout(lines=[(tea, 1)])
+    session = start(c)
+    browser.confirm(session.client_data["client_secret"])
+    (order,) = complete(c, session).orders
+    stripe_on.fail_next("POST", "/v1/refunds", "500")
+    with pytest.raises(DomainError):
+        orders.order_refund(order=order, amount=Money("7.00", "CNY"), idempotency_key="r-lost", actor=None)
+    stripe_on.fail_next("POST", "/v1/refunds", "drop")
+    with pytest.raises(DomainError):
+        orders.order_refund(order=order, amount=Money("7.00", "CNY"), idempotency_key="r-lost", actor=None)
+    done = orders.order_refund(order=order, amount=Money("7.00", "CNY"), idempotency_key="r-lost", actor=None)
+    assert done.payment_refund.status == RefundStatus.SUCCEEDED
+    assert stripe_on.keys_for("POST", "/v1/refunds") == ["r-lost"] * 3
+    charge_id = stripe_on.api("GET", f"/v1/payment_intents/{session.psp_reference}")["latest_charge"]["id"]
+    assert [r["amount"] for r in stripe_on.api("GET", f"/v1/refunds?charge={charge_id}")["data"]] == [700]
+    order.refresh_from_db()
+    assert order.refunded_amount == 7
