@@ -450,6 +450,40 @@ def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None
     return payment
 
 
+def payment_void_unlocked(*, payment: Payment, manager: PluginsManager | None = None) -> Payment:
+    """Cancel an uncaptured authorization without holding any lock while the gateway is asked.
+
+    The void is asked under the payment's void key (a retry voids once) and applied under the
+    payment's row lock if nothing moved it meanwhile (a capture webhook wins: the capture then
+    refunds what it should not have taken). A refusal raises, with nothing changed.
+    """
+    manager = manager or get_plugins_manager()
+    payment = Payment.objects.get(pk=payment.pk)
+    if payment.status == PaymentStatus.CANCELLED or not payment_machine.can(payment.status, PaymentStatus.CANCELLED):
+        return payment
+    response = None
+    if payment.psp_reference:
+        response = _call(
+            manager,
+            payment.gateway,
+            "void_payment",
+            CaptureData(
+                psp_reference=payment.psp_reference,
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=f"{payment.idempotency_key}:void",
+                payment_id=payment.pk,
+            ),
+        )
+        if not response.success:
+            raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment_machine.can(payment.status, PaymentStatus.CANCELLED):
+            payment_machine.apply(payment, PaymentStatus.CANCELLED)
+    return payment
+
+
 def _refund_succeeded(refund: Refund, payment: Payment) -> None:
     refund_machine.apply(refund, RefundStatus.SUCCEEDED, update_fields=["psp_reference"])
     payment.refunded_amount += refund.amount

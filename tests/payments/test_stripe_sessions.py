@@ -299,3 +299,21 @@ def test_a_refund_whose_answer_is_lost_or_fails_is_made_once_on_retry(stripe_on,
     assert [r["amount"] for r in stripe_on.api("GET", f"/v1/refunds?charge={charge_id}")["data"]] == [700]
     order.refresh_from_db()
     assert order.refunded_amount == 7
+
+
+def test_cancelling_an_order_whose_capture_failed_voids_the_payment_intent_outside_any_transaction(stripe_on, browser):
+    vendor, owner = store("Tea Garden")
+    variant = listing(vendor, price="30.00", stock=5)
+    c = ready_checkout(lines=[(variant, 1)])
+    session = start(c)
+    browser.confirm(session.client_data["client_secret"])
+    stripe_on.fail_next("POST", f"/v1/payment_intents/{session.psp_reference}/capture", "500")
+    (order,) = complete(c, session).orders
+    assert Payment.objects.get().status == PaymentStatus.AUTHORIZED
+    cancelled = orders.order_cancel(actor=owner, order=order, reason="Out of stock after all.")
+    assert cancelled.status == OrderStatus.CANCELLED
+    assert Payment.objects.get().status == PaymentStatus.CANCELLED
+    assert stripe_on.api("GET", f"/v1/payment_intents/{session.psp_reference}")["status"] == "canceled"
+    assert GuardedStripeGateway.calls.count("void_payment") == 1  # and not under the cancellation's locks
+    variant.refresh_from_db()
+    assert variant.stock == 5
