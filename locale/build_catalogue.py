@@ -116,6 +116,18 @@ ZH = {
     "(multipart uploads).":
     "此请求疑似跨站请求伪造，已被拒绝。请使用 Content-Type: application/json 发送，"
     "或带上非空的 Apollo-Require-Preflight 请求头（文件上传）。",
+    # Payment sessions (backend/checkout/services.py).
+    "The payment gateway did not answer in time; try again.": "支付网关未及时响应，请重试。",
+    "The payment was declined.": "付款被拒绝。",
+    "The payment gateway failed; try again.": "支付网关出错，请重试。",
+    "The return URL must be an http(s) address.": "返回地址必须是 http(s) 网址。",
+    "No such payment session for this checkout.": "此结账单没有该支付会话。",
+    "This payment session is closed; start a new payment.": "该支付会话已关闭，请重新发起付款。",
+    "The payment has not started at the gateway yet; ask for it again.": "支付网关尚未创建这笔付款，请重新发起。",
+    "The payment is not confirmed yet; confirm it with the gateway first.": "付款尚未确认，请先在支付网关完成确认。",
+    "The gateway reports another amount than this payment asked for.": "支付网关报告的金额与本次付款要求的金额不符。",
+    "The checkout changed after the payment started; the payment is given back.": "发起付款后结账单有变动，款项将退回。",
+    "This gateway is paid through a payment session (checkoutPaymentCreate).": "该支付网关须通过支付会话付款（checkoutPaymentCreate）。",
 }
 
 
