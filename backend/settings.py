@@ -370,9 +370,11 @@ DEFAULT_PLUGINS: list[str] = [
     # Carriers: the table-rate carrier is active by default, the HTTP carrier is off until configured.
     "plugins.logistics.table_rate.TableRateCarrierPlugin",
     "plugins.logistics.http_carrier.HttpCarrierPlugin",
-    # Payment gateways: the dummy gateway is active by default, Stripe is off until configured.
+    # Payment gateways: the dummy gateway is active by default; Stripe, Alipay and WeChat Pay are off until configured.
     "plugins.payments.dummy.DummyGatewayPlugin",
     "plugins.payments.stripe.StripeGatewayPlugin",
+    "plugins.payments.alipay.AlipayGatewayPlugin",
+    "plugins.payments.wechatpay.WeChatPayGatewayPlugin",
     # Dispute policy: the default policy is active; the strict-evidence policy is an alternative, off.
     "plugins.arbitration.default.DefaultArbitrationPlugin",
     "plugins.arbitration.strict_evidence.StrictEvidenceArbitrationPlugin",

@@ -1,9 +1,11 @@
-"""Who may see which payments."""
+"""Who may see which payments; what was asked of a gateway."""
+
+from dataclasses import dataclass
 
 from backend.core.permissions import PlatformPermission, has_permission
 from backend.vendors.selectors import vendor_of
 
-from .models import Payment
+from .models import Payment, Refund
 
 
 def visible_payments(user, queryset=None):
@@ -17,3 +19,29 @@ def visible_payments(user, queryset=None):
     if vendor is not None:
         return queryset.filter(vendor=vendor)
     return queryset.filter(customer=user)
+
+
+@dataclass(frozen=True)
+class KnownReferences:
+    """The provider references of a gateway's payments and refunds made in a period."""
+
+    charges: list[str]
+    refunds: list[tuple[str, str]]  # (the payment's reference, the refund's reference)
+
+
+def gateway_references(gateway: str, start, end) -> KnownReferences:
+    """What the marketplace asked a gateway for in [start, end): for gateways without a listing API,
+    whose plugins ask the provider about each (reconciliation)."""
+    charges = list(
+        Payment.objects.filter(gateway=gateway, created_at__gte=start, created_at__lt=end)
+        .exclude(psp_reference="")
+        .order_by("pk")
+        .values_list("psp_reference", flat=True)
+    )
+    refunds = list(
+        Refund.objects.filter(payment__gateway=gateway, created_at__gte=start, created_at__lt=end)
+        .exclude(psp_reference="")
+        .order_by("pk")
+        .values_list("payment__psp_reference", "psp_reference")
+    )
+    return KnownReferences(charges=charges, refunds=[tuple(row) for row in refunds])
