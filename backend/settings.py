@@ -360,6 +360,11 @@ SEARCH_BACKEND = os.environ.get(
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# Each active gateway's records of the previous day (in TIME_ZONE) are compared with ours once a day.
+CELERY_BEAT_SCHEDULE["payments-reconcile-gateways"] = {
+    "task": "payments.reconcile_gateways",
+    "schedule": timedelta(hours=24),
+}
 
 # --- Plugins, in the order the manager runs them ---
 # Each issue's plugins add themselves here; PLUGINS in the environment replaces the list.

@@ -45,3 +45,24 @@ def gateway_references(gateway: str, start, end) -> KnownReferences:
         .values_list("payment__psp_reference", "psp_reference")
     )
     return KnownReferences(charges=charges, refunds=[tuple(row) for row in refunds])
+
+
+def gateway_movements(gateway: str, start, end) -> list:
+    """The money a gateway moved for us in [start, end) as GatewayRecords, from our rows (the dummy's books)."""
+    from plugins.payments.interface import GatewayRecord
+
+    from .models import PaymentStatus, RefundStatus, Transfer, TransferStatus
+
+    charge_status = {PaymentStatus.AUTHORIZED: "authorized", PaymentStatus.CAPTURED: "succeeded",
+                     PaymentStatus.PARTIALLY_REFUNDED: "succeeded", PaymentStatus.REFUNDED: "succeeded"}
+    window = {"created_at__gte": start, "created_at__lt": end}
+    records = []
+    for p in Payment.objects.filter(gateway=gateway, status__in=list(charge_status), **window).exclude(psp_reference=""):
+        status = charge_status[p.status]
+        amount = p.captured_amount if status == "succeeded" else p.amount
+        records.append(GatewayRecord("charge", p.psp_reference, amount, p.currency, p.created_at, status))
+    for r in Refund.objects.filter(payment__gateway=gateway, status=RefundStatus.SUCCEEDED, **window).exclude(psp_reference=""):
+        records.append(GatewayRecord("refund", r.psp_reference, r.amount, r.currency, r.created_at, "succeeded"))
+    for t in Transfer.objects.filter(gateway=gateway, status__in=[TransferStatus.PAID, TransferStatus.REVERSED], **window).exclude(psp_reference=""):
+        records.append(GatewayRecord("transfer", t.psp_reference, t.amount, t.currency, t.created_at, t.status))
+    return records
