@@ -360,7 +360,9 @@ SEARCH_BACKEND = os.environ.get(
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
-# Each active gateway's records of the previous day (in TIME_ZONE) are compared with ours once a day.
+# Each active gateway's records of a day (in TIME_ZONE) are compared with ours once a day: the day
+# this many days before the run (1: yesterday, when the gateways' books of the day are complete).
+RECONCILIATION_LAG_DAYS = env_int("RECONCILIATION_LAG_DAYS", 1)
 CELERY_BEAT_SCHEDULE["payments-reconcile-gateways"] = {
     "task": "payments.reconcile_gateways",
     "schedule": timedelta(hours=24),

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -240,13 +241,14 @@ def _store(gateway_id, day, key, problem, mine: _Ours | None, record, now) -> tu
 
 
 def reconcile_gateways(day: date | None = None, *, manager: PluginsManager | None = None) -> dict[str, int]:
-    """Reconcile every active gateway that lists its records for `day` (yesterday by default).
+    """Reconcile every active gateway that lists its records for `day` (by default the day
+    settings.RECONCILIATION_LAG_DAYS before today: yesterday).
 
     Returns the number of mismatches per gateway. A gateway that fails is logged and the
     others still run; the run then fails so that the periodic task retries it (safely).
     """
     manager = manager or get_plugins_manager()
-    day = day or (timezone.localdate() - timedelta(days=1))
+    day = day or (timezone.localdate() - timedelta(days=settings.RECONCILIATION_LAG_DAYS))
     counts: dict[str, int] = {}
     failed: list[str] = []
     for plugin in reconcilable_gateways(manager):
