@@ -2,7 +2,7 @@
 translations below (English msgid -> Simplified Chinese). Run from the repository root:
 
     xgettext --language=Python --keyword=_ --keyword=gettext_noop --from-code=UTF-8 --no-location \
-        -o /tmp/accounts.pot backend/accounts/*.py backend/vendors/services.py
+        -o /tmp/accounts.pot backend/accounts/*.py backend/vendors/services.py backend/payments/reconciliation.py
     python locale/build_catalogue.py /tmp/accounts.pot
     python manage.py compilemessages -l zh_Hans
 
@@ -72,6 +72,7 @@ ZH = {
     "The invitation has expired.": "该邀请已过期。",
     "Platform staff cannot work for a store.": "平台员工不能为店铺工作。",
     "You already work for a store.": "您已在一家店铺工作。",
+    "Say what was found or done.": "请说明发现了什么或做了什么。",
 }
 
 

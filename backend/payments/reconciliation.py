@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.core.exceptions import DomainError
 from backend.core.periodic import record_processed
@@ -272,7 +273,7 @@ def mismatch_review(*, mismatch: ReconciliationMismatch, user, note: str) -> Rec
     """Staff mark a mismatch reviewed with what they found or did; the mismatch itself stays as found."""
     note = (note or "").strip()
     if not note:
-        raise DomainError(PaymentErrorCode.REQUIRED, "Say what was found or done.", field="review_note")
+        raise DomainError(PaymentErrorCode.REQUIRED, _("Say what was found or done."), field="review_note")
     mismatch.reviewed_at = timezone.now()
     mismatch.reviewed_by = user
     mismatch.review_note = note

@@ -103,9 +103,14 @@ def test_running_the_same_day_again_adds_no_row_and_keeps_the_review(movements, 
 def test_a_review_needs_a_note(movements, staff_factory):
     dummy.DISAGREEMENTS[("charge", movements[0].psp_reference)] = None
     reconcile_gateway("dummy", timezone.localdate())
+    from django.utils import translation
+
     with pytest.raises(Exception) as error:
         mismatch_review(mismatch=ReconciliationMismatch.objects.get(), user=staff_factory(), note="  ")
-    assert error.value.code.value == "required"
+    assert error.value.code.value == "required" and error.value.message == "Say what was found or done."
+    with translation.override("zh-hans"), pytest.raises(Exception) as error:
+        mismatch_review(mismatch=ReconciliationMismatch.objects.get(), user=staff_factory(), note="")
+    assert error.value.message == "请说明发现了什么或做了什么。"
 
 
 def test_a_payment_of_another_day_is_not_missing_today(movements):
