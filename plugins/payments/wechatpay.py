@@ -91,6 +91,7 @@ class _Core(Core):
     def __init__(self, *, base_url: str, certificates: list[str], **kwargs):
         self._base_url = base_url
         self._configured = certificates
+        self._cache_key = (base_url, kwargs.get("mchid"), kwargs.get("cert_serial_no"))
         super().__init__(**kwargs)
         self._gate_way = base_url
 
@@ -101,9 +102,22 @@ class _Core(Core):
             if certificate is not None:
                 self._certificates.append(certificate)
         if not self._certificates:
+            self._certificates.extend(_DOWNLOADED.get(self._cache_key, []))
+        if not self._certificates:
             self._update_certificates()
         if not self._certificates:
             raise WeChatPayConfigurationError("No WeChat Pay platform certificate could be loaded or downloaded.")
+
+    def _update_certificates(self):
+        self._gate_way = self._base_url
+        super()._update_certificates()
+        if self._certificates:
+            # Kept for this process: the next client does not download them again.
+            _DOWNLOADED[self._cache_key] = list(self._certificates)
+
+
+# (base address, mchid, merchant serial) -> platform certificates downloaded by this process.
+_DOWNLOADED: dict[tuple, list] = {}
 
 
 class WeChatPayConfigurationError(Exception):

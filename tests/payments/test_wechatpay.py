@@ -97,6 +97,9 @@ def test_the_platform_certificate_is_downloaded_and_decrypted_when_not_configure
     response = plugin.create_payment_session(session(), previous_value=None)
     assert response.success
     assert wechat_fake.count("certificates") == 1
+    # Kept for the process: the next call does not download them again.
+    assert plugin.query_payment_session(query(), previous_value=None).success
+    assert wechat_fake.count("certificates") == 1
 
 
 def test_query_close_and_the_paid_order(wechatpay, wechat_fake):
