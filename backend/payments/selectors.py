@@ -23,28 +23,29 @@ def visible_payments(user, queryset=None):
 
 @dataclass(frozen=True)
 class KnownReferences:
-    """The provider references of a gateway's payments and refunds made in a period."""
+    """A gateway's payments and refunds made in a period, for plugins that ask the provider about each.
 
-    charges: list[str]
-    refunds: list[tuple[str, str]]  # (the payment's reference, the refund's reference)
+    Each comes with its idempotency key: one whose answer was lost has no provider reference,
+    and a plugin that derives the provider's number from the key can still ask about it.
+    """
+
+    charges: list[tuple[str, str]]  # (the payment's reference or "", its idempotency key)
+    refunds: list[tuple[str, str, str]]  # (the payment's reference, the refund's reference or "", its key)
 
 
 def gateway_references(gateway: str, start, end) -> KnownReferences:
-    """What the marketplace asked a gateway for in [start, end): for gateways without a listing API,
-    whose plugins ask the provider about each (reconciliation)."""
+    """What the marketplace asked a gateway for in [start, end) (two queries)."""
     charges = list(
         Payment.objects.filter(gateway=gateway, created_at__gte=start, created_at__lt=end)
-        .exclude(psp_reference="")
         .order_by("pk")
-        .values_list("psp_reference", flat=True)
+        .values_list("psp_reference", "idempotency_key")
     )
     refunds = list(
         Refund.objects.filter(payment__gateway=gateway, created_at__gte=start, created_at__lt=end)
-        .exclude(psp_reference="")
         .order_by("pk")
-        .values_list("payment__psp_reference", "psp_reference")
+        .values_list("payment__psp_reference", "psp_reference", "idempotency_key")
     )
-    return KnownReferences(charges=charges, refunds=[tuple(row) for row in refunds])
+    return KnownReferences(charges=[tuple(row) for row in charges], refunds=[tuple(row) for row in refunds])
 
 
 def gateway_movements(gateway: str, start, end) -> list:

@@ -414,7 +414,8 @@ class AlipayGatewayPlugin(BasePlugin):
         known = gateway_references(self.PLUGIN_ID, start, end)
         client = self.client()
         records: list[GatewayRecord] = []
-        for trade_no in known.charges:
+        for reference, key in known.charges:
+            trade_no = reference or out_no(key)
             answer, failure = self._ask(client.api_alipay_trade_query, out_trade_no=trade_no)
             if failure:
                 raise RuntimeError(f"Alipay did not answer for trade {trade_no}: {failure.error_message}")
@@ -433,7 +434,10 @@ class AlipayGatewayPlugin(BasePlugin):
                     raw=answer,
                 )
             )
-        for trade_no, request_no in known.refunds:
+        for trade_no, reference, key in known.refunds:
+            if not trade_no:
+                continue
+            request_no = reference or out_no(key)
             answer, failure = self._ask(client.api_alipay_trade_fastpay_refund_query, request_no, out_trade_no=trade_no)
             if failure:
                 raise RuntimeError(f"Alipay did not answer for refund {request_no}: {failure.error_message}")

@@ -457,7 +457,10 @@ class WeChatPayGatewayPlugin(BasePlugin):
 
         known = gateway_references(self.PLUGIN_ID, start, end)
         records: list[GatewayRecord] = []
-        for trade_no in known.charges:
+        for reference, _key in known.charges:
+            if not reference:
+                continue  # Native orders are created with their number; none means never created
+            trade_no = reference
             code, answer, failure = self._ask(lambda client: client.query, out_trade_no=trade_no)
             if failure:
                 raise RuntimeError(f"WeChat Pay did not answer for order {trade_no}: {failure.error_message}")
@@ -479,7 +482,8 @@ class WeChatPayGatewayPlugin(BasePlugin):
                     raw=answer,
                 )
             )
-        for _trade_no, refund_no in known.refunds:
+        for _trade_no, reference, key in known.refunds:
+            refund_no = reference or out_refund_no(key)
             code, answer, failure = self._ask(lambda client: client.query_refund, out_refund_no=refund_no)
             if failure:
                 raise RuntimeError(f"WeChat Pay did not answer for refund {refund_no}: {failure.error_message}")

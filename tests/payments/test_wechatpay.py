@@ -247,3 +247,30 @@ def test_an_answer_not_signed_by_the_platform_is_not_believed(wechatpay, wechat_
     wechat_fake.platform_pair = shared_pair("someone-else")
     failed = wechatpay.create_payment_session(session(), previous_value=None)
     assert not failed.success and failed.error_code == GatewayErrorCode.ERROR
+
+
+def test_a_refund_whose_answer_was_lost_is_seen_by_the_notification_the_reconciliation_and_the_retry(
+    client, wechatpay, wechat_fake, captured
+):
+    from django.utils import timezone
+
+    from backend.payments.models import MismatchProblem, ReconciliationMismatch
+    from backend.payments.reconciliation import reconcile_gateway
+
+    wechat_fake.fail("refund", "timeout")  # WeChat Pay refunds, the answer is lost
+    with pytest.raises(Exception):
+        services.payment_refund(payment=captured, amount=cny(25), idempotency_key="refund:late")
+    number = out_refund_no("refund:late")
+    assert wechat_fake.refunds[number]["status"] == "SUCCESS"
+    # Its notification comes: answered success (so WeChat Pay stops), nothing moved twice.
+    assert post(client, wechat_fake.refund_notification(number)).status_code == 200
+    # The day's reconciliation asks about the refund by the number derived from its key and reports it.
+    reconcile_gateway("wechatpay", timezone.localdate())
+    (mismatch,) = ReconciliationMismatch.objects.filter(gateway="wechatpay")
+    assert (mismatch.kind, mismatch.psp_reference, mismatch.problem) == ("refund", number, MismatchProblem.MISSING_HERE)
+    # The retry settles it once, under the same number.
+    refund = services.payment_refund(payment=captured, amount=cny(25), idempotency_key="refund:late")
+    assert refund.status == RefundStatus.SUCCEEDED and refund.psp_reference == number
+    assert wechat_fake.orders[NO]["refunded"] == 2500
+    captured.refresh_from_db()
+    assert captured.refunded_amount == Decimal("25.00")
