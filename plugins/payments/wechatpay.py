@@ -275,7 +275,8 @@ class WeChatPayGatewayPlugin(BasePlugin):
             return self._refused(code, answer, GatewayErrorCode.ERROR)
         status = TRADE_STATE.get(answer.get("trade_state", ""), GatewayStatus.PENDING)
         amount = answer.get("amount") or {}
-        total = amount.get("payer_total", amount.get("total")) if status == GatewayStatus.CAPTURED else amount.get("total")
+        # The order's total (what the merchant is paid), not payer_total (less WeChat-funded coupons).
+        total = amount.get("total")
         return GatewayResponse(
             success=status != GatewayStatus.FAILED,
             psp_reference=trade_no,
@@ -408,7 +409,7 @@ class WeChatPayGatewayPlugin(BasePlugin):
         amount = resource.get("amount") or {}
         if event_type.startswith("TRANSACTION."):
             paid = event_type == "TRANSACTION.SUCCESS" and resource.get("trade_state") == "SUCCESS"
-            total = amount.get("payer_total", amount.get("total"))
+            total = amount.get("total")
             return [
                 GatewayEvent(
                     event_id=str(data["id"]),
@@ -473,9 +474,7 @@ class WeChatPayGatewayPlugin(BasePlugin):
                 GatewayRecord(
                     kind="charge",
                     psp_reference=trade_no,
-                    amount=from_minor(int(amount.get("payer_total", amount.get("total", 0))), CURRENCY)
-                    if paid
-                    else from_minor(int(amount.get("total", 0)), CURRENCY),
+                    amount=from_minor(int(amount.get("total", 0)), CURRENCY),
                     currency=amount.get("currency", CURRENCY),
                     occurred_at=_time(answer.get("success_time")),
                     status="succeeded" if paid else ("cancelled" if state in ("CLOSED", "REVOKED") else "pending"),

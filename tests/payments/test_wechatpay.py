@@ -274,3 +274,10 @@ def test_a_refund_whose_answer_was_lost_is_seen_by_the_notification_the_reconcil
     assert wechat_fake.orders[NO]["refunded"] == 2500
     captured.refresh_from_db()
     assert captured.refunded_amount == Decimal("25.00")
+
+
+def test_a_coupon_the_shopper_used_does_not_change_the_amount_the_order_is_paid(wechatpay, wechat_fake):
+    wechatpay.create_payment_session(session(amount="88.50"), previous_value=None)
+    wechat_fake.pay(NO, payer_total=7850)  # a 10.00 WeChat coupon: the shopper paid 78.50
+    paid = wechatpay.query_payment_session(query(), previous_value=None)
+    assert paid.status == GatewayStatus.CAPTURED and paid.amount == Decimal("88.50")
