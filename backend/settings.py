@@ -298,6 +298,8 @@ ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT = env_int("ORDER_AUTO_CONFIRM_DAYS_AFTER_
 ORDER_CONFIRMATION_EXTENSION_DAYS = env_int("ORDER_CONFIRMATION_EXTENSION_DAYS", 5)
 # An order whose payment is not captured at checkout holds its stock this long.
 ORDER_UNPAID_RESERVATION_MINUTES = env_int("ORDER_UNPAID_RESERVATION_MINUTES", 30)
+# How long a payment session (checkoutPaymentCreate) holds its stock while the shopper pays at the gateway.
+PAYMENT_SESSION_MINUTES = env_int("PAYMENT_SESSION_MINUTES", 30)
 # Where vendors without a shipping origin of their own ship from (GB/T 2260 code; Hangzhou).
 DEFAULT_SHIPPING_ORIGIN_REGION = os.environ.get("DEFAULT_SHIPPING_ORIGIN_REGION", "330100")
 CHECKOUT_TTL_DAYS = env_int("CHECKOUT_TTL_DAYS", 30)
@@ -305,6 +307,9 @@ CELERY_BEAT_SCHEDULE.update(
     {
         "orders-auto-confirm-receipts": {"task": "orders.auto_confirm_receipts", "schedule": timedelta(minutes=15)},
         "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": timedelta(minutes=5)},
+        "checkout-expire-payment-sessions": {
+            "task": "checkout.expire_payment_sessions", "schedule": timedelta(minutes=5),
+        },
         "checkout-delete-stale": {"task": "checkout.delete_stale", "schedule": timedelta(hours=24)},
     }
 )

@@ -2,7 +2,8 @@
 translations below (English msgid -> Simplified Chinese). Run from the repository root:
 
     xgettext --language=Python --keyword=_ --keyword=gettext_noop --from-code=UTF-8 --no-location \
-        -o /tmp/accounts.pot backend/accounts/*.py backend/vendors/services.py backend/payments/reconciliation.py
+        -o /tmp/accounts.pot backend/accounts/*.py backend/vendors/services.py backend/checkout/services.py \
+        backend/payments/reconciliation.py
     python locale/build_catalogue.py /tmp/accounts.pot
     python manage.py compilemessages -l zh_Hans
 
@@ -73,6 +74,18 @@ ZH = {
     "Platform staff cannot work for a store.": "平台员工不能为店铺工作。",
     "You already work for a store.": "您已在一家店铺工作。",
     "Say what was found or done.": "请说明发现了什么或做了什么。",
+    # Payment sessions (backend/checkout/services.py).
+    "The payment gateway did not answer in time; try again.": "支付网关未及时响应，请重试。",
+    "The payment was declined.": "付款被拒绝。",
+    "The payment gateway failed; try again.": "支付网关出错，请重试。",
+    "The return URL must be an http(s) address.": "返回地址必须是 http(s) 网址。",
+    "No such payment session for this checkout.": "此结账单没有该支付会话。",
+    "This payment session is closed; start a new payment.": "该支付会话已关闭，请重新发起付款。",
+    "The payment has not started at the gateway yet; ask for it again.": "支付网关尚未创建这笔付款，请重新发起。",
+    "The payment is not confirmed yet; confirm it with the gateway first.": "付款尚未确认，请先在支付网关完成确认。",
+    "The gateway reports another amount than this payment asked for.": "支付网关报告的金额与本次付款要求的金额不符。",
+    "The checkout changed after the payment started; the payment is given back.": "发起付款后结账单有变动，款项将退回。",
+    "This gateway is paid through a payment session (checkoutPaymentCreate).": "该支付网关须通过支付会话付款（checkoutPaymentCreate）。",
 }
 
 

@@ -23,6 +23,7 @@ from strawberry_django.queryset import get_queryset_config
 from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
+from backend.checkout.reservations import reserved_subquery
 from backend.search import get_search_backend
 from backend.reviews import selectors as review_selectors
 from backend.reviews.models import ProductReview as ProductReviewModel
@@ -148,7 +149,13 @@ class ProductImage:
 class ProductVariant(relay.Node):
     id: relay.NodeID[int]
     sku: strawberry.auto
-    quantity_available: int = strawberry_django.field(field_name="stock")
+    @strawberry_django.field(
+        only=["stock"],
+        annotate={"reserved_quantity": reserved_subquery()},
+        description="In stock and not held for a shopper's payment in progress.",
+    )
+    def quantity_available(self) -> int:
+        return max(0, self.stock - (getattr(self, "reserved_quantity", 0) or 0))
 
     @strawberry_django.field(only=["price_amount", "currency"])
     def price(self) -> Money:

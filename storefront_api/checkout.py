@@ -13,12 +13,14 @@ from uuid import UUID
 
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.checkout import services
 from backend.checkout.error_codes import CheckoutErrorCode
 from backend.checkout.models import Checkout as CheckoutModel
 from backend.checkout.selectors import visible_checkouts
+from backend.checkout.sessions import PaymentSession as PaymentSessionModel
 from backend.core.exceptions import DomainError
 from backend.orders.models import Order as OrderModel
 from backend.payments.services import available_payment_gateways
@@ -27,7 +29,7 @@ from plugins.manager import get_plugins_manager
 from .catalog import ProductVariant, Vendor
 from .core import Money, current_user, error_type, run_mutation
 from .ids import key_or_not_found
-from .orders import Order
+from .orders import Order, PaymentChargeStatus
 
 CheckoutError = error_type("CheckoutError", CheckoutErrorCode)
 CheckoutProblemCode = CheckoutError.__annotations__["code"]
@@ -35,18 +37,6 @@ CheckoutProblemCode = CheckoutError.__annotations__["code"]
 
 def _manager(info: Info):
     return get_plugins_manager(info.context.request)
-
-
-@strawberry.enum(name="PaymentChargeStatus")
-class PaymentChargeStatus(Enum):
-    PENDING = "pending"
-    ACTION_REQUIRED = "action_required"
-    AUTHORIZED = "authorized"
-    CAPTURED = "captured"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 @strawberry.type(description="The shopper's payment for a checkout (all its stores' orders).")
@@ -262,7 +252,12 @@ class Checkout:
 
     @strawberry.field
     def available_payment_gateways(self, info: Info) -> list[PaymentGateway]:
-        return [PaymentGateway(id=g.id, name=g.name) for g in available_payment_gateways(manager=_manager(info))]
+        """The gateways that take this checkout's total in its currency (each plugin's rules)."""
+        total = self.summary.total if self.summary.lines else None
+        return [
+            PaymentGateway(id=g.id, name=g.name)
+            for g in available_payment_gateways(manager=_manager(info), amount=total)
+        ]
 
     @strawberry.field(description="The orders placed from this checkout (one per store), once completed.")
     def orders(self) -> list[Order]:
@@ -315,6 +310,37 @@ class PaymentInput:
     token: str = strawberry.field(description="From the gateway's client; the dummy gateway: success, decline, timeout.")
 
 
+@strawberry.enum(name="PaymentSessionState")
+class PaymentSessionState(Enum):
+    CREATED = "created"
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    SUCCEEDED = "succeeded"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+@strawberry.type(description="A payment the shopper confirms with the gateway, then completes with checkoutComplete.")
+class PaymentSession:
+    id: str = strawberry.field(description="The session's reference: pass it to checkoutComplete(paymentSession:).")
+    gateway: str
+    state: PaymentSessionState
+    client_data: JSON = strawberry.field(
+        description="What the gateway's client needs: Stripe {client_secret, payment_intent}; dummy {session, confirmed}."
+    )
+    amount: Money
+    expires_at: datetime = strawberry.field(description="Until then the checkout's stock is held for this payment.")
+
+    @classmethod
+    def from_model(cls, session: PaymentSessionModel) -> PaymentSession:
+        return cls(
+            id=session.reference, gateway=session.gateway, state=PaymentSessionState(session.state),
+            client_data=session.client_data or {}, amount=Money.from_value(session.total), expires_at=session.expires_at,
+        )
+
+
 def _pk(global_id: relay.GlobalID, type_name: str, field: str) -> str:
     if global_id.type_name != type_name:
         raise DomainError(CheckoutErrorCode.NOT_FOUND, f"Not a {type_name} ID.", field=field)
@@ -363,6 +389,13 @@ def fetch_checkout(info: Info, global_id: relay.GlobalID, *, for_update: bool = 
 
 @strawberry.type
 class CheckoutPayload:
+    checkout: Checkout | None = None
+    errors: list[CheckoutError]
+
+
+@strawberry.type
+class CheckoutPaymentCreatePayload:
+    payment_session: PaymentSession | None = None
     checkout: Checkout | None = None
     errors: list[CheckoutError]
 
@@ -467,18 +500,49 @@ class CheckoutMutation:
 
     @strawberry.mutation(
         description=(
-            "Place one order per store and take one payment into escrow. Completing again returns the same "
-            "orders and payment; a declined payment leaves no order and takes no stock."
+            "Start paying through a gateway: the checkout's stock is held for the session while the shopper "
+            "confirms the payment on the client with clientData (Stripe: confirm the PaymentIntent with its "
+            "client_secret). Asking again while nothing changed returns the same session."
         )
     )
-    def checkout_complete(self, info: Info, id: relay.GlobalID, payment: PaymentInput) -> CheckoutCompletePayload:
+    def checkout_payment_create(
+        self, info: Info, id: relay.GlobalID, gateway: str, return_url: str | None = None
+    ) -> CheckoutPaymentCreatePayload:
         def action():
             checkout = fetch_checkout(info, id, for_update=False)
+            request = info.context.request
+            session = services.checkout_payment_create(
+                checkout=checkout, user=current_user(info), gateway=gateway, return_url=return_url or "",
+                client_ip=(request.META.get("REMOTE_ADDR", "") if request is not None else ""),
+                manager=_manager(info),
+            )
+            return {"payment_session": PaymentSession.from_model(session), "checkout": Checkout.of(checkout)}
+
+        # Not atomic here: the gateway is asked after the stock is reserved and committed.
+        return run_mutation(CheckoutPaymentCreatePayload, CheckoutError, action, atomic=False)
+
+    @strawberry.mutation(
+        description=(
+            "Place one order per store and take one payment into escrow: with paymentSession, the session "
+            "confirmed with the gateway (verified with it here); with payment, a token (dummy gateway only). "
+            "Completing again returns the same orders and payment; a declined payment leaves no order."
+        )
+    )
+    def checkout_complete(
+        self, info: Info, id: relay.GlobalID, payment: PaymentInput | None = None, payment_session: str | None = None
+    ) -> CheckoutCompletePayload:
+        def action():
+            checkout = fetch_checkout(info, id, for_update=False)
+            if payment is None and not payment_session:
+                raise DomainError(
+                    CheckoutErrorCode.REQUIRED, "Give a paymentSession (or a payment token).", field="paymentSession"
+                )
             result = services.checkout_complete(
                 checkout=checkout,
                 user=current_user(info),
-                gateway=payment.gateway,
-                token=payment.token,
+                gateway=payment.gateway if payment is not None else "",
+                token=payment.token if payment is not None else "",
+                payment_session=payment_session or "",
                 manager=_manager(info),
             )
             return {
@@ -487,5 +551,5 @@ class CheckoutMutation:
                 "checkout": Checkout.of(result.checkout),
             }
 
-        # Not atomic here: the service runs its own transaction and records failed payments after it.
+        # Not atomic here: the service runs its own transactions and asks the gateway outside them.
         return run_mutation(CheckoutCompletePayload, CheckoutError, action, atomic=False)

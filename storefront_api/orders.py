@@ -44,6 +44,27 @@ class OrderPaymentStatus(Enum):
     PARTIALLY_REFUNDED = "partially_refunded"
 
 
+@strawberry.enum(name="PaymentChargeStatus")
+class PaymentChargeStatus(Enum):
+    PENDING = "pending"
+    ACTION_REQUIRED = "action_required"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@strawberry.type(description="A payment covering this order (shared by the orders of one checkout), as the gateway left it.")
+class OrderPayment:
+    gateway: str
+    status: PaymentChargeStatus
+    total: Money
+    captured: Money
+    refunded: Money
+
+
 @strawberry.enum(name="ShipmentStatus")
 class ShipmentStatus(Enum):
     INFO_RECEIVED = "info_received"
@@ -145,6 +166,25 @@ class Order(relay.Node):
     )
     def payment_status(self) -> OrderPaymentStatus:
         return OrderPaymentStatus(self.payment_status)
+
+    @strawberry_django.field(
+        select_related=["payment"],
+        only=[
+            "payment__id", "payment__gateway", "payment__status", "payment__amount", "payment__captured_amount",
+            "payment__refunded_amount", "payment__currency",
+        ],
+        description="The payments of the order with their state (authorized, captured, refunded ...).",
+    )
+    def payments(self) -> list[OrderPayment]:
+        payment = self.payment
+        if payment is None:
+            return []
+        return [
+            OrderPayment(
+                gateway=payment.gateway, status=PaymentChargeStatus(payment.status), total=Money.from_value(payment.total),
+                captured=Money.from_value(payment.captured), refunded=Money.from_value(payment.refunded),
+            )
+        ]
 
     @strawberry_django.field(select_related=["vendor"], only=["vendor__id", "vendor__name", "vendor__slug"])
     def vendor(self) -> OrderVendor:

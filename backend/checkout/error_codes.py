@@ -26,3 +26,12 @@ class CheckoutErrorCode(Enum):
     PAYMENT_TIMEOUT = "payment_timeout"
     PAYMENT_ERROR = "payment_error"
     GATEWAY_NOT_AVAILABLE = "gateway_not_available"
+    # Payment sessions (checkoutPaymentCreate, then checkoutComplete with the session).
+    # The shopper has not confirmed the payment with the gateway yet (or the gateway is still processing it).
+    PAYMENT_NOT_CONFIRMED = "payment_not_confirmed"
+    # The checkout changed after the payment session started; start a new one (the old one is voided).
+    CHECKOUT_CHANGED = "checkout_changed"
+    # The session failed, expired or was cancelled; start a new one.
+    PAYMENT_SESSION_CLOSED = "payment_session_closed"
+    # The gateway says another amount or currency was paid than the session asked for.
+    PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch"

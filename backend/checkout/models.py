@@ -130,3 +130,8 @@ class CheckoutPaymentAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_code} on {self.checkout_id} via {self.gateway}"
+
+
+# Registered with the app from their own modules.
+from .reservations import StockReservation  # noqa: E402, F401
+from .sessions import PaymentSession  # noqa: E402, F401

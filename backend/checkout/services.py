@@ -19,7 +19,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.catalog.models import ListingStatus, ProductVariant
 from backend.catalog.vendor_rules import vendor_is_sellable
@@ -35,11 +37,18 @@ from backend.orders.stock import stock_lock, stock_take
 from backend.payments import services as payments
 from backend.payments.error_codes import PaymentErrorCode
 from backend.payments.models import PaymentPurpose, PaymentStatus
+from plugins.base import BasePlugin
 from plugins.logistics.interface import Package, Quote
-from plugins.manager import PluginsManager
+from plugins.manager import PluginsManager, get_plugins_manager
+from plugins.payments.interface import GatewayErrorCode, GatewayStatus, SessionData, SessionQuery
 
 from .error_codes import CheckoutErrorCode
 from .models import Checkout, CheckoutLine, CheckoutPaymentAttempt, CheckoutShippingMethod
+from .reservations import available_quantities
+from .reservations import release as release_reservations
+from .reservations import reserve as reserve_stock
+from .sessions import OPEN_STATES, PAID_STATES, PaymentSession, checkout_fingerprint, session_machine
+from .sessions import PaymentSessionState as S
 
 logger = logging.getLogger(__name__)
 
@@ -486,6 +495,10 @@ def _precheck(checkout: Checkout, *, manager=None) -> None:
         raise DomainError(E.PRICE_CHANGED, "Prices changed since you last looked; check the new totals.", field="lines")
 
 
+# Gateways that may still be paid with a token at checkoutComplete (no client confirmation step):
+# the embedded dummy gateway, for tests and the demo data. Every other session gateway takes sessions.
+TOKEN_GATEWAYS = ("dummy",)
+
 # Payment failures: (our code, whether a retry keeps the payment's idempotency key).
 _PAYMENT_FAILURES = {
     PaymentErrorCode.PAYMENT_DECLINED: (E.PAYMENT_DECLINED, False),
@@ -499,7 +512,8 @@ _PAYMENT_FAILURES = {
 
 
 def checkout_complete(
-    *, checkout: Checkout, user, gateway: str, token: str, manager: PluginsManager | None = None
+    *, checkout: Checkout, user, gateway: str = "", token: str = "", payment_session: str = "",
+    manager: PluginsManager | None = None,
 ) -> CheckoutCompletion:
     """Place one order per vendor, take one payment for all of them and hold it in escrow.
 
@@ -511,9 +525,19 @@ def checkout_complete(
     """
     if checkout.completed_at is not None:
         return _completion(checkout)
+    if (payment_session or "").strip():
+        return checkout_complete_session(checkout=checkout, user=user, payment_session=payment_session, manager=manager)
     gateway = (gateway or "").strip()
     if not gateway:
         raise DomainError(E.REQUIRED, "Choose a payment gateway.", field="gateway")
+    plugin = (manager or get_plugins_manager()).get_plugin(gateway)
+    if plugin is not None and plugin.PLUGIN_ID not in TOKEN_GATEWAYS and (
+        type(plugin).create_payment_session is not BasePlugin.create_payment_session
+    ):
+        raise DomainError(
+            E.REQUIRED, _("This gateway is paid through a payment session (checkoutPaymentCreate)."),
+            field="paymentSession",
+        )
     if not (token or "").strip():
         raise DomainError(E.REQUIRED, "A payment token is required.", field="token")
     _precheck(checkout, manager=manager)
@@ -553,10 +577,15 @@ def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key:
 
     # Fresh, locked rows: what others bought since the shopper looked counts now.
     variants = stock_lock(line.variant_id for line in lines)
+    available = available_quantities(variants.values(), exclude_checkout=checkout)
     problems = []
     for line in lines:
         line.variant = variants[line.variant_id]
         problem = line_problem(line, line.variant, checkout.currency)
+        if problem is None and available[line.variant_id] < line.quantity:
+            problem = CheckoutProblem(
+                E.INSUFFICIENT_STOCK, f"Only {available[line.variant_id]} of {line.variant.sku} left.", line
+            )
         if problem is not None:
             problems.append(DomainError(problem.code, problem.message, field="lines"))
         elif line.variant.price_amount != line.price_amount:
@@ -627,6 +656,11 @@ def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key:
     checkout.completed_at = now
     checkout.payment = payment
     checkout.save(update_fields=["completed_at", "payment", "updated_at"])
+    # Paid with a token after all: the checkout's open payment sessions hold no stock any more.
+    for open_session in PaymentSession.objects.select_for_update().filter(checkout=checkout, state__in=OPEN_STATES):
+        if session_machine.can(open_session.state, S.CANCELLED):
+            session_machine.apply(open_session, S.CANCELLED, field="state")
+        release_reservations(open_session)
     return CheckoutCompletion(checkout=checkout, orders=orders, payment=payment)
 
 
@@ -645,3 +679,456 @@ def checkouts_delete_stale(*, now=None) -> int:
             _, per_model = stale.filter(pk__in=ids).delete()
         deleted += per_model.get(Checkout._meta.label, 0)
         record_processed("checkout", *ids)
+
+
+# --- Payment sessions ---------------------------------------------------------------
+#
+# checkout_payment_create reserves the stock and starts the gateway's payment; the shopper
+# confirms it on the client; checkout_complete(payment_session=...) or the gateway's webhook
+# (whichever comes first) verifies it with the gateway and places the orders once. The
+# gateway is only ever asked outside a transaction: no row lock is held while it answers.
+
+
+def _session_error(response, *, fallback: CheckoutErrorCode = E.PAYMENT_ERROR) -> DomainError:
+    if response.error_code == GatewayErrorCode.TIMEOUT:
+        return DomainError(
+            E.PAYMENT_TIMEOUT, _("The payment gateway did not answer in time; try again."), field="payment"
+        )
+    if response.error_code in (GatewayErrorCode.DECLINED, GatewayErrorCode.INVALID_REQUEST):
+        return DomainError(E.PAYMENT_DECLINED, response.error_message or _("The payment was declined."), field="payment")
+    return DomainError(fallback, _("The payment gateway failed; try again."), field="payment")
+
+
+def _record_attempt(session: PaymentSession, response, hook: str) -> None:
+    """A failed gateway call is kept (also when everything else is rolled back)."""
+    code = response.error_code.value if response.error_code else "error"
+    CheckoutPaymentAttempt.objects.create(
+        checkout_id=session.checkout_id, gateway=session.gateway, idempotency_key=f"{session.idempotency_key}:{hook}",
+        error_code=code, message=(response.error_message or "")[:2000],
+        retry_same_key=response.error_code in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR, None),
+    )
+    PaymentSession.objects.filter(pk=session.pk).update(
+        error_code=code, error_message=(response.error_message or "")[:2000], updated_at=timezone.now()
+    )
+
+
+def _checked_for_payment(checkout: Checkout, user):
+    """Under the checkout's lock: what would be placed now, checked. Locks the variants.
+
+    Returns (lines, summary, buyer, email). Stock held by other sessions does not count as available.
+    """
+    lines = checkout_lines(checkout)
+    if not lines:
+        raise DomainError(E.EMPTY_CHECKOUT, "The checkout has no lines.", field="lines")
+    buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
+    email = checkout.email or (buyer.email if buyer is not None else "")
+    if not email:
+        raise DomainError(E.EMAIL_REQUIRED, "Give an email address for the order.", field="email")
+    if not checkout.has_shipping_address:
+        raise DomainError(E.SHIPPING_ADDRESS_REQUIRED, "Add a shipping address.", field="shippingAddress")
+    variants = stock_lock(line.variant_id for line in lines)
+    available = available_quantities(variants.values(), exclude_checkout=checkout)
+    problems = []
+    for line in lines:
+        line.variant = variants[line.variant_id]
+        problem = line_problem(line, line.variant, checkout.currency)
+        if problem is None and available[line.variant_id] < line.quantity:
+            problem = CheckoutProblem(
+                E.INSUFFICIENT_STOCK,
+                f"Only {available[line.variant_id]} of {line.variant.product.name} ({line.variant.sku}) left.",
+                line,
+            )
+        if problem is not None:
+            problems.append(DomainError(problem.code, problem.message, field="lines"))
+    if problems:
+        raise DomainErrors(problems)
+    summary = checkout_summary(checkout, lines)
+    missing = [p for p in summary.packages if p.method is None]
+    if missing:
+        raise DomainErrors(
+            [
+                DomainError(E.SHIPPING_METHOD_REQUIRED, f"Choose how {p.vendor.name} ships.", field="shippingMethod")
+                for p in missing
+            ]
+        )
+    return lines, summary, buyer, email
+
+
+def _close_at_gateway(session: PaymentSession, manager) -> bool:
+    """Close (or void) the session's payment at the gateway; outside any transaction. True when it did."""
+    if not session.psp_reference:
+        return True
+    response = payments.gateway_call(
+        manager,
+        session.gateway,
+        "close_payment_session",
+        SessionQuery(
+            psp_reference=session.psp_reference, reference=session.reference, amount=session.amount,
+            currency=session.currency, idempotency_key=f"{session.idempotency_key}:close",
+        ),
+    )
+    if not response.success:
+        _record_attempt(session, response, "close")
+        logger.warning("Payment session %s: the gateway did not close it: %s", session.reference, response.error_message)
+    return response.success
+
+
+def _end_session(session: PaymentSession, state: str, *, error=None) -> None:
+    """Move an open session to FAILED / EXPIRED / CANCELLED and free its stock (own transaction)."""
+    with transaction.atomic():
+        locked = PaymentSession.objects.select_for_update().get(pk=session.pk)
+        if locked.state not in OPEN_STATES or not session_machine.can(locked.state, state):
+            return
+        if error is not None:
+            locked.error_code, locked.error_message = error.code.value, error.message[:2000]
+        session_machine.apply(locked, state, field="state", update_fields=["error_code", "error_message"])
+        release_reservations(locked)
+    session.state = state
+
+
+def checkout_payment_create(
+    *, checkout: Checkout, user, gateway: str, return_url: str = "", client_ip: str = "",
+    manager: PluginsManager | None = None,
+) -> PaymentSession:
+    """Start paying for the checkout through a gateway: a PaymentSession with the client data.
+
+    The stock is reserved for PAYMENT_SESSION_MINUTES first; the gateway is asked after that
+    transaction. Asking again for the same checkout and gateway while nothing changed returns
+    the same session (after a timeout it asks the gateway again under the same idempotency key);
+    a changed checkout or another gateway cancels the open session and starts a new one.
+    """
+    _require_open(checkout)
+    gateway = (gateway or "").strip()
+    if not gateway:
+        raise DomainError(E.REQUIRED, "Choose a payment gateway.", field="gateway")
+    return_url = (return_url or "").strip()
+    if len(return_url) > 2000 or (return_url and not return_url.startswith(("https://", "http://"))):
+        raise DomainError(E.INVALID, _("The return URL must be an http(s) address."), field="returnUrl")
+    manager = manager or get_plugins_manager()
+    _precheck(checkout, manager=manager)
+    stale: list[PaymentSession] = []
+    try:
+        with transaction.atomic():
+            locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+            _require_open(locked)
+            lines, summary, buyer, email = _checked_for_payment(locked, user)
+            total = summary.total
+            payments.session_gateway(manager, gateway, total)
+            fingerprint = checkout_fingerprint(locked, lines, summary.methods)
+            now = timezone.now()
+            session = None
+            for open_session in PaymentSession.objects.select_for_update().filter(
+                checkout=locked, state__in=OPEN_STATES
+            ):
+                same = (
+                    open_session.gateway == gateway and open_session.fingerprint == fingerprint
+                    and open_session.total == total and open_session.expires_at > now
+                )
+                if same or open_session.state in PAID_STATES:
+                    # Paid already (checkoutComplete places it), or the same request again.
+                    session = open_session
+                    continue
+                session_machine.apply(open_session, S.CANCELLED, field="state")
+                release_reservations(open_session)
+                stale.append(open_session)
+            if session is None:
+                expires_at = now + timedelta(minutes=settings.PAYMENT_SESSION_MINUTES)
+                session = PaymentSession.objects.create(
+                    checkout=locked, gateway=gateway, amount=total.amount, currency=total.currency.code,
+                    fingerprint=fingerprint, return_url=return_url, expires_at=expires_at,
+                )
+                quantities: dict[int, int] = {}
+                for line in lines:
+                    quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
+                reserve_stock(session, quantities, expires_at=expires_at)
+    except DomainError as error:
+        if isinstance(error.code, PaymentErrorCode):
+            raise orders_services.translate_error(error, CheckoutErrorCode, E.GATEWAY_NOT_AVAILABLE) from error
+        raise
+    for old in stale:
+        _close_at_gateway(old, manager)
+    if session.state == S.CREATED:
+        session = _start_at_gateway(session, email=email, client_ip=client_ip, manager=manager)
+    return session
+
+
+def _start_at_gateway(session: PaymentSession, *, email: str, client_ip: str, manager) -> PaymentSession:
+    """Ask the gateway for its payment (outside any transaction), under the session's key."""
+    PaymentSession.objects.filter(pk=session.pk).update(attempts=F("attempts") + 1)
+    response = payments.gateway_call(
+        manager,
+        session.gateway,
+        "create_payment_session",
+        SessionData(
+            amount=session.amount,
+            currency=session.currency,
+            reference=session.reference,
+            idempotency_key=session.idempotency_key,
+            capture=False,
+            description=f"Checkout {session.checkout_id}",
+            customer_email=email,
+            return_url=session.return_url,
+            client_ip=client_ip,
+            expires_at=session.expires_at,
+            metadata={"checkout": str(session.checkout_id), "reference": session.reference},
+        ),
+    )
+    if not response.success:
+        _record_attempt(session, response, "create")
+        error = _session_error(response)
+        if response.error_code in (GatewayErrorCode.DECLINED, GatewayErrorCode.INVALID_REQUEST):
+            _end_session(session, S.FAILED, error=error)
+        # A timeout or a gateway error keeps the session (and its stock): asking again reuses its key.
+        raise error
+    with transaction.atomic():
+        locked = PaymentSession.objects.select_for_update().get(pk=session.pk)
+        if locked.state == S.CREATED:
+            locked.psp_reference = response.psp_reference
+            locked.client_data = dict(response.client_data or {})
+            locked.error_code, locked.error_message = "", ""
+            session_machine.apply(
+                locked, S.PENDING, field="state",
+                update_fields=["psp_reference", "client_data", "error_code", "error_message"],
+            )
+    return locked
+
+
+def _query_gateway(session: PaymentSession, manager):
+    return payments.gateway_call(
+        manager,
+        session.gateway,
+        "query_payment_session",
+        SessionQuery(
+            psp_reference=session.psp_reference, reference=session.reference, amount=session.amount,
+            currency=session.currency, idempotency_key=f"{session.idempotency_key}:query",
+        ),
+    )
+
+
+def checkout_complete_session(
+    *, checkout: Checkout, user, payment_session: str, manager: PluginsManager | None = None
+) -> CheckoutCompletion:
+    """Place the orders of a checkout paid through a payment session (see payment_session_complete)."""
+    reference = (payment_session or "").strip()
+    session = PaymentSession.objects.filter(checkout=checkout, reference=reference).first() if reference else None
+    if session is None:
+        raise DomainError(E.NOT_FOUND, _("No such payment session for this checkout."), field="paymentSession")
+    return payment_session_complete(session=session, user=user, manager=manager)
+
+
+def payment_session_complete(
+    *, session: PaymentSession, user=None, manager: PluginsManager | None = None
+) -> CheckoutCompletion:
+    """Verify the session with the gateway and place its checkout's orders, exactly once.
+
+    checkoutComplete and the gateway's webhook both come here, in any order and at the same
+    time: the gateway is asked first (no lock held), then the orders are placed under the
+    session's row lock, where only the first caller finds it open. An authorized payment is
+    captured after that transaction (see README: authorizations lapse after 7 days, escrow
+    lasts longer, so the platform holds the captured money in escrow). A capture that times
+    out leaves the orders placed and unpaid; completing again, the capture webhook or the
+    unpaid orders' expiry settle it.
+    """
+    manager = manager or get_plugins_manager()
+    session.refresh_from_db()
+    if session.state == S.COMPLETED:
+        return _completed_session(session, manager)
+    if session.state not in OPEN_STATES:
+        raise DomainError(E.PAYMENT_SESSION_CLOSED, _("This payment session is closed; start a new payment."), field="paymentSession")
+    if not session.psp_reference:
+        raise DomainError(E.PAYMENT_NOT_CONFIRMED, _("The payment has not started at the gateway yet; ask for it again."), field="paymentSession")
+    response = _query_gateway(session, manager)
+    if not response.success and response.status not in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
+        _record_attempt(session, response, "query")
+        raise _session_error(response)
+    status = response.status
+    if status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
+        error = DomainError(E.PAYMENT_DECLINED, response.error_message or _("The payment was declined."), field="payment")
+        _end_session(session, S.FAILED, error=error)
+        raise error
+    if status not in (GatewayStatus.AUTHORIZED, GatewayStatus.CAPTURED):
+        raise DomainError(
+            E.PAYMENT_NOT_CONFIRMED, _("The payment is not confirmed yet; confirm it with the gateway first."),
+            field="paymentSession",
+        )
+    paid = Money(quantize(response.amount, session.currency), session.currency) if response.amount is not None else None
+    if paid is None or response.currency.upper() != session.currency or paid != session.total:
+        error = DomainError(
+            E.PAYMENT_AMOUNT_MISMATCH, _("The gateway reports another amount than this payment asked for."),
+            field="payment",
+        )
+        _end_session(session, S.FAILED, error=error)
+        _close_at_gateway(session, manager)
+        raise error
+    try:
+        completion = _place_session(session, user=user, captured=status == GatewayStatus.CAPTURED)
+    except (DomainError, DomainErrors) as error:
+        first = error.errors[0] if isinstance(error, DomainErrors) else error
+        # The money was taken for a checkout that can no longer be placed: give it back.
+        session.refresh_from_db()
+        if session.state in OPEN_STATES:
+            _end_session(session, S.CANCELLED, error=first)
+            _close_at_gateway(session, manager)
+        raise
+    return _completed_session(completion.checkout_session, manager, completion=completion)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    checkout_session: PaymentSession
+    completion: CheckoutCompletion
+
+
+def _completed_session(session: PaymentSession, manager, completion: _Placed | None = None) -> CheckoutCompletion:
+    """A completed session's orders; its payment captured if it is still only authorized."""
+    payment = session.payment
+    if payment is not None and payment.status == PaymentStatus.AUTHORIZED:
+        try:
+            payments.payment_capture_unlocked(payment=payment, manager=manager)
+        except DomainError as error:
+            logger.warning("Payment session %s: capture not done yet: %s", session.reference, error.message)
+    checkout = Checkout.objects.select_related("payment").get(pk=session.checkout_id)
+    return _completion(checkout)
+
+
+def _place_session(session: PaymentSession, *, user, captured: bool):
+    with transaction.atomic():
+        # The checkout first, then the session: the order checkoutPaymentCreate locks them in.
+        checkout = Checkout.objects.select_for_update().get(pk=session.checkout_id)
+        locked = PaymentSession.objects.select_for_update().get(pk=session.pk)
+        if locked.state == S.COMPLETED:
+            return _Placed(locked, _completion(checkout))
+        if locked.state not in OPEN_STATES:
+            raise DomainError(E.PAYMENT_SESSION_CLOSED, _("This payment session is closed; start a new payment."), field="paymentSession")
+        if checkout.completed_at is not None:
+            raise DomainError(E.ALREADY_COMPLETED, "This checkout was completed; start a new one.")
+        lines, summary, buyer, email = _checked_for_payment(checkout, user)
+        if checkout_fingerprint(checkout, lines, summary.methods) != locked.fingerprint or summary.total != locked.total:
+            raise DomainError(
+                E.CHECKOUT_CHANGED, _("The checkout changed after the payment started; the payment is given back."),
+                field="paymentSession",
+            )
+        paid_state = S.SUCCEEDED if captured else S.AUTHORIZED
+        if locked.state != paid_state and session_machine.can(locked.state, paid_state):
+            session_machine.apply(locked, paid_state, field="state")
+        release_reservations(locked)
+        stock_take({line.variant: line.quantity for line in lines})
+        now = timezone.now()
+        orders = _place_orders(checkout, summary, buyer=buyer, email=email, at=now)
+        total = sum((order.total for order in orders), Money(0, checkout.currency))
+        payment = payments.payment_record_session(
+            gateway=locked.gateway, psp_reference=locked.psp_reference, amount=total, captured=captured,
+            idempotency_key=locked.idempotency_key, customer=buyer, customer_email=email,
+            metadata={"checkout": str(checkout.pk), "session": locked.reference, "orders": ",".join(str(o.pk) for o in orders)},
+        )
+        if payment.status == PaymentStatus.CAPTURED:
+            orders_services.orders_mark_paid(orders=orders, payment=payment)
+        else:
+            until = now + timedelta(minutes=settings.ORDER_UNPAID_RESERVATION_MINUTES)
+            orders_services.orders_reserve(orders=orders, payment=payment, until=until)
+        locked.payment, locked.completed_at = payment, now
+        session_machine.apply(locked, S.COMPLETED, field="state", update_fields=["payment", "completed_at"])
+        checkout.completed_at, checkout.payment = now, payment
+        checkout.save(update_fields=["completed_at", "payment", "updated_at"])
+        return _Placed(locked, CheckoutCompletion(checkout=checkout, orders=orders, payment=payment))
+
+
+def _place_orders(checkout: Checkout, summary: CheckoutSummary, *, buyer, email: str, at):
+    return orders_services.orders_place(
+        checkout_token=checkout.pk,
+        user=buyer,
+        email=email,
+        currency=checkout.currency,
+        shipping_region=checkout.shipping_region,
+        shipping_address=checkout.shipping_address_dict(),
+        packages=[
+            orders_services.PlacedPackage(
+                vendor=package.vendor,
+                origin=package.origin,
+                lines=[
+                    orders_services.PlacedLine(
+                        variant=line.variant, quantity=line.quantity, unit_price=line.unit_price(checkout.currency)
+                    )
+                    for line in package.lines
+                ],
+                shipping=orders_services.ShippingChoice(
+                    carrier=package.method.carrier_id,
+                    service_code=package.method.service_code,
+                    service_name=package.method.service_name,
+                    price=package.method.price,
+                    promised_days=package.method.promised_days,
+                ),
+            )
+            for package in summary.packages
+        ],
+        at=at,
+    )
+
+
+def payment_session_refresh(*, session: PaymentSession, manager: PluginsManager | None = None) -> PaymentSession:
+    """Bring an open session up to what the gateway says: paid -> orders placed, failed -> closed."""
+    manager = manager or get_plugins_manager()
+    try:
+        payment_session_complete(session=session, manager=manager)
+    except DomainError as error:
+        if error.code in (E.PAYMENT_TIMEOUT, E.PAYMENT_ERROR):
+            raise
+        logger.info("Payment session %s not completed: %s", session.reference, error.message)
+    except DomainErrors as errors:
+        logger.info("Payment session %s not completed: %s", session.reference, [e.message for e in errors.errors])
+    session.refresh_from_db()
+    return session
+
+
+def on_session_event(gateway_id: str, event, manager) -> None:
+    """payments' SESSION_EVENT_HANDLERS: a verified payment event about one of our sessions.
+
+    The event only says "look": the session is verified with the gateway and completed
+    (or closed) exactly as checkoutComplete would. A timeout raises, so the webhook is
+    answered with an error and the gateway sends it again.
+    """
+    sessions = PaymentSession.objects.filter(gateway=gateway_id)
+    session = None
+    if event.psp_reference:
+        session = sessions.filter(psp_reference=event.psp_reference).first()
+    if session is None and getattr(event, "reference", ""):
+        session = sessions.filter(reference=event.reference).first()
+    if session is None or session.state not in OPEN_STATES:
+        return
+    payment_session_refresh(session=session, manager=manager)
+
+
+def payment_sessions_expire(*, now=None, manager: PluginsManager | None = None) -> int:
+    """Close sessions whose time ran out and free their stock; returns how many expired.
+
+    Each is asked at the gateway first (outside any transaction): one that was paid after all is
+    completed instead; the others are closed at the gateway, then expired under their row lock.
+    A gateway that does not answer leaves the session for the next run.
+    """
+    now = now or timezone.now()
+    manager = manager or get_plugins_manager()
+    expired = 0
+    due = PaymentSession.objects.filter(state__in=OPEN_STATES, expires_at__lte=now).order_by("pk")
+    for session in list(due[:500]):
+        if session.psp_reference:
+            response = _query_gateway(session, manager)
+            if response.success and response.status in (GatewayStatus.AUTHORIZED, GatewayStatus.CAPTURED):
+                try:
+                    payment_session_complete(session=session, manager=manager)
+                    record_processed("payment_session", session.reference)
+                    continue
+                except (DomainError, DomainErrors):
+                    session.refresh_from_db()
+                    if session.state not in OPEN_STATES:
+                        record_processed("payment_session", session.reference)
+                        continue
+            elif not response.success and response.error_code in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR):
+                _record_attempt(session, response, "query")
+                continue
+            if not _close_at_gateway(session, manager):
+                continue
+        _end_session(session, S.EXPIRED)
+        if session.state == S.EXPIRED:
+            expired += 1
+            record_processed("payment_session", session.reference)
+    return expired

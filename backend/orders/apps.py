@@ -11,13 +11,15 @@ class OrdersConfig(AppConfig):
         from backend.logistics import services as logistics
         from backend.payments import services as payments
 
-        from .services import on_payment_captured, on_payment_failed, order_shipment_delivered
+        from .services import on_payment_captured, on_payment_disputed, on_payment_failed, order_shipment_delivered
 
         for handlers, handler in (
             (logistics.SHIPMENT_DELIVERED_HANDLERS, order_shipment_delivered),
             # A payment still pending at checkout is settled later by the gateway's webhook.
             (payments.PAYMENT_CAPTURED_HANDLERS, on_payment_captured),
             (payments.PAYMENT_FAILED_HANDLERS, on_payment_failed),
+            # A chargeback keeps the orders' money in escrow.
+            (payments.PAYMENT_DISPUTED_HANDLERS, on_payment_disputed),
         ):
             if handler not in handlers:
                 handlers.append(handler)

@@ -630,13 +630,15 @@ def _cancel(order: Order, *, actor, by: str, reason: str, manager: PluginsManage
     return order
 
 
-def _release_uncaptured(payment_id: int, *, manager: PluginsManager | None) -> None:
+def _release_uncaptured(payment_id: int, *, manager: PluginsManager | None) -> int | None:
     """Orders of a payment that was not captured were cancelled: the payment must not take their part.
 
-    payment_void cancels a whole authorization (gateways void all or nothing), so:
-    - no order left to pay: the payment is voided. A void the gateway refuses does not hold
-      the cancellation up: an authorization never captured lapses, and money captured after
-      all is refunded by the capture (_hold_captured);
+    A void cancels a whole authorization (gateways void all or nothing), so:
+    - no order left to pay: the payment is to be voided; its id is returned and the caller voids
+      it after its transaction (_void_after), so that the gateway is not asked while the stock's
+      and the orders' row locks are held. A void the gateway refuses does not hold the
+      cancellation up: an authorization never captured lapses, and money captured after all is
+      refunded by the capture (_hold_captured);
     - orders left on an authorized payment: it is captured for those orders only, which
       releases the rest of the authorization (and pays them); if the gateway captures more
       than asked, the cancelled orders' part is refunded at once (_hold_captured);
@@ -646,22 +648,29 @@ def _release_uncaptured(payment_id: int, *, manager: PluginsManager | None) -> N
     """
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status not in UNCAPTURED:
-        return
+        return None
     left = list(Order.objects.filter(payment_id=payment.pk, status=OrderStatus.UNPAID).order_by("pk"))
     if not left:
-        try:
-            payments.payment_void(payment=payment, manager=manager)
-        except DomainError as error:
-            logger.warning("Payment %s: void refused (%s); a later capture is refunded", payment.pk, error.message)
-        return
+        return payment.pk
     if payment.status != PaymentState.AUTHORIZED:
-        return
+        return None
     amount = Money(sum((o.total_amount for o in left), Decimal(0)), payment.currency)
     try:
         payment = payments.payment_capture(payment=payment, amount=amount, manager=manager)
     except DomainError as error:
         raise translate_error(error, OrderErrorCode, OrderErrorCode.PAYMENT_ERROR) from error
     _hold_captured(payment, manager=manager)
+    return None
+
+
+def _void_after(payment_id: int | None, *, manager: PluginsManager | None) -> None:
+    """Void a payment none of whose orders is left to pay, outside the cancelling transaction."""
+    if payment_id is None:
+        return
+    try:
+        payments.payment_void_unlocked(payment=Payment(pk=payment_id), manager=manager)
+    except DomainError as error:
+        logger.warning("Payment %s: void refused (%s); a later capture is refunded", payment_id, error.message)
 
 
 def _lock_for_cancel(order: Order) -> Order:
@@ -693,10 +702,12 @@ def order_cancel(*, actor, order: Order, reason: str = "", manager: PluginsManag
             raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
         was_unpaid = order.status == OrderStatus.UNPAID
         order = _cancel(order, actor=actor, by=by, reason=reason, manager=manager)
+        to_void = None
         if was_unpaid and order.payment_id is not None:
-            _release_uncaptured(order.payment_id, manager=manager)
+            to_void = _release_uncaptured(order.payment_id, manager=manager)
             order.refresh_from_db()
-        return order
+    _void_after(to_void, manager=manager)
+    return order
 
 
 def orders_expire_unpaid(*, now: datetime | None = None, manager: PluginsManager | None = None) -> int:
@@ -723,8 +734,10 @@ def orders_expire_unpaid(*, now: datetime | None = None, manager: PluginsManager
                         continue
                     _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.", manager=manager)
                     done.append(order.pk)
+                to_void = None
                 if done and kind == "payment":
-                    _release_uncaptured(ref, manager=manager)
+                    to_void = _release_uncaptured(ref, manager=manager)
+            _void_after(to_void, manager=manager)
         except DomainError as error:
             # The gateway did not answer: tried again at the next run.
             logger.warning("Unpaid orders %s did not expire yet: %s", pks, error.message)
@@ -747,3 +760,10 @@ def on_payment_failed(payment) -> None:
     with transaction.atomic():
         for order in Order.objects.select_for_update(of=("self",)).filter(payment=payment, status=OrderStatus.UNPAID).order_by("pk"):
             _cancel(order, actor=None, by="platform", reason="The payment failed.", manager=None)
+
+
+def on_payment_disputed(payment, event) -> None:
+    """payments' PAYMENT_DISPUTED_HANDLERS: a chargeback was opened on the payment; its orders'
+    money stays in escrow (no confirmation releases it) until staff unfreeze them."""
+    for order in Order.objects.filter(payment=payment, released_at__isnull=True).order_by("pk"):
+        order_release_freeze(order=order, reason=f"Payment disputed at the gateway ({event.event_id}).")

@@ -62,6 +62,13 @@ logger = logging.getLogger(__name__)
 # The orders issue appends its handler (hold the money in escrow, mark the orders paid).
 PAYMENT_CAPTURED_HANDLERS: list[Callable[[Payment], None]] = []
 PAYMENT_FAILED_HANDLERS: list[Callable[[Payment], None]] = []
+# Called with (payment, GatewayEvent) when the shopper disputes a captured payment with their bank,
+# inside the webhook's transaction. The orders issue appends its handler (freeze the orders' release).
+PAYMENT_DISPUTED_HANDLERS: list[Callable[[Payment, GatewayEvent], None]] = []
+# Called with (gateway_id, GatewayEvent, manager) for each new verified payment event, OUTSIDE any
+# transaction and before the event is recorded (so a handler that fails makes the gateway send it
+# again). The checkout appends its handler: a payment session paid at the gateway places its orders.
+SESSION_EVENT_HANDLERS: list[Callable[[str, GatewayEvent, PluginsManager], None]] = []
 
 
 @dataclass(frozen=True)
@@ -74,14 +81,41 @@ def _is_gateway(plugin: BasePlugin) -> bool:
     return type(plugin).process_payment is not BasePlugin.process_payment
 
 
-def available_payment_gateways(*, manager: PluginsManager | None = None) -> list[PaymentGatewayInfo]:
-    """Active gateway plugins, in the configured order: what a shopper may pay with."""
+def _takes(plugin: BasePlugin, amount: Money | None) -> bool:
+    """The plugin's payment_available rule (currency and amount); a plugin without one takes anything."""
+    if amount is None:
+        return True
+    answer = plugin.payment_available(amount.currency.code, amount.amount, previous_value=True)
+    return True if answer is NotImplemented else bool(answer)
+
+
+def available_payment_gateways(
+    *, manager: PluginsManager | None = None, amount: Money | None = None
+) -> list[PaymentGatewayInfo]:
+    """Active gateway plugins, in the configured order, that take `amount` (when given)."""
     manager = manager or get_plugins_manager()
     return [
         PaymentGatewayInfo(id=plugin.PLUGIN_ID, name=plugin.PLUGIN_NAME)
         for plugin in manager.active_plugins
-        if _is_gateway(plugin)
+        if _is_gateway(plugin) and _takes(plugin, amount)
     ]
+
+
+def session_gateway(manager: PluginsManager, gateway_id: str, amount: Money) -> BasePlugin:
+    """The active gateway that takes payment sessions for `amount`, or GATEWAY_NOT_AVAILABLE."""
+    plugin = _gateway(manager, gateway_id)
+    if type(plugin).create_payment_session is BasePlugin.create_payment_session or not _takes(plugin, amount):
+        raise DomainError(
+            PaymentErrorCode.GATEWAY_NOT_AVAILABLE,
+            f"{gateway_id} cannot take {amount.amount} {amount.currency.code}.",
+            field="gateway",
+        )
+    return plugin
+
+
+def gateway_call(manager: PluginsManager, gateway_id: str, hook: str, data) -> GatewayResponse:
+    """Ask a gateway (a session hook); timeouts become failed responses. Never call it under row locks."""
+    return _call(manager, gateway_id, hook, data)
 
 
 def _gateway(manager: PluginsManager, gateway_id: str) -> BasePlugin:
@@ -333,6 +367,123 @@ def payment_void(*, payment: Payment, manager: PluginsManager | None = None) -> 
     return payment
 
 
+def payment_record_session(
+    *,
+    gateway: str,
+    psp_reference: str,
+    amount: Money,
+    captured: bool,
+    idempotency_key: str,
+    customer=None,
+    customer_email: str = "",
+    metadata: dict | None = None,
+) -> Payment:
+    """The Payment of a session the shopper paid at the gateway (verified by the caller), once per key.
+
+    Authorized, or captured when the gateway captured at once. No gateway call: call it in the
+    transaction that places the orders.
+    """
+    payment, created = _claim(
+        Payment,
+        idempotency_key,
+        {
+            "gateway": gateway,
+            "psp_reference": psp_reference,
+            "request_fingerprint": _fingerprint(gateway=gateway, psp_reference=psp_reference, amount=str(amount.amount)),
+            "purpose": PaymentPurpose.CHECKOUT,
+            "customer": customer,
+            "customer_email": customer_email,
+            "amount": amount.amount,
+            "currency": amount.currency.code,
+            "metadata": {k: str(v) for k, v in (metadata or {}).items()},
+        },
+    )
+    if not created:
+        if payment.psp_reference != psp_reference or payment.total != amount:
+            raise _conflict("payment", idempotency_key)
+        return payment
+    target = PaymentStatus.CAPTURED if captured else PaymentStatus.AUTHORIZED
+    if target == PaymentStatus.CAPTURED:
+        payment.captured_amount = amount.amount
+    payment_machine.apply(payment, target, update_fields=["captured_amount"])
+    return payment
+
+
+def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None = None) -> Payment:
+    """Capture an authorized payment in full without holding any lock while the gateway is asked.
+
+    The capture is made under the payment's capture key, so concurrent or retried calls
+    capture once at the gateway; the result is applied under the payment's row lock, with
+    PAYMENT_CAPTURED_HANDLERS (the orders are held in escrow and marked paid), unless a
+    webhook applied it first. A timeout leaves the payment authorized and raises PAYMENT_TIMEOUT.
+    """
+    manager = manager or get_plugins_manager()
+    payment = Payment.objects.get(pk=payment.pk)
+    if payment.status != PaymentStatus.AUTHORIZED:
+        return payment
+    response = _call(
+        manager,
+        payment.gateway,
+        "capture_payment",
+        CaptureData(
+            psp_reference=payment.psp_reference,
+            amount=payment.amount,
+            currency=payment.currency,
+            idempotency_key=f"{payment.idempotency_key}:capture",
+            payment_id=payment.pk,
+        ),
+    )
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if not response.success:
+            payment.error_code = response.error_code.value if response.error_code else "error"
+            payment.error_message = response.error_message
+            payment.save(update_fields=["error_code", "error_message", "updated_at"])
+        elif payment_machine.can(payment.status, PaymentStatus.CAPTURED):
+            payment.captured_amount = response.amount if response.amount is not None else payment.amount
+            payment.error_code, payment.error_message = "", ""
+            payment_machine.apply(payment, PaymentStatus.CAPTURED, update_fields=["captured_amount", "error_code", "error_message"])
+            for handler in list(PAYMENT_CAPTURED_HANDLERS):
+                handler(payment)
+    if not response.success:
+        raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+    return payment
+
+
+def payment_void_unlocked(*, payment: Payment, manager: PluginsManager | None = None) -> Payment:
+    """Cancel an uncaptured authorization without holding any lock while the gateway is asked.
+
+    The void is asked under the payment's void key (a retry voids once) and applied under the
+    payment's row lock if nothing moved it meanwhile (a capture webhook wins: the capture then
+    refunds what it should not have taken). A refusal raises, with nothing changed.
+    """
+    manager = manager or get_plugins_manager()
+    payment = Payment.objects.get(pk=payment.pk)
+    if payment.status == PaymentStatus.CANCELLED or not payment_machine.can(payment.status, PaymentStatus.CANCELLED):
+        return payment
+    response = None
+    if payment.psp_reference:
+        response = _call(
+            manager,
+            payment.gateway,
+            "void_payment",
+            CaptureData(
+                psp_reference=payment.psp_reference,
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=f"{payment.idempotency_key}:void",
+                payment_id=payment.pk,
+            ),
+        )
+        if not response.success:
+            raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment_machine.can(payment.status, PaymentStatus.CANCELLED):
+            payment_machine.apply(payment, PaymentStatus.CANCELLED)
+    return payment
+
+
 def _refund_succeeded(refund: Refund, payment: Payment) -> None:
     refund_machine.apply(refund, RefundStatus.SUCCEEDED, update_fields=["psp_reference"])
     payment.refunded_amount += refund.amount
@@ -510,6 +661,13 @@ def payment_webhook_handle(*, gateway_id: str, request, manager: PluginsManager 
         raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"{gateway_id} takes no webhooks.")
     applied = duplicates = 0
     for event in events:
+        if WebhookEvent.objects.filter(gateway=gateway_id, event_id=event.event_id).exists():
+            duplicates += 1  # a replay: nothing happens twice
+            continue
+        if event.type in _PAYMENT_EVENT_TYPES:
+            # Outside any transaction: a handler may ask the gateway (it never trusts the event alone).
+            for handler in list(SESSION_EVENT_HANDLERS):
+                handler(gateway_id, event, manager)
         with transaction.atomic():
             try:
                 with transaction.atomic():
@@ -522,6 +680,28 @@ def payment_webhook_handle(*, gateway_id: str, request, manager: PluginsManager 
             _apply_event(gateway_id, event)
             applied += 1
     return WebhookResult(applied=applied, duplicates=duplicates)
+
+
+_PAYMENT_EVENT_TYPES = (
+    GatewayEventType.PAYMENT_AUTHORIZED,
+    GatewayEventType.PAYMENT_CAPTURED,
+    GatewayEventType.PAYMENT_FAILED,
+    GatewayEventType.PAYMENT_CANCELLED,
+)
+
+
+def webhook_answer(*, gateway_id: str, result: WebhookResult | None, manager: PluginsManager | None = None):
+    """(status, content_type, body) the gateway expects back; `result` None when the webhook was refused."""
+    manager = manager or get_plugins_manager()
+    plugin = manager.get_plugin(gateway_id)
+    answer = NotImplemented
+    if plugin is not None:
+        answer = plugin.webhook_response(result, previous_value=NotImplemented)
+    if answer is NotImplemented or answer is None:
+        if result is None:
+            return 400, "application/json", json.dumps({"error": "invalid webhook"})
+        return 200, "application/json", json.dumps({"applied": result.applied, "duplicates": result.duplicates})
+    return answer
 
 
 def _apply_event(gateway_id: str, event: GatewayEvent) -> None:
@@ -560,6 +740,18 @@ def _apply_event(gateway_id: str, event: GatewayEvent) -> None:
             handlers = []
         for handler in list(handlers):
             handler(payment)
+    elif kind == GatewayEventType.PAYMENT_DISPUTED:
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(gateway=gateway_id, psp_reference=event.psp_reference)
+            .first()
+        )
+        if payment is None:
+            logger.warning("webhook %s: dispute on unknown payment %s", event.event_id, event.psp_reference)
+            return
+        logger.warning("Payment %s disputed at %s (event %s)", payment.pk, gateway_id, event.event_id)
+        for handler in list(PAYMENT_DISPUTED_HANDLERS):
+            handler(payment, event)
     elif kind in (GatewayEventType.REFUND_SUCCEEDED, GatewayEventType.REFUND_FAILED):
         refund = (
             Refund.objects.select_for_update()

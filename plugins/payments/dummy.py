@@ -1,7 +1,10 @@
 """The embedded default gateway: no network, the token says what happens.
 
 Tokens: "success" charges, "decline" is declined, "timeout" gets no answer.
-Refunds, captures and voids always succeed; transfers succeed unless the
+Payment sessions have no client step: a session is authorized as soon as the
+gateway creates it, unless the `session_outcome` setting says otherwise
+("pending": never confirmed, "declined": refused at creation, "timeout": no
+answer). Refunds, captures and voids always succeed; transfers succeed unless the
 `fail_transfers` setting is on (to try payout failures). Webhooks are signed
 with HMAC-SHA256 of the body under `webhook_secret` (header
 X-Dummy-Signature); with no secret configured every webhook is refused.
@@ -56,7 +59,65 @@ class DummyGatewayPlugin(BasePlugin):
     CONFIG_STRUCTURE = {
         "fail_transfers": ConfigField(ConfigType.BOOLEAN, False, "Refuse every transfer to a vendor."),
         "webhook_secret": ConfigField(ConfigType.SECRET, "", "Key that signs test webhooks; empty refuses them."),
+        "session_outcome": ConfigField(
+            ConfigType.STRING, "authorized", "What a payment session does: authorized, pending, declined or timeout.",
+            choices=("authorized", "pending", "declined", "timeout"),
+        ),
     }
+
+    # --- payment sessions ---
+
+    def payment_available(self, currency, amount, *, previous_value):
+        return amount > 0
+
+    def _session_failure(self):
+        outcome = self.get("session_outcome", "authorized")
+        if outcome == "timeout":
+            return GatewayResponse(
+                success=False, error_code=GatewayErrorCode.TIMEOUT, error_message="The gateway did not answer."
+            )
+        if outcome == "declined":
+            return GatewayResponse(
+                success=False, error_code=GatewayErrorCode.DECLINED, error_message="The payment was declined."
+            )
+        return None
+
+    def create_payment_session(self, session_data, *, previous_value):
+        failure = self._session_failure()
+        if failure is not None:
+            return failure
+        reference = _reference("dummy_session", session_data.idempotency_key)
+        pending = self.get("session_outcome") == "pending"
+        return GatewayResponse(
+            success=True,
+            psp_reference=reference,
+            status=GatewayStatus.ACTION_REQUIRED if pending else GatewayStatus.AUTHORIZED,
+            amount=session_data.amount,
+            currency=session_data.currency,
+            client_data={"session": reference, "confirmed": not pending},
+        )
+
+    def query_payment_session(self, session_query, *, previous_value):
+        outcome = self.get("session_outcome", "authorized")
+        if outcome == "timeout":
+            return self._session_failure()
+        if outcome == "pending":
+            return GatewayResponse(success=True, psp_reference=session_query.psp_reference, status=GatewayStatus.ACTION_REQUIRED)
+        if outcome == "declined":
+            return GatewayResponse(
+                success=False, psp_reference=session_query.psp_reference, status=GatewayStatus.FAILED,
+                error_code=GatewayErrorCode.DECLINED, error_message="The payment was declined.",
+            )
+        return GatewayResponse(
+            success=True,
+            psp_reference=session_query.psp_reference,
+            status=GatewayStatus.AUTHORIZED,
+            amount=session_query.amount,
+            currency=session_query.currency,
+        )
+
+    def close_payment_session(self, session_query, *, previous_value):
+        return GatewayResponse(success=True, psp_reference=session_query.psp_reference, status=GatewayStatus.CANCELLED)
 
     def process_payment(self, payment_data, *, previous_value):
         token = payment_data.token.strip().lower()

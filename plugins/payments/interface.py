@@ -150,6 +150,8 @@ class GatewayEventType(str, Enum):
     PAYMENT_CAPTURED = "payment_captured"
     PAYMENT_FAILED = "payment_failed"
     PAYMENT_CANCELLED = "payment_cancelled"
+    # The shopper disputed a captured payment with their bank (a chargeback); psp_reference names the payment.
+    PAYMENT_DISPUTED = "payment_disputed"
     REFUND_SUCCEEDED = "refund_succeeded"
     REFUND_FAILED = "refund_failed"
     TRANSFER_PAID = "transfer_paid"

@@ -45,6 +45,22 @@ PAYMENT_EVENTS = {
 }
 REFUND_EVENTS = {"refund.created", "refund.updated", "charge.refund.updated"}
 
+# A PaymentIntent of a payment session, as the session flow sees it: waiting for the shopper's
+# client (a card, 3-D Secure), authorized (manual capture), captured, or cancelled.
+SESSION_STATUS = {
+    "requires_payment_method": GatewayStatus.ACTION_REQUIRED,
+    "requires_confirmation": GatewayStatus.ACTION_REQUIRED,
+    "requires_action": GatewayStatus.ACTION_REQUIRED,
+    "processing": GatewayStatus.PENDING,
+    "requires_capture": GatewayStatus.AUTHORIZED,
+    "succeeded": GatewayStatus.CAPTURED,
+    "canceled": GatewayStatus.CANCELLED,
+}
+DEFAULT_CURRENCIES = "CNY,HKD,USD,EUR,GBP,JPY,SGD"
+# Stripe's minimum charge amounts (in major units) for the default currencies.
+DEFAULT_MINIMUMS = {"CNY": "4.00", "HKD": "4.00", "USD": "0.50", "EUR": "0.50", "GBP": "0.30", "JPY": "50", "SGD": "0.50"}
+MAX_MINOR_UNITS = 99_999_999  # Stripe's largest amount: eight digits in minor units
+
 
 def _plain(obj) -> dict:
     """A Stripe object as plain dicts (newer libraries' objects are not dicts)."""
@@ -81,6 +97,8 @@ class StripeGatewayPlugin(BasePlugin):
         "api_base": ConfigField(ConfigType.STRING, None, "API address; defaults to STRIPE_API_BASE or Stripe's."),
         "connected_accounts": ConfigField(ConfigType.JSON, {}, "Vendor id -> connected account id (acct_...)."),
         "timeout_seconds": ConfigField(ConfigType.INTEGER, 30, "How long to wait for Stripe."),
+        "currencies": ConfigField(ConfigType.STRING, DEFAULT_CURRENCIES, "Currencies offered, comma-separated ISO codes."),
+        "minimum_amounts": ConfigField(ConfigType.JSON, DEFAULT_MINIMUMS, "Smallest amount per currency, e.g. {\"CNY\": \"4.00\"}."),
     }
 
     # --- client ---
@@ -106,7 +124,7 @@ class StripeGatewayPlugin(BasePlugin):
         intent = _plain(intent)
         status = INTENT_STATUS.get(intent["status"], GatewayStatus.PENDING)
         currency = intent["currency"].upper()
-        minor = intent.get("amount_received") if status == GatewayStatus.CAPTURED else intent.get("amount")
+        minor = (intent.get("amount_received") or intent.get("amount")) if status == GatewayStatus.CAPTURED else intent.get("amount")
         if status == GatewayStatus.FAILED:
             error = intent.get("last_payment_error") or {}
             return GatewayResponse(
@@ -151,6 +169,82 @@ class StripeGatewayPlugin(BasePlugin):
         except stripe.StripeError as exc:
             return _error(exc)
         return self._intent_response(intent)
+
+    # --- payment sessions: the shopper's client confirms the PaymentIntent (3-D Secure included) ---
+
+    def payment_available(self, currency, amount, *, previous_value):
+        currencies = {c.strip().upper() for c in str(self.get("currencies") or DEFAULT_CURRENCIES).split(",") if c.strip()}
+        code = str(currency).upper()
+        if code not in currencies or amount <= 0:
+            return False
+        minimum = Decimal(str((self.get("minimum_amounts") or {}).get(code, "0")))
+        return amount >= minimum and to_minor(amount, code) <= MAX_MINOR_UNITS
+
+    @staticmethod
+    def _session_response(intent) -> GatewayResponse:
+        intent = _plain(intent)
+        status = SESSION_STATUS.get(intent["status"], GatewayStatus.PENDING)
+        currency = intent["currency"].upper()
+        if status == GatewayStatus.CAPTURED:
+            minor = intent.get("amount_received") or intent.get("amount")
+        elif status == GatewayStatus.AUTHORIZED:
+            minor = intent.get("amount_capturable") or intent.get("amount")
+        else:
+            minor = intent.get("amount")
+        error = intent.get("last_payment_error") or {}
+        return GatewayResponse(
+            success=True,
+            psp_reference=intent["id"],
+            status=status,
+            amount=from_minor(minor or 0, currency),
+            currency=currency,
+            error_message=error.get("message", "") if status == GatewayStatus.CANCELLED else "",
+            raw=intent,
+            client_data={"client_secret": intent.get("client_secret", ""), "payment_intent": intent["id"]},
+        )
+
+    def create_payment_session(self, session_data, *, previous_value):
+        params = {
+            "amount": to_minor(session_data.amount, session_data.currency),
+            "currency": session_data.currency.lower(),
+            # Authorized on the client, captured by the platform when the orders are placed.
+            "capture_method": "automatic" if session_data.capture else "manual",
+            "metadata": {**dict(session_data.metadata), "reference": session_data.reference},
+        }
+        try:
+            intent = self._v1(self.client()).payment_intents.create(
+                params=params, options={"idempotency_key": session_data.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            return _error(exc)
+        return self._session_response(intent)
+
+    def query_payment_session(self, session_query, *, previous_value):
+        try:
+            intent = self._v1(self.client()).payment_intents.retrieve(session_query.psp_reference)
+        except stripe.StripeError as exc:
+            return _error(exc)
+        return self._session_response(intent)
+
+    def close_payment_session(self, session_query, *, previous_value):
+        """Cancel the PaymentIntent (voids an authorization); one already cancelled is closed too."""
+        intents = self._v1(self.client()).payment_intents
+        try:
+            intent = _plain(intents.retrieve(session_query.psp_reference))
+            if intent["status"] == "canceled":
+                return self._session_response(intent)
+            if intent["status"] in ("succeeded", "processing"):
+                return GatewayResponse(
+                    success=False, psp_reference=intent["id"], error_code=GatewayErrorCode.INVALID_REQUEST,
+                    error_message=f"The payment is {intent['status']}; it is refunded, not cancelled.", raw=intent,
+                )
+            intent = intents.cancel(
+                session_query.psp_reference,
+                options={"idempotency_key": session_query.idempotency_key or f"close:{session_query.reference}"},
+            )
+        except stripe.StripeError as exc:
+            return _error(exc)
+        return self._session_response(intent)
 
     def capture_payment(self, capture_data, *, previous_value):
         try:
@@ -252,7 +346,39 @@ class StripeGatewayPlugin(BasePlugin):
             )
         except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
             raise WebhookVerificationError(str(exc)) from exc
-        return [self._event(event)]
+        return self._events(event)
+
+    @classmethod
+    def _events(cls, event) -> list[GatewayEvent]:
+        raw = _plain(event)
+        obj = raw["data"]["object"]
+        currency = str(obj.get("currency") or "").upper()
+        if raw["type"] == "charge.refunded":
+            # One event for the charge; each of its refunds is matched on its own (by refund id).
+            refunds = (obj.get("refunds") or {}).get("data") or []
+            return [
+                GatewayEvent(
+                    event_id=f"{raw['id']}:{refund['id']}",
+                    type=GatewayEventType.REFUND_SUCCEEDED if refund.get("status") == "succeeded" else GatewayEventType.IGNORED,
+                    psp_reference=str(refund["id"]),
+                    amount=from_minor(refund["amount"], currency) if currency else None,
+                    currency=currency,
+                    raw=raw,
+                )
+                for refund in refunds
+            ] or [GatewayEvent(event_id=raw["id"], type=GatewayEventType.IGNORED, raw=raw)]
+        if raw["type"] == "charge.dispute.created":
+            return [
+                GatewayEvent(
+                    event_id=raw["id"],
+                    type=GatewayEventType.PAYMENT_DISPUTED,
+                    psp_reference=str(obj.get("payment_intent") or ""),
+                    amount=from_minor(obj["amount"], currency) if currency and obj.get("amount") is not None else None,
+                    currency=currency,
+                    raw=raw,
+                )
+            ]
+        return [cls._event(event)]
 
     @staticmethod
     def _event(event) -> GatewayEvent:
@@ -280,6 +406,7 @@ class StripeGatewayPlugin(BasePlugin):
         elif event_type == "transfer.reversed":
             kind = GatewayEventType.TRANSFER_REVERSED
             value = amount("amount_reversed")
+        metadata = obj.get("metadata") or {}
         return GatewayEvent(
             event_id=raw["id"],
             type=kind,
@@ -287,4 +414,5 @@ class StripeGatewayPlugin(BasePlugin):
             amount=value,
             currency=currency,
             raw=raw,
+            reference=str(metadata.get("reference", "")) if isinstance(metadata, dict) else "",
         )

@@ -62,6 +62,7 @@ STOREFRONT_ORDER_FIELDS = f"""
   vendor {{ id name }}
   lines {{ productName variantSku quantity unitPrice {MONEY} total {MONEY} }}
   subtotal {MONEY} shippingPrice {MONEY} total {MONEY} refunded {MONEY}
+  payments {{ gateway status total {MONEY} captured {MONEY} refunded {MONEY} }}
   shippingMethod {{ carrier serviceCode }}
   shipments {{ carrier trackingNumber status events {{ status occurredAt location description }} }}
 """
@@ -103,3 +104,22 @@ mutation($id: ID!, $reason: String!) {{
 }}"""
 VENDOR_BALANCE = f"""
 query($vendor: ID!) {{ vendorBalance(vendor: $vendor) {{ pending {MONEY} available {MONEY} }} }}"""
+
+PAYMENT_SESSION_FIELDS = f"id gateway state clientData amount {MONEY} expiresAt"
+CHECKOUT_PAYMENT_CREATE = f"""
+mutation($id: ID!, $gateway: String!, $returnUrl: String) {{
+  checkoutPaymentCreate(id: $id, gateway: $gateway, returnUrl: $returnUrl) {{
+    paymentSession {{ {PAYMENT_SESSION_FIELDS} }}
+    checkout {{ id totalPrice {MONEY} }}
+    {ERRORS}
+  }}
+}}"""
+CHECKOUT_COMPLETE_SESSION = f"""
+mutation($id: ID!, $paymentSession: String!) {{
+  checkoutComplete(id: $id, paymentSession: $paymentSession) {{
+    orders {{ id number status paymentStatus total {MONEY} payments {{ gateway status total {MONEY} captured {MONEY} }} }}
+    payment {{ id gateway status total {MONEY} captured {MONEY} }}
+    checkout {{ id completedAt }}
+    {ERRORS}
+  }}
+}}"""

@@ -235,6 +235,7 @@ OWNED_CASES: list[Case] = [
                                                   "vendor": g("Vendor", A(w).vendor), "carrier": TABLE_RATE}),
     sm("checkoutComplete", lambda w: {"id": to_global_id("Checkout", w.checkout.pk),
                                       "payment": {"gateway": "dummy", "token": "success"}}),
+    sm("checkoutPaymentCreate", lambda w: {"id": to_global_id("Checkout", w.checkout.pk), "gateway": "dummy"}),
     sm("disputeOpen", lambda w: {"order": g("Order", A(w).order_unshipped), "input": {
         "reason": "NOT_AS_DESCRIBED", "description": "Opened by someone else", "requestedAmount": "10.00"}}),
     sm("disputeMessageAdd", lambda w: {"id": g("Dispute", A(w).dispute), "input": {"body": "Planted message"}}),
