@@ -379,6 +379,13 @@ SEARCH_BACKEND = os.environ.get(
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# Each active gateway's records of a day (in TIME_ZONE) are compared with ours once a day: the day
+# this many days before the run (1: yesterday, when the gateways' books of the day are complete).
+RECONCILIATION_LAG_DAYS = env_int("RECONCILIATION_LAG_DAYS", 1)
+CELERY_BEAT_SCHEDULE["payments-reconcile-gateways"] = {
+    "task": "payments.reconcile_gateways",
+    "schedule": timedelta(hours=24),
+}
 
 # --- Plugins, in the order the manager runs them ---
 # Each issue's plugins add themselves here; PLUGINS in the environment replaces the list.
@@ -389,9 +396,11 @@ DEFAULT_PLUGINS: list[str] = [
     # Carriers: the table-rate carrier is active by default, the HTTP carrier is off until configured.
     "plugins.logistics.table_rate.TableRateCarrierPlugin",
     "plugins.logistics.http_carrier.HttpCarrierPlugin",
-    # Payment gateways: the dummy gateway is active by default, Stripe is off until configured.
+    # Payment gateways: the dummy gateway is active by default; Stripe, Alipay and WeChat Pay are off until configured.
     "plugins.payments.dummy.DummyGatewayPlugin",
     "plugins.payments.stripe.StripeGatewayPlugin",
+    "plugins.payments.alipay.AlipayGatewayPlugin",
+    "plugins.payments.wechatpay.WeChatPayGatewayPlugin",
     # Dispute policy: the default policy is active; the strict-evidence policy is an alternative, off.
     "plugins.arbitration.default.DefaultArbitrationPlugin",
     "plugins.arbitration.strict_evidence.StrictEvidenceArbitrationPlugin",

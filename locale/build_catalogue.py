@@ -3,7 +3,8 @@ translations below (English msgid -> Simplified Chinese). Run from the repositor
 
     xgettext --language=Python --keyword=_ --keyword=gettext --keyword=gettext_noop --from-code=UTF-8 --no-location \
         -o /tmp/messages.pot backend/accounts/*.py backend/vendors/services.py backend/core/query_cost.py \
-        backend/graphql/core/hostile_input.py backend/graphql/core/csrf_prevention.py
+        backend/graphql/core/hostile_input.py backend/graphql/core/csrf_prevention.py \
+        backend/checkout/services.py backend/payments/reconciliation.py
     python locale/build_catalogue.py /tmp/messages.pot
     python manage.py compilemessages -l zh_Hans
 
@@ -116,6 +117,7 @@ ZH = {
     "(multipart uploads).":
     "此请求疑似跨站请求伪造，已被拒绝。请使用 Content-Type: application/json 发送，"
     "或带上非空的 Apollo-Require-Preflight 请求头（文件上传）。",
+    "Say what was found or done.": "请说明发现了什么或做了什么。",
     # Payment sessions (backend/checkout/services.py).
     "The payment gateway did not answer in time; try again.": "支付网关未及时响应，请重试。",
     "The payment was declined.": "付款被拒绝。",

@@ -178,3 +178,60 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.event_id} {self.type}"
+
+
+class MismatchKind(models.TextChoices):
+    CHARGE = "charge", "Charge"
+    REFUND = "refund", "Refund"
+    TRANSFER = "transfer", "Transfer"
+
+
+class MismatchProblem(models.TextChoices):
+    MISSING_AT_GATEWAY = "missing_at_gateway", "Recorded here, unknown to the gateway"
+    MISSING_HERE = "missing_here", "At the gateway, not recorded here"
+    AMOUNT_DIFFERS = "amount_differs", "Amount differs"
+    CURRENCY_DIFFERS = "currency_differs", "Currency differs"
+    STATUS_DIFFERS = "status_differs", "Status differs"
+
+
+class ReconciliationMismatch(models.Model):
+    """One difference between a gateway's records of a day and ours, found by the daily reconciliation.
+
+    Never corrected automatically: staff look, fix what needs fixing through the usual
+    operations, and mark it reviewed with a note. Re-running a day finds the same row.
+    """
+
+    gateway = models.CharField(max_length=64)
+    day = models.DateField(db_index=True)
+    kind = models.CharField(max_length=16, choices=MismatchKind.choices)
+    psp_reference = models.CharField(max_length=255)
+    problem = models.CharField(max_length=32, choices=MismatchProblem.choices)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    transfer = models.ForeignKey(Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    our_amount = models.DecimalField(**AMOUNT, null=True, blank=True)
+    our_currency = models.CharField(max_length=3, blank=True)
+    our_status = models.CharField(max_length=32, blank=True)
+    gateway_amount = models.DecimalField(**AMOUNT, null=True, blank=True)
+    gateway_currency = models.CharField(max_length=3, blank=True)
+    gateway_status = models.CharField(max_length=32, blank=True)
+    gateway_record = models.JSONField(default=dict, blank=True, help_text="The gateway's record as it answered.")
+    detected_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(help_text="The last reconciliation run that still found it.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-day", "gateway", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "day", "kind", "psp_reference", "problem"], name="one_mismatch_per_day_and_problem"
+            )
+        ]
+        indexes = [models.Index(fields=["gateway", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.day} {self.kind} {self.psp_reference}: {self.problem}"

@@ -8,6 +8,11 @@ answer). Refunds, captures and voids always succeed; transfers succeed unless th
 `fail_transfers` setting is on (to try payout failures). Webhooks are signed
 with HMAC-SHA256 of the body under `webhook_secret` (header
 X-Dummy-Signature); with no secret configured every webhook is refused.
+
+For reconciliation the dummy's books are what it answered, which is what the
+marketplace stored (its references derive from the idempotency keys), so its
+gateway_records are built from the stored payments, refunds and transfers.
+Tests play a gateway that disagrees through DISAGREEMENTS.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from .interface import (
     GatewayErrorCode,
     GatewayEvent,
     GatewayEventType,
+    GatewayRecord,
     GatewayResponse,
     GatewayStatus,
     WebhookVerificationError,
@@ -34,6 +40,11 @@ SIGNATURE_HEADER = "X-Dummy-Signature"
 def _reference(prefix: str, key: str) -> str:
     # Derived from the idempotency key, so a retried call answers with the same reference.
     return f"{prefix}_{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+# (kind, psp_reference) -> the record the dummy reports instead of its own (None: it has none).
+# Keys not among its own are reported as extra records. Process-wide; for tests only.
+DISAGREEMENTS: dict[tuple[str, str], GatewayRecord | None] = {}
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -195,3 +206,15 @@ class DummyGatewayPlugin(BasePlugin):
             ]
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
             raise WebhookVerificationError(f"Malformed event: {exc}") from exc
+
+    def gateway_records(self, start, end, *, previous_value):
+        """The dummy's payments, refunds and transfers of [start, end), as stored, changed by DISAGREEMENTS."""
+        from backend.payments.selectors import gateway_movements
+
+        records = {(r.kind, r.psp_reference): r for r in gateway_movements(self.PLUGIN_ID, start, end)}
+        for key, record in DISAGREEMENTS.items():
+            if record is None:
+                records.pop(key, None)
+            else:
+                records[key] = record
+        return list(records.values())

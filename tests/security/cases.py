@@ -281,6 +281,7 @@ STAFF_CASES: list[Case] = [
     q("plugins", lambda w: {}, staff=(MP,)),
     q("plugin", lambda w: {"id": TABLE_RATE}, staff=(MP,)),
     q("platformRevenue", lambda w: dict(MONTH), staff=(MF,)),
+    q("reconciliationMismatches", lambda w: {"first": 50}, staff=(MF,), expect="list"),
     q("reviewQueue", lambda w: {"first": 50}, staff=(RL,), expect="list"),
     q("staffUsers", lambda w: {"first": 50}, staff=(MS,), expect="list", depth=3),
     q("permissionGroups", lambda w: {"first": 50}, staff=(MS,), expect="list"),
@@ -377,6 +378,7 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("ProductMedia", lambda w: A(w).draft_media, staff=(RL, MV)),
     NodeCase("ProductRevision", lambda w: A(w).revision, staff=(RL, MV)),
     NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,), attackers=("alpha_owner", "anonymous")),
+    NodeCase("ReconciliationMismatch", lambda w: w.mismatch, legit=(), staff=(MF,), attackers=("alpha_owner", "anonymous")),
 ]
 
 PUBLIC = {

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.catalog import services as catalog
@@ -33,7 +34,7 @@ from backend.logistics.loaders import load_all
 from backend.logistics.models import Region, Shipment, ShippingService
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderLine, VendorShippingOrigin
-from backend.payments.models import Payment
+from backend.payments.models import MismatchProblem, Payment, ReconciliationMismatch
 from backend.vendors import services as vendors
 from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
 from backend.vendors.models import VendorStaffInvitation
@@ -105,6 +106,7 @@ class World:
     checkout: Checkout  # shopper 1's open checkout (lines of A and B)
     guest_checkout: Checkout
     group: Group  # a permission group holding every permission
+    mismatch: ReconciliationMismatch | None = None  # the reconciliation found alpha's fee payment missing
     media_root: str = ""
     private_media_root: str = ""
     users: dict[str, User] = field(default_factory=dict)
@@ -252,11 +254,17 @@ def build_world(media_root: str = "") -> World:
         actor=staff[PlatformPermission.MANAGE_VENDORS], application=pending, message="Add a trademark certificate."
     )
     group = Group.objects.get(name="Full access")
+    fee_payment = alpha.fee_payment
+    mismatch = ReconciliationMismatch.objects.create(
+        gateway=fee_payment.gateway, day=timezone.localdate(), kind="charge", psp_reference=fee_payment.psp_reference,
+        problem=MismatchProblem.MISSING_AT_GATEWAY, payment=fee_payment, our_amount=fee_payment.amount,
+        our_currency=fee_payment.currency, our_status="succeeded", last_seen_at=timezone.now(),
+    )
     world = World(
         alpha=alpha, bravo=bravo, shopper1=shopper1, shopper2=shopper2, applicant=applicant,
         pending_application=pending, staff=staff, staff_none=staff_none, superuser=superuser,
         categories=categories, fee_plan=fee_plan, checkout=_checkout(shopper1, both, "Shopper1"),
-        guest_checkout=_checkout(None, both, "Guest"), group=group, media_root=media_root,
+        guest_checkout=_checkout(None, both, "Guest"), group=group, mismatch=mismatch, media_root=media_root,
     )
     world.users = {
         "anonymous": None,

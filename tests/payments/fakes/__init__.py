@@ -1,0 +1,1 @@
+"""Local fakes of payment gateways' HTTP endpoints, for tests without the internet."""
