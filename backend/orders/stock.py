@@ -17,6 +17,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
 from backend.catalog.models import Product, ProductVariant
+from backend.search import indexing as search_indexing
 
 
 def stock_lock(variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
@@ -38,6 +39,7 @@ def _sales_delta(deltas: dict[int, int]) -> None:
     for product_id, delta in sorted(deltas.items()):
         if delta:
             Product.objects.filter(pk=product_id).update(sales_count=Greatest(F("sales_count") + delta, Value(0)))
+    search_indexing.products_changed(deltas)
 
 
 def sales_record(lines, *, sign: int = 1) -> None:
@@ -58,6 +60,7 @@ def stock_take(quantities: dict[ProductVariant, int]) -> None:
     for variant, quantity in sorted(quantities.items(), key=lambda item: item[0].pk):
         ProductVariant.objects.filter(pk=variant.pk).update(stock=F("stock") - quantity)
         variant.stock -= quantity
+    search_indexing.products_changed(variant.product_id for variant in quantities)
 
 
 def stock_return(lines) -> None:
@@ -71,6 +74,7 @@ def stock_return(lines) -> None:
         if variant_id not in locked:
             continue
         ProductVariant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
+    search_indexing.products_changed(variant.product_id for variant in locked.values())
 
 
 __all__ = ["sales_record", "stock_lock", "stock_return", "stock_take"]

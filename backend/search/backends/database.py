@@ -37,8 +37,9 @@ def _pg_lexeme(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _pg_query(terms: list[QueryTerm]) -> str:
-    return " & ".join(_pg_lexeme(t.token) + (":*" if t.prefix else "") for t in terms)
+def _pg_query(terms: list[QueryTerm], *, weights: str = "") -> str:
+    suffix = (lambda t: (":*" if t.prefix else ":") + weights) if weights else (lambda t: ":*" if t.prefix else "")
+    return " & ".join(_pg_lexeme(t.token) + suffix(t) for t in terms)
 
 
 def _pg_vector(document: ProductDocument) -> str:
@@ -157,6 +158,22 @@ class DatabaseBackend(SearchBackend):
                 F("search_rank").asc(nulls_last=True), "-pk"
             )
         return queryset
+
+    def name_matches(self, base: QuerySet, prefix: str) -> QuerySet:
+        """Listings whose name (not description) matches every term, the last one as a prefix."""
+        terms = query_terms(prefix)
+        if not terms:
+            return base.none()
+        terms[-1] = QueryTerm(terms[-1].token, True)
+        if self.vendor == "sqlite":
+            sql = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
+            params = ["name : (" + _sqlite_match(terms) + ")"]
+        elif self.vendor == "postgresql":
+            sql = f"SELECT product_id FROM {POSTGRES_TABLE} WHERE document @@ %s::tsquery"
+            params = [_pg_query(terms, weights="A")]
+        else:
+            return base.filter(name__icontains=prefix.strip())
+        return base.filter(pk__in=RawSQL(sql, params))
 
     def _fallback_ids(self, query: str, limit: int | None) -> list[int]:
         from backend.catalog.models import Product
