@@ -40,7 +40,7 @@ class FakeElasticsearch:
         self.indices: dict[str, dict] = {}
         self.aliases: dict[str, set[str]] = {}
         self.requests: list[tuple[str, str, object]] = []
-        self.responses: list[tuple[str, dict]] = []
+        self.responses: list[tuple] = []
         self.status = "green"
         self.down = False
         self.delay = 0.0
@@ -86,9 +86,10 @@ class FakeElasticsearch:
 
     # --- what tests use ---
 
-    def respond_with(self, path_part: str, body: dict) -> None:
-        """Answer the next request whose path contains path_part with this recorded body."""
-        self.responses.append((path_part, body))
+    def respond_with(self, path_part: str, body: dict, when=None) -> None:
+        """Answer the next request whose path contains path_part (and whose parsed body passes
+        `when`, if given) with this recorded body."""
+        self.responses.append((path_part, body, when))
 
     def bodies(self, path_part: str, method: str | None = None) -> list:
         return [b for m, p, b in self.requests if path_part in p and (method is None or m == method)]
@@ -116,8 +117,8 @@ class FakeElasticsearch:
             body = json.loads(raw) if raw else None
         with self.lock:
             self.requests.append((method, url.path, body))
-            for position, (part, response) in enumerate(self.responses):
-                if part in url.path:
+            for position, (part, response, when) in enumerate(self.responses):
+                if part in url.path and (when is None or when(body)):
                     del self.responses[position]
                     return 200, response
             return self._route(method, parts, body)

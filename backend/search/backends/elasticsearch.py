@@ -53,6 +53,8 @@ from .base import SearchBackend
 
 logger = logging.getLogger("backend.search")
 FAILURES = (TransportError, ApiError, OSError)
+# An answer of an unexpected shape (a proxy's error page, another version) is a failure too.
+READ_FAILURES = FAILURES + (KeyError, IndexError, TypeError, ValueError)
 TERMS_SIZE = 30
 MAX_IDS = 10_000
 
@@ -215,7 +217,7 @@ class ElasticsearchBackend(SearchBackend):
             return fallback()
         try:
             return call()
-        except FAILURES as exc:
+        except READ_FAILURES as exc:
             self._failed(what, exc)
             return fallback()
 
