@@ -239,20 +239,24 @@ def _global_pk(global_id: relay.GlobalID | None, type_name: str) -> int | None:
     return NO_KEY if key is None else key
 
 
+MAX_SELECTED = 20
+
+
 def product_query(filter: ProductFilterInput | None) -> ProductQuery:
     """The shopper's filters as the search domain's query."""
     if filter is None:
         return ProductQuery()
+    # Facet selections are short lists; longer ones are cut (they could only slow the query down).
     attributes: dict[str, tuple[str, ...]] = {}
-    for item in filter.attributes or ():
-        values = tuple(dict.fromkeys(v for v in item.values if v))
+    for item in (filter.attributes or ())[:MAX_SELECTED]:
+        values = tuple(dict.fromkeys(v for v in item.values if v))[:MAX_SELECTED]
         if item.slug and values:
             attributes[item.slug] = values
     return ProductQuery(
         text=(filter.search or "").strip(),
         category_id=_global_pk(filter.category, "Category"),
         vendor_id=_global_pk(filter.vendor, "Vendor"),
-        brands=tuple(dict.fromkeys(b for b in filter.brands or () if b)),
+        brands=tuple(dict.fromkeys(b for b in filter.brands or () if b))[:MAX_SELECTED],
         attributes=tuple(attributes.items()),
         price_gte=filter.price_gte,
         price_lte=filter.price_lte,
