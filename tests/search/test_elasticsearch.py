@@ -138,7 +138,8 @@ def test_search_sends_cjk_and_fuzzy_queries_and_keeps_the_database_filters(shop,
     }
     assert should[1]["multi_match"]["type"] == "bool_prefix"
     assert should[2]["multi_match"]["fields"] == ["name.cjk^4", "body.cjk"]
-    assert body["_source"] is False and body["size"] == 10000
+    assert body["_source"] is False and body["size"] == 1000  # the best 1000 by relevance
+    assert body["sort"] == ["_score", {"sales": "desc"}]
     # Filters the index does not need (here: in stock) stay in SQL.
     data = api.execute(SEARCH, {"filter": {"search": "Apple", "inStock": True}})["products"]
     assert data["totalCount"] == 0

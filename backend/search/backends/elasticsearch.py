@@ -56,7 +56,8 @@ FAILURES = (TransportError, ApiError, OSError)
 # An answer of an unexpected shape (a proxy's error page, another version) is a failure too.
 READ_FAILURES = FAILURES + (KeyError, IndexError, TypeError, ValueError)
 TERMS_SIZE = 30
-MAX_IDS = 10_000
+MAX_IDS = 10_000  # matches a filtered list (sorted by price, sales...) considers: Elasticsearch's result window
+MAX_RANKED = 1_000  # best matches a relevance-ordered list pages through
 
 
 class ProductSearchDocument(Document):
@@ -244,7 +245,10 @@ class ElasticsearchBackend(SearchBackend):
         self._ready_alias = self.alias
 
     def rebuilding(self) -> bool:
-        return bool(self.client.indices.exists_alias(name=self.building_alias))
+        try:
+            return bool(self.client.indices.exists_alias(name=self.building_alias))
+        except FAILURES:
+            return True  # unknown: keep the pending records, the replay serves them later
 
     def documents(self, product_ids: list[int]) -> dict[int, dict]:
         """The documents of those listings shoppers may see now (the others are absent)."""
@@ -363,26 +367,30 @@ class ElasticsearchBackend(SearchBackend):
     def _search(self) -> Search:
         return Search(using=self.client, index=self.alias)
 
+    def _ids(self, text: str, size: int) -> list[int]:
+        """Best match first; equal scores by sales."""
+        search = self._search().query(text_query(text)).sort("_score", {"sales": "desc"}).source(False)
+        response = search.extra(size=size, track_total_hits=False).execute()
+        return [int(hit.meta.id) for hit in response.hits]
+
     def search(self, query: str, *, limit: int | None = None) -> list[int]:
         text = (query or "").strip()
         if not text:
             return []
         size = min(limit or MAX_IDS, MAX_IDS)
-
-        def call():
-            search = self._search().query(text_query(text)).sort("_score", {"sales": "desc"}).source(False)
-            response = search.extra(size=size, track_total_hits=False).execute()
-            return [int(hit.meta.id) for hit in response.hits]
-
-        return self._read("search", call, lambda: get_database_backend().search(text, limit=limit))
+        return self._read("search", lambda: self._ids(text, size), lambda: get_database_backend().search(text, limit=limit))
 
     def filter_queryset(self, queryset: QuerySet, query: str, *, rank: bool = False) -> QuerySet:
-        if not self.available():
-            return get_database_backend().filter_queryset(queryset, query, rank=rank)
-        ids = self.search(query, limit=MAX_IDS)
-        if not self.available():  # that search failed and answered from the database
-            return get_database_backend().filter_queryset(queryset, query, rank=rank)
-        return _ranked(queryset, ids, rank)
+        """The best matches (MAX_RANKED by relevance, else MAX_IDS) narrowed by the caller's SQL filters
+        and visibility."""
+        text = (query or "").strip()
+        if not text:
+            return queryset
+        return self._read(
+            "search",
+            lambda: _ranked(queryset, self._ids(text, MAX_RANKED if rank else MAX_IDS), rank),
+            lambda: get_database_backend().filter_queryset(queryset, text, rank=rank),
+        )
 
     def facets(self, base: QuerySet, query: ProductQuery, *, vendor_label=None) -> Facets:
         return self._read(
