@@ -42,10 +42,30 @@ def attribute_key(slug: str) -> Cast:
     return Cast(KeyTextTransform(slug, "attributes"), output_field=TextField())
 
 
-def apply_filters(queryset: QuerySet, query: ProductQuery, *, text_filter: TextFilter | None = None) -> QuerySet:
-    """Narrow a product queryset by every filter of the query (and its text, when text_filter is given)."""
+def descendants(parent_of: dict[int, int | None], root: int) -> set[int]:
+    """A category and every category below it, from the tree in memory."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in parent_of.items():
+        children.setdefault(parent, []).append(pk)
+    found, frontier = {root}, [root]
+    while frontier:
+        node = frontier.pop()
+        for child in children.get(node, ()):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return found
+
+
+def apply_filters(
+    queryset: QuerySet, query: ProductQuery, *, text_filter: TextFilter | None = None, category_ids: set[int] | None = None
+) -> QuerySet:
+    """Narrow a product queryset by every filter of the query (and its text, when text_filter is given).
+    `category_ids`: the selected category's subtree, when the caller has it already."""
     if query.category_id is not None:
-        queryset = queryset.filter(category_id__in=catalog.Category.descendant_ids([query.category_id]))
+        if category_ids is None:
+            category_ids = catalog.Category.descendant_ids([query.category_id])
+        queryset = queryset.filter(category_id__in=category_ids)
     if query.vendor_id is not None:
         queryset = queryset.filter(vendor_id=query.vendor_id)
     if query.brands:
@@ -91,10 +111,13 @@ def database_facets(
 ) -> Facets:
     """Facets over `base` (the products shoppers may see) for this query."""
 
-    def scoped(facet: str | None) -> QuerySet:
-        return apply_filters(base, query.without(facet), text_filter=text_filter).order_by()
-
     index = CategoryAttributeIndex()
+    subtree = descendants(index.parent_of, query.category_id) if query.category_id is not None else None
+
+    def scoped(facet: str | None, q: ProductQuery | None = None) -> QuerySet:
+        q = query.without(facet) if q is None else q
+        return apply_filters(base, q, text_filter=text_filter, category_ids=subtree).order_by()
+
     total = scoped(None).count()
 
     # Categories: direct counts, rolled up the tree read by the attribute index.
@@ -121,7 +144,7 @@ def database_facets(
     attributes = []
     selected_attributes = query.attribute_map
     for attribute in facet_attributes(index, query.category_id):
-        queryset = apply_filters(base, query.without_attribute(attribute.slug), text_filter=text_filter).order_by()
+        queryset = scoped(None, query.without_attribute(attribute.slug))
         values = _values(queryset, attribute.slug, selected_attributes.get(attribute.slug, ()), limit)
         if values:
             attributes.append(AttributeFacet(slug=attribute.slug, name=attribute.name, values=values))
