@@ -90,7 +90,9 @@ class SearchBackend(ABC):
         prefix = (prefix or "").strip()
         if not prefix:
             return []
-        brands = [Suggestion(text=b, kind="brand") for b in database_brand_suggestions(base, prefix, limit)]
+        # Attribute values are in the indexed text too: the index narrows the rows whose brand is read.
+        candidates = self.filter_queryset(base, prefix)
+        brands = [Suggestion(text=b, kind="brand") for b in database_brand_suggestions(candidates, prefix, limit)]
         products = self.name_matches(base, prefix).order_by("-sales_count", "name", "pk").values_list("name", "slug")
         found = brands[: max(1, limit // 3)] if brands else []
         for name, slug in products[: limit]:

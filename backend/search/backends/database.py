@@ -151,11 +151,13 @@ class DatabaseBackend(SearchBackend):
         if rank and self.vendor == "sqlite":
             # Joined, so FTS5 evaluates the match once and bm25 comes with each row; a correlated
             # rank subquery re-runs the whole match for every matching row (seconds at 100k listings).
+            # The unary + keeps the planner from driving the join from the products (then FTS5 would
+            # also re-run the match per product, as COUNT(*) did): the match is the outer loop.
             table = queryset.model._meta.db_table
             pk = queryset.model._meta.pk.column
             return queryset.extra(
                 tables=[SQLITE_TABLE],
-                where=[f'{SQLITE_TABLE}.rowid = "{table}"."{pk}"', f"{SQLITE_TABLE} MATCH %s"],
+                where=[f'+{SQLITE_TABLE}.rowid = "{table}"."{pk}"', f"{SQLITE_TABLE} MATCH %s"],
                 params=[_sqlite_match(terms)],
                 select={"search_rank": f"bm25({SQLITE_TABLE}, {NAME_WEIGHT}, {BODY_WEIGHT})"},
             ).order_by("search_rank", "-pk")
