@@ -64,8 +64,11 @@ def narrow_filter() -> dict:
 
     from backend.catalog.selectors import storefront_products
 
+    from backend.search import get_search_backend
+
     row = (
-        storefront_products()
+        get_search_backend()
+        .filter_queryset(storefront_products(), "手机")
         .annotate(brand=KeyTextTransform("brand", "attributes"))
         .exclude(brand__isnull=True)
         .values("category_id", "brand")
