@@ -159,6 +159,10 @@ def test_hidden_listings_are_not_counted(mall):
     result = facets(api)
     assert result["totalCount"] == 3
     assert {v["label"] for v in result["vendors"]} == {"Phone Shop"}
+    # Nor suggested: the suspended store's phone case and T-shirts are gone, its brands too.
+    found = api.execute(SUGGEST, {"prefix": "apple"})["searchSuggestions"]
+    assert [s["text"] for s in found] == ["Apple", "Apple iPhone 15 手机"]
+    assert api.execute(SUGGEST, {"prefix": "cotton"})["searchSuggestions"] == []
 
 
 def test_suggestions_complete_brands_and_names_in_chinese_and_english(mall):
