@@ -374,6 +374,19 @@ SEARCH_BACKEND = os.environ.get(
     if ELASTICSEARCH_URL
     else "backend.search.backends.database.DatabaseBackend",
 )
+# The alias the storefront searches; each rebuild makes a new index behind it.
+ELASTICSEARCH_INDEX = os.environ.get("ELASTICSEARCH_INDEX", "marketplace-products")
+# Seconds before a search or index request gives up (the storefront then answers from the database).
+ELASTICSEARCH_TIMEOUT = float(os.environ.get("ELASTICSEARCH_TIMEOUT_SECONDS", "2"))
+# After a failed request, Elasticsearch is not asked again for this many seconds.
+ELASTICSEARCH_RETRY_AFTER = float(os.environ.get("ELASTICSEARCH_RETRY_AFTER_SECONDS", "30"))
+ELASTICSEARCH_SHARDS = env_int("ELASTICSEARCH_SHARDS", 1)
+ELASTICSEARCH_REPLICAS = env_int("ELASTICSEARCH_REPLICAS", 0)
+# Synonyms, Solr format, separated by ";": "phone, mobile, cellphone; tee => t-shirt".
+SEARCH_SYNONYMS = [line.strip() for line in os.environ.get("SEARCH_SYNONYMS", "").split(";") if line.strip()]
+# Lower edges of the price facet's buckets (the last one has no upper end).
+SEARCH_PRICE_RANGES = [Decimal(edge) for edge in env_list("SEARCH_PRICE_RANGES", "0,50,100,200,500,1000,2000,5000")]
+CELERY_BEAT_SCHEDULE["search-replay-pending"] = {"task": "search.replay_pending", "schedule": timedelta(minutes=1)}
 
 # --- Payments ---
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

@@ -19,7 +19,7 @@ import strawberry_django
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from strawberry import relay
 from strawberry.types import Info
 from strawberry_django.queryset import get_queryset_config
@@ -28,6 +28,8 @@ from strawberry_django.relay import DjangoListConnection
 from backend.catalog import models, selectors
 from backend.checkout.reservations import reserved_subquery
 from backend.search import get_search_backend
+from backend.search.facets import apply_filters, in_stock_expression
+from backend.search.query import ProductQuery
 from backend.reviews import selectors as review_selectors
 from backend.reviews.models import ProductReview as ProductReviewModel
 from backend.vendors.models import Vendor as VendorModel
@@ -207,6 +209,7 @@ class PriceRange:
 
 @strawberry.enum(name="ProductSortField")
 class ProductSortField(Enum):
+    RELEVANCE = "relevance"
     PRICE = "price"
     NEWEST = "newest"
     NAME = "name"
@@ -222,10 +225,18 @@ class OrderDirection(Enum):
 
 @strawberry.input
 class ProductSortingInput:
-    field: ProductSortField
+    field: ProductSortField = strawberry.field(
+        description="RELEVANCE orders by best match when searching (newest first without a search)."
+    )
     direction: OrderDirection | None = strawberry.field(
         default=None, description="Defaults: ascending for price and name, descending otherwise."
     )
+
+
+@strawberry.input(description="Listings having one of these values of a category attribute (a facet's values).")
+class AttributeFilterInput:
+    slug: str
+    values: list[str]
 
 
 @strawberry.input
@@ -233,9 +244,14 @@ class ProductFilterInput:
     search: str | None = strawberry.field(default=None, description="Words of the name; Chinese works too.")
     category: relay.GlobalID | None = strawberry.field(default=None, description="The category or any below it.")
     vendor: relay.GlobalID | None = None
+    brands: list[str] | None = strawberry.field(default=None, description="Any of these brands (the brand facet).")
+    attributes: list[AttributeFilterInput] | None = strawberry.field(
+        default=None, description="Every attribute named, with one of its values (the attribute facets)."
+    )
     price_gte: Decimal | None = strawberry.field(default=None, description="Some variant costs at least this.")
     price_lte: Decimal | None = strawberry.field(default=None, description="Some variant costs at most this.")
     in_stock: bool | None = None
+    rating_gte: Decimal | None = strawberry.field(default=None, description="Average rating at least this.")
 
 
 _SORT_COLUMNS = {
@@ -248,7 +264,7 @@ _SORT_COLUMNS = {
 
 
 def _in_stock():
-    return Exists(models.ProductVariant.objects.filter(product=OuterRef("pk"), stock__gt=0))
+    return in_stock_expression()
 
 
 def _global_pk(global_id: relay.GlobalID | None, type_name: str) -> int | None:
@@ -259,37 +275,160 @@ def _global_pk(global_id: relay.GlobalID | None, type_name: str) -> int | None:
     return NO_KEY if key is None else key
 
 
+MAX_SELECTED = 20
+
+
+def product_query(filter: ProductFilterInput | None) -> ProductQuery:
+    """The shopper's filters as the search domain's query."""
+    if filter is None:
+        return ProductQuery()
+    # Facet selections are short lists; longer ones are cut (they could only slow the query down).
+    attributes: dict[str, tuple[str, ...]] = {}
+    for item in (filter.attributes or ())[:MAX_SELECTED]:
+        values = tuple(dict.fromkeys(v for v in item.values if v))[:MAX_SELECTED]
+        if item.slug and values:
+            attributes[item.slug] = values
+    return ProductQuery(
+        text=(filter.search or "").strip(),
+        category_id=_global_pk(filter.category, "Category"),
+        vendor_id=_global_pk(filter.vendor, "Vendor"),
+        brands=tuple(dict.fromkeys(b for b in filter.brands or () if b))[:MAX_SELECTED],
+        attributes=tuple(attributes.items()),
+        price_gte=filter.price_gte,
+        price_lte=filter.price_lte,
+        in_stock=filter.in_stock,
+        rating_gte=filter.rating_gte,
+    )
+
+
 def browse_products(
     queryset: QuerySet, filter: ProductFilterInput | None, sort_by: ProductSortingInput | None
 ) -> QuerySet:
     """Apply a shopper's filters and sort order; visibility is left to Product.get_queryset."""
-    search = (filter.search or "").strip() if filter else ""
-    if filter:
-        category_pk = _global_pk(filter.category, "Category")
-        if category_pk is not None:
-            queryset = queryset.filter(category_id__in=models.Category.descendant_ids([category_pk]))
-        vendor_pk = _global_pk(filter.vendor, "Vendor")
-        if vendor_pk is not None:
-            queryset = queryset.filter(vendor_id=vendor_pk)
-        if filter.price_gte is not None:
-            queryset = queryset.filter(price_max_amount__gte=filter.price_gte)
-        if filter.price_lte is not None:
-            queryset = queryset.filter(price_min_amount__lte=filter.price_lte)
-        if filter.in_stock is not None:
-            queryset = queryset.filter(_in_stock()) if filter.in_stock else queryset.exclude(_in_stock())
-    if search:
-        queryset = get_search_backend().filter_queryset(queryset, search, rank=sort_by is None)
-        if sort_by is None:
+    query = product_query(filter)
+    queryset = apply_filters(queryset, query)
+    relevance = sort_by is None or sort_by.field == ProductSortField.RELEVANCE
+    if query.text:
+        queryset = get_search_backend().filter_queryset(queryset, query.text, rank=relevance)
+        if relevance:
             return queryset
-    field = sort_by.field if sort_by else ProductSortField.NEWEST
+    field = ProductSortField.NEWEST if relevance else sort_by.field
     column, default_direction = _SORT_COLUMNS[field]
-    direction = (sort_by.direction if sort_by else None) or default_direction
+    direction = (sort_by.direction if sort_by and not relevance else None) or default_direction
     # Only ratings may be missing on a published listing; elsewhere plain ordering lets
     # PostgreSQL walk the (status, column, id) indexes instead of sorting every row.
     nulls_last = True if field == ProductSortField.RATING else None
     if direction == OrderDirection.ASC:
         return queryset.order_by(F(column).asc(nulls_last=nulls_last), "id")
     return queryset.order_by(F(column).desc(nulls_last=nulls_last), "-id")
+
+
+# --- Facets and suggestions ---
+
+
+@strawberry.type(description="One value of a facet: pass `value` back in the filter to select it.")
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@strawberry.type(description="A category with the number of matching listings in it and below it.")
+class CategoryFacet:
+    id: relay.GlobalID
+    name: str
+    slug: str
+    count: int
+    selected: bool
+    children: list["CategoryFacet"]
+
+
+@strawberry.type
+class AttributeFacet:
+    slug: str
+    name: str
+    values: list[FacetValue]
+
+
+@strawberry.type(description="Listings whose lowest price is at least `gte` and below `lt` (no upper end when null).")
+class PriceRangeFacet:
+    gte: Decimal
+    lt: Decimal | None
+    count: int
+
+
+@strawberry.type(description="Listings rated at least `gte` on average.")
+class RatingFacet:
+    gte: Decimal
+    count: int
+
+
+@strawberry.type(
+    description=(
+        "Counts for narrowing a product search. Each facet is counted with every other selected filter "
+        "applied, and without its own, so the other values of a selected facet stay visible."
+    )
+)
+class ProductFacets:
+    total_count: int
+    categories: list[CategoryFacet]
+    vendors: list[FacetValue] = strawberry.field(description="`value` is the store's ID (filter.vendor).")
+    brands: list[FacetValue]
+    attributes: list[AttributeFacet] = strawberry.field(
+        description="The selected category's listing attributes (none without a category)."
+    )
+    price_ranges: list[PriceRangeFacet]
+    in_stock: int = strawberry.field(description="Listings with some variant in stock.")
+    ratings: list[RatingFacet]
+
+
+@strawberry.enum(name="SearchSuggestionKind")
+class SearchSuggestionKind(Enum):
+    PRODUCT = "product"
+    BRAND = "brand"
+
+
+@strawberry.type(description="A completion of what the shopper is typing.")
+class SearchSuggestion:
+    text: str
+    kind: SearchSuggestionKind
+    slug: str | None = strawberry.field(description="The listing's slug, for a PRODUCT suggestion.")
+
+
+def _category_facet(node) -> CategoryFacet:
+    return CategoryFacet(
+        id=relay.GlobalID("Category", str(node.category_id)),
+        name=node.name,
+        slug=node.slug,
+        count=node.count,
+        selected=node.selected,
+        children=[_category_facet(child) for child in node.children],
+    )
+
+
+def _facet_value(value) -> FacetValue:
+    return FacetValue(value=value.value, label=value.label, count=value.count, selected=value.selected)
+
+
+def product_facets(filter: ProductFilterInput | None) -> ProductFacets:
+    facets = get_search_backend().facets(
+        selectors.storefront_products(),
+        product_query(filter),
+        vendor_label=lambda pk: str(relay.GlobalID("Vendor", str(pk))),
+    )
+    return ProductFacets(
+        total_count=facets.total,
+        categories=[_category_facet(node) for node in facets.categories],
+        vendors=[_facet_value(v) for v in facets.vendors],
+        brands=[_facet_value(v) for v in facets.brands],
+        attributes=[
+            AttributeFacet(slug=a.slug, name=a.name, values=[_facet_value(v) for v in a.values]) for a in facets.attributes
+        ],
+        price_ranges=[PriceRangeFacet(gte=r.gte, lt=r.lt, count=r.count) for r in facets.price_ranges],
+        in_stock=facets.in_stock,
+        ratings=[RatingFacet(gte=r.gte, count=r.count) for r in facets.ratings],
+    )
 
 
 @strawberry_django.type(VendorModel, name="Vendor")
@@ -392,6 +531,21 @@ class CatalogQuery:
         self, filter: ProductFilterInput | None = None, sort_by: ProductSortingInput | None = None
     ) -> QuerySet[models.Product]:
         return browse_products(models.Product.objects.all(), filter, sort_by)
+
+    @strawberry.field(
+        description=(
+            "Facet counts for the same filter as `products`: categories (a tree), stores, brands, the "
+            "selected category's attributes, price ranges, in stock and ratings."
+        )
+    )
+    def product_facets(self, filter: ProductFilterInput | None = None) -> ProductFacets:
+        return product_facets(filter)
+
+    @strawberry.field(description="Completions of brand and listing names for a typed prefix (Chinese too).")
+    def search_suggestions(self, prefix: str, first: int = 8) -> list[SearchSuggestion]:
+        first = max(1, min(first, 20))
+        found = get_search_backend().suggest(selectors.storefront_products(), prefix[:100], limit=first)
+        return [SearchSuggestion(text=s.text, kind=SearchSuggestionKind(s.kind), slug=s.slug) for s in found]
 
     @strawberry_django.field(description="A published listing by its slug.")
     def product(self, slug: str) -> Product | None:

@@ -33,7 +33,7 @@ from backend.core.media import (
 from backend.core.money import amount_from_input, quantize
 from backend.core.permissions import PlatformPermission, require_authenticated, require_permission
 from backend.core.uploads import check_image, render_sizes
-from backend.search import get_search_backend
+from backend.search import indexing as search_indexing
 from backend.vendors.selectors import vendor_of
 
 from .error_codes import CatalogErrorCode
@@ -198,7 +198,8 @@ def _require_listing_manager(actor, product_vendor) -> None:
 
 
 def _search_index(product: Product) -> None:
-    get_search_backend().index_product(product)
+    search_indexing.index_text(product)
+    search_indexing.products_changed([product.pk])
 
 
 # --- Listings ---
@@ -347,7 +348,8 @@ def product_delete(*, actor, product: Product) -> None:
     paths = [p for media in product.media.all() for p in rendition_paths(media.renditions)]
     product_id = product.pk
     product.delete()
-    get_search_backend().remove_product(product_id)
+    search_indexing.remove_text(product_id)
+    search_indexing.products_changed([product_id])
     delete_files_on_commit(paths)
     audit_log(actor=actor, action="product.delete", target=product.vendor, product_id=product_id)
 
@@ -359,6 +361,7 @@ def product_refresh_price_range(*, product: Product) -> None:
     product.price_min_amount = None if prices["low"] is None else quantize(prices["low"], product.currency)
     product.price_max_amount = None if prices["high"] is None else quantize(prices["high"], product.currency)
     product.save(update_fields=["price_min_amount", "price_max_amount", "updated_at"])
+    search_indexing.products_changed([product.pk])
 
 
 # --- Variants: price and stock changes need no review ---
@@ -432,6 +435,8 @@ def product_variant_update(
     _save_variant(variant)
     if price is not None:
         product_refresh_price_range(product=product)
+    elif stock is not None:
+        search_indexing.products_changed([product.pk])
     return variant
 
 

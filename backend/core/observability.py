@@ -6,7 +6,9 @@ generic answer both GraphQL APIs give for an unexpected error.
   written while the request runs (RequestIdFilter adds `request_id`).
 - /health/live answers while the process runs; /health/ready checks the
   database and, when configured, the Celery broker and Elasticsearch, and
-  answers 503 naming what failed. /health/ is kept as the live check.
+  answers 503 naming what failed; Elasticsearch failing only makes it
+  "degraded" (200), since searches are answered from the database meanwhile.
+  /health/ is kept as the live check.
 - /metrics serves Prometheus metrics; under gunicorn with
   PROMETHEUS_MULTIPROC_DIR set, the metrics of all worker processes.
 - With DEBUG off an unexpected exception in a GraphQL resolver or view never
@@ -270,10 +272,17 @@ def check_broker() -> None:
 def check_search() -> None:
     import requests
 
-    response = requests.get(settings.ELASTICSEARCH_URL.rstrip("/") + "/_cluster/health", timeout=3)
+    response = requests.get(
+        settings.ELASTICSEARCH_URL.rstrip("/") + "/_cluster/health", timeout=min(3.0, settings.ELASTICSEARCH_TIMEOUT + 1)
+    )
     response.raise_for_status()
     if response.json().get("status") == "red":
         raise RuntimeError("cluster status red")
+
+
+# A failing check in here leaves the instance ready, "degraded": the storefront answers
+# searches from the database meanwhile (taking instances out of a load balancer would not help).
+DEGRADABLE = {"search"}
 
 
 def readiness() -> dict[str, str]:
@@ -292,7 +301,7 @@ def readiness() -> dict[str, str]:
             check()
         except Exception:
             logger.warning("Readiness check %s failed", name, exc_info=True)
-            outcome[name] = "failed"
+            outcome[name] = "degraded" if name in DEGRADABLE else "failed"
         else:
             outcome[name] = "ok"
     return outcome
@@ -305,7 +314,10 @@ def health_live(_request=None):
 def health_ready(_request=None):
     checks = readiness()
     failed = [name for name, state in checks.items() if state == "failed"]
-    body = {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed}
+    degraded = [name for name, state in checks.items() if state == "degraded"]
+    body = {"status": "unavailable" if failed else "degraded" if degraded else "ok", "checks": checks, "failed": failed}
+    if degraded:
+        body["degraded"] = degraded
     return JsonResponse(body, status=503 if failed else 200)
 
 

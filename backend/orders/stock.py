@@ -19,6 +19,7 @@ from django.db.models.functions import Greatest
 
 from backend.catalog.models import Product, ProductVariant
 from backend.core.bulk import update_column
+from backend.search import indexing as search_indexing
 
 
 def stock_lock(variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
@@ -46,6 +47,7 @@ def _sales_delta(deltas: dict[int, int]) -> None:
         list(Product.objects.select_for_update().filter(pk__in=list(deltas)).order_by("pk").values_list("pk", flat=True))
         greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
         update_column(Product, "sales_count", deltas, expression=f"{greatest}({{column}} + {{case}}, 0)")
+    search_indexing.products_changed(deltas)
 
 
 def sales_record(lines, *, sign: int = 1) -> None:
@@ -66,6 +68,7 @@ def stock_take(quantities: dict[ProductVariant, int]) -> None:
     for variant, quantity in sorted(quantities.items(), key=lambda item: item[0].pk):
         ProductVariant.objects.filter(pk=variant.pk).update(stock=F("stock") - quantity)
         variant.stock -= quantity
+    search_indexing.products_changed(variant.product_id for variant in quantities)
 
 
 def stock_return(lines) -> None:
@@ -79,6 +82,7 @@ def stock_return(lines) -> None:
         if variant_id not in locked:
             continue
         ProductVariant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
+    search_indexing.products_changed(variant.product_id for variant in locked.values())
 
 
 __all__ = ["sales_record", "stock_lock", "stock_return", "stock_take"]

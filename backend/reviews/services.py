@@ -18,6 +18,7 @@ from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission, require_permission
 from backend.orders.models import OrderLine, OrderStatus
+from backend.search import indexing as search_indexing
 
 from .error_codes import ReviewErrorCode
 from .models import ProductReview
@@ -35,6 +36,7 @@ def product_rating_recompute(*, product_id: int) -> Product:
     average = None if average is None else Decimal(str(average)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
     Product.objects.filter(pk=product_id).update(rating_avg=average, rating_count=totals["count"])
     product.rating_avg, product.rating_count = average, totals["count"]
+    search_indexing.products_changed([product_id])
     return product
 
 

@@ -7,6 +7,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+DATABASE_BACKEND = "backend.search.backends.database.DatabaseBackend"
+
 
 @lru_cache(maxsize=8)
 def _backend(path: str):
@@ -16,3 +18,8 @@ def _backend(path: str):
 def get_search_backend():
     """The configured backend (one instance per class path and process)."""
     return _backend(settings.SEARCH_BACKEND)
+
+
+def get_database_backend():
+    """The database backend: the embedded default, and every other backend's fallback."""
+    return _backend(DATABASE_BACKEND)

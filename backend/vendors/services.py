@@ -33,6 +33,7 @@ from backend.core.permissions import PlatformPermission, has_permission, require
 from backend.core.state_machine import StateMachine
 from backend.core.storage import private_storage
 from backend.core.uploads import CheckedFile, check_document, check_image, render_sizes
+from backend.search import indexing as search_indexing
 
 from .error_codes import VendorErrorCode
 from .files import IMAGE_KINDS, store_image_original
@@ -683,6 +684,7 @@ def _vendor_move(*, actor: User, vendor: Vendor, action: str, reason: str = "") 
         vendor.status_reason = reason
         VENDOR_MACHINE.apply(vendor, target, update_fields=["status_reason"])
         audit_log(actor=actor, action=action, target=vendor, reason=reason, previous=previous, status=target)
+        search_indexing.vendor_changed(vendor.pk)
     return vendor
 
 

@@ -387,6 +387,8 @@ PUBLIC = {
     core("query", "categoryFeePlans"),
     shop("query", "products"), shop("query", "product"), shop("query", "vendor"), shop("query", "categories"),
     shop("query", "category"),
+    # Counts and completions of published listings of shown stores only (tests/search/test_facets.py).
+    shop("query", "productFacets"), shop("query", "searchSuggestions"),
 }
 SELF = {
     core("query", "me"), core("mutation", "vendorApplicationCreate"), core("mutation", "accountRegister"),

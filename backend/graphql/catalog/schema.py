@@ -5,7 +5,7 @@ from graphene_django.fields import DjangoConnectionField
 from backend.catalog import models, selectors
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission, has_permission
-from backend.search import get_search_backend
+from backend.search import get_database_backend
 
 from ..core.lookups import NO_KEY, filter_key
 from ..core.nodes import get_node
@@ -70,7 +70,9 @@ def filter_products(queryset, filter_input) -> graphene.List:
         queryset = queryset.filter(pk__in=has) if pending else queryset.exclude(pk__in=has)
     search = (filter_input.get("search") or "").strip()
     if search:
-        queryset = get_search_backend().filter_queryset(queryset, search, rank=not ordered)
+        # Staff and vendors search every listing (drafts too): only the database index holds those;
+        # Elasticsearch holds what shoppers may see.
+        queryset = get_database_backend().filter_queryset(queryset, search, rank=not ordered)
     elif not ordered:
         queryset = queryset.order_by("-created_at", "-id")
     return queryset

@@ -37,8 +37,9 @@ def _pg_lexeme(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _pg_query(terms: list[QueryTerm]) -> str:
-    return " & ".join(_pg_lexeme(t.token) + (":*" if t.prefix else "") for t in terms)
+def _pg_query(terms: list[QueryTerm], *, weights: str = "") -> str:
+    suffix = (lambda t: (":*" if t.prefix else ":") + weights) if weights else (lambda t: ":*" if t.prefix else "")
+    return " & ".join(_pg_lexeme(t.token) + suffix(t) for t in terms)
 
 
 def _pg_vector(document: ProductDocument) -> str:
@@ -147,6 +148,19 @@ class DatabaseBackend(SearchBackend):
             return queryset
         if self.vendor not in ("sqlite", "postgresql"):
             return super().filter_queryset(queryset, query, rank=rank)
+        if rank and self.vendor == "sqlite":
+            # Joined, so FTS5 evaluates the match once and bm25 comes with each row; a correlated
+            # rank subquery re-runs the whole match for every matching row (seconds at 100k listings).
+            # The unary + keeps the planner from driving the join from the products (then FTS5 would
+            # also re-run the match per product, as COUNT(*) did): the match is the outer loop.
+            table = queryset.model._meta.db_table
+            pk = queryset.model._meta.pk.column
+            return queryset.extra(
+                tables=[SQLITE_TABLE],
+                where=[f'+{SQLITE_TABLE}.rowid = "{table}"."{pk}"', f"{SQLITE_TABLE} MATCH %s"],
+                params=[_sqlite_match(terms)],
+                select={"search_rank": f"bm25({SQLITE_TABLE}, {NAME_WEIGHT}, {BODY_WEIGHT})"},
+            ).order_by("search_rank", "-pk")
         sql, params = self._match_sql(terms)
         queryset = queryset.filter(pk__in=RawSQL(sql, params))
         if rank:
@@ -157,6 +171,22 @@ class DatabaseBackend(SearchBackend):
                 F("search_rank").asc(nulls_last=True), "-pk"
             )
         return queryset
+
+    def name_matches(self, base: QuerySet, prefix: str) -> QuerySet:
+        """Listings whose name (not description) matches every term, the last one as a prefix."""
+        terms = query_terms(prefix)
+        if not terms:
+            return base.none()
+        terms[-1] = QueryTerm(terms[-1].token, True)
+        if self.vendor == "sqlite":
+            sql = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
+            params = ["name : (" + _sqlite_match(terms) + ")"]
+        elif self.vendor == "postgresql":
+            sql = f"SELECT product_id FROM {POSTGRES_TABLE} WHERE document @@ %s::tsquery"
+            params = [_pg_query(terms, weights="A")]
+        else:
+            return base.filter(name__icontains=prefix.strip())
+        return base.filter(pk__in=RawSQL(sql, params))
 
     def _fallback_ids(self, query: str, limit: int | None) -> list[int]:
         from backend.catalog.models import Product
