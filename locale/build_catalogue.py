@@ -72,6 +72,8 @@ ZH = {
     "The invitation has expired.": "该邀请已过期。",
     "Platform staff cannot work for a store.": "平台员工不能为店铺工作。",
     "You already work for a store.": "您已在一家店铺工作。",
+    "No province or city with the code %(code)s.": "没有代码为 %(code)s 的省份或城市。",
+    "List every picture of the listing exactly once.": "请把商品的每张图片列出一次，且只列一次。",
 }
 
 
