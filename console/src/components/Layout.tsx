@@ -21,8 +21,14 @@ export function Layout({ children }: { children: ReactNode }) {
   const location = useLocation();
   const main = useRef<HTMLElement>(null);
   const store = me?.vendorMembership?.vendor;
-  // A new page moves the focus to its heading, as a page load would.
+  // Moving to another page puts the focus on its heading (a screen reader announces it); the first
+  // page of a load leaves it at the top, where the skip link is the first stop.
+  const firstPage = useRef(true);
   useEffect(() => {
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
     main.current?.querySelector<HTMLElement>("h1")?.focus();
   }, [location.pathname]);
   const links = store
