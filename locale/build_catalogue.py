@@ -74,6 +74,7 @@ ZH = {
     "You already work for a store.": "您已在一家店铺工作。",
     "No province or city with the code %(code)s.": "没有代码为 %(code)s 的省份或城市。",
     "List every picture of the listing exactly once.": "请把商品的每张图片列出一次，且只列一次。",
+    "The refresh token is not valid.": "刷新令牌无效。",
 }
 
 

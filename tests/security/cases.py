@@ -390,13 +390,13 @@ PUBLIC = {
 }
 SELF = {
     core("query", "me"), core("mutation", "vendorApplicationCreate"), core("mutation", "accountRegister"),
-    core("mutation", "tokenCreate"), core("mutation", "tokenRefresh"), core("mutation", "passwordChange"),
+    core("mutation", "tokenCreate"), core("mutation", "tokenRefresh"), core("mutation", "tokenRevoke"), core("mutation", "passwordChange"),
     core("mutation", "accountConfirm"), core("mutation", "passwordResetRequest"), core("mutation", "passwordResetConfirm"),
     # The invited account answers its own invitations (tests/accounts/test_staff_invitations.py).
     core("mutation", "vendorStaffInvitationAccept"), core("mutation", "vendorStaffInvitationDecline"),
     shop("mutation", "accountConfirm"), shop("mutation", "passwordResetRequest"), shop("mutation", "passwordResetConfirm"),
     shop("query", "me"), shop("mutation", "accountRegister"), shop("mutation", "tokenCreate"),
-    shop("mutation", "tokenRefresh"), shop("mutation", "checkoutCreate"),
+    shop("mutation", "tokenRefresh"), shop("mutation", "tokenRevoke"), shop("mutation", "checkoutCreate"),
 }
 NODE = {core("query", "node")}
 

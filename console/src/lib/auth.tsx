@@ -1,8 +1,8 @@
 // The signed-in merchant: tokens from tokenCreate, renewed with the single-use refresh token (kept
 // in localStorage so a reload stays signed in), and `me` with the store membership.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { MeDocument, SignInDocument, type MeQuery } from "../gql/graphql";
-import { ApiError, configureClient, refreshSession, request, setTokens, storedRefreshToken, type FieldError } from "./client";
+import { MeDocument, SignInDocument, SignOutDocument, type MeQuery } from "../gql/graphql";
+import { ApiError, REFRESH_KEY, configureClient, refreshSession, request, setTokens, storedRefreshToken, type FieldError } from "./client";
 
 export type Me = NonNullable<MeQuery["me"]>;
 type State = { status: "loading" | "signedOut" | "signedIn"; me: Me | null };
@@ -17,9 +17,25 @@ const Context = createContext<Auth | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<State>({ status: "loading", me: null });
 
+  // Signing out revokes the sign-in on the server (its refresh and access tokens stop working at
+  // once), then forgets the tokens here; a failed revocation still signs out of this browser.
   const signOut = useCallback(() => {
+    const refreshToken = storedRefreshToken();
     setTokens(null, null);
     setState({ status: "signedOut", me: null });
+    if (refreshToken) void request(SignOutDocument, { refreshToken }).catch(() => undefined);
+  }, []);
+
+  // Signing out in another tab signs out this one too.
+  useEffect(() => {
+    const onStorage = (event: StorageEvent) => {
+      if (event.key === REFRESH_KEY && !event.newValue) {
+        setTokens(null, null);
+        setState({ status: "signedOut", me: null });
+      }
+    };
+    window.addEventListener("storage", onStorage);
+    return () => window.removeEventListener("storage", onStorage);
   }, []);
 
   const reload = useCallback(async () => {

@@ -5,7 +5,7 @@ import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 
 export const API_URL = "/graphql/";
-const REFRESH_KEY = "marketplace.console.refresh";
+export const REFRESH_KEY = "marketplace.console.refresh";
 
 export class ApiError extends Error {
   code: string | undefined;
