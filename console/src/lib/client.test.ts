@@ -72,6 +72,29 @@ describe("request", () => {
     expect(calls.filter((c) => c.headers.Authorization === "Bearer new")).toHaveLength(2);
   });
 
+  it("refreshes under a lock shared with the other tabs, reading the token stored by the tab before", async () => {
+    setTokens("old", "refresh-1");
+    const held: string[] = [];
+    vi.stubGlobal("navigator", { ...navigator, locks: { request: async (name: string, work: () => Promise<unknown>) => {
+      held.push(name);
+      // Another tab refreshed while this one waited for the lock: its new token is in storage.
+      window.localStorage.setItem("marketplace.console.refresh", "refresh-from-other-tab");
+      return work();
+    } } });
+    const sent: string[] = [];
+    stubFetch((call) => {
+      const body = JSON.parse(call.body as string);
+      if (body.query.includes("tokenRefresh")) {
+        sent.push(body.variables.refreshToken);
+        return answer(200, { data: { tokenRefresh: { token: "new", refreshToken: "refresh-3", errors: [] } } });
+      }
+      return call.headers.Authorization === "Bearer new" ? answer(200, ME) : answer(401, EXPIRED);
+    });
+    await request(MeDocument);
+    expect(held).toEqual(["marketplace.console.refresh"]);
+    expect(sent).toEqual(["refresh-from-other-tab"]);
+  });
+
   it("signs out when the refresh token is refused", async () => {
     setTokens("old", "used");
     const signedOut = vi.fn();

@@ -95,10 +95,18 @@ async function send(query: string, variables: unknown, withToken: boolean) {
 
 const REFRESH = `mutation ConsoleRefresh($refreshToken: String!) { tokenRefresh(refreshToken: $refreshToken) { token refreshToken errors { code } } }`;
 
-/** Trade the stored refresh token for a new pair; one exchange at a time (a token is single use). */
+/** Run `work` while no other tab of the console refreshes (Web Locks), or at once without them. */
+function exclusive<T>(work: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== "undefined" ? (navigator as Navigator & { locks?: LockManager }).locks : undefined;
+  return locks ? (locks.request(REFRESH_KEY, work) as Promise<T>) : work();
+}
+
+/** Trade the stored refresh token for a new pair; one exchange at a time, across tabs too (a
+ * refresh token is single use: two tabs presenting the same one would revoke the sign-in). Each
+ * tab reads the stored token inside the lock, so it uses the one the tab before it received. */
 export function refreshSession(): Promise<boolean> {
   if (!refreshing) {
-    refreshing = (async () => {
+    refreshing = exclusive(async () => {
       const refresh = storedRefreshToken();
       if (!refresh) return false;
       try {
@@ -113,7 +121,7 @@ export function refreshSession(): Promise<boolean> {
       }
       setTokens(null, null);
       return false;
-    })().finally(() => {
+    }).finally(() => {
       refreshing = null;
     });
   }
