@@ -96,6 +96,25 @@ const scenarios = {
     step("application submitted with its document");
   },
 
+  // Staff asked for more information (the test, through the API): the applicant reads it, adds a
+  // document and resubmits.
+  async resubmit() {
+    const page = await open();
+    await signIn(page, config.email, config.password);
+    await heading(page, "Apply to sell");
+    await page.getByText(config.infoRequest).waitFor({ timeout: T });
+    await page.getByRole("heading", { name: /Your application/ }).getByText("Information requested").waitFor({ timeout: T });
+    step("information request shown");
+    await shot(page, "apply-info-requested");
+    await page.getByLabel("What you sell", { exact: true }).fill("Travel bags and suitcases; we hold the Jade trademark.");
+    await page.locator('input[type="file"]').nth(1).setInputFiles(config.document);
+    await page.locator(".previews").getByText("licence.pdf").waitFor({ timeout: T });
+    await page.getByRole("button", { name: "Resubmit" }).click();
+    await notice(page, "Application resubmitted.");
+    await page.getByRole("heading", { name: /Your application/ }).getByText("Submitted").waitFor({ timeout: T });
+    step("application resubmitted");
+  },
+
   // Approved by staff (the test, through the API): pays fee and deposit, lists a product with a picture.
   async onboard() {
     const page = await open();

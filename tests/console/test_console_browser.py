@@ -1,7 +1,8 @@
 """The merchant console in a real browser (Debian's chromium through playwright-core, see
 console/e2e/console_e2e.mjs) against a served platform (gunicorn, DEBUG off) with the demo data:
 
-- a new merchant applies with a document, is approved (here, by staff through the API), pays the
+- a new merchant applies with a document, answers staff's request for information (asked through
+  the API) with another document, is approved (by staff through the API), pays the
   entry fee and deposit, lists a product with a picture and submits it for review;
 - demo merchants ship an order (with its packing slip), answer a dispute with a message and a
   picture, and download a statement as CSV and PDF;
@@ -123,13 +124,24 @@ def test_a_new_merchant_applies_is_approved_pays_and_lists_a_product(served, fil
     applied = run(served, "apply", **common)
     assert "application submitted with its document" in applied["steps"]
 
-    # Staff decide through the API: the application has the document the browser uploaded.
+    # Staff ask for more (through the API); the applicant answers in the console and resubmits.
     staff = sign_in(served, "staff@example.com")
+    waiting = api(served, "{ vendorApplications(first: 50, filter: {status: SUBMITTED}) { edges { node { id storeName } } } }", token=staff)
+    [application] = [e["node"]["id"] for e in waiting["vendorApplications"]["edges"] if e["node"]["storeName"] == "玉园箱包 Jade Luggage"]
+    question = "Please add your trademark certificate for the Jade brand."
+    asked = api(served, "mutation($id: ID!, $m: String!) { vendorApplicationRequestInfo(id: $id, message: $m) { errors { code } } }",
+                {"id": application, "m": question}, token=staff)
+    assert asked["vendorApplicationRequestInfo"]["errors"] == []
+    resubmitted = run(served, "resubmit", infoRequest=question, **common)
+    assert resubmitted["steps"][-1] == "application resubmitted"
+
+    # Staff decide through the API: the application has the documents the browser uploaded.
     queue = api(served, """{ vendorApplications(first: 50, filter: {status: SUBMITTED}) {
         edges { node { id storeName documents { documentType contentType size } } } } }""", token=staff)
     mine = [e["node"] for e in queue["vendorApplications"]["edges"] if e["node"]["storeName"] == "玉园箱包 Jade Luggage"]
-    assert len(mine) == 1 and mine[0]["documents"][0]["documentType"] == "BUSINESS_LICENSE"
-    assert mine[0]["documents"][0]["contentType"] == "application/pdf"
+    assert len(mine) == 1
+    assert sorted(d["documentType"] for d in mine[0]["documents"]) == ["BUSINESS_LICENSE", "TRADEMARK_CERTIFICATE"]
+    assert {d["contentType"] for d in mine[0]["documents"]} == {"application/pdf"}
     approved = api(served, "mutation($id: ID!) { vendorApplicationApprove(id: $id) { vendorApplication { status } errors { code } } }",
                    {"id": mine[0]["id"]}, token=staff)
     assert approved["vendorApplicationApprove"]["errors"] == []
