@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install install-test serve migrate demo schema clean
+.PHONY: run test install install-test serve migrate demo schema console clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ run: demo
 serve:
 	@echo "Core API and GraphiQL:       http://$(HOST):$(PORT)/graphql/"
 	@echo "Storefront API and GraphiQL: http://$(HOST):$(PORT)/storefront/graphql/"
+	@echo "Merchant console:            http://$(HOST):$(PORT)/console/"
 	@echo "Staff console (admin):       http://$(HOST):$(PORT)/admin/"
 	@$(PY) manage.py run_periodic & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler; exit 0' INT TERM EXIT; \
@@ -43,6 +44,14 @@ test: install-test
 
 schema: install
 	$(PY) manage.py print_schemas
+
+# The merchant console (console/, React + Vite): typed operations from the core schema, then the bundle
+# committed under backend/core/static/console/ with the hash of its sources. Needs Node 20 and npm;
+# `make run` does not (it serves the committed bundle).
+console: install
+	npm ci --prefix console --no-audit --no-fund --silent
+	npm run --prefix console build
+	$(PY) console/source_hash.py --write
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media private-media static

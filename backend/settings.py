@@ -498,7 +498,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         # Media may be served from another origin (MEDIA_URL=https://cdn.example.com/media/).
-        "img-src": ["'self'", "data:", *re.findall(r"^https?://[^/]+", MEDIA_URL)],
+        # blob: the console's previews of files picked for upload (object URLs, never fetched).
+        "img-src": ["'self'", "data:", "blob:", *re.findall(r"^https?://[^/]+", MEDIA_URL)],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

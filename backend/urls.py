@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.static import serve
 
+from backend.core.console import console_view
 from backend.core.observability import health_live, health_ready, metrics_view
 from backend.graphql.api import schema
 from backend.graphql.core.views import CoreGraphQLView
@@ -14,6 +15,9 @@ urlpatterns = [
     path("graphql/", CoreGraphQLView.as_view(schema=schema, graphiql=settings.GRAPHIQL_ENABLED), name="api"),
     path("storefront/graphql/", StorefrontGraphQLView.as_view(), name="storefront-api"),
     path("admin/", admin.site.urls),
+    # The merchant console (a single-page app on the core API): every path below /console/ is one of its pages.
+    path("console/", console_view, name="console"),
+    re_path(r"^console/(?P<path>.+)$", console_view, name="console-page"),
     # Answered by ObservabilityMiddleware before host checks; routed here too so reverse() works.
     path("health/", health_live, name="health"),
     path("health/live", health_live, name="health-live"),

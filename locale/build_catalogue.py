@@ -130,6 +130,9 @@ ZH = {
     "The gateway reports another amount than this payment asked for.": "支付网关报告的金额与本次付款要求的金额不符。",
     "The checkout changed after the payment started; the payment is given back.": "发起付款后结账单有变动，款项将退回。",
     "This gateway is paid through a payment session (checkoutPaymentCreate).": "该支付网关须通过支付会话付款（checkoutPaymentCreate）。",
+    "No province or city with the code %(code)s.": "没有代码为 %(code)s 的省份或城市。",
+    "List every picture of the listing exactly once.": "请把商品的每张图片列出一次，且只列一次。",
+    "The refresh token is not valid.": "刷新令牌无效。",
 }
 
 

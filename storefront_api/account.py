@@ -84,6 +84,12 @@ class TokenPayload:
 
 
 @strawberry.type
+class TokenRevokePayload:
+    revoked: bool | None = strawberry.field(default=None, description="True once the sign-in is revoked (also when it already was).")
+    errors: list[AccountError]
+
+
+@strawberry.type
 class AccountQuery:
     @strawberry.field(description="The signed-in shopper, or null.")
     def me(self, info: Info) -> User | None:
@@ -165,3 +171,9 @@ class AccountMutation:
 
         # Not atomic: the service commits a reuse's revocation itself.
         return run_mutation(TokenPayload, AccountError, action, atomic=False)
+
+    @strawberry.mutation(
+        description="Sign out: revoke the sign-in the refresh token belongs to (its refresh and access tokens) at once."
+    )
+    def token_revoke(self, refresh_token: str) -> TokenRevokePayload:
+        return run_mutation(TokenRevokePayload, AccountError, lambda: {"revoked": services.token_revoke(refresh_token=refresh_token)})

@@ -232,6 +232,21 @@ def token_create(*, email: str, password: str, client: throttle.Client | None = 
     )
 
 
+def token_revoke(*, refresh_token: str) -> bool:
+    """Sign out: revoke the sign-in (the family) the refresh token belongs to, its refresh tokens and
+    its access tokens, at once. Other sign-ins of the account keep working. Revoking a sign-in
+    already revoked (or already signed out) answers the same; a token that is not ours is refused."""
+    try:
+        payload = tokens.decode_token(refresh_token, tokens.REFRESH)
+    except tokens.TokenError as exc:
+        raise DomainError(AccountErrorCode[exc.code], exc.message, field="refreshToken") from exc
+    record = RefreshToken.objects.select_related("user").filter(jti=payload.jti).first()
+    if record is None or record.user.jwt_token_key != payload.token_key:
+        raise DomainError(AccountErrorCode.JWT_INVALID_TOKEN, _("The refresh token is not valid."), field="refreshToken")
+    RefreshToken.objects.filter(family=record.family, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return True
+
+
 def token_refresh(*, refresh_token: str) -> TokenPair:
     """Trade a refresh token for a new pair, once.
 

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError, DomainErrors
@@ -529,6 +530,31 @@ def product_media_delete(*, actor, media: ProductMedia) -> None:
     delete_files_on_commit(paths)
     if product.status != ListingStatus.PUBLISHED:
         _back_to_draft_after_edit(product)
+
+
+def product_media_reorder(*, actor, product: Product, media_ids: list[int]) -> Product:
+    """Put a listing's pictures in the given order (the first is the thumbnail). The order is how the
+    pictures are shown, not what was reviewed, so it applies at once, also on a published listing.
+    The ids must be exactly the listing's pictures, each once."""
+    _require_listing_manager(actor, product.vendor)
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=product.pk)
+        media = {m.pk: m for m in product.media.all()}
+        if len(media_ids) != len(set(media_ids)) or set(media_ids) != set(media):
+            raise DomainError(
+                CatalogErrorCode.INVALID,
+                _("List every picture of the listing exactly once."),
+                field="media",
+            )
+        changed = []
+        for position, media_id in enumerate(media_ids, start=1):
+            item = media[media_id]
+            if item.sort_order != position:
+                item.sort_order = position
+                changed.append(item)
+        ProductMedia.objects.bulk_update(changed, ["sort_order"])
+        audit_log(actor=actor, action="product.media_reorder", target=product, order=list(media_ids))
+    return product
 
 
 # --- Automatic checks ---

@@ -18,6 +18,8 @@ class VendorErrorCode(Enum):
     ALREADY_VENDOR_STAFF = "already_vendor_staff"
     LAST_OWNER = "last_owner"
     VENDOR_CLOSED = "vendor_closed"
+    # The shipping origin names no region of the logistics tables.
+    UNKNOWN_REGION = "unknown_region"
     # Activation and reinstatement wait for the fee year and the deposit (finance.standing).
     ENTRY_FEE_UNPAID = "entry_fee_unpaid"
     DEPOSIT_SHORT = "deposit_short"

@@ -457,11 +457,15 @@ def vendor_update(
     contact_phone: str | None = None,
     logo=None,
     banner=None,
+    shipping_origin: str | None = None,
 ) -> Vendor:
     """Edit the store profile. Images are re-encoded into fixed sizes in the worker (the original is
-    shown until then, and removed once they exist)."""
+    shown until then, and removed once they exist). ``shipping_origin`` is the region code (GB/T
+    2260, a province or city of the logistics tables) its packages leave from: checkout quotes
+    shipping from it, orders already placed keep the origin they were quoted from."""
     _require_vendor_role(actor, vendor, MANAGING_ROLES)
     _require_open(vendor)
+    origin_code = _clean_shipping_origin(shipping_origin)
     # A rename keeps the slug, so links to the store keep working.
     profile = _clean_profile(
         {"name": name, "contact_email": contact_email, "contact_phone": contact_phone, "description": description},
@@ -484,7 +488,13 @@ def vendor_update(
             originals[kind], stored = store_image_original(staged, vendor_id=vendor.pk, kind=kind, checked=checked)
             setattr(vendor, kind, stored)
         vendor.save(update_fields=[*profile, *images, "updated_at"])
-        audit_log(actor=actor, action="vendor.update", target=vendor, changed=sorted([*profile, *images]))
+        changed = [*profile, *images]
+        if origin_code is not None:
+            from backend.orders.models import VendorShippingOrigin
+
+            VendorShippingOrigin.objects.update_or_create(vendor=vendor, defaults={"region_code": origin_code})
+            changed.append("shipping_origin")
+        audit_log(actor=actor, action="vendor.update", target=vendor, changed=sorted(changed))
         delete_files_on_commit(replaced)
         from . import tasks
 
@@ -492,6 +502,23 @@ def vendor_update(
             # The renditions are made in the worker; the profile shows the original until then.
             run_after_commit(tasks.vendor_image_render, vendor.pk, kind, original)
     return vendor
+
+
+def _clean_shipping_origin(code: str | None) -> str | None:
+    """A known province or city code, or None when not given; anything else is UNKNOWN_REGION."""
+    if code is None:
+        return None
+    from backend.logistics.models import Region, RegionKind
+
+    code = code.strip()
+    kinds = [RegionKind.PROVINCE, RegionKind.MUNICIPALITY, RegionKind.CITY]
+    if not code or not Region.objects.filter(code=code, kind__in=kinds).exists():
+        raise DomainError(
+            VendorErrorCode.UNKNOWN_REGION,
+            _("No province or city with the code %(code)s.") % {"code": code[:20]},
+            field="shippingOrigin",
+        )
+    return code
 
 
 def vendor_image_render(*, vendor_id: int, kind: str, original: str) -> bool:

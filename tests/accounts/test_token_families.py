@@ -72,3 +72,42 @@ def test_concurrent_refreshes_of_one_token_yield_one_pair():
     assert set(others) <= {"JWT_REFRESH_TOKEN_REUSED", "JWT_INVALID_TOKEN"}, results
     # One new refresh token was issued besides the sign-in's, and the reuse revoked the family.
     assert len(family) == 2 and None not in family
+
+
+REVOKE = """
+mutation($token: String!) { tokenRevoke(refreshToken: $token) { revoked errors { field code } } }"""
+
+
+@BOTH
+@pytest.mark.django_db
+def test_signing_out_revokes_that_sign_in_at_once_and_only_that_one(url, user_factory):
+    user_factory("erin@example.com")
+    api = GraphQLClient(url)
+    signed_out = api.mutate(SIGN_IN, {"email": "erin@example.com", "password": PASSWORD})
+    other = api.mutate(SIGN_IN, {"email": "erin@example.com", "password": PASSWORD})
+    refreshed = api.mutate(REFRESH, {"token": signed_out["refreshToken"]})
+
+    # The newest refresh token of the sign-in (or any older one) signs it out.
+    assert api.mutate(REVOKE, {"token": refreshed["refreshToken"]}) == {"revoked": True, "errors": []}
+    for token in (signed_out["token"], refreshed["token"]):
+        response = api.raw(ME, token=token)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "JWT_INVALID_TOKEN"
+    assert error_codes(api.mutate(REFRESH, {"token": refreshed["refreshToken"]})) == ["JWT_INVALID_TOKEN"]
+    # Signing out twice answers the same; the other sign-in is untouched.
+    assert api.mutate(REVOKE, {"token": signed_out["refreshToken"]}) == {"revoked": True, "errors": []}
+    assert api.execute(ME, token=other["token"])["me"]["email"] == "erin@example.com"
+    assert api.mutate(REFRESH, {"token": other["refreshToken"]})["errors"] == []
+
+
+@BOTH
+@pytest.mark.django_db
+def test_revoking_needs_a_real_refresh_token(url, user_factory):
+    user_factory("finn@example.com")
+    api = GraphQLClient(url)
+    pair = api.mutate(SIGN_IN, {"email": "finn@example.com", "password": PASSWORD})
+    for token in ("not-a-token", pair["token"]):  # garbage, or an access token
+        answer = api.mutate(REVOKE, {"token": token})
+        assert answer["revoked"] is None
+        assert [(e["field"], e["code"]) for e in answer["errors"]] == [("refreshToken", "JWT_INVALID_TOKEN")]
+    assert api.execute(ME, token=pair["token"])["me"]["email"] == "finn@example.com"

@@ -213,6 +213,9 @@ OWNED_CASES: list[Case] = [
       files=lambda w: {"variables.image": image_upload("planted.png")}, legit=STAFF_ON_VENDOR, staff=(RL, MV)),
     m("productMediaDelete", lambda w: {"id": g("ProductMedia", A(w).draft_media)}, legit=STAFF_ON_VENDOR,
       staff=(RL, MV)),
+    m("productMediaReorder", lambda w: {"product": g("Product", A(w).draft_media.product),
+                                        "media": [g("ProductMedia", x) for x in A(w).draft_media.product.media.all()][::-1]},
+      legit=STAFF_ON_VENDOR, staff=(RL, MV)),
     m("productSubmitForReview", lambda w: {"id": g("Product", _draft(w))}, legit=STAFF_ON_VENDOR, staff=(RL, MV)),
     m("productDelist", lambda w: {"id": g("Product", _published(w)), "reason": "Delisted by someone else"},
       legit=STAFF_ON_VENDOR, staff=(RL,)),
@@ -392,13 +395,13 @@ PUBLIC = {
 }
 SELF = {
     core("query", "me"), core("mutation", "vendorApplicationCreate"), core("mutation", "accountRegister"),
-    core("mutation", "tokenCreate"), core("mutation", "tokenRefresh"), core("mutation", "passwordChange"),
+    core("mutation", "tokenCreate"), core("mutation", "tokenRefresh"), core("mutation", "tokenRevoke"), core("mutation", "passwordChange"),
     core("mutation", "accountConfirm"), core("mutation", "passwordResetRequest"), core("mutation", "passwordResetConfirm"),
     # The invited account answers its own invitations (tests/accounts/test_staff_invitations.py).
     core("mutation", "vendorStaffInvitationAccept"), core("mutation", "vendorStaffInvitationDecline"),
     shop("mutation", "accountConfirm"), shop("mutation", "passwordResetRequest"), shop("mutation", "passwordResetConfirm"),
     shop("query", "me"), shop("mutation", "accountRegister"), shop("mutation", "tokenCreate"),
-    shop("mutation", "tokenRefresh"), shop("mutation", "checkoutCreate"),
+    shop("mutation", "tokenRefresh"), shop("mutation", "tokenRevoke"), shop("mutation", "checkoutCreate"),
 }
 NODE = {core("query", "node")}
 

@@ -145,6 +145,24 @@ class TokenRefresh(BaseMutation):
         return cls(token=pair.token, refresh_token=pair.refresh_token, user=pair.user, errors=[])
 
 
+class TokenRevoke(BaseMutation):
+    revoked = graphene.Boolean(description="True once the sign-in is revoked (also when it already was).")
+
+    class Arguments:
+        refresh_token = graphene.String(required=True)
+
+    class Meta:
+        description = (
+            "Sign out: revoke the sign-in the refresh token belongs to (its refresh and access tokens) at once; "
+            "other sign-ins of the account keep working."
+        )
+        error_type_class = AccountError
+
+    @classmethod
+    def perform_mutation(cls, _root, _info, refresh_token):
+        return cls(revoked=services.token_revoke(refresh_token=refresh_token), errors=[])
+
+
 class PasswordChange(BaseMutation):
     user = graphene.Field(UserType)
 

@@ -12,6 +12,7 @@ from .mutations import (
     StaffCreate,
     TokenCreate,
     TokenRefresh,
+    TokenRevoke,
 )
 from .types import PermissionGroupType, UserType
 
@@ -42,6 +43,7 @@ class AccountMutations(graphene.ObjectType):
     password_reset_confirm = PasswordResetConfirm.Field()
     token_create = TokenCreate.Field()
     token_refresh = TokenRefresh.Field()
+    token_revoke = TokenRevoke.Field()
     password_change = PasswordChange.Field()
     staff_create = StaffCreate.Field()
     permission_group_create = PermissionGroupCreate.Field()

@@ -256,6 +256,39 @@ class ProductMediaDelete(BaseMutation):
         return cls(product=product, errors=[])
 
 
+class ProductMediaReorder(BaseMutation):
+    product = graphene.Field(ProductType)
+
+    class Arguments:
+        product = graphene.ID(required=True)
+        media = graphene.List(
+            graphene.NonNull(graphene.ID), required=True, description="Every picture of the listing, in the new order."
+        )
+
+    class Meta:
+        description = "Order a listing's pictures (the first is its thumbnail); applies at once."
+        error_type_class = CatalogError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, product, media):
+        listing = get_node(info, product, ProductType, field="product")
+        media_ids = [_media_pk(value) for value in media]
+        listing = services.product_media_reorder(actor=info.context.user, product=listing, media_ids=media_ids)
+        return cls(product=listing, errors=[])
+
+
+def _media_pk(value: str) -> int:
+    from graphql_relay import from_global_id
+
+    try:
+        type_name, pk = from_global_id(value)
+        if type_name == "ProductMedia":
+            return int(pk)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        pass
+    raise DomainError(CatalogErrorCode.INVALID, "Not a picture id.", field="media")
+
+
 class ProductSubmitForReview(BaseMutation):
     product = graphene.Field(ProductType)
 

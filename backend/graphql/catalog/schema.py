@@ -16,6 +16,7 @@ from .mutations import (
     ProductDelist,
     ProductMediaCreate,
     ProductMediaDelete,
+    ProductMediaReorder,
     ProductReject,
     ProductSubmitForReview,
     ProductUpdate,
@@ -139,6 +140,7 @@ class CatalogMutations(graphene.ObjectType):
     product_variant_delete = ProductVariantDelete.Field()
     product_media_create = ProductMediaCreate.Field()
     product_media_delete = ProductMediaDelete.Field()
+    product_media_reorder = ProductMediaReorder.Field()
     product_submit_for_review = ProductSubmitForReview.Field()
     product_approve = ProductApprove.Field()
     product_reject = ProductReject.Field()

@@ -177,6 +177,9 @@ class VendorUpdateInput(graphene.InputObjectType):
     contact_phone = graphene.String()
     logo = Upload(description="Square store logo; re-encoded to 64, 128 and 256 pixels.")
     banner = Upload(description="Store banner; re-encoded to 1200x300 and 600x150.")
+    shipping_origin = graphene.String(
+        description="Region code (GB/T 2260, a province or city of shippingRegions) the store's packages leave from."
+    )
 
 
 class VendorUpdate(BaseMutation):
@@ -201,6 +204,7 @@ class VendorUpdate(BaseMutation):
             contact_phone=input.get("contact_phone"),
             logo=input.get("logo"),
             banner=input.get("banner"),
+            shipping_origin=input.get("shipping_origin"),
         )
         return cls(vendor=vendor, errors=[])
 

@@ -135,6 +135,13 @@ class VendorType(DjangoObjectType):
     banner = graphene.List(
         graphene.NonNull(VendorImageRendition), required=True, description="Store banner in every size and format."
     )
+    shipping_origin = graphene.Field(
+        "backend.graphql.logistics.types.ShippingRegion",
+        description=(
+            "Where the store's packages leave from (its own region, or the platform's default): the store's "
+            "staff and staff managing vendors; null for others."
+        ),
+    )
     balance = graphene.Field(
         VendorBalance, description="Pending, available and deposit, from the ledger (its staff, or MANAGE_FINANCE)."
     )
@@ -198,6 +205,15 @@ class VendorType(DjangoObjectType):
         if not selectors.may_see_vendor(info.context.user, root):
             return []
         return root.staff.all()
+
+    @staticmethod
+    def resolve_shipping_origin(root, info):
+        if not selectors.may_see_vendor(info.context.user, root):
+            return None
+        from backend.logistics.models import Region
+        from backend.orders.selectors import vendor_shipping_origin
+
+        return Region.objects.select_related("parent").filter(code=vendor_shipping_origin(root)).first()
 
     @staticmethod
     def resolve_logo(root, info):
