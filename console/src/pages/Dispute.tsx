@@ -85,7 +85,9 @@ export function DisputePage() {
               <li key={m.id} className={`message message-${m.role.toLowerCase()}`}>
                 <p className="meta">{t(`role.${m.role}`)} · <When value={m.createdAt} /></p>
                 {m.body && <p className="pre">{m.body}</p>}
-                {m.evidence.length > 0 && <p>{m.evidence.map((e, i) => <a key={e.url} href={e.url} target="_blank" rel="noreferrer"><img className="thumb" src={e.thumbnailUrl} alt={t("Evidence {number}", { number: i + 1 })} /></a>)}</p>}
+                {m.evidence.length > 0 && <p>{m.evidence.map((e, i) => e.url && e.thumbnailUrl
+                  ? <a key={i} href={e.url} target="_blank" rel="noreferrer"><img className="thumb" src={e.thumbnailUrl} alt={t("Evidence {number}", { number: i + 1 })} /></a>
+                  : <span key={i} className="thumb processing">{t("Evidence {number} is being processed", { number: i + 1 })}</span>)}</p>}
               </li>
             ))}
           </ol>
