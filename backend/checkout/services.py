@@ -605,35 +605,7 @@ def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key:
 
     stock_take({line.variant: line.quantity for line in lines})
     now = timezone.now()
-    orders = orders_services.orders_place(
-        checkout_token=checkout.pk,
-        user=buyer,
-        email=email,
-        currency=checkout.currency,
-        shipping_region=checkout.shipping_region,
-        shipping_address=checkout.shipping_address_dict(),
-        packages=[
-            orders_services.PlacedPackage(
-                vendor=package.vendor,
-                origin=package.origin,
-                lines=[
-                    orders_services.PlacedLine(
-                        variant=line.variant, quantity=line.quantity, unit_price=line.unit_price(checkout.currency)
-                    )
-                    for line in package.lines
-                ],
-                shipping=orders_services.ShippingChoice(
-                    carrier=package.method.carrier_id,
-                    service_code=package.method.service_code,
-                    service_name=package.method.service_name,
-                    price=package.method.price,
-                    promised_days=package.method.promised_days,
-                ),
-            )
-            for package in summary.packages
-        ],
-        at=now,
-    )
+    orders = _place_orders(checkout, summary, buyer=buyer, email=email, at=now)
     total = sum((order.total for order in orders), Money(0, checkout.currency))
     payment = payments.payment_process(
         gateway=gateway,
