@@ -340,6 +340,26 @@ def payment_capture(*, payment: Payment, amount: Money | None = None, manager: P
     return payment
 
 
+def _gateway_void(manager: PluginsManager, payment: Payment) -> None:
+    """Ask the gateway to void the payment's authorization, under its void key (a retry voids once)."""
+    if not payment.psp_reference:
+        return
+    response = _call(
+        manager,
+        payment.gateway,
+        "void_payment",
+        CaptureData(
+            psp_reference=payment.psp_reference,
+            amount=payment.amount,
+            currency=payment.currency,
+            idempotency_key=f"{payment.idempotency_key}:void",
+            payment_id=payment.pk,
+        ),
+    )
+    if not response.success:
+        raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+
+
 def payment_void(*, payment: Payment, manager: PluginsManager | None = None) -> Payment:
     """Cancel an authorization that was not captured: nothing is charged."""
     manager = manager or get_plugins_manager()
@@ -348,21 +368,7 @@ def payment_void(*, payment: Payment, manager: PluginsManager | None = None) -> 
         if payment.status == PaymentStatus.CANCELLED:
             return payment
         payment_machine.check(payment.status, PaymentStatus.CANCELLED)
-        if payment.psp_reference:
-            response = _call(
-                manager,
-                payment.gateway,
-                "void_payment",
-                CaptureData(
-                    psp_reference=payment.psp_reference,
-                    amount=payment.amount,
-                    currency=payment.currency,
-                    idempotency_key=f"{payment.idempotency_key}:void",
-                    payment_id=payment.pk,
-                ),
-            )
-            if not response.success:
-                raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+        _gateway_void(manager, payment)
         payment_machine.apply(payment, PaymentStatus.CANCELLED)
     return payment
 
@@ -461,22 +467,7 @@ def payment_void_unlocked(*, payment: Payment, manager: PluginsManager | None = 
     payment = Payment.objects.get(pk=payment.pk)
     if payment.status == PaymentStatus.CANCELLED or not payment_machine.can(payment.status, PaymentStatus.CANCELLED):
         return payment
-    response = None
-    if payment.psp_reference:
-        response = _call(
-            manager,
-            payment.gateway,
-            "void_payment",
-            CaptureData(
-                psp_reference=payment.psp_reference,
-                amount=payment.amount,
-                currency=payment.currency,
-                idempotency_key=f"{payment.idempotency_key}:void",
-                payment_id=payment.pk,
-            ),
-        )
-        if not response.success:
-            raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
+    _gateway_void(manager, payment)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment_machine.can(payment.status, PaymentStatus.CANCELLED):
