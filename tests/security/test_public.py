@@ -24,6 +24,7 @@ def public_variables(world, op: Op) -> dict:
     alpha = world.alpha
     published = alpha.products["published"]
     category = world.categories["tshirts"]
+    hidden = next(p for p in alpha.products.values() if p.status != ListingStatus.PUBLISHED)
     return {
         Op("core", "query", "category"): {"id": to_global_id("Category", category.pk)},
         Op("core", "query", "categoryFeeTerms"): {"category": to_global_id("Category", category.pk)},
@@ -32,6 +33,8 @@ def public_variables(world, op: Op) -> dict:
         Op("storefront", "query", "product"): {"slug": published.slug},
         Op("storefront", "query", "vendor"): {"slug": alpha.vendor.slug},
         Op("storefront", "query", "category"): {"slug": category.slug},
+        # The start of a listing shoppers may not see: it must not be suggested.
+        Op("storefront", "query", "searchSuggestions"): {"prefix": hidden.name[:2]},
     }.get(op, {})
 
 
