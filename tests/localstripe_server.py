@@ -45,6 +45,7 @@ class Fault:
     method: str
     path_prefix: str
     kind: str  # "500" or "drop"
+    skip: int = 0  # matching requests let through before this one fails
 
 
 @dataclass
@@ -58,9 +59,9 @@ class LocalStripe:
     answers: dict[tuple[str, str], tuple[int, bytes]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail_next(self, method: str, path_prefix: str, kind: str) -> None:
+    def fail_next(self, method: str, path_prefix: str, kind: str, skip: int = 0) -> None:
         with self.lock:
-            self.faults.append(Fault(method, path_prefix, kind))
+            self.faults.append(Fault(method, path_prefix, kind, skip))
 
     def keys_for(self, method: str, path: str) -> list[str]:
         """The idempotency keys of the requests made to exactly this path."""
@@ -119,7 +120,10 @@ def start() -> LocalStripe:
                 fault = next(
                     (f for f in server.faults if f.method == self.command and self.path.startswith(f.path_prefix)), None
                 )
-                if fault is not None:
+                if fault is not None and fault.skip:
+                    fault.skip -= 1
+                    fault = None
+                elif fault is not None:
                     server.faults.remove(fault)
                 cached = server.answers.get((self.path, key)) if key and self.command == "POST" else None
             if fault is not None and fault.kind == "500":

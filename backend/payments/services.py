@@ -38,6 +38,7 @@ from plugins.payments.interface import (
     GatewayTimeout,
     PaymentData,
     RefundData,
+    SessionQuery,
     TransferData,
 )
 
@@ -439,6 +440,10 @@ def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None
             payment_id=payment.pk,
         ),
     )
+    if not response.success:
+        # A concurrent capture under the same key (checkoutComplete and the webhook) may have
+        # taken the money while this one was refused: the gateway's own state decides.
+        response = _captured_elsewhere(manager, payment) or response
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if not response.success:
@@ -454,6 +459,22 @@ def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None
     if not response.success:
         raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
     return payment
+
+
+def _captured_elsewhere(manager: PluginsManager, payment: Payment) -> GatewayResponse | None:
+    """The gateway's answer when it says this payment is captured in full, else None."""
+    answer = _call(
+        manager,
+        payment.gateway,
+        "query_payment_session",
+        SessionQuery(
+            psp_reference=payment.psp_reference, reference=(payment.metadata or {}).get("session", ""),
+            amount=payment.amount, currency=payment.currency,
+        ),
+    )
+    if answer.success and answer.status == GatewayStatus.CAPTURED and answer.amount == payment.amount:
+        return answer
+    return None
 
 
 def payment_void_unlocked(*, payment: Payment, manager: PluginsManager | None = None) -> Payment:

@@ -24,6 +24,7 @@ from backend.checkout.models import CheckoutPaymentAttempt
 from backend.checkout.sessions import PaymentSessionState
 from backend.core.exceptions import DomainError
 from backend.core.money import Money
+from backend.finance.models import LedgerTransaction, TransactionKind
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderStatus
 from backend.payments import services as payments
@@ -248,9 +249,11 @@ def test_faults_at_create_query_and_capture_lose_and_double_nothing(stripe_on, b
     with pytest.raises(DomainError):
         complete(c, session)
     assert not Order.objects.exists()
-    # The capture's answer is lost: the orders are placed once, unpaid; completing again captures
-    # under the same key (Stripe answers with the first capture) and pays them.
+    # The capture's answer is lost and Stripe cannot be asked either: the orders are placed once,
+    # unpaid; completing again captures under the same key (Stripe answers with the first
+    # capture) and pays them.
     stripe_on.fail_next("POST", f"/v1/payment_intents/{session.psp_reference}/capture", "drop")
+    stripe_on.fail_next("GET", f"/v1/payment_intents/{session.psp_reference}", "500", skip=1)
     first = complete(c, session)
     assert [o.status for o in first.orders] == [OrderStatus.UNPAID]
     assert Payment.objects.get().status == PaymentStatus.AUTHORIZED
@@ -317,3 +320,32 @@ def test_cancelling_an_order_whose_capture_failed_voids_the_payment_intent_outsi
     assert GuardedStripeGateway.calls.count("void_payment") == 1  # and not under the cancellation's locks
     variant.refresh_from_db()
     assert variant.stock == 5
+
+
+def test_a_capture_refused_because_another_request_captured_first_marks_the_payment_captured(stripe_on, browser, tea):
+    """checkoutComplete and the webhook capture at once: the loser's capture is refused by Stripe
+    (already captured); Stripe's own state, asked next, says captured, so both answers show paid."""
+    c = ready_checkout(lines=[(tea, 1)])
+    session = start(c)
+    browser.confirm(session.client_data["client_secret"])
+    # Stripe fails the first capture (nothing captured, still requires_capture when asked).
+    stripe_on.fail_next("POST", f"/v1/payment_intents/{session.psp_reference}/capture", "500")
+    first = complete(c, session)
+    assert [o.status for o in first.orders] == [OrderStatus.UNPAID]
+    # The other request's capture, under its own key, reaches Stripe first.
+    assert stripe_on.api("POST", f"/v1/payment_intents/{session.psp_reference}/capture")["status"] == "succeeded"
+    payment = payments.payment_capture_unlocked(payment=Payment.objects.get())
+    assert payment.status == PaymentStatus.CAPTURED and payment.captured_amount == payment.amount
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.ESCROW_HOLD).count() == 1
+
+
+def test_the_lost_answer_of_a_capture_is_found_by_asking_stripe(stripe_on, browser, tea):
+    c = ready_checkout(lines=[(tea, 1)])
+    session = start(c)
+    browser.confirm(session.client_data["client_secret"])
+    stripe_on.fail_next("POST", f"/v1/payment_intents/{session.psp_reference}/capture", "drop")
+    done = complete(c, session)
+    assert [o.status for o in done.orders] == [OrderStatus.PAID]
+    assert Payment.objects.get().status == PaymentStatus.CAPTURED
+    assert len(stripe_on.keys_for("POST", f"/v1/payment_intents/{session.psp_reference}/capture")) == 1
