@@ -439,6 +439,11 @@ GRAPHQL_QUERY_MAX_DEPTH = env_int("GRAPHQL_QUERY_MAX_DEPTH", 15)
 GRAPHQL_QUERY_MAX_ALIASES = env_int("GRAPHQL_QUERY_MAX_ALIASES", 30)
 GRAPHQL_QUERY_MAX_COST = env_int("GRAPHQL_QUERY_MAX_COST", 500_000)
 GRAPHQL_QUERY_COST_LIST_SIZE = env_int("GRAPHQL_QUERY_COST_LIST_SIZE", 10)
+# Automatic persisted queries (Apollo's convention, backend/graphql/core/persisted_queries.py) on both
+# APIs: documents kept in the cache for PERSISTED_QUERY_TTL seconds; longer ones run but are not kept.
+PERSISTED_QUERIES_ENABLED = env_bool("PERSISTED_QUERIES_ENABLED", True)
+PERSISTED_QUERY_TTL = env_int("PERSISTED_QUERY_TTL_SECONDS", 7 * 24 * 3600)
+PERSISTED_QUERY_MAX_LENGTH = env_int("PERSISTED_QUERY_MAX_LENGTH", 20_000)
 # Introspection stays on in every environment: the project and both schemas (schema.graphql)
 # are public, so hiding them would only break tools; the limits above bound its queries too.
 # GRAPHQL_INTROSPECTION=0 turns it off on both APIs.
