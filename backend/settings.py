@@ -399,6 +399,12 @@ CELERY_BEAT_SCHEDULE["payments-reconcile-gateways"] = {
     "task": "payments.reconcile_gateways",
     "schedule": timedelta(hours=24),
 }
+# A payout's transfer whose request got no answer (a timeout, a crash between the call and its
+# record) is asked for again under its key; its money stays reserved meanwhile.
+CELERY_BEAT_SCHEDULE["payments-complete-transfers"] = {
+    "task": "payments.complete_transfers",
+    "schedule": timedelta(minutes=10),
+}
 
 # --- Plugins, in the order the manager runs them ---
 # Each issue's plugins add themselves here; PLUGINS in the environment replaces the list.
