@@ -61,7 +61,12 @@ CHARGE_STATUS = {
     PaymentStatus.FAILED: "failed",
     PaymentStatus.CANCELLED: "cancelled",
 }
-REFUND_STATUS = {RefundStatus.SUCCEEDED: "succeeded", RefundStatus.PENDING: "pending", RefundStatus.FAILED: "failed"}
+REFUND_STATUS = {
+    RefundStatus.SUCCEEDED: "succeeded",
+    RefundStatus.PENDING: "pending",
+    RefundStatus.REQUESTED: "pending",
+    RefundStatus.FAILED: "failed",
+}
 TRANSFER_STATUS = {
     TransferStatus.PAID: "paid",
     TransferStatus.PENDING: "pending",

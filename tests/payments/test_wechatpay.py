@@ -214,7 +214,7 @@ def test_a_refund_lost_in_transit_is_retried_under_the_same_out_refund_no(wechat
     with pytest.raises(Exception) as failure:
         services.payment_refund(payment=captured, amount=cny(40), idempotency_key="refund:o-9")
     assert failure.value.code.value == "payment_timeout"
-    assert Refund.objects.get(idempotency_key="refund:o-9").status == RefundStatus.PENDING
+    assert Refund.objects.get(idempotency_key="refund:o-9").status == RefundStatus.REQUESTED
     retried = services.payment_refund(payment=captured, amount=cny(40), idempotency_key="refund:o-9")
     assert retried.status == RefundStatus.SUCCEEDED
     assert wechat_fake.orders[NO]["refunded"] == 4000  # once, whatever happened to the first answer
