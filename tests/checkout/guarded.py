@@ -36,11 +36,13 @@ class GuardedDummyGateway(DummyGatewayPlugin):
     violations: list[str] = []
     # Hooks whose next call times out (the request may have reached the gateway; no answer came back).
     time_out: list[str] = []
+    # Hooks whose next call is made at the gateway, but answered with a 5xx carrying its reference.
+    lose_answer: list[str] = []
     lock = threading.Lock()
 
     @classmethod
     def reset(cls) -> None:
-        cls.calls, cls.violations, cls.time_out = [], [], []
+        cls.calls, cls.violations, cls.time_out, cls.lose_answer = [], [], [], []
 
     def _guard(self, hook: str) -> None:
         with self.lock:
@@ -58,6 +60,13 @@ def _guarded(base, hook: str):
         if hook in type(self).time_out:
             type(self).time_out.remove(hook)
             return GatewayResponse(success=False, error_code=GatewayErrorCode.TIMEOUT, error_message="no answer")
+        if hook in getattr(type(self), "lose_answer", []):
+            # The gateway did it, but only a 5xx with its reference came back.
+            type(self).lose_answer.remove(hook)
+            done = parent(self, data, previous_value=previous_value)
+            return GatewayResponse(
+                success=False, psp_reference=done.psp_reference, error_code=GatewayErrorCode.ERROR, error_message="bad gateway"
+            )
         return parent(self, data, previous_value=previous_value)
 
     method.__name__ = hook
