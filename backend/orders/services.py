@@ -263,12 +263,12 @@ def _deadline(order: Order) -> datetime | None:
 
 def _require_manager(actor, order: Order) -> None:
     if not may_manage_order(actor, order):
-        raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
+        raise DomainError(OrderErrorCode.NOT_FOUND, _("No such order."), field="id")
 
 
 def _require_owner(actor, order: Order) -> None:
     if not is_order_owner(actor, order):
-        raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
+        raise DomainError(OrderErrorCode.NOT_FOUND, _("No such order."), field="id")
 
 
 # --- Shipping and delivery -----------------------------------------------------------
@@ -334,20 +334,23 @@ def order_ship(
     _check_shippable(actor, order)
     carrier = (carrier or "").strip()
     if not carrier:
-        raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier.", field="carrier")
+        raise DomainError(OrderErrorCode.REQUIRED, _("Name the carrier."), field="carrier")
     service_code = (service_code or "").strip() or (
         order.shipping_service_code if carrier == order.shipping_carrier_id else ""
     )
     if not service_code:
-        raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier's service.", field="serviceCode")
+        raise DomainError(OrderErrorCode.REQUIRED, _("Name the carrier's service."), field="serviceCode")
     request = _shipment_request(order, carrier, service_code)
     pending = _booking_of(order)
     if pending is not None:
         if (pending.carrier_id, pending.service_code) != (carrier, service_code) or tracking_number:
             raise DomainError(
                 OrderErrorCode.CARRIER_CALL_IN_PROGRESS,
-                f"This order's parcel is being booked with {pending.carrier_id} ({pending.service_code}); "
-                "ship it with that carrier and service again to finish the booking.",
+                _(
+                    "This order's parcel is being booked with %(carrier)s (%(service)s); "
+                    "ship it with that carrier and service again to finish the booking."
+                )
+                % {"carrier": pending.carrier_id, "service": pending.service_code},
                 field="carrier",
             )
         return _finish_booking(order, pending, request, actor=actor, manager=manager)
@@ -384,7 +387,7 @@ def _ship_registered(order, request, priced, tracking_number: str, *, actor, man
         _check_shippable(actor, order)
         if _booking_of(order) is not None:
             raise DomainError(
-                OrderErrorCode.CARRIER_CALL_IN_PROGRESS, "This order's parcel is being booked.", field="carrier"
+                OrderErrorCode.CARRIER_CALL_IN_PROGRESS, _("This order's parcel is being booked."), field="carrier"
             )
         try:
             shipment = logistics.shipment_register(
@@ -441,7 +444,7 @@ def _book_and_ship(order: Order, shipment: Shipment, request: ShipmentRequest, *
         Order.objects.filter(pk=order.pk, shipment_id=shipment.pk).update(shipment=None)
         logistics.carrier_booking_cancel_quietly(carrier_id=shipment.carrier_id, result=exc.result, manager=manager)
         raise DomainError(
-            OrderErrorCode.CARRIER_ERROR, "The carrier returned a tracking number already in use.", field="carrier"
+            OrderErrorCode.CARRIER_ERROR, _("The carrier returned a tracking number already in use."), field="carrier"
         ) from exc
     if shipped.shipment_id != shipment.pk or shipped.status != OrderStatus.SHIPPED:
         # The order was cancelled or refunded while its parcel was being booked: the booking goes too.
@@ -452,7 +455,7 @@ def _book_and_ship(order: Order, shipment: Shipment, request: ShipmentRequest, *
             logger.exception("Could not cancel the booking of shipment %s of order %s", shipment.pk, order.pk)
         raise DomainError(
             OrderErrorCode.INVALID_TRANSITION,
-            f"The order was {shipped.status} while its parcel was being booked; the booking is cancelled.",
+            _("The order was %(status)s while its parcel was being booked; the booking is cancelled.") % {"status": shipped.status},
             field="status",
         )
     return shipped
@@ -535,7 +538,7 @@ def _mark_completed(order: Order, *, source: str, now, lines=None) -> tuple[Mone
     """Check the move to COMPLETED and set the completion fields (not saved); returns (gross, commission)."""
     if order.release_frozen:
         raise DomainError(
-            OrderErrorCode.RELEASE_FROZEN, "A dispute holds this order's money; it is released when resolved."
+            OrderErrorCode.RELEASE_FROZEN, _("A dispute holds this order's money; it is released when resolved.")
         )
     ORDER_STATUS.check(order.status, OrderStatus.COMPLETED)
     gross = order.total - order.refunded
@@ -581,10 +584,10 @@ def order_extend_confirmation(*, actor, order: Order) -> Order:
         _require_owner(actor, order)
         if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
             raise DomainError(
-                OrderErrorCode.INVALID_TRANSITION, "Only a shipped or delivered order has a confirmation deadline."
+                OrderErrorCode.INVALID_TRANSITION, _("Only a shipped or delivered order has a confirmation deadline.")
             )
         if order.confirmation_extended:
-            raise DomainError(OrderErrorCode.ALREADY_EXTENDED, "The confirmation deadline was already extended once.")
+            raise DomainError(OrderErrorCode.ALREADY_EXTENDED, _("The confirmation deadline was already extended once."))
         order.confirmation_extended = True
         order.auto_confirm_at = _deadline(order)
         order.save(update_fields=["confirmation_extended", "auto_confirm_at", "updated_at"])

@@ -113,7 +113,8 @@ def session_gateway(manager: PluginsManager, gateway_id: str, amount: Money) -> 
     if type(plugin).create_payment_session is BasePlugin.create_payment_session or not _takes(plugin, amount):
         raise DomainError(
             PaymentErrorCode.GATEWAY_NOT_AVAILABLE,
-            f"{gateway_id} cannot take {amount.amount} {amount.currency.code}.",
+            _("%(gateway)s cannot take %(amount)s %(currency)s.")
+            % {"gateway": gateway_id, "amount": amount.amount, "currency": amount.currency.code},
             field="gateway",
         )
     return plugin
@@ -128,7 +129,9 @@ def _gateway(manager: PluginsManager, gateway_id: str) -> BasePlugin:
     plugin = manager.get_plugin(gateway_id)
     if plugin is None or not _is_gateway(plugin):
         raise DomainError(
-            PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"No active payment gateway {gateway_id!r}.", field="gateway"
+            PaymentErrorCode.GATEWAY_NOT_AVAILABLE,
+            _("No active payment gateway %(gateway)s.") % {"gateway": repr(gateway_id)},
+            field="gateway",
         )
     return plugin
 
@@ -148,10 +151,12 @@ def _call(manager: PluginsManager, gateway_id: str, hook: str, data) -> GatewayR
 
 def _positive(amount: Money, field: str = "amount") -> Money:
     if not isinstance(amount, Money) or amount.amount <= 0:
-        raise DomainError(PaymentErrorCode.INVALID, "The amount must be positive.", field=field)
+        raise DomainError(PaymentErrorCode.INVALID, _("The amount must be positive."), field=field)
     currency = amount.currency.code
     if quantize(amount.amount, currency) != amount.amount:
-        raise DomainError(PaymentErrorCode.INVALID, f"Too many decimal places for {currency}.", field=field)
+        raise DomainError(
+            PaymentErrorCode.INVALID, _("Too many decimal places for %(currency)s.") % {"currency": currency}, field=field
+        )
     return amount
 
 
@@ -162,7 +167,7 @@ def _fingerprint(**request) -> str:
 def _conflict(kind: str, key: str) -> DomainError:
     return DomainError(
         PaymentErrorCode.IDEMPOTENCY_CONFLICT,
-        f"The idempotency key {key!r} was already used for a different {kind}.",
+        _("The idempotency key %(key)s was already used for a different %(kind)s.") % {"key": repr(key), "kind": kind},
         field="idempotency_key",
     )
 
@@ -184,13 +189,13 @@ def _failure(response: GatewayResponse, declined_code: PaymentErrorCode) -> Doma
     if response.error_code == GatewayErrorCode.TIMEOUT:
         return DomainError(
             PaymentErrorCode.PAYMENT_TIMEOUT,
-            "The payment gateway did not answer in time; try again with the same request.",
+            _("The payment gateway did not answer in time; try again with the same request."),
         )
     if response.error_code == GatewayErrorCode.INVALID_REQUEST:
-        return DomainError(PaymentErrorCode.INVALID, response.error_message or "The gateway refused the request.")
+        return DomainError(PaymentErrorCode.INVALID, response.error_message or _("The gateway refused the request."))
     if response.error_code == GatewayErrorCode.DECLINED:
-        return DomainError(declined_code, response.error_message or "The payment was declined.")
-    return DomainError(PaymentErrorCode.GATEWAY_ERROR, response.error_message or "The payment gateway failed.")
+        return DomainError(declined_code, response.error_message or _("The payment was declined."))
+    return DomainError(PaymentErrorCode.GATEWAY_ERROR, response.error_message or _("The payment gateway failed."))
 
 
 _SUCCESS_STATUS = {
@@ -223,9 +228,9 @@ def payment_process(
     card uses a new key; the same key with different arguments is IDEMPOTENCY_CONFLICT.
     """
     if not idempotency_key:
-        raise DomainError(PaymentErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+        raise DomainError(PaymentErrorCode.REQUIRED, _("An idempotency key is required."), field="idempotency_key")
     if not token:
-        raise DomainError(PaymentErrorCode.REQUIRED, "A payment token is required.", field="token")
+        raise DomainError(PaymentErrorCode.REQUIRED, _("A payment token is required."), field="token")
     _positive(amount)
     manager = manager or get_plugins_manager()
     _gateway(manager, gateway)
@@ -269,7 +274,7 @@ def payment_process(
                     PaymentErrorCode.PAYMENT_DECLINED,
                 )
             if payment.status == PaymentStatus.CANCELLED:
-                raise DomainError(PaymentErrorCode.INVALID_TRANSITION, "This payment was cancelled.")
+                raise DomainError(PaymentErrorCode.INVALID_TRANSITION, _("This payment was cancelled."))
             if payment.status != PaymentStatus.PENDING:
                 return payment
         # New, or pending after a timeout: ask (again) under the same key.
@@ -698,7 +703,7 @@ def _payout_gateway(manager: PluginsManager, gateway: str | None) -> str:
     for plugin in manager.active_plugins:
         if type(plugin).create_transfer is not BasePlugin.create_transfer:
             return plugin.PLUGIN_ID
-    raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, "No active gateway can pay vendors out.", field="gateway")
+    raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, _("No active gateway can pay vendors out."), field="gateway")
 
 
 def transfer_create(
@@ -780,7 +785,7 @@ def payment_webhook_handle(*, gateway_id: str, request, manager: PluginsManager 
     plugin = _gateway(manager, gateway_id)
     events = plugin.parse_webhook(request, previous_value=None)
     if events is NotImplemented or events is None:
-        raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"{gateway_id} takes no webhooks.")
+        raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, _("%(gateway)s takes no webhooks.") % {"gateway": gateway_id})
     applied = duplicates = 0
     for event in events:
         if WebhookEvent.objects.filter(gateway=gateway_id, event_id=event.event_id).exists():
