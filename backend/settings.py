@@ -395,6 +395,11 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 # Each active gateway's records of a day (in TIME_ZONE) are compared with ours once a day: the day
 # this many days before the run (1: yesterday, when the gateways' books of the day are complete).
 RECONCILIATION_LAG_DAYS = env_int("RECONCILIATION_LAG_DAYS", 1)
+# Refunds are asked in three phases, the gateway called with no row locked. A refund still
+# REQUESTED this many seconds after its last attempt (a timeout, a 5xx, a crashed worker) is
+# asked again under the same key by the periodic payments.complete_refunds.
+PAYMENT_REFUND_RETRY_AFTER = env_int("PAYMENT_REFUND_RETRY_AFTER_SECONDS", 120)
+CELERY_BEAT_SCHEDULE["payments-complete-refunds"] = {"task": "payments.complete_refunds", "schedule": timedelta(minutes=5)}
 CELERY_BEAT_SCHEDULE["payments-reconcile-gateways"] = {
     "task": "payments.reconcile_gateways",
     "schedule": timedelta(hours=24),

@@ -162,12 +162,23 @@ def line_problem(line: CheckoutLine, variant: ProductVariant, currency: str) -> 
     """What stops this line from being bought now, if anything (prices aside)."""
     product = variant.product
     if product.status != ListingStatus.PUBLISHED or not vendor_is_sellable(product.vendor):
-        return CheckoutProblem(E.PRODUCT_UNAVAILABLE, f"{product.name} ({variant.sku}) is no longer available.", line)
+        return CheckoutProblem(
+            E.PRODUCT_UNAVAILABLE,
+            _("%(product)s (%(sku)s) is no longer available.") % {"product": product.name, "sku": variant.sku},
+            line,
+        )
     if variant.currency != currency:
-        return CheckoutProblem(E.CURRENCY_MISMATCH, f"{product.name} is sold in {variant.currency}.", line)
+        return CheckoutProblem(
+            E.CURRENCY_MISMATCH,
+            _("%(product)s is sold in %(currency)s.") % {"product": product.name, "currency": variant.currency},
+            line,
+        )
     if variant.stock < line.quantity:
         return CheckoutProblem(
-            E.INSUFFICIENT_STOCK, f"Only {variant.stock} of {product.name} ({variant.sku}) left.", line
+            E.INSUFFICIENT_STOCK,
+            _("Only %(count)s of %(product)s (%(sku)s) left.")
+            % {"count": variant.stock, "product": product.name, "sku": variant.sku},
+            line,
         )
     return None
 
@@ -193,12 +204,14 @@ def checkout_summary(checkout: Checkout, lines: list[CheckoutLine] | None = None
     ]
     problems = [p for line in lines if (p := line_problem(line, line.variant, checkout.currency))]
     if lines and not checkout.has_shipping_address:
-        problems.append(CheckoutProblem(E.SHIPPING_ADDRESS_REQUIRED, "Add a shipping address."))
+        problems.append(CheckoutProblem(E.SHIPPING_ADDRESS_REQUIRED, _("Add a shipping address.")))
     for package in packages:
         if package.method is None:
             problems.append(
                 CheckoutProblem(
-                    E.SHIPPING_METHOD_REQUIRED, f"Choose how {package.vendor.name} ships.", vendor_id=package.vendor.pk
+                    E.SHIPPING_METHOD_REQUIRED,
+                    _("Choose how %(store)s ships.") % {"store": package.vendor.name},
+                    vendor_id=package.vendor.pk,
                 )
             )
     return CheckoutSummary(checkout=checkout, lines=lines, packages=packages, problems=problems, methods=all_methods)
@@ -229,7 +242,7 @@ def package_quotes(
 
 def _require_open(checkout: Checkout) -> None:
     if checkout.completed_at is not None:
-        raise DomainError(E.ALREADY_COMPLETED, "This checkout was completed; start a new one.")
+        raise DomainError(E.ALREADY_COMPLETED, _("This checkout was completed; start a new one."))
 
 
 def _clean_email(email: str | None) -> str:
@@ -239,7 +252,7 @@ def _clean_email(email: str | None) -> str:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise DomainError(E.INVALID, f"{email!r} is not an email address.", field="email") from exc
+        raise DomainError(E.INVALID, _("%(email)s is not an email address.") % {"email": repr(email)}, field="email") from exc
     return email
 
 
@@ -253,9 +266,9 @@ def _variants(variant_ids) -> dict[int, ProductVariant]:
 def _check_buyable(variant: ProductVariant | None, quantity: int, currency: str, field_name: str = "lines") -> None:
     """A line being added or changed must be buyable in that quantity right now."""
     if variant is None:
-        raise DomainError(E.NOT_FOUND, "No such product variant.", field=field_name)
+        raise DomainError(E.NOT_FOUND, _("No such product variant."), field=field_name)
     if quantity < 1 or quantity > MAX_LINE_QUANTITY:
-        raise DomainError(E.INVALID, f"Quantities are 1 to {MAX_LINE_QUANTITY}.", field=field_name)
+        raise DomainError(E.INVALID, _("Quantities are 1 to %(most)s.") % {"most": MAX_LINE_QUANTITY}, field=field_name)
     probe = CheckoutLine(variant=variant, quantity=quantity, price_amount=variant.price_amount)
     problem = line_problem(probe, variant, currency)
     if problem is not None:
@@ -266,7 +279,7 @@ def _merge(lines: list[LineInput]) -> dict[int, int]:
     merged: dict[int, int] = {}
     for line in lines:
         if isinstance(line.quantity, bool) or not isinstance(line.quantity, int):
-            raise DomainError(E.INVALID, "Quantities are whole numbers.", field="lines")
+            raise DomainError(E.INVALID, _("Quantities are whole numbers."), field="lines")
         merged[line.variant_id] = merged.get(line.variant_id, 0) + line.quantity
     return merged
 
@@ -282,12 +295,12 @@ def _set_quantities(checkout: Checkout, wanted: dict[int, int], *, add: bool) ->
             continue
         target = (line.quantity if line is not None and add else 0) + quantity
         if add and quantity < 1:
-            raise DomainError(E.INVALID, "Add at least one.", field="lines")
+            raise DomainError(E.INVALID, _("Add at least one."), field="lines")
         variant = variants.get(variant_id)
         _check_buyable(variant, target, checkout.currency)
         if line is None:
             if len(existing) >= MAX_LINES:
-                raise DomainError(E.INVALID, f"A checkout holds at most {MAX_LINES} lines.", field="lines")
+                raise DomainError(E.INVALID, _("A checkout holds at most %(most)s lines.") % {"most": MAX_LINES}, field="lines")
             existing[variant_id] = CheckoutLine.objects.create(
                 checkout=checkout, variant=variant, quantity=target, price_amount=variant.price_amount
             )
@@ -382,7 +395,7 @@ def checkout_lines_update(*, checkout: Checkout, lines: list[LineInput], manager
     wanted: dict[int, int] = {}
     for line in lines:
         if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity < 0:
-            raise DomainError(E.INVALID, "Quantities are whole numbers, zero or more.", field="lines")
+            raise DomainError(E.INVALID, _("Quantities are whole numbers, zero or more."), field="lines")
         wanted[line.variant_id] = line.quantity
     _set_quantities(checkout, wanted, add=False)
     _refresh(checkout, manager=manager)
@@ -394,7 +407,7 @@ def checkout_lines_delete(*, checkout: Checkout, line_ids: list[int], manager=No
     found = set(checkout.lines.filter(pk__in=line_ids).values_list("pk", flat=True))
     missing = [pk for pk in line_ids if pk not in found]
     if missing:
-        raise DomainError(E.NOT_FOUND, "No such line in this checkout.", field="linesIds")
+        raise DomainError(E.NOT_FOUND, _("No such line in this checkout."), field="linesIds")
     checkout.lines.filter(pk__in=found).delete()
     _refresh(checkout, manager=manager)
     return checkout
@@ -404,7 +417,7 @@ def checkout_email_update(*, checkout: Checkout, email: str) -> Checkout:
     _require_open(checkout)
     email = _clean_email(email)
     if not email:
-        raise DomainError(E.REQUIRED, "Give an email address.", field="email")
+        raise DomainError(E.REQUIRED, _("Give an email address."), field="email")
     checkout.email = email
     checkout.save(update_fields=["email", "updated_at"])
     return checkout
@@ -413,12 +426,12 @@ def checkout_email_update(*, checkout: Checkout, email: str) -> Checkout:
 def _apply_address(checkout: Checkout, address: AddressInput) -> None:
     region = (address.region or "").strip()
     if not region:
-        raise DomainError(E.REQUIRED, "Give the region (province or city code).", field="region")
+        raise DomainError(E.REQUIRED, _("Give the region (province or city code)."), field="region")
     if region not in regions_by_code([region]):
-        raise DomainError(E.UNKNOWN_REGION, f"No region with code {region!r}.", field="region")
+        raise DomainError(E.UNKNOWN_REGION, _("No region with code %(region)s.") % {"region": repr(region)}, field="region")
     street = (address.street_address_1 or "").strip()
     if not street:
-        raise DomainError(E.REQUIRED, "Give the street address.", field="streetAddress1")
+        raise DomainError(E.REQUIRED, _("Give the street address."), field="streetAddress1")
     checkout.shipping_region = region
     checkout.shipping_street_address_1 = street[:256]
     checkout.shipping_street_address_2 = (address.street_address_2 or "").strip()[:256]
@@ -444,11 +457,11 @@ def checkout_shipping_method_update(
     """Choose a carrier (and service; the carrier's cheapest when not given) for one vendor's package."""
     _require_open(checkout)
     if not checkout.has_shipping_address:
-        raise DomainError(E.SHIPPING_ADDRESS_REQUIRED, "Add a shipping address first.", field="id")
+        raise DomainError(E.SHIPPING_ADDRESS_REQUIRED, _("Add a shipping address first."), field="id")
     summary = checkout_summary(checkout)
     package = next((p for p in summary.packages if p.vendor.pk == vendor_id), None)
     if package is None:
-        raise DomainError(E.NOT_FOUND, "This checkout has nothing from that store.", field="vendor")
+        raise DomainError(E.NOT_FOUND, _("This checkout has nothing from that store."), field="vendor")
     quotes = [
         q for q in package_quotes(checkout, package, manager=manager)
         if q.carrier == carrier and (not service_code or q.service_code == service_code)
@@ -456,7 +469,8 @@ def checkout_shipping_method_update(
     if not quotes:
         raise DomainError(
             E.SHIPPING_METHOD_NOT_AVAILABLE,
-            f"{carrier} {service_code or ''} does not ship this package to this address.".replace("  ", " "),
+            _("%(carrier)s does not ship this package to this address.")
+            % {"carrier": " ".join(filter(None, [carrier, service_code]))},
             field="carrier",
         )
     method = package.method or CheckoutShippingMethod(checkout=checkout, vendor=package.vendor)
@@ -484,7 +498,7 @@ def _precheck(checkout: Checkout, *, manager=None) -> None:
     """Before locking anything: bring prices up to date and say so when they moved."""
     lines = checkout_lines(checkout)
     if not lines:
-        raise DomainError(E.EMPTY_CHECKOUT, "The checkout has no lines.", field="lines")
+        raise DomainError(E.EMPTY_CHECKOUT, _("The checkout has no lines."), field="lines")
     repriced = [line for line in lines if line.price_amount != line.variant.price_amount]
     for line in repriced:
         line.price_amount = line.variant.price_amount
@@ -492,7 +506,7 @@ def _precheck(checkout: Checkout, *, manager=None) -> None:
         CheckoutLine.objects.bulk_update(repriced, ["price_amount"])
     shipping_changed = _requote_methods(checkout, lines, manager=manager)
     if repriced or shipping_changed:
-        raise DomainError(E.PRICE_CHANGED, "Prices changed since you last looked; check the new totals.", field="lines")
+        raise DomainError(E.PRICE_CHANGED, _("Prices changed since you last looked; check the new totals."), field="lines")
 
 
 # Gateways that may still be paid with a token at checkoutComplete (no client confirmation step):
@@ -529,7 +543,7 @@ def checkout_complete(
         return checkout_complete_session(checkout=checkout, user=user, payment_session=payment_session, manager=manager)
     gateway = (gateway or "").strip()
     if not gateway:
-        raise DomainError(E.REQUIRED, "Choose a payment gateway.", field="gateway")
+        raise DomainError(E.REQUIRED, _("Choose a payment gateway."), field="gateway")
     plugin = (manager or get_plugins_manager()).get_plugin(gateway)
     if plugin is not None and plugin.PLUGIN_ID not in TOKEN_GATEWAYS and (
         type(plugin).create_payment_session is not BasePlugin.create_payment_session
@@ -539,7 +553,7 @@ def checkout_complete(
             field="paymentSession",
         )
     if not (token or "").strip():
-        raise DomainError(E.REQUIRED, "A payment token is required.", field="token")
+        raise DomainError(E.REQUIRED, _("A payment token is required."), field="token")
     _precheck(checkout, manager=manager)
     key = _payment_key(checkout)
     try:
@@ -565,44 +579,8 @@ def checkout_complete(
 
 
 def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key: str, manager) -> CheckoutCompletion:
-    lines = checkout_lines(checkout)
-    if not lines:
-        raise DomainError(E.EMPTY_CHECKOUT, "The checkout has no lines.", field="lines")
-    buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
-    email = checkout.email or (buyer.email if buyer is not None else "")
-    if not email:
-        raise DomainError(E.EMAIL_REQUIRED, "Give an email address for the order.", field="email")
-    if not checkout.has_shipping_address:
-        raise DomainError(E.SHIPPING_ADDRESS_REQUIRED, "Add a shipping address.", field="shippingAddress")
-
     # Fresh, locked rows: what others bought since the shopper looked counts now.
-    variants = stock_lock(line.variant_id for line in lines)
-    available = available_quantities(variants.values(), exclude_checkout=checkout)
-    problems = []
-    for line in lines:
-        line.variant = variants[line.variant_id]
-        problem = line_problem(line, line.variant, checkout.currency)
-        if problem is None and available[line.variant_id] < line.quantity:
-            problem = CheckoutProblem(
-                E.INSUFFICIENT_STOCK, f"Only {available[line.variant_id]} of {line.variant.sku} left.", line
-            )
-        if problem is not None:
-            problems.append(DomainError(problem.code, problem.message, field="lines"))
-        elif line.variant.price_amount != line.price_amount:
-            problems.append(DomainError(E.PRICE_CHANGED, f"The price of {line.variant.sku} changed.", field="lines"))
-    if problems:
-        raise DomainErrors(problems)
-
-    summary = checkout_summary(checkout, lines)
-    missing = [p for p in summary.packages if p.method is None]
-    if missing:
-        raise DomainErrors(
-            [
-                DomainError(E.SHIPPING_METHOD_REQUIRED, f"Choose how {p.vendor.name} ships.", field="shippingMethod")
-                for p in missing
-            ]
-        )
-
+    lines, summary, buyer, email = _checked_for_payment(checkout, user, prices_unchanged=True)
     stock_take({line.variant: line.quantity for line in lines})
     now = timezone.now()
     orders = _place_orders(checkout, summary, buyer=buyer, email=email, at=now)
@@ -684,20 +662,23 @@ def _record_attempt(session: PaymentSession, response, hook: str) -> None:
     )
 
 
-def _checked_for_payment(checkout: Checkout, user):
+def _checked_for_payment(checkout: Checkout, user, *, prices_unchanged: bool = False):
     """Under the checkout's lock: what would be placed now, checked. Locks the variants.
 
     Returns (lines, summary, buyer, email). Stock held by other sessions does not count as available.
+    With prices_unchanged (a payment taken now, with a token), a line whose variant's price
+    changed since it was added is refused (PRICE_CHANGED); a payment session's amount is
+    compared with the checkout's instead.
     """
     lines = checkout_lines(checkout)
     if not lines:
-        raise DomainError(E.EMPTY_CHECKOUT, "The checkout has no lines.", field="lines")
+        raise DomainError(E.EMPTY_CHECKOUT, _("The checkout has no lines."), field="lines")
     buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
     email = checkout.email or (buyer.email if buyer is not None else "")
     if not email:
-        raise DomainError(E.EMAIL_REQUIRED, "Give an email address for the order.", field="email")
+        raise DomainError(E.EMAIL_REQUIRED, _("Give an email address for the order."), field="email")
     if not checkout.has_shipping_address:
-        raise DomainError(E.SHIPPING_ADDRESS_REQUIRED, "Add a shipping address.", field="shippingAddress")
+        raise DomainError(E.SHIPPING_ADDRESS_REQUIRED, _("Add a shipping address."), field="shippingAddress")
     variants = stock_lock(line.variant_id for line in lines)
     available = available_quantities(variants.values(), exclude_checkout=checkout)
     problems = []
@@ -707,11 +688,16 @@ def _checked_for_payment(checkout: Checkout, user):
         if problem is None and available[line.variant_id] < line.quantity:
             problem = CheckoutProblem(
                 E.INSUFFICIENT_STOCK,
-                f"Only {available[line.variant_id]} of {line.variant.product.name} ({line.variant.sku}) left.",
+                _("Only %(count)s of %(product)s (%(sku)s) left.")
+                % {"count": available[line.variant_id], "product": line.variant.product.name, "sku": line.variant.sku},
                 line,
             )
         if problem is not None:
             problems.append(DomainError(problem.code, problem.message, field="lines"))
+        elif prices_unchanged and line.variant.price_amount != line.price_amount:
+            problems.append(
+                DomainError(E.PRICE_CHANGED, _("The price of %(sku)s changed.") % {"sku": line.variant.sku}, field="lines")
+            )
     if problems:
         raise DomainErrors(problems)
     summary = checkout_summary(checkout, lines)
@@ -719,7 +705,10 @@ def _checked_for_payment(checkout: Checkout, user):
     if missing:
         raise DomainErrors(
             [
-                DomainError(E.SHIPPING_METHOD_REQUIRED, f"Choose how {p.vendor.name} ships.", field="shippingMethod")
+                DomainError(
+                    E.SHIPPING_METHOD_REQUIRED, _("Choose how %(store)s ships.") % {"store": p.vendor.name},
+                    field="shippingMethod",
+                )
                 for p in missing
             ]
         )
@@ -772,7 +761,7 @@ def checkout_payment_create(
     _require_open(checkout)
     gateway = (gateway or "").strip()
     if not gateway:
-        raise DomainError(E.REQUIRED, "Choose a payment gateway.", field="gateway")
+        raise DomainError(E.REQUIRED, _("Choose a payment gateway."), field="gateway")
     return_url = (return_url or "").strip()
     if len(return_url) > 2000 or (return_url and not return_url.startswith(("https://", "http://"))):
         raise DomainError(E.INVALID, _("The return URL must be an http(s) address."), field="returnUrl")
@@ -973,7 +962,7 @@ def _place_session(session: PaymentSession, *, user, captured: bool):
         if locked.state not in OPEN_STATES:
             raise DomainError(E.PAYMENT_SESSION_CLOSED, _("This payment session is closed; start a new payment."), field="paymentSession")
         if checkout.completed_at is not None:
-            raise DomainError(E.ALREADY_COMPLETED, "This checkout was completed; start a new one.")
+            raise DomainError(E.ALREADY_COMPLETED, _("This checkout was completed; start a new one."))
         lines, summary, buyer, email = _checked_for_payment(checkout, user)
         if checkout_fingerprint(checkout, lines, summary.methods) != locked.fingerprint or summary.total != locked.total:
             raise DomainError(

@@ -11,7 +11,14 @@ class OrdersConfig(AppConfig):
         from backend.logistics import services as logistics
         from backend.payments import services as payments
 
-        from .services import on_payment_captured, on_payment_disputed, on_payment_failed, order_shipment_delivered
+        from .services import (
+            on_payment_captured,
+            on_payment_disputed,
+            on_payment_failed,
+            on_refund_answered,
+            order_shipment_delivered,
+            orders_complete_refunds,
+        )
 
         for handlers, handler in (
             (logistics.SHIPMENT_DELIVERED_HANDLERS, order_shipment_delivered),
@@ -20,6 +27,9 @@ class OrdersConfig(AppConfig):
             (payments.PAYMENT_FAILED_HANDLERS, on_payment_failed),
             # A chargeback keeps the orders' money in escrow.
             (payments.PAYMENT_DISPUTED_HANDLERS, on_payment_disputed),
+            # Refunds the gateway did not answer at once: finished by the webhook or the periodic task.
+            (payments.REFUND_ANSWERED_HANDLERS, on_refund_answered),
+            (payments.REFUND_COMPLETERS, orders_complete_refunds),
         ):
             if handler not in handlers:
                 handlers.append(handler)

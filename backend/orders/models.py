@@ -167,8 +167,20 @@ class OrderLine(models.Model):
         return Money(quantize(self.unit_price_amount * self.quantity, self.currency), self.currency)
 
 
+class OrderRefundStatus(models.TextChoices):
+    # Claimed under its key (the amount held back from what is left to refund); the gateway is
+    # being asked, or did not answer yet.
+    REQUESTED = "requested", "Requested"
+    SUCCEEDED = "succeeded", "Succeeded"
+    # The gateway refused it: nothing moved, the amount is free again.
+    FAILED = "failed", "Failed"
+
+
 class OrderRefund(models.Model):
     """Money given back to the shopper on an order, once per idempotency key (a cancellation, a dispute).
+
+    Claimed REQUESTED before the gateway is asked; SUCCEEDED once it took the refund and the
+    ledger moved; FAILED when it refused (nothing moved).
 
     Before release it came out of escrow; after release from the vendor, with the
     platform's commission on it returned pro rata (commission_returned_amount).
@@ -178,6 +190,7 @@ class OrderRefund(models.Model):
     idempotency_key = models.CharField(max_length=200, unique=True)
     amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=OrderRefundStatus.choices, default=OrderRefundStatus.REQUESTED)
     after_release = models.BooleanField(default=False, help_text="Paid by the vendor, not out of escrow.")
     commission_returned_amount = models.DecimalField(**AMOUNT, default=Decimal("0"))
     payment_refund = models.ForeignKey(

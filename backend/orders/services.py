@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.core.audit import audit_log
 from backend.core.bulk import insert_rows, update_column
@@ -41,10 +43,10 @@ from plugins.manager import PluginsManager
 
 from .commission import commission_rate_for
 from .error_codes import OrderErrorCode
-from .models import CompletionSource, Order, OrderLine, OrderRefund, OrderStatus
+from .models import CompletionSource, Order, OrderLine, OrderRefund, OrderRefundStatus, OrderStatus
 from .selectors import is_order_owner, may_manage_order, vendor_shipping_origin
 from .state_machines import ORDER_STATUS
-from .stock import sales_record, stock_return
+from .stock import sales_record, stock_lock, stock_return
 
 logger = logging.getLogger(__name__)
 
@@ -191,8 +193,9 @@ def _hold_captured(payment, *, manager: PluginsManager | None) -> list[Order]:
     Orders cancelled while the payment was not captured should cost nothing. If the
     gateway captured their part anyway (it could not void or capture only part of
     the authorization, or it captured a payment we could not void), that part is
-    held for them too and refunded at once through order_refund, so the ledger
-    shows where the money went. Under the payment's row lock (the caller's).
+    held for them too and refunded through order_refund's phases, so the ledger shows where the
+    money went: claimed here, the gateway asked once the caller's transaction commits (or by the
+    periodic payments.complete_refunds). Under the payment's row lock (the caller's).
     """
     orders = list(Order.objects.select_for_update(of=("self",)).filter(payment_id=payment.pk).order_by("pk"))
     unpaid = [o for o in orders if o.status == OrderStatus.UNPAID]
@@ -217,10 +220,13 @@ def _hold_captured(payment, *, manager: PluginsManager | None) -> list[Order]:
     for order, part in owed:
         order.paid_at = now
         order.save(update_fields=["paid_at", "updated_at"])
-        order_refund(
+        # Claimed here; the gateway is asked after the caller's transaction commits, outside it.
+        record = _refund_claim(
             order=order, amount=order.money(part), idempotency_key=f"order:{order.pk}:cancel", actor=None,
-            manager=manager, reason="Cancelled before the payment was captured.",
+            reason="Cancelled before the payment was captured.",
         )
+        if record.status == OrderRefundStatus.REQUESTED:
+            transaction.on_commit(partial(_refund_finish_quietly, record.pk, manager), robust=True)
     return unpaid
 
 
@@ -257,12 +263,12 @@ def _deadline(order: Order) -> datetime | None:
 
 def _require_manager(actor, order: Order) -> None:
     if not may_manage_order(actor, order):
-        raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
+        raise DomainError(OrderErrorCode.NOT_FOUND, _("No such order."), field="id")
 
 
 def _require_owner(actor, order: Order) -> None:
     if not is_order_owner(actor, order):
-        raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
+        raise DomainError(OrderErrorCode.NOT_FOUND, _("No such order."), field="id")
 
 
 # --- Shipping and delivery -----------------------------------------------------------
@@ -328,20 +334,23 @@ def order_ship(
     _check_shippable(actor, order)
     carrier = (carrier or "").strip()
     if not carrier:
-        raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier.", field="carrier")
+        raise DomainError(OrderErrorCode.REQUIRED, _("Name the carrier."), field="carrier")
     service_code = (service_code or "").strip() or (
         order.shipping_service_code if carrier == order.shipping_carrier_id else ""
     )
     if not service_code:
-        raise DomainError(OrderErrorCode.REQUIRED, "Name the carrier's service.", field="serviceCode")
+        raise DomainError(OrderErrorCode.REQUIRED, _("Name the carrier's service."), field="serviceCode")
     request = _shipment_request(order, carrier, service_code)
     pending = _booking_of(order)
     if pending is not None:
         if (pending.carrier_id, pending.service_code) != (carrier, service_code) or tracking_number:
             raise DomainError(
                 OrderErrorCode.CARRIER_CALL_IN_PROGRESS,
-                f"This order's parcel is being booked with {pending.carrier_id} ({pending.service_code}); "
-                "ship it with that carrier and service again to finish the booking.",
+                _(
+                    "This order's parcel is being booked with %(carrier)s (%(service)s); "
+                    "ship it with that carrier and service again to finish the booking."
+                )
+                % {"carrier": pending.carrier_id, "service": pending.service_code},
                 field="carrier",
             )
         return _finish_booking(order, pending, request, actor=actor, manager=manager)
@@ -378,7 +387,7 @@ def _ship_registered(order, request, priced, tracking_number: str, *, actor, man
         _check_shippable(actor, order)
         if _booking_of(order) is not None:
             raise DomainError(
-                OrderErrorCode.CARRIER_CALL_IN_PROGRESS, "This order's parcel is being booked.", field="carrier"
+                OrderErrorCode.CARRIER_CALL_IN_PROGRESS, _("This order's parcel is being booked."), field="carrier"
             )
         try:
             shipment = logistics.shipment_register(
@@ -435,7 +444,7 @@ def _book_and_ship(order: Order, shipment: Shipment, request: ShipmentRequest, *
         Order.objects.filter(pk=order.pk, shipment_id=shipment.pk).update(shipment=None)
         logistics.carrier_booking_cancel_quietly(carrier_id=shipment.carrier_id, result=exc.result, manager=manager)
         raise DomainError(
-            OrderErrorCode.CARRIER_ERROR, "The carrier returned a tracking number already in use.", field="carrier"
+            OrderErrorCode.CARRIER_ERROR, _("The carrier returned a tracking number already in use."), field="carrier"
         ) from exc
     if shipped.shipment_id != shipment.pk or shipped.status != OrderStatus.SHIPPED:
         # The order was cancelled or refunded while its parcel was being booked: the booking goes too.
@@ -446,7 +455,7 @@ def _book_and_ship(order: Order, shipment: Shipment, request: ShipmentRequest, *
             logger.exception("Could not cancel the booking of shipment %s of order %s", shipment.pk, order.pk)
         raise DomainError(
             OrderErrorCode.INVALID_TRANSITION,
-            f"The order was {shipped.status} while its parcel was being booked; the booking is cancelled.",
+            _("The order was %(status)s while its parcel was being booked; the booking is cancelled.") % {"status": shipped.status},
             field="status",
         )
     return shipped
@@ -529,7 +538,7 @@ def _mark_completed(order: Order, *, source: str, now, lines=None) -> tuple[Mone
     """Check the move to COMPLETED and set the completion fields (not saved); returns (gross, commission)."""
     if order.release_frozen:
         raise DomainError(
-            OrderErrorCode.RELEASE_FROZEN, "A dispute holds this order's money; it is released when resolved."
+            OrderErrorCode.RELEASE_FROZEN, _("A dispute holds this order's money; it is released when resolved.")
         )
     ORDER_STATUS.check(order.status, OrderStatus.COMPLETED)
     gross = order.total - order.refunded
@@ -575,10 +584,10 @@ def order_extend_confirmation(*, actor, order: Order) -> Order:
         _require_owner(actor, order)
         if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
             raise DomainError(
-                OrderErrorCode.INVALID_TRANSITION, "Only a shipped or delivered order has a confirmation deadline."
+                OrderErrorCode.INVALID_TRANSITION, _("Only a shipped or delivered order has a confirmation deadline.")
             )
         if order.confirmation_extended:
-            raise DomainError(OrderErrorCode.ALREADY_EXTENDED, "The confirmation deadline was already extended once.")
+            raise DomainError(OrderErrorCode.ALREADY_EXTENDED, _("The confirmation deadline was already extended once."))
         order.confirmation_extended = True
         order.auto_confirm_at = _deadline(order)
         order.save(update_fields=["confirmation_extended", "auto_confirm_at", "updated_at"])
@@ -728,7 +737,19 @@ def order_release_unfreeze(*, order: Order) -> Order:
 
 
 def _refunded_after_release(order: Order) -> Money:
-    total = OrderRefund.objects.filter(order_id=order.pk, after_release=True).aggregate(total=Sum("amount"))["total"]
+    total = (
+        OrderRefund.objects.filter(order_id=order.pk, after_release=True, status=OrderRefundStatus.SUCCEEDED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return order.money(total or 0)
+
+
+def _refund_reserved(order: Order) -> Money:
+    """What refunds claimed on the order and not answered yet hold back from what is left to refund."""
+    total = (
+        OrderRefund.objects.filter(order_id=order.pk, status=OrderRefundStatus.REQUESTED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
     return order.money(total or 0)
 
 
@@ -752,93 +773,225 @@ def order_refund(
     A refund of everything that is left moves the order to refunded (an order being cancelled
     stays cancelled); before shipment the stock comes back too, since the goods never left.
     A partial refund changes no status. Returns the refund record; `.order` is the updated order.
-    A retry with the same key returns the first record and moves no money.
+
+    In three phases, so that no row is locked while the gateway answers (call it with no
+    transaction open; inside one, the gateway is asked in the caller's transaction):
+    1. under the order's lock the amount is checked and claimed: an OrderRefund and a payments
+       Refund, REQUESTED under the key, which hold the amount back from what is left to refund;
+    2. the gateway is asked under the key, with no transaction open;
+    3. under the order's lock the answer is recorded: accepted, the ledger moves and the order's
+       status with it; refused, the claim is released (FAILED) and REFUND_FAILED raised; no answer
+       (a timeout, a 5xx), the refund stays REQUESTED with what is known and PAYMENT_TIMEOUT or
+       GATEWAY_ERROR is raised: a retry with the same key, or the periodic payments.complete_refunds,
+       asks the gateway again under the same key and finishes it.
+    A retry with the same key of a finished refund returns the first record and moves no money;
+    of a refused one raises its REFUND_FAILED again.
     """
+    record = _refund_claim(order=order, amount=amount, idempotency_key=idempotency_key, actor=actor, reason=reason)
+    error = None
+    if record.status == OrderRefundStatus.REQUESTED:
+        record, error = _refund_finish(record, manager=manager)
+    elif record.status == OrderRefundStatus.FAILED:
+        error = _refund_error(record, None)
+    if error is not None:
+        raise error
+    return record
+
+
+def _refund_claim(*, order: Order, amount: Money, idempotency_key: str, actor, reason: str) -> OrderRefund:
+    """Phase 1 (a transaction; inside the caller's when there is one): the record for this key,
+    claimed REQUESTED with its payments Refund; a known key returns its record."""
     if not idempotency_key:
-        raise DomainError(OrderErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+        raise DomainError(OrderErrorCode.REQUIRED, _("An idempotency key is required."), field="idempotency_key")
     with transaction.atomic():
         order = _locked(order)
-        done = OrderRefund.objects.filter(idempotency_key=idempotency_key).first()
+        done = OrderRefund.objects.filter(idempotency_key=idempotency_key).select_related("payment_refund").first()
         if done is not None:
             if done.order_id != order.pk or done.money != amount:
                 raise DomainError(
                     OrderErrorCode.IDEMPOTENCY_CONFLICT,
-                    f"The key {idempotency_key!r} was used for another refund.",
+                    _("The key %(key)s was used for another refund.") % {"key": repr(idempotency_key)},
                     field="idempotency_key",
                 )
             done.order = order
             return done
         if order.paid_at is None or order.payment_id is None:
-            raise DomainError(OrderErrorCode.NOTHING_TO_REFUND, "The order was not paid.", field="id")
+            raise DomainError(OrderErrorCode.NOTHING_TO_REFUND, _("The order was not paid."), field="id")
         if amount.currency.code != order.currency:
-            raise DomainError(OrderErrorCode.INVALID, f"The order is in {order.currency}.", field="amount")
+            raise DomainError(
+                OrderErrorCode.INVALID, _("The order is in %(currency)s.") % {"currency": order.currency}, field="amount"
+            )
         if amount.amount <= 0 or quantize(amount.amount, order.currency) != amount.amount:
-            raise DomainError(OrderErrorCode.INVALID, "The amount must be positive, in the currency's unit.", field="amount")
-        remaining = order.total - order.refunded
+            raise DomainError(
+                OrderErrorCode.INVALID, _("The amount must be positive, in the currency's unit."), field="amount"
+            )
+        remaining = order.total - order.refunded - _refund_reserved(order)
         if amount.amount > remaining.amount:
             raise DomainError(
-                OrderErrorCode.AMOUNT_TOO_HIGH, f"At most {remaining.amount} {order.currency} is left to refund.",
+                OrderErrorCode.AMOUNT_TOO_HIGH,
+                _("At most %(amount)s %(currency)s is left to refund.")
+                % {"amount": remaining.amount, "currency": order.currency},
                 field="amount",
             )
-        full = amount.amount == remaining.amount and ORDER_STATUS.can(order.status, OrderStatus.REFUNDED)
-        if full and order.status == OrderStatus.COMPLETED:
-            # Refunded in full after completion: no longer a sale.
-            sales_record(order.lines.all(), sign=-1)
-        if full and order.status == OrderStatus.PAID:
-            # Stock first: variants are always locked before payments and the ledger (no deadlocks).
-            stock_return(list(order.lines.all()))
-        after_release = order.released_at is not None
-        commission_back = order.money(0)
         try:
-            refund = payments.payment_refund(
+            refund = payments.payment_refund_claim(
                 payment=order.payment, amount=amount, idempotency_key=idempotency_key,
-                reason=reason or f"Order {order.pk}", manager=manager,
+                reason=reason or f"Order {order.pk}",
             )
-            if not after_release:
-                ledger.refund_from_escrow(
-                    refund_ref=idempotency_key, order_ref=str(order.pk), vendor=order.vendor_id, buyer=order.user_id,
-                    amount=amount,
-                )
-            else:
-                refunded_after = _refunded_after_release(order)
-                # What left escrow at release, and the commission taken on it.
-                released_gross = order.total - (order.refunded - refunded_after)
-                commission_back = commission_return_for(
-                    gross=released_gross,
-                    commission=order.money(order.commission_amount or 0),
-                    refunded_before=refunded_after,
-                    refund=amount,
-                )
-                ledger.refund_from_vendor(
-                    refund_ref=idempotency_key, order_ref=str(order.pk), vendor=order.vendor_id, buyer=order.user_id,
-                    amount=amount, commission_returned=commission_back,
-                )
         except DomainError as error:
             raise translate_error(error, OrderErrorCode, OrderErrorCode.REFUND_FAILED) from error
-        order.refunded_amount += amount.amount
-        if full:
-            order.auto_confirm_at = None
-            ORDER_STATUS.apply(order, OrderStatus.REFUNDED, update_fields=["refunded_amount", "auto_confirm_at"])
-        else:
-            order.save(update_fields=["refunded_amount", "updated_at"])
         record = OrderRefund.objects.create(
             order=order,
             idempotency_key=idempotency_key,
             amount=amount.amount,
             currency=order.currency,
-            after_release=after_release,
-            commission_returned_amount=commission_back.amount,
+            status=OrderRefundStatus.REQUESTED,
             payment_refund=refund,
             actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
             reason=reason or "",
         )
-        audit_log(
-            actor=actor, action="order.refund", target=order, reason=reason,
-            amount=str(amount.amount), key=idempotency_key, after_release=after_release,
-            commission_returned=str(commission_back.amount), status=order.status,
-        )
-        logger.info("Order %s: refund %s of %s (%s)", order.pk, refund.pk, amount, idempotency_key)
+    record.order = order
     return record
+
+
+def _refund_finish(record: OrderRefund, *, manager: PluginsManager | None) -> tuple[OrderRefund, DomainError | None]:
+    """Phases 2 and 3 of a claimed refund: the gateway asked (no transaction of ours open), then
+    its answer recorded under the order's lock. Returns the record and the error to raise, if any."""
+    response = payments.payment_refund_call(refund=record.payment_refund, manager=manager)
+    with transaction.atomic():
+        order = _locked(record.order)
+        record = OrderRefund.objects.select_for_update().select_related("payment_refund").get(pk=record.pk)
+        record.order = order
+        if record.status != OrderRefundStatus.REQUESTED:
+            return record, _refund_error(record, None)  # finished meanwhile (a retry, the periodic task)
+        if _refunds_everything(order, record) and order.status == OrderStatus.PAID:
+            # Stock first: variants are always locked before payments and the ledger (no deadlocks).
+            stock_lock(line.variant_id for line in order.lines.all() if line.variant_id is not None)
+        refund = payments.payment_refund_record(refund=record.payment_refund, response=response)
+        record.payment_refund = refund
+        if refund.status in payments.ANSWERED:
+            _refund_apply(order, record)
+        elif refund.status == payments.RefundStatus.FAILED:
+            record.status = OrderRefundStatus.FAILED
+            record.save(update_fields=["status"])
+            audit_log(
+                actor=record.actor, action="order.refund_failed", target=order, reason=record.reason,
+                amount=str(record.amount), key=record.idempotency_key, error=refund.error_message,
+            )
+            logger.warning("Order %s: refund %s refused by the gateway: %s", order.pk, record.idempotency_key, refund.error_message)
+    return record, _refund_error(record, response)
+
+
+def _refund_finish_quietly(record_id: int, manager: PluginsManager | None = None) -> None:
+    """_refund_finish outside any request (after a commit, a webhook): what does not finish is logged
+    and left to the periodic payments.complete_refunds."""
+    record = OrderRefund.objects.select_related("payment_refund").get(pk=record_id)
+    if record.status != OrderRefundStatus.REQUESTED:
+        return
+    record, error = _refund_finish(record, manager=manager)
+    if error is not None:
+        logger.warning("Order %s: refund %s not finished: %s %s", record.order_id, record.idempotency_key,
+                       error.code.name, error.message)
+
+
+def _refund_error(record: OrderRefund, response) -> DomainError | None:
+    if record.status == OrderRefundStatus.SUCCEEDED:
+        return None
+    if record.status == OrderRefundStatus.FAILED:
+        detail = record.payment_refund.error_message if record.payment_refund_id else ""
+        return DomainError(
+            OrderErrorCode.REFUND_FAILED,
+            _("The gateway refused the refund: %(reason)s") % {"reason": detail} if detail
+            else _("The gateway refused the refund."),
+        )
+    error = payments.refund_error(record.payment_refund, response)
+    return translate_error(error, OrderErrorCode, OrderErrorCode.REFUND_FAILED) if error is not None else None
+
+
+def _refunds_everything(order: Order, record: OrderRefund) -> bool:
+    return record.amount == (order.total - order.refunded).amount and ORDER_STATUS.can(order.status, OrderStatus.REFUNDED)
+
+
+def _refund_apply(order: Order, record: OrderRefund) -> None:
+    """Phase 3, the gateway took the refund: the ledger moves (out of escrow before release, from the
+    vendor after it) and the order with it. Under the order's lock, once (the record was REQUESTED)."""
+    amount = record.money
+    full = _refunds_everything(order, record)
+    if full and order.status == OrderStatus.COMPLETED:
+        # Refunded in full after completion: no longer a sale.
+        sales_record(order.lines.all(), sign=-1)
+    if full and order.status == OrderStatus.PAID:
+        stock_return(list(order.lines.all()))
+    after_release = order.released_at is not None
+    commission_back = order.money(0)
+    try:
+        if not after_release:
+            ledger.refund_from_escrow(
+                refund_ref=record.idempotency_key, order_ref=str(order.pk), vendor=order.vendor_id,
+                buyer=order.user_id, amount=amount,
+            )
+        else:
+            refunded_after = _refunded_after_release(order)
+            # What left escrow at release, and the commission taken on it.
+            released_gross = order.total - (order.refunded - refunded_after)
+            commission_back = commission_return_for(
+                gross=released_gross,
+                commission=order.money(order.commission_amount or 0),
+                refunded_before=refunded_after,
+                refund=amount,
+            )
+            ledger.refund_from_vendor(
+                refund_ref=record.idempotency_key, order_ref=str(order.pk), vendor=order.vendor_id,
+                buyer=order.user_id, amount=amount, commission_returned=commission_back,
+            )
+    except DomainError as error:
+        raise translate_error(error, OrderErrorCode, OrderErrorCode.REFUND_FAILED) from error
+    order.refunded_amount += amount.amount
+    if full:
+        order.auto_confirm_at = None
+        ORDER_STATUS.apply(order, OrderStatus.REFUNDED, update_fields=["refunded_amount", "auto_confirm_at"])
+    else:
+        order.save(update_fields=["refunded_amount", "updated_at"])
+    record.status = OrderRefundStatus.SUCCEEDED
+    record.after_release = after_release
+    record.commission_returned_amount = commission_back.amount
+    record.save(update_fields=["status", "after_release", "commission_returned_amount"])
+    audit_log(
+        actor=record.actor, action="order.refund", target=order, reason=record.reason,
+        amount=str(amount.amount), key=record.idempotency_key, after_release=after_release,
+        commission_returned=str(commission_back.amount), status=order.status,
+    )
+    logger.info("Order %s: refund %s of %s (%s)", order.pk, record.payment_refund_id, amount, record.idempotency_key)
+
+
+def orders_complete_refunds(now: datetime, manager: PluginsManager | None = None) -> int:
+    """payments' REFUND_COMPLETERS: finish order refunds left REQUESTED whose last attempt is over
+    (asked again under the same key) or that a webhook answered meanwhile. Returns how many finished."""
+    stale = now - timedelta(seconds=settings.PAYMENT_REFUND_RETRY_AFTER)
+    due = (
+        OrderRefund.objects.filter(status=OrderRefundStatus.REQUESTED)
+        .filter(Q(payment_refund__updated_at__lte=stale) | ~Q(payment_refund__status=payments.RefundStatus.REQUESTED))
+        .select_related("payment_refund")
+        .order_by("pk")
+    )
+    finished = 0
+    for record in due[:200]:
+        try:
+            record, error = _refund_finish(record, manager=manager)
+        except DomainError as error:
+            logger.warning("Refund %s of order %s not finished: %s", record.idempotency_key, record.order_id, error.message)
+            continue
+        if record.status != OrderRefundStatus.REQUESTED:
+            record_processed("order_refund", record.pk)
+            finished += 1
+    return finished
+
+
+def on_refund_answered(refund_id: int) -> None:
+    """payments' REFUND_ANSWERED_HANDLERS: a webhook answered a refund whose call had timed out."""
+    record = OrderRefund.objects.filter(payment_refund_id=refund_id, status=OrderRefundStatus.REQUESTED).first()
+    if record is not None:
+        _refund_finish_quietly(record.pk)
 
 
 # --- Cancellation ------------------------------------------------------------------
@@ -849,13 +1002,14 @@ CANCELLABLE = (OrderStatus.UNPAID, OrderStatus.PAID)
 UNCAPTURED = (PaymentState.PENDING, PaymentState.ACTION_REQUIRED, PaymentState.AUTHORIZED)
 
 
-def _cancel(order: Order, *, actor, by: str, reason: str, manager: PluginsManager | None) -> Order:
-    """Under the order's row lock. A paid order's part of the payment is refunded out of escrow;
-    an unpaid order's part of an uncaptured payment is the caller's (_release_uncaptured)."""
+def _cancel(order: Order, *, actor, by: str, reason: str) -> tuple[Order, OrderRefund | None]:
+    """Under the order's row lock. A paid order's part of the payment is claimed for a refund out of
+    escrow, which the caller finishes after its transaction (_refund_after); an unpaid order's part of
+    an uncaptured payment is the caller's too (_release_uncaptured). Returns (order, claimed refund)."""
     if order.status not in CANCELLABLE:
         raise DomainError(
             OrderErrorCode.INVALID_TRANSITION,
-            "Only an order that has not been shipped can be cancelled; after shipment, open a dispute.",
+            _("Only an order that has not been shipped can be cancelled; after shipment, open a dispute."),
             field="status",
         )
     # Stock first: variants are always locked before payments and the ledger (no deadlocks).
@@ -869,30 +1023,56 @@ def _cancel(order: Order, *, actor, by: str, reason: str, manager: PluginsManage
     ORDER_STATUS.apply(
         order, OrderStatus.CANCELLED, update_fields=["cancel_reason", "cancelled_at", "auto_confirm_at", "reserved_until"]
     )
-    refunded = order.money(0)
-    left = order.total - order.refunded
+    claimed = None
+    left = order.total - order.refunded - _refund_reserved(order)
     if was_paid and left.amount > 0:
-        refunded = left
-        order = order_refund(
-            order=order, amount=left, idempotency_key=f"order:{order.pk}:cancel", actor=actor, manager=manager,
+        claimed = _refund_claim(
+            order=order, amount=left, idempotency_key=f"order:{order.pk}:cancel", actor=actor,
             reason=reason or "Cancelled before shipment.",
-        ).order
-    audit_log(actor=actor, action="order.cancel", target=order, reason=reason, by=by, refunded=str(refunded.amount))
-    return order
+        )
+    audit_log(actor=actor, action="order.cancel", target=order, reason=reason, by=by, refunded=str(left.amount if claimed else 0))
+    return order, claimed
 
 
-def _release_uncaptured(payment_id: int, *, manager: PluginsManager | None) -> int | None:
+def _refund_after(claimed: OrderRefund | None, *, manager: PluginsManager | None) -> None:
+    """Finish a cancellation's refund after the cancelling transaction: the cancellation stands
+    whatever the gateway answers. No answer: finished later (a webhook, payments.complete_refunds).
+    Refused: REFUND_FAILED is raised, the order cancelled and its money still in escrow for staff
+    to refund with a new key."""
+    if claimed is None or claimed.status != OrderRefundStatus.REQUESTED:
+        return
+    record, error = _refund_finish(claimed, manager=manager)
+    if error is None:
+        return
+    if record.status == OrderRefundStatus.FAILED:
+        raise DomainError(
+            OrderErrorCode.REFUND_FAILED,
+            _("The order is cancelled, but the gateway refused its refund: %(reason)s") % {"reason": error.message},
+        )
+    logger.warning("Order %s: cancelled; its refund is finished later (%s)", record.order_id, error.message)
+
+
+@dataclass(frozen=True)
+class _Release:
+    """What to do with an uncaptured payment after the cancelling transaction: void it, or capture
+    `amount` (the orders left) from it."""
+
+    payment_id: int
+    amount: Money | None = None
+
+
+def _release_uncaptured(payment_id: int) -> _Release | None:
     """Orders of a payment that was not captured were cancelled: the payment must not take their part.
 
+    The gateway is never asked here, while the stock's and the orders' row locks are held: what
+    to ask is returned and the caller asks after its transaction (_release_after).
     A void cancels a whole authorization (gateways void all or nothing), so:
-    - no order left to pay: the payment is to be voided; its id is returned and the caller voids
-      it after its transaction (_void_after), so that the gateway is not asked while the stock's
-      and the orders' row locks are held. A void the gateway refuses does not hold the
-      cancellation up: an authorization never captured lapses, and money captured after all is
-      refunded by the capture (_hold_captured);
-    - orders left on an authorized payment: it is captured for those orders only, which
-      releases the rest of the authorization (and pays them); if the gateway captures more
-      than asked, the cancelled orders' part is refunded at once (_hold_captured);
+    - no order left to pay: the payment is to be voided. A void the gateway refuses does not
+      hold the cancellation up: an authorization never captured lapses, and money captured
+      after all is refunded by the capture (_hold_captured);
+    - orders left on an authorized payment: it is to be captured for those orders only, which
+      releases the rest of the authorization (and pays them, through PAYMENT_CAPTURED_HANDLERS);
+      if the gateway captures more than asked, the cancelled orders' part is refunded (_hold_captured);
     - orders left on a payment still pending at the gateway: nothing can change now; when
       it is captured the cancelled orders' part is refunded the same way.
     Under the payment's row lock, taken before its orders' (the webhook's order).
@@ -902,26 +1082,28 @@ def _release_uncaptured(payment_id: int, *, manager: PluginsManager | None) -> i
         return None
     left = list(Order.objects.filter(payment_id=payment.pk, status=OrderStatus.UNPAID).order_by("pk"))
     if not left:
-        return payment.pk
+        return _Release(payment.pk)
     if payment.status != PaymentState.AUTHORIZED:
         return None
-    amount = Money(sum((o.total_amount for o in left), Decimal(0)), payment.currency)
-    try:
-        payment = payments.payment_capture(payment=payment, amount=amount, manager=manager)
-    except DomainError as error:
-        raise translate_error(error, OrderErrorCode, OrderErrorCode.PAYMENT_ERROR) from error
-    _hold_captured(payment, manager=manager)
-    return None
+    return _Release(payment.pk, Money(sum((o.total_amount for o in left), Decimal(0)), payment.currency))
 
 
-def _void_after(payment_id: int | None, *, manager: PluginsManager | None) -> None:
-    """Void a payment none of whose orders is left to pay, outside the cancelling transaction."""
-    if payment_id is None:
+def _release_after(release: _Release | None, *, manager: PluginsManager | None) -> None:
+    """Void or capture in part a payment some of whose orders were cancelled, outside the cancelling
+    transaction. Neither holds the cancellation up: a refused void lapses (a later capture is
+    refunded); a capture that fails leaves the orders left unpaid, captured by a later attempt
+    (checkoutComplete again) or expired."""
+    if release is None:
         return
+    payment = Payment(pk=release.payment_id)
     try:
-        payments.payment_void_unlocked(payment=Payment(pk=payment_id), manager=manager)
+        if release.amount is None:
+            payments.payment_void_unlocked(payment=payment, manager=manager)
+        else:
+            payments.payment_capture_unlocked(payment=payment, amount=release.amount, manager=manager)
     except DomainError as error:
-        logger.warning("Payment %s: void refused (%s); a later capture is refunded", payment_id, error.message)
+        what = "void" if release.amount is None else "capture"
+        logger.warning("Payment %s: %s refused (%s)", release.payment_id, what, error.message)
 
 
 def _lock_for_cancel(order: Order) -> Order:
@@ -941,7 +1123,8 @@ def order_cancel(*, actor, order: Order, reason: str = "", manager: PluginsManag
     """Cancel before shipment, by the vendor (or order staff) or by the shopper who placed it.
 
     The stock comes back; a paid order's money is refunded out of escrow through the gateway;
-    an unpaid order's part of an authorized payment is released (_release_uncaptured).
+    an unpaid order's part of an authorized payment is released (_release_uncaptured). The
+    cancellation is one short transaction; the gateway is asked after it, with no row locked.
     """
     with transaction.atomic():
         order = _lock_for_cancel(order)
@@ -950,14 +1133,16 @@ def order_cancel(*, actor, order: Order, reason: str = "", manager: PluginsManag
         elif is_order_owner(actor, order):
             by = "shopper"
         else:
-            raise DomainError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
+            raise DomainError(OrderErrorCode.NOT_FOUND, _("No such order."), field="id")
         was_unpaid = order.status == OrderStatus.UNPAID
-        order = _cancel(order, actor=actor, by=by, reason=reason, manager=manager)
-        to_void = None
+        order, claimed = _cancel(order, actor=actor, by=by, reason=reason)
+        release = None
         if was_unpaid and order.payment_id is not None:
-            to_void = _release_uncaptured(order.payment_id, manager=manager)
-            order.refresh_from_db()
-    _void_after(to_void, manager=manager)
+            release = _release_uncaptured(order.payment_id)
+    _release_after(release, manager=manager)
+    _refund_after(claimed, manager=manager)
+    if release is not None or claimed is not None:
+        order.refresh_from_db()
     return order
 
 
@@ -983,12 +1168,12 @@ def orders_expire_unpaid(*, now: datetime | None = None, manager: PluginsManager
                     # Re-checked under the lock: a payment may have arrived meanwhile.
                     if order.status != OrderStatus.UNPAID or not order.reserved_until or order.reserved_until > now:
                         continue
-                    _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.", manager=manager)
+                    _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.")
                     done.append(order.pk)
-                to_void = None
+                release = None
                 if done and kind == "payment":
-                    to_void = _release_uncaptured(ref, manager=manager)
-            _void_after(to_void, manager=manager)
+                    release = _release_uncaptured(ref)
+            _release_after(release, manager=manager)
         except DomainError as error:
             # The gateway did not answer: tried again at the next run.
             logger.warning("Unpaid orders %s did not expire yet: %s", pks, error.message)
@@ -1010,7 +1195,7 @@ def on_payment_failed(payment) -> None:
     """payments' PAYMENT_FAILED_HANDLERS: a payment pending at checkout failed; its orders give their stock back."""
     with transaction.atomic():
         for order in Order.objects.select_for_update(of=("self",)).filter(payment=payment, status=OrderStatus.UNPAID).order_by("pk"):
-            _cancel(order, actor=None, by="platform", reason="The payment failed.", manager=None)
+            _cancel(order, actor=None, by="platform", reason="The payment failed.")
 
 
 def on_payment_disputed(payment, event) -> None:

@@ -86,6 +86,10 @@ class Payment(models.Model):
 
 
 class RefundStatus(models.TextChoices):
+    # Claimed under its key and counted against what is left to refund; the gateway is being asked,
+    # or did not answer (a timeout, a 5xx): asked again under the same key until it answers.
+    REQUESTED = "requested", "Requested"
+    # The gateway took it and settles it later (its webhook says succeeded or failed).
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
@@ -95,7 +99,7 @@ class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=32, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    status = models.CharField(max_length=32, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
     psp_reference = models.CharField(max_length=255, blank=True, db_index=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     reason = models.TextField(blank=True)

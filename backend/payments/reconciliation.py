@@ -61,7 +61,12 @@ CHARGE_STATUS = {
     PaymentStatus.FAILED: "failed",
     PaymentStatus.CANCELLED: "cancelled",
 }
-REFUND_STATUS = {RefundStatus.SUCCEEDED: "succeeded", RefundStatus.PENDING: "pending", RefundStatus.FAILED: "failed"}
+REFUND_STATUS = {
+    RefundStatus.SUCCEEDED: "succeeded",
+    RefundStatus.PENDING: "pending",
+    RefundStatus.REQUESTED: "pending",
+    RefundStatus.FAILED: "failed",
+}
 TRANSFER_STATUS = {
     TransferStatus.PAID: "paid",
     TransferStatus.PENDING: "pending",
@@ -185,7 +190,9 @@ def reconcile_gateway(gateway_id: str, day: date, *, manager: PluginsManager | N
     plugin = manager.get_plugin(gateway_id)
     if plugin is None or type(plugin).gateway_records is BasePlugin.gateway_records:
         raise DomainError(
-            PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"{gateway_id!r} cannot list its records.", field="gateway"
+            PaymentErrorCode.GATEWAY_NOT_AVAILABLE,
+            _("%(gateway)s cannot list its records.") % {"gateway": repr(gateway_id)},
+            field="gateway",
         )
     start, end = day_bounds(day)
     # Asked outside any transaction: no row is locked while the gateway answers.

@@ -18,11 +18,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from moneyed import Money
 
 from backend.core.exceptions import DomainError
@@ -111,7 +114,8 @@ def session_gateway(manager: PluginsManager, gateway_id: str, amount: Money) -> 
     if type(plugin).create_payment_session is BasePlugin.create_payment_session or not _takes(plugin, amount):
         raise DomainError(
             PaymentErrorCode.GATEWAY_NOT_AVAILABLE,
-            f"{gateway_id} cannot take {amount.amount} {amount.currency.code}.",
+            _("%(gateway)s cannot take %(amount)s %(currency)s.")
+            % {"gateway": gateway_id, "amount": amount.amount, "currency": amount.currency.code},
             field="gateway",
         )
     return plugin
@@ -126,7 +130,9 @@ def _gateway(manager: PluginsManager, gateway_id: str) -> BasePlugin:
     plugin = manager.get_plugin(gateway_id)
     if plugin is None or not _is_gateway(plugin):
         raise DomainError(
-            PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"No active payment gateway {gateway_id!r}.", field="gateway"
+            PaymentErrorCode.GATEWAY_NOT_AVAILABLE,
+            _("No active payment gateway %(gateway)s.") % {"gateway": repr(gateway_id)},
+            field="gateway",
         )
     return plugin
 
@@ -146,10 +152,12 @@ def _call(manager: PluginsManager, gateway_id: str, hook: str, data) -> GatewayR
 
 def _positive(amount: Money, field: str = "amount") -> Money:
     if not isinstance(amount, Money) or amount.amount <= 0:
-        raise DomainError(PaymentErrorCode.INVALID, "The amount must be positive.", field=field)
+        raise DomainError(PaymentErrorCode.INVALID, _("The amount must be positive."), field=field)
     currency = amount.currency.code
     if quantize(amount.amount, currency) != amount.amount:
-        raise DomainError(PaymentErrorCode.INVALID, f"Too many decimal places for {currency}.", field=field)
+        raise DomainError(
+            PaymentErrorCode.INVALID, _("Too many decimal places for %(currency)s.") % {"currency": currency}, field=field
+        )
     return amount
 
 
@@ -160,7 +168,7 @@ def _fingerprint(**request) -> str:
 def _conflict(kind: str, key: str) -> DomainError:
     return DomainError(
         PaymentErrorCode.IDEMPOTENCY_CONFLICT,
-        f"The idempotency key {key!r} was already used for a different {kind}.",
+        _("The idempotency key %(key)s was already used for a different %(kind)s.") % {"key": repr(key), "kind": kind},
         field="idempotency_key",
     )
 
@@ -182,13 +190,13 @@ def _failure(response: GatewayResponse, declined_code: PaymentErrorCode) -> Doma
     if response.error_code == GatewayErrorCode.TIMEOUT:
         return DomainError(
             PaymentErrorCode.PAYMENT_TIMEOUT,
-            "The payment gateway did not answer in time; try again with the same request.",
+            _("The payment gateway did not answer in time; try again with the same request."),
         )
     if response.error_code == GatewayErrorCode.INVALID_REQUEST:
-        return DomainError(PaymentErrorCode.INVALID, response.error_message or "The gateway refused the request.")
+        return DomainError(PaymentErrorCode.INVALID, response.error_message or _("The gateway refused the request."))
     if response.error_code == GatewayErrorCode.DECLINED:
-        return DomainError(declined_code, response.error_message or "The payment was declined.")
-    return DomainError(PaymentErrorCode.GATEWAY_ERROR, response.error_message or "The payment gateway failed.")
+        return DomainError(declined_code, response.error_message or _("The payment was declined."))
+    return DomainError(PaymentErrorCode.GATEWAY_ERROR, response.error_message or _("The payment gateway failed."))
 
 
 _SUCCESS_STATUS = {
@@ -221,9 +229,9 @@ def payment_process(
     card uses a new key; the same key with different arguments is IDEMPOTENCY_CONFLICT.
     """
     if not idempotency_key:
-        raise DomainError(PaymentErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
+        raise DomainError(PaymentErrorCode.REQUIRED, _("An idempotency key is required."), field="idempotency_key")
     if not token:
-        raise DomainError(PaymentErrorCode.REQUIRED, "A payment token is required.", field="token")
+        raise DomainError(PaymentErrorCode.REQUIRED, _("A payment token is required."), field="token")
     _positive(amount)
     manager = manager or get_plugins_manager()
     _gateway(manager, gateway)
@@ -267,7 +275,7 @@ def payment_process(
                     PaymentErrorCode.PAYMENT_DECLINED,
                 )
             if payment.status == PaymentStatus.CANCELLED:
-                raise DomainError(PaymentErrorCode.INVALID_TRANSITION, "This payment was cancelled.")
+                raise DomainError(PaymentErrorCode.INVALID_TRANSITION, _("This payment was cancelled."))
             if payment.status != PaymentStatus.PENDING:
                 return payment
         # New, or pending after a timeout: ask (again) under the same key.
@@ -314,29 +322,43 @@ def payment_process(
     return payment
 
 
+def _capture_amount(payment: Payment, amount: Money | None) -> Money:
+    amount = _positive(amount) if amount is not None else payment.total
+    if amount.amount > payment.amount or amount.currency.code != payment.currency:
+        raise DomainError(PaymentErrorCode.INVALID, _("Cannot capture more than was authorized."), field="amount")
+    return amount
+
+
+def _gateway_capture(manager: PluginsManager, payment: Payment, amount: Money) -> GatewayResponse:
+    """Ask the gateway to capture `amount` of the authorization, under the payment's capture key."""
+    return _call(
+        manager,
+        payment.gateway,
+        "capture_payment",
+        CaptureData(
+            psp_reference=payment.psp_reference,
+            amount=amount.amount,
+            currency=payment.currency,
+            idempotency_key=f"{payment.idempotency_key}:capture",
+            payment_id=payment.pk,
+        ),
+    )
+
+
 def payment_capture(*, payment: Payment, amount: Money | None = None, manager: PluginsManager | None = None) -> Payment:
-    """Capture an authorized payment (all of it unless `amount` says less)."""
+    """Capture an authorized payment (all of it unless `amount` says less), under its row lock.
+
+    The gateway is asked while the payment's row is locked: for a payment nothing else waits
+    on. Orders' payments are captured with payment_capture_unlocked.
+    """
     manager = manager or get_plugins_manager()
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.status == PaymentStatus.CAPTURED:
             return payment
         payment_machine.check(payment.status, PaymentStatus.CAPTURED)
-        amount = _positive(amount) if amount is not None else payment.total
-        if amount.amount > payment.amount or amount.currency.code != payment.currency:
-            raise DomainError(PaymentErrorCode.INVALID, "Cannot capture more than was authorized.", field="amount")
-        response = _call(
-            manager,
-            payment.gateway,
-            "capture_payment",
-            CaptureData(
-                psp_reference=payment.psp_reference,
-                amount=amount.amount,
-                currency=payment.currency,
-                idempotency_key=f"{payment.idempotency_key}:capture",
-                payment_id=payment.pk,
-            ),
-        )
+        amount = _capture_amount(payment, amount)
+        response = _gateway_capture(manager, payment, amount)
         if not response.success:
             raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
         payment.captured_amount = response.amount if response.amount is not None else amount.amount
@@ -419,8 +441,11 @@ def payment_record_session(
     return payment
 
 
-def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None = None) -> Payment:
-    """Capture an authorized payment in full without holding any lock while the gateway is asked.
+def payment_capture_unlocked(
+    *, payment: Payment, amount: Money | None = None, manager: PluginsManager | None = None
+) -> Payment:
+    """Capture an authorized payment (all of it unless `amount` says less) without holding any
+    lock while the gateway is asked.
 
     The capture is made under the payment's capture key, so concurrent or retried calls
     capture once at the gateway; the result is applied under the payment's row lock, with
@@ -431,19 +456,9 @@ def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None
     payment = Payment.objects.get(pk=payment.pk)
     if payment.status != PaymentStatus.AUTHORIZED:
         return payment
-    response = _call(
-        manager,
-        payment.gateway,
-        "capture_payment",
-        CaptureData(
-            psp_reference=payment.psp_reference,
-            amount=payment.amount,
-            currency=payment.currency,
-            idempotency_key=f"{payment.idempotency_key}:capture",
-            payment_id=payment.pk,
-        ),
-    )
-    if not response.success:
+    amount = _capture_amount(payment, amount)
+    response = _gateway_capture(manager, payment, amount)
+    if not response.success and amount == payment.total:
         # A concurrent capture under the same key (checkoutComplete and the webhook) may have
         # taken the money while this one was refused: the gateway's own state decides.
         response = _captured_elsewhere(manager, payment) or response
@@ -454,7 +469,7 @@ def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None
             payment.error_message = response.error_message
             payment.save(update_fields=["error_code", "error_message", "updated_at"])
         elif payment_machine.can(payment.status, PaymentStatus.CAPTURED):
-            payment.captured_amount = response.amount if response.amount is not None else payment.amount
+            payment.captured_amount = response.amount if response.amount is not None else amount.amount
             payment.error_code, payment.error_message = "", ""
             payment_machine.apply(payment, PaymentStatus.CAPTURED, update_fields=["captured_amount", "error_code", "error_message"])
             for handler in list(PAYMENT_CAPTURED_HANDLERS):
@@ -500,13 +515,139 @@ def payment_void_unlocked(*, payment: Payment, manager: PluginsManager | None = 
 
 
 def _refund_succeeded(refund: Refund, payment: Payment) -> None:
-    refund_machine.apply(refund, RefundStatus.SUCCEEDED, update_fields=["psp_reference"])
+    refund_machine.apply(refund, RefundStatus.SUCCEEDED, update_fields=["psp_reference", "error_message"])
     payment.refunded_amount += refund.amount
     target = PaymentStatus.REFUNDED if payment.refunded_amount >= payment.captured_amount else PaymentStatus.PARTIALLY_REFUNDED
     if target != payment.status:
         payment_machine.apply(payment, target, update_fields=["refunded_amount"])
     else:
         payment.save(update_fields=["refunded_amount", "updated_at"])
+
+
+# --- Refunds, in three phases: claimed (locks), asked (no transaction), recorded (locks) ---
+#
+# payment_refund_claim records the refund REQUESTED under its key in the caller's transaction and
+# counts it against what is left to refund, so a concurrent refund cannot take it twice;
+# payment_refund_call asks the gateway under the refund's key with no transaction open;
+# payment_refund_record applies the answer under the refund's and the payment's row locks, once:
+# accepted (succeeded, or pending until the gateway's webhook), refused (failed: nothing is
+# counted any more), or no answer (still REQUESTED, with the gateway's reference when it gave one).
+# A REQUESTED refund is asked again under the same key by a retry or by the periodic
+# payments.complete_refunds, so the gateway refunds once.
+
+# A refund whose owner moves money of its own (the orders domain: the ledger) is finished by it.
+# Called by payments.complete_refunds with (now, manager); each returns how many it finished, and
+# finishes the REQUESTED refunds it claimed (and those a webhook answered) whose last attempt is over.
+REFUND_COMPLETERS: list[Callable[[datetime, PluginsManager], int]] = []
+# Called with a refund's id after a gateway webhook answered a refund still REQUESTED (its call
+# had timed out), after that webhook's transaction commits: its owner records what it moves.
+REFUND_ANSWERED_HANDLERS: list[Callable[[int], None]] = []
+
+ANSWERED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+_UNKNOWN = (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR)
+
+
+def payment_refund_claim(*, payment: Payment, amount: Money, idempotency_key: str, reason: str = "") -> Refund:
+    """Phase 1, in the caller's transaction: the Refund for this key, REQUESTED and counted against
+    what is left to refund (under the payment's row lock). A known key returns its refund."""
+    if not idempotency_key:
+        raise DomainError(PaymentErrorCode.REQUIRED, _("An idempotency key is required."), field="idempotency_key")
+    _positive(amount)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if amount.currency.code != payment.currency:
+            raise DomainError(
+                PaymentErrorCode.INVALID, _("The payment is in %(currency)s.") % {"currency": payment.currency},
+                field="amount",
+            )
+        refund, created = _claim(
+            Refund,
+            idempotency_key,
+            {"payment": payment, "amount": amount.amount, "currency": payment.currency, "reason": reason},
+        )
+        if not created:
+            if refund.payment_id != payment.pk or refund.amount != amount.amount:
+                raise _conflict("refund", idempotency_key)
+            return refund
+        if payment.status not in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED):
+            raise DomainError(
+                PaymentErrorCode.INVALID_TRANSITION,
+                _("A %(status)s payment cannot be refunded.") % {"status": payment.get_status_display().lower()},
+            )
+        committed = sum(
+            (r.amount for r in payment.refunds.exclude(pk=refund.pk).exclude(status=RefundStatus.FAILED)), Decimal(0)
+        )
+        if committed + amount.amount > payment.captured_amount:
+            raise DomainError(
+                PaymentErrorCode.REFUND_EXCEEDS_CAPTURED,
+                _("Only %(amount)s %(currency)s is left to refund.")
+                % {"amount": payment.captured_amount - committed, "currency": payment.currency},
+                field="amount",
+            )
+    return refund
+
+
+def payment_refund_call(*, refund: Refund, manager: PluginsManager | None = None) -> GatewayResponse | None:
+    """Phase 2, with no transaction open: ask the gateway to refund under the refund's key.
+    None when the refund is no longer REQUESTED (answered meanwhile: nothing to ask)."""
+    manager = manager or get_plugins_manager()
+    refund = Refund.objects.select_related("payment").get(pk=refund.pk)
+    if refund.status != RefundStatus.REQUESTED:
+        return None
+    payment = refund.payment
+    return _call(
+        manager,
+        payment.gateway,
+        "refund_payment",
+        RefundData(
+            psp_reference=payment.psp_reference,
+            amount=refund.amount,
+            currency=refund.currency,
+            idempotency_key=refund.idempotency_key,
+            payment_id=payment.pk,
+            reason=refund.reason,
+        ),
+    )
+
+
+def payment_refund_record(*, refund: Refund, response: GatewayResponse | None) -> Refund:
+    """Phase 3, in a transaction: apply the gateway's answer to a REQUESTED refund, once."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if response is None or refund.status != RefundStatus.REQUESTED:
+            return refund  # answered meanwhile (a webhook, another attempt)
+        refund.psp_reference = response.psp_reference or refund.psp_reference
+        if response.success:
+            refund.error_message = ""
+            if response.status == GatewayStatus.PENDING:
+                refund_machine.apply(refund, RefundStatus.PENDING, update_fields=["psp_reference", "error_message"])
+            else:
+                _refund_succeeded(refund, Payment.objects.select_for_update().get(pk=refund.payment_id))
+        else:
+            refund.error_message = response.error_message or ""
+            if response.error_code in _UNKNOWN:
+                # No answer: still REQUESTED (with the reference if the gateway gave one), asked again later.
+                refund.save(update_fields=["psp_reference", "error_message", "updated_at"])
+            else:
+                refund_machine.apply(refund, RefundStatus.FAILED, update_fields=["psp_reference", "error_message"])
+    return refund
+
+
+def refund_error(refund: Refund, response: GatewayResponse | None) -> DomainError | None:
+    """The error to raise for a refund after phase 3: None when the gateway took it."""
+    if refund.status in ANSWERED:
+        return None
+    if refund.status == RefundStatus.FAILED:
+        return DomainError(PaymentErrorCode.REFUND_FAILED, refund.error_message or _("The gateway refused the refund."))
+    if response is None or response.error_code == GatewayErrorCode.TIMEOUT:
+        return DomainError(
+            PaymentErrorCode.PAYMENT_TIMEOUT,
+            _("The payment gateway did not answer in time; the refund is finished later, or try again with the same request."),
+        )
+    return DomainError(
+        PaymentErrorCode.GATEWAY_ERROR,
+        _("The payment gateway failed; the refund is finished later, or try again with the same request."),
+    )
 
 
 def payment_refund(
@@ -517,71 +658,43 @@ def payment_refund(
     reason: str = "",
     manager: PluginsManager | None = None,
 ) -> Refund:
-    """Give (part of) a captured payment back through the gateway. The ledger side
-    (refund_from_escrow or refund_from_vendor) is the caller's: it knows the order."""
-    if not idempotency_key:
-        raise DomainError(PaymentErrorCode.REQUIRED, "An idempotency key is required.", field="idempotency_key")
-    _positive(amount)
-    manager = manager or get_plugins_manager()
-    failure = None
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if amount.currency.code != payment.currency:
-            raise DomainError(PaymentErrorCode.INVALID, f"The payment is in {payment.currency}.", field="amount")
-        refund, created = _claim(
-            Refund,
-            idempotency_key,
-            {"payment": payment, "amount": amount.amount, "currency": payment.currency, "reason": reason},
-        )
-        if not created:
-            if refund.payment_id != payment.pk or refund.amount != amount.amount:
-                raise _conflict("refund", idempotency_key)
-            if refund.status == RefundStatus.FAILED:
-                raise DomainError(PaymentErrorCode.REFUND_FAILED, refund.error_message or "The refund failed.")
-            if refund.status == RefundStatus.SUCCEEDED or refund.psp_reference:
-                return refund
-        else:
-            if payment.status not in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED):
-                raise DomainError(PaymentErrorCode.INVALID_TRANSITION, f"A {payment.status} payment cannot be refunded.")
-            committed = sum(
-                (r.amount for r in payment.refunds.exclude(pk=refund.pk).exclude(status=RefundStatus.FAILED)),
-                Decimal(0),
-            )
-            if committed + amount.amount > payment.captured_amount:
-                raise DomainError(
-                    PaymentErrorCode.REFUND_EXCEEDS_CAPTURED,
-                    f"Only {payment.captured_amount - committed} {payment.currency} is left to refund.",
-                    field="amount",
-                )
-        response = _call(
-            manager,
-            payment.gateway,
-            "refund_payment",
-            RefundData(
-                psp_reference=payment.psp_reference,
-                amount=amount.amount,
-                currency=payment.currency,
-                idempotency_key=idempotency_key,
-                payment_id=payment.pk,
-                reason=reason,
-            ),
-        )
-        if response.success:
-            refund.psp_reference = response.psp_reference
-            if response.status == GatewayStatus.PENDING:
-                refund.save(update_fields=["psp_reference", "updated_at"])
-            else:
-                _refund_succeeded(refund, payment)
-        else:
-            failure = _failure(response, PaymentErrorCode.REFUND_FAILED)
-            refund.error_message = response.error_message
-            if response.error_code in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR):
-                refund.save(update_fields=["error_message", "updated_at"])
-            else:
-                refund_machine.apply(refund, RefundStatus.FAILED, update_fields=["error_message"])
-    if failure is not None:
-        raise failure
+    """Give (part of) a captured payment back through the gateway, in the three phases above
+    (call it with no transaction open). The ledger side (refund_from_escrow or
+    refund_from_vendor) is the caller's: it knows the order (backend.orders order_refund)."""
+    refund = payment_refund_claim(payment=payment, amount=amount, idempotency_key=idempotency_key, reason=reason)
+    response = payment_refund_call(refund=refund, manager=manager)
+    refund = payment_refund_record(refund=refund, response=response)
+    error = refund_error(refund, response)
+    if error is not None:
+        raise error
     return refund
+
+
+def payments_complete_refunds(*, now: datetime | None = None, manager: PluginsManager | None = None) -> int:
+    """Finish refunds left REQUESTED (a gateway timeout or 5xx, a crashed worker) whose last attempt
+    is over: the gateway is asked again under the same key, so it refunds once. The owners'
+    completers (REFUND_COMPLETERS) go first; refunds no owner took are finished here. Returns how many."""
+    from backend.core.periodic import record_processed
+
+    now = now or timezone.now()
+    manager = manager or get_plugins_manager()
+    finished = sum(completer(now, manager) for completer in list(REFUND_COMPLETERS))
+    stale = now - timedelta(seconds=settings.PAYMENT_REFUND_RETRY_AFTER)
+    for refund in Refund.objects.filter(status=RefundStatus.REQUESTED, updated_at__lte=stale).order_by("pk")[:200]:
+        response = payment_refund_call(refund=refund, manager=manager)
+        refund = payment_refund_record(refund=refund, response=response)
+        if refund.status != RefundStatus.REQUESTED:
+            record_processed("refund", refund.pk)
+            finished += 1
+    return finished
+
+
+def _refund_answered(refund_id: int) -> None:
+    for handler in list(REFUND_ANSWERED_HANDLERS):
+        try:
+            handler(refund_id)
+        except Exception:  # the periodic payments.complete_refunds finishes it
+            logger.exception("Refund %s: recording the webhook's answer failed", refund_id)
 
 
 def _payout_gateway(manager: PluginsManager, gateway: str | None) -> str:
@@ -591,7 +704,7 @@ def _payout_gateway(manager: PluginsManager, gateway: str | None) -> str:
     for plugin in manager.active_plugins:
         if type(plugin).create_transfer is not BasePlugin.create_transfer:
             return plugin.PLUGIN_ID
-    raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, "No active gateway can pay vendors out.", field="gateway")
+    raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, _("No active gateway can pay vendors out."), field="gateway")
 
 
 def transfer_create(
@@ -723,7 +836,7 @@ def payment_webhook_handle(*, gateway_id: str, request, manager: PluginsManager 
     plugin = _gateway(manager, gateway_id)
     events = plugin.parse_webhook(request, previous_value=None)
     if events is NotImplemented or events is None:
-        raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, f"{gateway_id} takes no webhooks.")
+        raise DomainError(PaymentErrorCode.GATEWAY_NOT_AVAILABLE, _("%(gateway)s takes no webhooks.") % {"gateway": gateway_id})
     applied = duplicates = 0
     for event in events:
         if WebhookEvent.objects.filter(gateway=gateway_id, event_id=event.event_id).exists():
@@ -824,13 +937,17 @@ def _apply_event(gateway_id: str, event: GatewayEvent) -> None:
             .filter(payment__gateway=gateway_id, psp_reference=event.psp_reference)
             .first()
         )
-        if refund is None or refund.status != RefundStatus.PENDING:
+        if refund is None or refund.status not in (RefundStatus.REQUESTED, RefundStatus.PENDING):
             return
+        unanswered = refund.status == RefundStatus.REQUESTED
         if kind == GatewayEventType.REFUND_SUCCEEDED:
             payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
             _refund_succeeded(refund, payment)
         else:
             refund_machine.apply(refund, RefundStatus.FAILED)
+        if unanswered:
+            # Its call timed out: the owner records the answer after this transaction, outside it.
+            transaction.on_commit(partial(_refund_answered, refund.pk), robust=True)
     elif kind in (GatewayEventType.TRANSFER_PAID, GatewayEventType.TRANSFER_FAILED, GatewayEventType.TRANSFER_REVERSED):
         transfer = (
             Transfer.objects.select_for_update()

@@ -21,7 +21,7 @@ payment_machine = StateMachine(
 
 refund_machine = StateMachine(
     "refund",
-    {R.PENDING: {R.SUCCEEDED, R.FAILED}},
+    {R.REQUESTED: {R.PENDING, R.SUCCEEDED, R.FAILED}, R.PENDING: {R.SUCCEEDED, R.FAILED}},
     PaymentErrorCode.INVALID_TRANSITION,
 )
 

@@ -5,6 +5,13 @@ from datetime import date
 from backend.core.periodic import periodic_task
 
 from .reconciliation import reconcile_gateways
+from .services import payments_complete_refunds
+
+
+@periodic_task("payments.complete_refunds")
+def complete_refunds() -> int:
+    """Finish refunds the gateway did not answer (a timeout, a 5xx, a crashed worker); never refunds twice."""
+    return payments_complete_refunds()
 
 
 @periodic_task("payments.reconcile_gateways")

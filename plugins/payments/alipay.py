@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from urllib.error import HTTPError, URLError
@@ -317,7 +318,8 @@ class AlipayGatewayPlugin(BasePlugin):
             refund_reason=(refund_data.reason or "")[:256] or None,
         )
         if failure:
-            return failure
+            # The refund's number is ours: kept with the unanswered refund, so its notification finds it.
+            return replace(failure, psp_reference=request_no)
         if answer.get("code") != SUCCESS:
             return self._refused(answer)
         if answer.get("fund_change") != "Y":

@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 import time
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -355,7 +356,8 @@ class WeChatPayGatewayPlugin(BasePlugin):
             params["reason"] = refund_data.reason[:80]
         code, answer, failure = self._ask(lambda client: client.refund, **params)
         if failure:
-            return failure
+            # The refund's number is ours: kept with the unanswered refund, so its notification finds it.
+            return replace(failure, psp_reference=refund_no)
         if code != 200:
             return self._refused(code, answer)
         return self._refund_response(refund_no, answer)

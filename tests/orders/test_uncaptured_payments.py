@@ -106,7 +106,9 @@ def test_cancelling_the_last_order_voids_the_authorization(gateway_calls):
     assert green.stock == 10
 
 
-def test_a_gateway_that_captures_everything_refunds_the_cancelled_orders_part(world, monkeypatch):
+def test_a_gateway_that_captures_everything_refunds_the_cancelled_orders_part(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
     def capture_all(self, data, *, previous_value):
         world["calls"].append(("capture_payment", data.amount))
         authorized = Payment.objects.get(pk=data.payment_id).amount
@@ -115,7 +117,11 @@ def test_a_gateway_that_captures_everything_refunds_the_cancelled_orders_part(wo
 
     monkeypatch.setattr(DummyGatewayPlugin, "capture_payment", capture_all)
     tea_order, silk_order = world["tea_order"], world["silk_order"]
-    tea_order = services.order_cancel(actor=world["shopper"], order=tea_order, reason="Changed my mind")
+    # The cancelled part is claimed for a refund when the capture is recorded, and refunded once that
+    # transaction commits, outside it.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_cancel(actor=world["shopper"], order=tea_order, reason="Changed my mind")
+    tea_order = fresh(tea_order)
     assert world["calls"] == [
         ("capture_payment", silk_order.total_amount), ("refund_payment", tea_order.total_amount),
     ]
@@ -133,7 +139,9 @@ def test_a_gateway_that_captures_everything_refunds_the_cancelled_orders_part(wo
     assert ledger_problems() == []
 
 
-def test_a_refused_void_does_not_hold_the_cancellation_and_a_later_capture_is_refunded(gateway_calls, monkeypatch):
+def test_a_refused_void_does_not_hold_the_cancellation_and_a_later_capture_is_refunded(
+    gateway_calls, monkeypatch, django_capture_on_commit_callbacks
+):
     def refuse(self, data, *, previous_value):
         gateway_calls.append(("void_payment", data.amount))
         return GatewayResponse(success=False, error_code=GatewayErrorCode.ERROR, error_message="Try later.")
@@ -149,7 +157,8 @@ def test_a_refused_void_does_not_hold_the_cancellation_and_a_later_capture_is_re
     assert fresh(result.payment).status == PaymentStatus.AUTHORIZED
     # The gateway captures it after all (its webhook): the order's part goes straight back.
     payment = payments.payment_capture(payment=result.payment)
-    services.order_payment_captured(payment=payment)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_payment_captured(payment=payment)
     order = fresh(order)
     assert (order.status, order.refunded_amount, order.payment_status) == (S.CANCELLED, order.total_amount, "refunded")
     assert fresh(payment).status == PaymentStatus.REFUNDED
@@ -169,7 +178,9 @@ def test_expired_orders_of_an_authorized_payment_void_it_once(world):
     assert not LedgerTransaction.objects.exists()
 
 
-def test_a_payment_pending_at_the_gateway_refunds_the_cancelled_part_when_it_is_captured(settings):
+def test_a_payment_pending_at_the_gateway_refunds_the_cancelled_part_when_it_is_captured(
+    settings, django_capture_on_commit_callbacks
+):
     from ..payments.gateways import PATH, ScriptedGateway
 
     settings.PLUGINS = [*settings.PLUGINS, PATH]
@@ -192,7 +203,8 @@ def test_a_payment_pending_at_the_gateway_refunds_the_cancelled_part_when_it_is_
     from django.test import Client
 
     body = {"id": "evt-1", "type": "payment_captured", "psp_reference": result.payment.psp_reference}
-    response = Client().post("/webhooks/payments/scripted/", json.dumps(body), content_type="application/json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post("/webhooks/payments/scripted/", json.dumps(body), content_type="application/json")
     assert response.status_code == 200, response.content
     assert [hook for hook, _ in ScriptedGateway.calls] == ["process_payment", "refund_payment"]
     assert ScriptedGateway.calls[1][1].amount == tea_order.total_amount

@@ -240,7 +240,7 @@ def test_a_refund_that_fails_in_transit_is_retried_under_the_same_out_request_no
         services.payment_refund(payment=captured, amount=cny(40), idempotency_key="refund:o-9")
     assert getattr(failure.value, "code", None).value == "payment_timeout"
     refund = Refund.objects.get(idempotency_key="refund:o-9")
-    assert refund.status == RefundStatus.PENDING  # the attempt is recorded, the outcome unknown
+    assert refund.status == RefundStatus.REQUESTED  # the attempt is recorded, the outcome unknown
     # The retry asks again under the same number; a refund that did happen is confirmed, not repeated.
     retried = services.payment_refund(payment=captured, amount=cny(40), idempotency_key="refund:o-9")
     assert retried.pk == refund.pk and retried.status == RefundStatus.SUCCEEDED

@@ -207,3 +207,77 @@ def test_wechat_pay_a_session_create_lost_in_transit_is_the_same_order_when_aske
     assert codes(failed.value) == ["payment_timeout"]
     session = start(checkout, "wechatpay")
     assert session.state == S.PENDING and list(wechat_fake.orders) == [session.psp_reference]
+
+
+# --- Refunds: asked with no transaction open; an unanswered one is finished once ---
+
+
+def _refunded_once(order, amount) -> None:
+    from backend.finance.ledger import ledger_problems
+    from backend.finance.models import LedgerTransaction, TransactionKind
+
+    order.refresh_from_db()
+    assert order.refunded_amount == amount
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.REFUND_FROM_ESCROW).count() == 1
+    assert ledger_problems() == []
+
+
+def test_an_alipay_refund_whose_answer_is_late_is_finished_by_its_notification_once(client, alipay, alipay_fake, tea):
+    from backend.core.money import Money
+    from backend.orders import services as orders
+    from backend.orders.models import OrderRefund, OrderRefundStatus
+    from backend.payments import services as payments
+    from backend.payments.models import Refund, RefundStatus
+    from plugins.payments.alipay import out_no
+
+    from .test_alipay import post
+
+    checkout = ready_checkout(lines=[(tea, 1)])
+    session = start(checkout, "alipay")
+    post(client, alipay_fake.pay(session.psp_reference))
+    (order,) = complete(checkout, session).orders
+    alipay_fake.fail("alipay.trade.refund", "timeout")  # Alipay refunds, its answer comes too late
+    with pytest.raises(DomainError) as late:
+        orders.order_refund(order=order, amount=Money("20.00", "CNY"), idempotency_key="r-late", actor=None)
+    assert late.value.code.name == "PAYMENT_TIMEOUT"
+    refund = Refund.objects.get(idempotency_key="r-late")
+    assert refund.status == RefundStatus.REQUESTED and refund.psp_reference == out_no("r-late")
+    notification = alipay_fake.refund_notification(session.psp_reference, out_no("r-late"))
+    assert post(client, notification).content == b"success"
+    assert post(client, notification).content == b"success"  # redelivered: nothing twice
+    assert OrderRefund.objects.get(idempotency_key="r-late").status == OrderRefundStatus.SUCCEEDED
+    assert payments.payments_complete_refunds() == 0
+    assert alipay_fake.count("alipay.trade.refund") == 1
+    assert alipay_fake.trades[session.psp_reference]["refunds"] == {out_no("r-late"): "20.00"}
+    _refunded_once(order, 20)
+
+
+@pytest.mark.parametrize("kind", ["timeout", "http500"])
+def test_a_wechat_pay_refund_without_an_answer_is_finished_once_by_the_periodic_task(wechatpay, wechat_fake, tea, kind):
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from backend.core.money import Money
+    from backend.orders import services as orders
+    from backend.orders.models import OrderRefund, OrderRefundStatus
+    from backend.payments import services as payments
+    from plugins.payments.wechatpay import out_refund_no
+
+    checkout = ready_checkout(lines=[(tea, 1)])
+    session = start(checkout, "wechatpay")
+    wechat_fake.pay(session.psp_reference)
+    (order,) = complete(checkout, session).orders
+    wechat_fake.fail("refund", kind)
+    with pytest.raises(DomainError):
+        orders.order_refund(order=order, amount=Money("30.00", "CNY"), idempotency_key="r-lost", actor=None)
+    record = OrderRefund.objects.get(idempotency_key="r-lost")
+    assert record.status == OrderRefundStatus.REQUESTED
+    assert record.payment_refund.psp_reference == out_refund_no("r-lost")
+    later = timezone.now() + timedelta(seconds=settings.PAYMENT_REFUND_RETRY_AFTER + 1)
+    assert payments.payments_complete_refunds(now=later) == 1
+    assert payments.payments_complete_refunds(now=later) == 0
+    assert OrderRefund.objects.get(idempotency_key="r-lost").status == OrderRefundStatus.SUCCEEDED
+    assert list(wechat_fake.refunds) == [out_refund_no("r-lost")]  # one refund at WeChat Pay
+    _refunded_once(order, 30)

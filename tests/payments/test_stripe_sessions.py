@@ -349,3 +349,56 @@ def test_the_lost_answer_of_a_capture_is_found_by_asking_stripe(stripe_on, brows
     assert [o.status for o in done.orders] == [OrderStatus.PAID]
     assert Payment.objects.get().status == PaymentStatus.CAPTURED
     assert len(stripe_on.keys_for("POST", f"/v1/payment_intents/{session.psp_reference}/capture")) == 1
+
+
+def test_cancelling_a_paid_order_refunds_it_at_stripe_outside_any_transaction(stripe_on, browser):
+    vendor, owner = store("Tea Garden")
+    variant = listing(vendor, price="30.00", stock=5)
+    c = ready_checkout(lines=[(variant, 2)])
+    session = start(c)
+    browser.confirm(session.client_data["client_secret"])
+    (order,) = complete(c, session).orders
+    order = orders.order_cancel(actor=owner, order=order, reason="Out of stock")
+    assert order.status == OrderStatus.CANCELLED and order.refunded_amount == order.total_amount
+    assert GuardedStripeGateway.calls.count("refund_payment") == 1  # and not under the cancellation's locks
+    charge_id = stripe_on.api("GET", f"/v1/payment_intents/{session.psp_reference}")["latest_charge"]["id"]
+    assert [r["amount"] for r in stripe_on.api("GET", f"/v1/refunds?charge={charge_id}")["data"]] == [int(order.total_amount * 100)]
+    assert stripe_on.keys_for("POST", "/v1/refunds") == [f"order:{order.pk}:cancel"]
+
+
+def test_a_refund_whose_answer_is_lost_is_finished_once_by_the_periodic_task(client, stripe_on, browser, tea):
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from backend.finance.ledger import ledger_problems
+    from backend.orders.models import OrderRefund, OrderRefundStatus
+
+    c = ready_checkout(lines=[(tea, 1)])
+    session = start(c)
+    browser.confirm(session.client_data["client_secret"])
+    (order,) = complete(c, session).orders
+    stripe_on.fail_next("POST", "/v1/refunds", "drop")
+    with pytest.raises(DomainError) as lost:
+        orders.order_refund(order=order, amount=Money("12.00", "CNY"), idempotency_key="r-drop", actor=None)
+    assert lost.value.code.name == "PAYMENT_TIMEOUT"
+    record = OrderRefund.objects.get(idempotency_key="r-drop")
+    assert record.status == OrderRefundStatus.REQUESTED
+    # Stripe made it; its charge.refunded webhook names a refund we have no reference for: nothing moves.
+    charge_id = stripe_on.api("GET", f"/v1/payment_intents/{session.psp_reference}")["latest_charge"]["id"]
+    refunds = stripe_on.api("GET", f"/v1/refunds?charge={charge_id}")["data"]
+    charge = stripe_on.api("GET", f"/v1/charges/{charge_id}")
+    charge["refunds"] = {"data": refunds}
+    assert deliver(client, event("charge.refunded", charge, "evt_refunded_lost")).status_code == 200
+    order.refresh_from_db()
+    assert order.refunded_amount == 0
+    later = timezone.now() + timedelta(seconds=settings.PAYMENT_REFUND_RETRY_AFTER + 1)
+    assert payments.payments_complete_refunds(now=later) == 1
+    assert payments.payments_complete_refunds(now=later) == 0
+    order.refresh_from_db()
+    assert order.refunded_amount == 12 and Payment.objects.get().refunded_amount == 12
+    assert stripe_on.keys_for("POST", "/v1/refunds") == ["r-drop"] * 2
+    assert [r["amount"] for r in stripe_on.api("GET", f"/v1/refunds?charge={charge_id}")["data"]] == [1200]
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.REFUND_FROM_ESCROW).count() == 1
+    assert ledger_problems() == []
