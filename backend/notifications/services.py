@@ -263,7 +263,7 @@ def deliveries_send_pending(*, now: datetime | None = None, limit: int = 500) ->
 # --- Reminders (24 hours before a deadline) --------------------------------------------
 
 
-def _remind(name: str, objects, key, **kwarg) -> int:
+def _remind(name: str, objects, key, *, kwarg: str) -> int:
     """notify(name) for each object whose reminder for this deadline was not sent yet."""
     objects = list(objects)
     if not objects:
