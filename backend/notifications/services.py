@@ -231,13 +231,13 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
             delivery.status = DeliveryStatus.SENT
             delivery.sent_at = timezone.now()
         else:
-            next_at = timezone.now() + retry_delay(delivery.attempts)
+            next_at = now + retry_delay(delivery.attempts)
             gone = delivery.channel == Channel.WEBHOOK and (delivery.subscription_id is None or not delivery.subscription.is_active)
             if gone or next_at - delivery.created_at > timedelta(seconds=settings.NOTIFICATIONS_RETRY_FOR_SECONDS):
                 delivery.status = DeliveryStatus.FAILED
             else:
                 delivery.next_attempt_at = next_at
-                retry_in = (next_at - timezone.now()).total_seconds()
+                retry_in = retry_delay(delivery.attempts).total_seconds()
         delivery.save(update_fields=["claimed_until", "last_error", "status", "sent_at", "next_attempt_at"])
     if retry_in is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
         # Eagerly (embedded) a countdown would not wait: the periodic task retries instead.
