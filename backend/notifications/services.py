@@ -441,8 +441,12 @@ def _clean_url(url: str) -> str:
 
 
 def webhook_subscription_create(*, actor, vendor_id: int | None, url: str, events=None) -> WebhookSubscription:
+    from backend.vendors.models import Vendor
+
     if not _may_manage_subscriptions(actor, vendor_id):
         raise DomainError(E.PERMISSION_DENIED, "You may not manage these webhooks.")
+    if vendor_id is not None and not Vendor.objects.filter(pk=vendor_id).exists():
+        raise DomainError(E.NOT_FOUND, "No such store.", field="vendor")
     return WebhookSubscription.objects.create(
         vendor_id=vendor_id, url=_clean_url(url), events=_clean_events(events), created_by=actor
     )
