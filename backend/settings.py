@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "backend.orders",
     "backend.disputes",
     "backend.reviews",
+    "backend.notifications",
     "plugins",
     "fixtures",
 ]
@@ -409,6 +410,29 @@ CELERY_BEAT_SCHEDULE["payments-reconcile-gateways"] = {
 CELERY_BEAT_SCHEDULE["payments-complete-transfers"] = {
     "task": "payments.complete_transfers",
     "schedule": timedelta(minutes=10),
+}
+
+# --- Notifications (email, in-app inbox, signed webhooks) ---
+# A failed delivery is tried again after base * 2**(tries-1) seconds (at most the maximum), for
+# this long after the event, then given up (the delivery log keeps every try).
+NOTIFICATIONS_RETRY_BASE_SECONDS = env_int("NOTIFICATIONS_RETRY_BASE_SECONDS", 30)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env_int("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600)
+NOTIFICATIONS_RETRY_FOR_SECONDS = env_int("NOTIFICATIONS_RETRY_FOR_SECONDS", 86400)
+# A worker sending a delivery holds it this long; after that it is taken for dead and another may send.
+NOTIFICATIONS_CLAIM_SECONDS = env_int("NOTIFICATIONS_CLAIM_SECONDS", 120)
+# Reminders go out this many hours before a deadline (automatic confirmation, dispute, suspension).
+NOTIFICATIONS_REMINDER_HOURS = env_int("NOTIFICATIONS_REMINDER_HOURS", 24)
+# A store is told when a variant's stock falls to this level or below.
+NOTIFICATIONS_LOW_STOCK_LEVEL = env_int("NOTIFICATIONS_LOW_STOCK_LEVEL", 5)
+# Seconds to connect to and to hear back from a webhook receiver.
+NOTIFICATIONS_WEBHOOK_TIMEOUT = (3.05, float(os.environ.get("NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", "10")))
+# Webhooks to loopback, private and reserved addresses are refused (SSRF) unless this is on.
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+CELERY_BEAT_SCHEDULE["notifications-deliver-pending"] = {
+    "task": "notifications.deliver_pending", "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["notifications-send-reminders"] = {
+    "task": "notifications.send_reminders", "schedule": timedelta(minutes=15),
 }
 
 # --- Plugins, in the order the manager runs them ---

@@ -27,6 +27,7 @@ from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
 from backend.checkout.reservations import reserved_subquery
+from backend.notifications.selectors import favourite_count_annotation, favourite_count_of
 from backend.search import get_search_backend
 from backend.search.facets import apply_filters, in_stock_expression
 from backend.search.query import ProductQuery
@@ -459,6 +460,12 @@ class Vendor(relay.Node):
     def rating(self) -> Rating:
         return vendor_rating(self)
 
+    @strawberry_django.field(
+        annotate={"favourite_total": favourite_count_annotation("vendor")}, description="Shoppers who saved the store (收藏)."
+    )
+    def favourite_count(self) -> int:
+        return favourite_count_of(self, "vendor")
+
     @strawberry_django.connection(CountedConnection["Product"], description="The store's listings.")
     def products(self, sort_by: ProductSortingInput | None = None) -> QuerySet[models.Product]:
         return browse_products(models.Product.objects.filter(vendor_id=self.pk), None, sort_by)
@@ -488,6 +495,12 @@ class Product(relay.Node):
     @strawberry_django.field(only=["rating_avg", "rating_count"], description="Visible reviews' average and count.")
     def rating(self) -> Rating:
         return Rating(average=self.rating_avg, count=self.rating_count)
+
+    @strawberry_django.field(
+        annotate={"favourite_total": favourite_count_annotation("product")}, description="Shoppers who saved it (收藏)."
+    )
+    def favourite_count(self) -> int:
+        return favourite_count_of(self, "product")
 
     @strawberry_django.connection(CountedConnection[ProductReview], description="Visible reviews, newest first.")
     def reviews(self) -> QuerySet[ProductReviewModel]:

@@ -14,17 +14,18 @@ from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
 from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attributes, guard_arguments
 from .disputes import DisputeMutation, DisputeQuery
+from .notifications import NotificationMutation, NotificationQuery
 from .orders import OrderMutation, OrderQuery
 from .reviews import ReviewMutation
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, OrderQuery):
+class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, NotificationQuery, OrderQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation, ReviewMutation):
+class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, NotificationMutation, OrderMutation, ReviewMutation):
     pass
 
 

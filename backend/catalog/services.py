@@ -21,6 +21,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from backend.core.audit import audit_log
+from backend.notifications.services import notify, restock_check
 from backend.core.exceptions import DomainError, DomainErrors
 from backend.core.media import (
     StagedFiles,
@@ -438,6 +439,8 @@ def product_variant_update(
         product_refresh_price_range(product=product)
     elif stock is not None:
         search_indexing.products_changed([product.pk])
+    if stock is not None:
+        restock_check([variant.pk])
     return variant
 
 
@@ -706,6 +709,7 @@ def product_approve(*, actor, product: Product) -> Product:
         )
     delete_files_on_commit(paths)
     _search_index(product)
+    notify("listing.approved", product=product)
     return product
 
 
@@ -721,6 +725,7 @@ def product_reject(*, actor, product: Product, reason: str) -> Product:
         product.status_reason = reason
         listing_machine.apply(product, ListingStatus.REJECTED, update_fields=["review_requested_at", "status_reason"])
         audit_log(actor=actor, action="product.reject", target=product, reason=reason, vendor=product.vendor_id)
+        notify("listing.rejected", product=product, reason=reason)
         return product
     revision = _pending_revision(product, for_update=True) if product.status == ListingStatus.PUBLISHED else None
     if revision is None:
@@ -735,6 +740,7 @@ def product_reject(*, actor, product: Product, reason: str) -> Product:
     product.save(update_fields=["review_requested_at", "updated_at"])
     audit_log(actor=actor, action="product.revision_reject", target=product, reason=reason, revision=revision.pk)
     delete_files_on_commit(paths)
+    notify("listing.rejected", product=product, reason=reason)
     return product
 
 

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.core.audit import audit_log
+from backend.notifications.services import notify_dispute
 from backend.core.exceptions import DomainError
 from backend.core.media import StagedFiles, delete_files_on_commit, run_after_commit, store_original, store_renditions
 from backend.core.storage import private_storage
@@ -244,6 +245,7 @@ def _move(
     )
     if was_active and not dispute.is_active:
         _end_hold(dispute)
+    notify_dispute(dispute, action)
     return dispute
 
 

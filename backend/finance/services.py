@@ -39,6 +39,7 @@ from moneyed import Money
 
 from backend.core.exceptions import DomainError
 from backend.core.money import from_minor, to_minor
+from backend.notifications.services import notify
 from backend.vendors.models import Vendor
 
 from . import accounts
@@ -248,6 +249,7 @@ def payout_settle(*, payout_ref, vendor, amount: Money) -> LedgerTransaction:
     """The transfer went through: the reserved money leaves the platform."""
     vendor_id = _id(vendor)
     _reserved(payout_ref, vendor_id, _positive(amount))
+    notify("payout.sent", payout_ref=payout_ref, vendor=vendor_id, amount=amount)
     return post_transaction(
         idempotency_key=f"payout_outcome:{payout_ref}",
         kind=TransactionKind.PAYOUT_SETTLE,
@@ -262,6 +264,7 @@ def payout_fail(*, payout_ref, vendor, amount: Money) -> LedgerTransaction:
     """The transfer failed: the reserved money goes back to the vendor's available balance."""
     vendor_id = _id(vendor)
     _reserved(payout_ref, vendor_id, _positive(amount))
+    notify("payout.failed", payout_ref=payout_ref, vendor=vendor_id, amount=amount)
     return post_transaction(
         idempotency_key=f"payout_outcome:{payout_ref}",
         kind=TransactionKind.PAYOUT_FAIL,

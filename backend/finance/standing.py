@@ -21,6 +21,7 @@ from moneyed import Money
 
 from backend.core.money import quantize, zero
 from backend.core.periodic import record_processed
+from backend.notifications.services import notify
 from backend.vendors.models import Vendor, VendorStatus
 
 from . import accounts
@@ -152,6 +153,7 @@ def vendor_standing_refresh(*, vendor, actor=None, now: datetime | None = None, 
             VendorRestriction.objects.create(vendor=vendor, reasons=[u.reason for u in unmet], deadline=deadline)
             message = " ".join(u.message for u in unmet)
             vendor = _move(vendor, "vendor.restrict", f"{message} Pay by {deadline:%Y-%m-%d} to avoid suspension.", actor)
+            notify("vendor.deposit_short", vendor=vendor, deadline=deadline, reasons=[u.reason for u in unmet])
         elif status == VendorStatus.RESTRICTED and not unmet:
             _lift(restriction, now)
             vendor = _move(vendor, "vendor.restore", "Fee and deposit paid again.", actor)

@@ -9,6 +9,7 @@ from .disputes.schema import DisputeMutations, DisputeQueries
 from .finance.mutations import FinanceMutations
 from .finance.schema import FinanceQueries
 from .logistics.schema import LogisticsMutations, LogisticsQueries
+from .notifications.schema import NotificationMutations, NotificationQueries
 from .orders.schema import OrderMutations, OrderQueries
 from .payments.schema import PaymentQueries
 from .plugins.schema import PluginMutations, PluginQueries
@@ -21,6 +22,7 @@ class Query(
     DisputeQueries,
     FinanceQueries,
     LogisticsQueries,
+    NotificationQueries,
     OrderQueries,
     PaymentQueries,
     PluginQueries,
@@ -36,6 +38,7 @@ class Mutation(
     FinanceMutations,
     DisputeMutations,
     LogisticsMutations,
+    NotificationMutations,
     OrderMutations,
     PluginMutations,
     VendorMutations,

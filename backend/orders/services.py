@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.audit import audit_log
+from backend.notifications.services import notify
 from backend.core.bulk import insert_rows, update_column
 from backend.core.models import AuditLogEntry
 from backend.core.exceptions import DomainError
@@ -151,6 +152,7 @@ def orders_place(
             ]
         )
         orders.append(order)
+    notify("order.placed", orders=orders)
     return orders
 
 
@@ -160,6 +162,7 @@ def _mark_paid(orders: list[Order], payment, now: datetime) -> None:
         order.paid_at = now
         order.reserved_until = None
         ORDER_STATUS.apply(order, OrderStatus.PAID, update_fields=["payment", "paid_at", "reserved_until"])
+    notify("order.paid", orders=orders)
 
 
 def orders_mark_paid(*, orders: list[Order], payment) -> list[Order]:
@@ -408,6 +411,7 @@ def _mark_shipped(order: Order, shipment: Shipment, *, actor) -> Order:
         actor=actor, action="order.ship", target=order,
         carrier=shipment.carrier_id, service_code=shipment.service_code, tracking_number=shipment.tracking_number,
     )
+    notify("order.shipped", order=order)
     return order
 
 
@@ -514,6 +518,7 @@ def order_shipment_delivered(shipment: Shipment) -> None:
     order.delivered_at = shipment.delivered_at or timezone.now()
     order.auto_confirm_at = _deadline(order)
     ORDER_STATUS.apply(order, OrderStatus.DELIVERED, update_fields=["delivered_at", "auto_confirm_at"])
+    notify("order.delivered", order=order)
 
 
 # --- Completion and release ----------------------------------------------------------
@@ -566,6 +571,7 @@ def _complete(order: Order, *, actor, source: str) -> Order:
         actor=actor, action="order.complete", target=order, source=source,
         gross=str(gross.amount), commission=str(commission.amount),
     )
+    notify("order.completed", order=order)
     return order
 
 
@@ -706,6 +712,7 @@ def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
         )
         # The audit entries audit_log would write, without building them as models first.
         insert_rows(AuditLogEntry, ["actor_id", "action", "target_type_id", "target_id", "reason", "data", "created_at"], audits)
+        notify("order.completed", orders=orders)
     record_processed("order", *[order.pk for order in orders])
     return len(orders)
 

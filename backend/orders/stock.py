@@ -19,6 +19,7 @@ from django.db.models.functions import Greatest
 
 from backend.catalog.models import Product, ProductVariant
 from backend.core.bulk import update_column
+from backend.notifications.services import low_stock_check, restock_check
 from backend.search import indexing as search_indexing
 
 
@@ -69,6 +70,7 @@ def stock_take(quantities: dict[ProductVariant, int]) -> None:
         ProductVariant.objects.filter(pk=variant.pk).update(stock=F("stock") - quantity)
         variant.stock -= quantity
     search_indexing.products_changed(variant.product_id for variant in quantities)
+    low_stock_check(quantities)
 
 
 def stock_return(lines) -> None:
@@ -83,6 +85,7 @@ def stock_return(lines) -> None:
             continue
         ProductVariant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
     search_indexing.products_changed(variant.product_id for variant in locked.values())
+    restock_check(locked)
 
 
 __all__ = ["sales_record", "stock_lock", "stock_return", "stock_take"]

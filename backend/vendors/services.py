@@ -27,6 +27,7 @@ from django.utils.translation import gettext_noop
 from backend.accounts.models import User
 from backend.catalog.models import Category
 from backend.core.audit import audit_log
+from backend.notifications.services import notify
 from backend.core.exceptions import DomainError
 from backend.core.media import StagedFiles, delete_files_on_commit, rendition_paths, run_after_commit, store_renditions
 from backend.core.permissions import PlatformPermission, has_permission, require_authenticated, require_permission
@@ -365,6 +366,7 @@ def _decide(
     application.decided_at = timezone.now()
     APPLICATION_MACHINE.apply(application, target, update_fields=["decision_reason", "decided_by", "decided_at"])
     audit_log(actor=actor, action=action, target=application, reason=reason)
+    notify(f"vendor_application.{target}", application=application)
     return application
 
 

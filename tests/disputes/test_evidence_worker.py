@@ -58,11 +58,12 @@ def test_the_upload_is_stored_as_it_came_and_rendered_after_commit(world, django
     with django_capture_on_commit_callbacks(execute=False) as queued:
         dispute = open_dispute(world, evidence=[photo()], rendered=False)
     evidence = DisputeEvidence.objects.get(message__dispute=dispute)
-    # Nothing re-encoded in the request: one task queued for after the commit.
+    # Nothing re-encoded in the request: one task queued for after the commit (and the
+    # notifications outbox's deliveries of dispute.opened).
     assert (evidence.status, evidence.renditions, evidence.uploaded_by_id) == (
         EvidenceStatus.PROCESSING, {}, world.shopper.pk
     )
-    assert len(queued) == 1
+    assert len(queued) == 2
     with private_storage().open(evidence.original) as stored:
         assert carries_exif(stored.read())
     original = evidence.original

@@ -324,6 +324,32 @@ export type LogisticsErrorCode =
   | 'WEBHOOK_NOT_CONFIGURED';
 
 /** An enumeration. */
+export type NotificationChannel =
+  | 'EMAIL'
+  | 'INBOX'
+  | 'WEBHOOK';
+
+/** An enumeration. */
+export type NotificationErrorCode =
+  | 'CONFIRMATION_REQUIRED'
+  | 'FORBIDDEN_TARGET'
+  | 'GRAPHQL_ERROR'
+  | 'INVALID'
+  | 'INVALID_TRANSITION'
+  | 'IN_STOCK'
+  | 'NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'REQUIRED';
+
+export type NotificationPreferenceInput = {
+  channel: NotificationChannel;
+  /** Needed to switch off the reminder of a deadline after which money moves automatically. */
+  confirmMoneyDeadline?: InputMaybe<Scalars['Boolean']['input']>;
+  enabled: Scalars['Boolean']['input'];
+  event: Scalars['String']['input'];
+};
+
+/** An enumeration. */
 export type OrderCompletionSource =
   | 'AUTOMATIC'
   | 'SHOPPER';
@@ -703,6 +729,26 @@ export type VendorUpdateInput = {
   name?: InputMaybe<Scalars['String']['input']>;
   /** Region code (GB/T 2260, a province or city of shippingRegions) the store's packages leave from. */
   shippingOrigin?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** An enumeration. */
+export type WebhookDeliveryStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'SENT';
+
+export type WebhookSubscriptionCreateInput = {
+  /** Event names; omitted: every event. */
+  events?: InputMaybe<Array<Scalars['String']['input']>>;
+  url: Scalars['String']['input'];
+  /** The store whose events it receives; omitted: the platform's (MANAGE_PLUGINS). */
+  vendor?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type WebhookSubscriptionUpdateInput = {
+  events?: InputMaybe<Array<Scalars['String']['input']>>;
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  url?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type MyApplicationsQueryVariables = Exact<{ [key: string]: never; }>;

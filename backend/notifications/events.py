@@ -1,0 +1,292 @@
+"""Every event the platform tells people about: who is told, what the message says, what a webhook gets.
+
+Each event has a builder that turns what the domain service passed to `notify` into notices
+(recipients, the template's values, the webhook data, an optional once-only key). Builders read
+in bulk, so a batch (the periodic release of thousands of orders) costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from graphql_relay import to_global_id
+
+
+@dataclass
+class Notice:
+    users: list[int]
+    vendor_id: int | None
+    params: dict
+    data: dict
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    description: str
+    build: Callable[..., list[Notice]]
+    # A reminder of a deadline that moves money (automatic receipt confirmation, an automatic
+    # dispute ruling, a suspension for an unpaid deposit): switching it off needs a confirmation.
+    money_deadline: bool = False
+    # Sent to the users' email and inbox (False: webhooks only).
+    to_users: bool = True
+
+
+def vendor_staff_ids(vendor_ids: Iterable[int]) -> dict[int, list[int]]:
+    from backend.vendors.models import VendorStaff
+
+    staff: dict[int, list[int]] = defaultdict(list)
+    for vendor_id, user_id in VendorStaff.objects.filter(vendor_id__in=set(vendor_ids)).values_list("vendor_id", "user_id"):
+        staff[vendor_id].append(user_id)
+    return staff
+
+
+def _money(amount, currency) -> dict:
+    return {"amount": str(amount), "currency": str(currency)}
+
+
+# --- Vendor applications ---------------------------------------------------------------
+
+
+def _application(*, application) -> list[Notice]:
+    return [
+        Notice(
+            users=[application.applicant_id],
+            vendor_id=None,
+            params={"store": application.store_name, "reason": application.decision_reason},
+            data={"application": to_global_id("VendorApplication", application.pk), "status": application.status,
+                  "reason": application.decision_reason},
+        )
+    ]
+
+
+# --- Listings --------------------------------------------------------------------------
+
+
+def _listing(*, product, reason: str = "") -> list[Notice]:
+    return [
+        Notice(
+            users=vendor_staff_ids([product.vendor_id]).get(product.vendor_id, []),
+            vendor_id=product.vendor_id,
+            params={"product": product.name, "reason": reason},
+            data={"product": to_global_id("Product", product.pk), "name": product.name, "reason": reason},
+        )
+    ]
+
+
+# --- Orders ----------------------------------------------------------------------------
+
+
+def _order_data(order) -> dict:
+    return {
+        "order": to_global_id("Order", order.pk),
+        "number": str(order.pk),
+        "status": str(order.status),
+        "total": _money(order.total_amount, order.currency),
+    }
+
+
+def _orders(orders, *, merchant: bool, shopper: bool, event: str, key: Callable | None = None) -> list[Notice]:
+    orders = list(orders)
+    staff = vendor_staff_ids(o.vendor_id for o in orders) if merchant else {}
+    shoppers = {}
+    if shopper:
+        # A batch may come with only some fields loaded: the shoppers in one query, not one each.
+        deferred = [o.pk for o in orders if "user_id" in o.get_deferred_fields()]
+        shoppers = dict(type(orders[0]).objects.filter(pk__in=deferred).values_list("pk", "user_id")) if deferred else {}
+    notices = []
+    for order in orders:
+        users = list(staff.get(order.vendor_id, [])) if merchant else []
+        user_id = shoppers[order.pk] if order.pk in shoppers else (order.user_id if shopper else None)
+        if user_id:
+            users.append(user_id)
+        notices.append(
+            Notice(
+                users=users,
+                vendor_id=order.vendor_id,
+                params={"number": str(order.pk), "total": f"{order.total_amount} {order.currency}",
+                        "deadline": getattr(order, "auto_confirm_at", None)},
+                data=_order_data(order),
+                key=key(order) if key else f"{event}:{order.pk}",
+            )
+        )
+    return notices
+
+
+def _order_event(event: str, *, merchant: bool, shopper: bool):
+    def build(*, order=None, orders=()):
+        return _orders([order] if order is not None else orders, merchant=merchant, shopper=shopper, event=event)
+
+    return build
+
+
+def _confirmation_due(*, order) -> list[Notice]:
+    return _orders(
+        [order], merchant=False, shopper=True, event="order.confirmation_due",
+        key=lambda o: f"order.confirmation_due:{o.pk}:{o.auto_confirm_at.isoformat()}",
+    )
+
+
+# --- Disputes --------------------------------------------------------------------------
+
+# Who must act before a dispute's deadline in each state (both parties otherwise).
+_DEADLINE_SIDE = {
+    "awaiting_vendor": "vendor",
+    "return_shipped": "vendor",
+    "awaiting_buyer": "shopper",
+    "awaiting_return": "shopper",
+}
+
+
+def _dispute(*, dispute, shopper: bool = True, merchant: bool = True, reminder: bool = False) -> list[Notice]:
+    if reminder:
+        side = _DEADLINE_SIDE.get(dispute.status)
+        shopper, merchant = side in (None, "shopper"), side in (None, "vendor")
+    users = list(vendor_staff_ids([dispute.vendor_id]).get(dispute.vendor_id, [])) if merchant else []
+    if shopper and dispute.opened_by_id:
+        users.append(dispute.opened_by_id)
+    data = {
+        "dispute": to_global_id("Dispute", dispute.pk),
+        "order": to_global_id("Order", dispute.order_id),
+        "status": str(dispute.status),
+        "deadline": dispute.deadline_at.isoformat() if dispute.deadline_at else None,
+        "requested": _money(dispute.requested_amount, dispute.currency),
+        "ruling": dispute.ruling_outcome or None,
+    }
+    key = None
+    if reminder:
+        key = f"dispute.deadline_due:{dispute.pk}:{dispute.status}:{dispute.deadline_at.isoformat()}"
+    return [
+        Notice(
+            users=users,
+            vendor_id=dispute.vendor_id,
+            params={"number": str(dispute.order_id), "dispute": str(dispute.pk), "deadline": dispute.deadline_at,
+                    "status": dispute.get_status_display(), "ruling": dispute.ruling_outcome or ""},
+            data=data,
+            key=key,
+        )
+    ]
+
+
+def _dispute_event(*, shopper: bool, merchant: bool):
+    return lambda *, dispute: _dispute(dispute=dispute, shopper=shopper, merchant=merchant)
+
+
+# --- Money of the stores ---------------------------------------------------------------
+
+
+def _deposit_short(*, vendor, deadline, reasons: list[str]) -> list[Notice]:
+    return [
+        Notice(
+            users=vendor_staff_ids([vendor.pk]).get(vendor.pk, []),
+            vendor_id=vendor.pk,
+            params={"store": vendor.name, "deadline": deadline},
+            data={"vendor": to_global_id("Vendor", vendor.pk), "deadline": deadline.isoformat(), "reasons": list(reasons)},
+        )
+    ]
+
+
+def _restriction_deadline(*, restriction) -> list[Notice]:
+    vendor = restriction.vendor
+    notices = _deposit_short(vendor=vendor, deadline=restriction.deadline, reasons=restriction.reasons or [])
+    notices[0].key = f"vendor.restriction_deadline_due:{restriction.pk}:{restriction.deadline.isoformat()}"
+    return notices
+
+
+def _payout(event: str):
+    def build(*, payout_ref, vendor, amount) -> list[Notice]:
+        vendor_id = int(getattr(vendor, "pk", vendor))
+        return [
+            Notice(
+                users=vendor_staff_ids([vendor_id]).get(vendor_id, []),
+                vendor_id=vendor_id,
+                params={"amount": f"{amount.amount} {amount.currency}", "payout": str(payout_ref)},
+                data={"reference": str(payout_ref), "amount": _money(amount.amount, amount.currency)},
+                key=f"{event}:{payout_ref}",
+            )
+        ]
+
+    return build
+
+
+# --- Stock -----------------------------------------------------------------------------
+
+
+def _low_stock(*, variants) -> list[Notice]:
+    variants = list(variants)
+    staff = vendor_staff_ids(v.product.vendor_id for v in variants)
+    return [
+        Notice(
+            users=staff.get(v.product.vendor_id, []),
+            vendor_id=v.product.vendor_id,
+            params={"product": v.product.name, "sku": v.sku, "stock": v.stock},
+            data={"variant": to_global_id("ProductVariant", v.pk), "sku": v.sku, "stock": v.stock},
+        )
+        for v in variants
+    ]
+
+
+def _restock(*, alerts) -> list[Notice]:
+    return [
+        Notice(
+            users=[alert.user_id],
+            vendor_id=None,  # which shopper waits for what is nobody's business but the platform's
+            params={"product": alert.variant.product.name, "sku": alert.variant.sku, "slug": alert.variant.product.slug},
+            data={"variant": to_global_id("ProductVariant", alert.variant_id), "product": alert.variant.product.slug},
+            key=f"restock.available:{alert.pk}",
+        )
+        for alert in alerts
+    ]
+
+
+def _webhook_test(*, subscription) -> list[Notice]:
+    return [Notice(users=[], vendor_id=subscription.vendor_id, params={}, data={"subscription": subscription.pk})]
+
+
+_SPECS = [
+    EventSpec("vendor_application.approved", "Your store application was approved.", _application),
+    EventSpec("vendor_application.rejected", "Your store application was rejected.", _application),
+    EventSpec("vendor_application.info_requested", "Staff ask for more information on your application.", _application),
+    EventSpec("listing.approved", "A listing passed review and is live.", _listing),
+    EventSpec("listing.rejected", "A listing was rejected in review.", _listing),
+    EventSpec("order.placed", "A new order for your store (merchant).", _order_event("order.placed", merchant=True, shopper=False)),
+    EventSpec("order.paid", "An order was paid and is ready to ship (merchant).", _order_event("order.paid", merchant=True, shopper=False)),
+    EventSpec("order.shipped", "Your order was shipped.", _order_event("order.shipped", merchant=False, shopper=True)),
+    EventSpec("order.delivered", "Your order was delivered.", _order_event("order.delivered", merchant=False, shopper=True)),
+    EventSpec("order.confirmation_due", "Receipt is confirmed automatically within 24 hours.", _confirmation_due, money_deadline=True),
+    EventSpec("order.completed", "An order completed and its money was released.", _order_event("order.completed", merchant=True, shopper=True)),
+    EventSpec("dispute.opened", "A shopper opened a dispute (merchant).", _dispute_event(shopper=False, merchant=True)),
+    EventSpec("dispute.answered", "The store answered your dispute.", _dispute_event(shopper=True, merchant=False)),
+    EventSpec("dispute.escalated", "A dispute went to platform arbitration.", _dispute_event(shopper=True, merchant=True)),
+    EventSpec("dispute.ruled", "A dispute was ruled on.", _dispute_event(shopper=True, merchant=True)),
+    EventSpec("dispute.deadline_due", "A dispute's deadline passes within 24 hours.",
+              lambda *, dispute: _dispute(dispute=dispute, reminder=True), money_deadline=True),
+    EventSpec("vendor.deposit_short", "Fee or deposit short: the store is restricted until it pays.", _deposit_short),
+    EventSpec("vendor.restriction_deadline_due", "The store is suspended within 24 hours unless it pays.",
+              _restriction_deadline, money_deadline=True),
+    EventSpec("payout.sent", "A payout was sent.", _payout("payout.sent")),
+    EventSpec("payout.failed", "A payout failed; the money is back in the available balance.", _payout("payout.failed")),
+    EventSpec("stock.low", "A variant's stock fell to the low-stock level.", _low_stock),
+    EventSpec("restock.available", "A variant you wait for is back in stock.", _restock),
+    EventSpec("webhook.test", "A test delivery (webhookSubscriptionTestSend).", _webhook_test, to_users=False),
+]
+
+EVENTS: dict[str, EventSpec] = {spec.name: spec for spec in _SPECS}
+
+# What domain services pass for a dispute's move (its audit action) -> the event, if any.
+DISPUTE_ACTIONS = {
+    "open": "dispute.opened",
+    "vendor_accept": "dispute.answered",
+    "vendor_reject": "dispute.answered",
+    "escalate": "dispute.escalated",
+    "deadline_escalate": "dispute.escalated",
+    "resolve": "dispute.ruled",
+    "deadline_refund": "dispute.ruled",
+    "deadline_reject": "dispute.ruled",
+}
+
+# Events a user may get (webhook-only ones excluded), for preferences.
+USER_EVENTS = [spec.name for spec in _SPECS if spec.to_users]
