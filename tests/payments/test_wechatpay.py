@@ -264,7 +264,7 @@ def test_a_refund_whose_answer_was_lost_is_seen_by_the_notification_the_reconcil
     assert wechat_fake.refunds[number]["status"] == "SUCCESS"
     # Its notification comes: answered success (so WeChat Pay stops), nothing moved twice.
     assert post(client, wechat_fake.refund_notification(number)).status_code == 200
-    # The day's reconciliation asks about the refund by the number derived from its key and reports it.
+    # The day's reconciliation finds the refund in the trade bill under the number derived from its key.
     reconcile_gateway("wechatpay", timezone.localdate())
     (mismatch,) = ReconciliationMismatch.objects.filter(gateway="wechatpay")
     assert (mismatch.kind, mismatch.psp_reference, mismatch.problem) == ("refund", number, MismatchProblem.MISSING_HERE)
