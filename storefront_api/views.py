@@ -2,6 +2,7 @@ from cross_web import HTTPException
 from django.conf import settings
 from strawberry.django.views import GraphQLView
 
+from backend.analytics.recorder import visit
 from backend.core.observability import graphql_result_payload
 from backend.graphql.core.csrf_prevention import RefuseCrossSiteRequests
 from backend.graphql.core.views import BearerTokenView
@@ -18,6 +19,11 @@ class StorefrontGraphQLView(RefuseCrossSiteRequests, BearerTokenView, GraphQLVie
         initkwargs.setdefault("graphql_ide", "graphiql" if settings.GRAPHIQL_ENABLED else None)
         initkwargs.setdefault("multipart_uploads_enabled", True)
         return super().as_view(**initkwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        # Storefront events recorded while answering belong to this request's visitor.
+        with visit(request):
+            return super().dispatch(request, *args, **kwargs)
 
     def process_result(self, request, result):
         # An exception escaping a resolver answers a generic coded error with the request id.

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 
+from backend.analytics import hooks as analytics
 from backend.core.audit import audit_log
 from backend.core.bulk import insert_rows, update_column
 from backend.core.models import AuditLogEntry
@@ -149,6 +150,7 @@ def orders_place(
             ]
         )
         orders.append(order)
+    analytics.orders_placed(orders)
     return orders
 
 
