@@ -162,12 +162,13 @@ def _orders(rows: _Rows, start, end) -> None:
         platform.disputes += n
 
     lines = OrderLine.objects.filter(order__in=paid.values("pk"))
-    goods = Sum(F("unit_price_amount") * F("quantity"))
+    def goods():
+        return Sum(F("unit_price_amount") * F("quantity"))
     products: dict = defaultdict(list)
     for vendor_id, product_id, name, quantity, amount, n in (
         lines.values("order__vendor_id", "product_id")
-        .annotate(name=Max("product_name"), quantity=Sum("quantity"), amount=goods, n=Count("order_id", distinct=True))
-        .values_list("order__vendor_id", "product_id", "name", "quantity", "amount", "n")
+        .annotate(name=Max("product_name"), units=Sum("quantity"), amount=goods(), n=Count("order_id", distinct=True))
+        .values_list("order__vendor_id", "product_id", "name", "units", "amount", "n")
     ):
         item = {"id": product_id, "name": name, "orders": n, "quantity": quantity, "gmv": str(Decimal(amount))}
         products[vendor_id].append(item)
@@ -175,8 +176,8 @@ def _orders(rows: _Rows, start, end) -> None:
     categories: dict = defaultdict(lambda: defaultdict(lambda: [0, 0, Decimal("0")]))
     for vendor_id, category_id, quantity, amount, n in (
         lines.values("order__vendor_id", "category_id")
-        .annotate(quantity=Sum("quantity"), amount=goods, n=Count("order_id", distinct=True))
-        .values_list("order__vendor_id", "category_id", "quantity", "amount", "n")
+        .annotate(units=Sum("quantity"), amount=goods(), n=Count("order_id", distinct=True))
+        .values_list("order__vendor_id", "category_id", "units", "amount", "n")
     ):
         for scope in (vendor_id, None):
             figures = categories[scope][category_id]
@@ -209,18 +210,21 @@ def _ledger(rows: _Rows, start, end) -> None:
             transaction__created_at__lt=end,
         ).values_list(
             "amount", "account__code", "transaction_id", "transaction__kind", "transaction__reference_type",
-            "transaction__reference_id",
+            "transaction__reference_id", "transaction__metadata",
         )
     )
     if not entries:
         return
     order_ids = {
-        int(ref) for _, code, _, _, ref_type, ref in entries
+        int(ref) for _, code, _, _, ref_type, ref, _ in entries
         if code == accounts.PLATFORM_COMMISSION and ref_type == "order" and ref.isdigit()
     }
     weights = _order_weights(order_ids)
     order_vendor = dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "vendor_id")) if order_ids else {}
-    fee_transactions = {tx for _, code, tx, _, _, _ in entries if code == accounts.PLATFORM_FEES}
+    # A fee names its store in the metadata; otherwise the store is the one whose account is on the other side.
+    fee_transactions = {
+        tx for _, code, tx, _, _, _, meta in entries if code == accounts.PLATFORM_FEES and not (meta or {}).get("vendor")
+    }
     tx_vendor = dict(
         LedgerEntry.objects.filter(transaction_id__in=fee_transactions, account__vendor_id__isnull=False)
         .values_list("transaction_id", "account__vendor_id")
@@ -229,7 +233,7 @@ def _ledger(rows: _Rows, start, end) -> None:
     by_category: Counter = Counter()
     by_store: Counter = Counter()
     minor = Counter()  # (vendor id or None, field) -> minor units
-    for amount, code, tx, kind, ref_type, ref in entries:
+    for amount, code, tx, kind, ref_type, ref, meta in entries:
         if code == accounts.PLATFORM_COMMISSION:
             field = "commission"
             vendor_id = order_vendor.get(int(ref)) if ref_type == "order" and ref.isdigit() else None
@@ -238,7 +242,7 @@ def _ledger(rows: _Rows, start, end) -> None:
                 by_category[str(category_id)] += part
         else:
             field = "deposits_forfeited" if kind == TransactionKind.DEPOSIT_DEDUCT else "fees"
-            vendor_id = tx_vendor.get(tx)
+            vendor_id = _int((meta or {}).get("vendor")) or tx_vendor.get(tx)
             by_category["None"] += amount
         minor[(None, field)] += amount
         if vendor_id is not None:
@@ -248,6 +252,13 @@ def _ledger(rows: _Rows, start, end) -> None:
         setattr(rows[vendor_id], field, from_minor(amount, currency))
     platform.take_by_category = dict(by_category)
     platform.take_by_store = dict(by_store)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def compute_day(day: date) -> list[DailyMetrics]:
