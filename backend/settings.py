@@ -396,6 +396,8 @@ ANALYTICS_ENABLED = env_bool("ANALYTICS_ENABLED", True)
 # Where events wait to be written: "memory" (this process; embedded default) or a Redis URL shared
 # by every web worker (production), written in batches by the worker.
 ANALYTICS_BUFFER_URL = os.environ.get("ANALYTICS_BUFFER_URL", "memory")
+# The Redis list of waiting events (one per platform sharing a Redis database).
+ANALYTICS_BUFFER_KEY = os.environ.get("ANALYTICS_BUFFER_KEY", "analytics:events")
 # A batch is written when this many events wait, or the oldest waited this long (seconds).
 ANALYTICS_BUFFER_SIZE = env_int("ANALYTICS_BUFFER_SIZE", 500)
 ANALYTICS_FLUSH_SECONDS = float(os.environ.get("ANALYTICS_FLUSH_SECONDS", "30"))

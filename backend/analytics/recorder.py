@@ -21,6 +21,7 @@ import atexit
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -114,27 +115,54 @@ def record(kind: str, *, after_commit: bool = False, **fields) -> None:
 
 
 class MemoryBuffer:
-    """Events of this process, flushed by a background thread on the size or age threshold."""
+    """Events of this process, written by one background thread of the process when
+    ANALYTICS_BUFFER_SIZE events wait or the oldest has waited ANALYTICS_FLUSH_SECONDS."""
 
     def __init__(self):
         self._rows: list[dict] = []
         self._lock = threading.Lock()
-        self._first_at: float | None = None
         self._flushing = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = None
 
     def add(self, row: dict) -> None:
         with self._lock:
             self._rows.append(row)
-            now = time.monotonic()
-            if self._first_at is None:
-                self._first_at = now
-            due = len(self._rows) >= settings.ANALYTICS_BUFFER_SIZE or now - self._first_at >= settings.ANALYTICS_FLUSH_SECONDS
-        if due and settings.ANALYTICS_AUTO_FLUSH and not self._flushing.locked():
-            threading.Thread(target=self._flush_in_thread, name="analytics-flush", daemon=True).start()
+            size = len(self._rows)
+        if settings.ANALYTICS_AUTO_FLUSH:
+            self._ensure_flusher()
+            if size >= settings.ANALYTICS_BUFFER_SIZE:
+                self._wake.set()
+
+    def _ensure_flusher(self) -> None:
+        # One per process, started in the process that records (a forked web worker starts its own).
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="analytics-flush", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        while True:
+            self._wake.wait(timeout=settings.ANALYTICS_FLUSH_SECONDS)
+            self._wake.clear()
+            if not len(self):
+                continue
+            try:
+                self.flush()
+            except Exception:
+                logger.warning("Analytics flush failed; the events wait for the next one", exc_info=True)
+            finally:
+                connection.close()
 
     def take(self) -> list[dict]:
         with self._lock:
-            rows, self._rows, self._first_at = self._rows, [], None
+            rows, self._rows = self._rows, []
         return rows
 
     def __len__(self) -> int:
@@ -155,29 +183,17 @@ class MemoryBuffer:
             except Exception:
                 with self._lock:  # keep them for the next flush
                     self._rows[:0] = rows
-                    self._first_at = self._first_at or time.monotonic()
                 raise
-
-    def _flush_in_thread(self) -> None:
-        from django.db import connection
-
-        try:
-            self.flush()
-        except Exception:
-            logger.warning("Analytics flush failed; the events wait for the next one", exc_info=True)
-        finally:
-            connection.close()
 
 
 class RedisBuffer:
     """Events of every web worker in one Redis list; the worker writes them in batches."""
 
-    KEY = "analytics:events"
-    LOCK = "analytics:flush-lock"
-
     def __init__(self, url: str):
         import redis
 
+        self.KEY = settings.ANALYTICS_BUFFER_KEY
+        self.LOCK = f"{self.KEY}:flush-lock"
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
     def add(self, row: dict) -> None:
@@ -214,6 +230,7 @@ class RedisBuffer:
             lock.release()
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _buffer = None
 _buffer_lock = threading.Lock()
 
@@ -221,10 +238,11 @@ _buffer_lock = threading.Lock()
 def get_buffer():
     global _buffer
     url = settings.ANALYTICS_BUFFER_URL
+    url = f"{url}#{settings.ANALYTICS_BUFFER_KEY}" if url.startswith(REDIS_SCHEMES) else url
     if _buffer is None or getattr(_buffer, "url", None) != url:
         with _buffer_lock:
             if _buffer is None or getattr(_buffer, "url", None) != url:
-                buffer = RedisBuffer(url) if url.startswith(("redis://", "rediss://", "unix://")) else MemoryBuffer()
+                buffer = RedisBuffer(url.split("#")[0]) if url.startswith(REDIS_SCHEMES) else MemoryBuffer()
                 buffer.url = url
                 _buffer = buffer
     return _buffer
