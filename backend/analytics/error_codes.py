@@ -2,6 +2,9 @@ from enum import Enum
 
 
 class AnalyticsErrorCode(Enum):
-    PERMISSION_DENIED = "permission_denied"
+    GRAPHQL_ERROR = "graphql_error"
     INVALID = "invalid"
     NOT_FOUND = "not_found"
+    REQUIRED = "required"
+    PERMISSION_DENIED = "permission_denied"
+    INVALID_TRANSITION = "invalid_transition"

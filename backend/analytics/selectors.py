@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.core.exceptions import DomainError
 from backend.core.money import Money, quantize
@@ -176,13 +177,13 @@ def analytics_report(
 ) -> Report:
     """The figures of a store (or the platform, vendor_id None) over a range, both days included."""
     if not can_see_analytics(user, vendor_id):
-        raise DomainError(AnalyticsErrorCode.PERMISSION_DENIED, "You may not see these figures.")
+        raise DomainError(AnalyticsErrorCode.PERMISSION_DENIED, _("You may not see these figures."))
     if period not in PERIODS:
-        raise DomainError(AnalyticsErrorCode.INVALID, "The period is day, week or month.", field="period")
+        raise DomainError(AnalyticsErrorCode.INVALID, _("The period is day, week or month."), field="period")
     if date_from > date_to:
-        raise DomainError(AnalyticsErrorCode.INVALID, "The range starts after it ends.", field="from")
+        raise DomainError(AnalyticsErrorCode.INVALID, _("The range starts after it ends."), field="from")
     if (date_to - date_from).days >= MAX_DAYS:
-        raise DomainError(AnalyticsErrorCode.INVALID, f"A range is at most {MAX_DAYS} days.", field="to")
+        raise DomainError(AnalyticsErrorCode.INVALID, _("A range is at most %(days)d days.") % {"days": MAX_DAYS}, field="to")
     today = timezone.localdate()
     currency = settings.DEFAULT_CURRENCY
     stored = DailyMetrics.objects.filter(day__gte=date_from, day__lte=min(date_to, today - timedelta(days=1)))

@@ -163,3 +163,21 @@ def test_the_query_count_does_not_grow_with_the_range(core_api, world):
         counts.append(len(queries))
         assert found["totals"]["orders"] == days * next(r.orders for r in stored if r.vendor_id is None)
     assert counts[0] == counts[1] == counts[2], counts
+
+
+def test_refusals_are_coded_and_in_the_shoppers_language(world):
+    from django.utils import translation
+
+    from backend.analytics import selectors
+    from backend.analytics.error_codes import AnalyticsErrorCode
+    from backend.core.exceptions import DomainError
+
+    finance = make_user(is_staff=True, permissions=[PlatformPermission.MANAGE_FINANCE])
+    today = timezone.localdate()
+    with translation.override("zh-hans"), pytest.raises(DomainError) as refused:
+        selectors.analytics_report(user=finance, vendor_id=None, date_from=today, date_to=today, period="year")
+    assert refused.value.code == AnalyticsErrorCode.INVALID and refused.value.message == "统计周期只能是日、周或月。"
+    with translation.override("en"), pytest.raises(DomainError) as refused:
+        selectors.analytics_report(user=world["tea_owner"], vendor_id=None, date_from=today, date_to=today)
+    assert refused.value.code == AnalyticsErrorCode.PERMISSION_DENIED
+    assert refused.value.message == "You may not see these figures."
