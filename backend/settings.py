@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.core.production import development_secret_key, production_problems, refusal_message
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "backend.disputes",
     "backend.reviews",
     "backend.notifications",
+    "backend.analytics",
     "plugins",
     "fixtures",
 ]
@@ -389,6 +391,37 @@ SEARCH_SYNONYMS = [line.strip() for line in os.environ.get("SEARCH_SYNONYMS", ""
 SEARCH_PRICE_RANGES = [Decimal(edge) for edge in env_list("SEARCH_PRICE_RANGES", "0,50,100,200,500,1000,2000,5000")]
 CELERY_BEAT_SCHEDULE["search-replay-pending"] = {"task": "search.replay_pending", "schedule": timedelta(minutes=1)}
 
+# --- Analytics (backend/analytics) ---
+# Storefront events (views, searches, cart, checkout, orders) are recorded unless this is off.
+ANALYTICS_ENABLED = env_bool("ANALYTICS_ENABLED", True)
+# Where events wait to be written: "memory" (this process; embedded default) or a Redis URL shared
+# by every web worker (production), written in batches by the worker.
+ANALYTICS_BUFFER_URL = os.environ.get("ANALYTICS_BUFFER_URL", "memory")
+# The Redis list of waiting events (one per platform sharing a Redis database).
+ANALYTICS_BUFFER_KEY = os.environ.get("ANALYTICS_BUFFER_KEY", "analytics:events")
+# A batch is written when this many events wait, or the oldest waited this long (seconds).
+ANALYTICS_BUFFER_SIZE = env_int("ANALYTICS_BUFFER_SIZE", 500)
+ANALYTICS_FLUSH_SECONDS = float(os.environ.get("ANALYTICS_FLUSH_SECONDS", "30"))
+# Off: only the periodic flush (and an explicit flush) writes; the tests run this way.
+ANALYTICS_AUTO_FLUSH = env_bool("ANALYTICS_AUTO_FLUSH", True)
+# Events older than this are deleted by the periodic analytics.delete_old_events.
+ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 400)
+# Each aggregation run recomputes this many past days (late refunds, disputes and releases land there).
+ANALYTICS_RECOMPUTE_DAYS = env_int("ANALYTICS_RECOMPUTE_DAYS", 3)
+# Today's figures are computed live at most this often (seconds; cached between).
+ANALYTICS_LIVE_CACHE_SECONDS = env_int("ANALYTICS_LIVE_CACHE_SECONDS", 60)
+# How long an analytics CSV download link works (seconds).
+ANALYTICS_LINK_MAX_AGE = env_int("ANALYTICS_LINK_MAX_AGE", 15 * 60)
+CELERY_BEAT_SCHEDULE["analytics-flush-events"] = {"task": "analytics.flush_events", "schedule": timedelta(minutes=1)}
+CELERY_BEAT_SCHEDULE["analytics-aggregate-days"] = {
+    "task": "analytics.aggregate_days",
+    "schedule": timedelta(minutes=15),
+}
+CELERY_BEAT_SCHEDULE["analytics-delete-old-events"] = {
+    "task": "analytics.delete_old_events",
+    "schedule": timedelta(hours=24),
+}
+
 # --- Payments ---
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
@@ -492,6 +525,8 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_URLS_REGEX = r"^/storefront/graphql/$"
 CORS_ALLOW_CREDENTIALS = False  # bearer tokens, never cookies
 CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")
+# The storefront client names its visitor and the page it is on (backend/analytics/recorder.py).
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-visitor-id", "x-page-url", "x-page-referrer")
 CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 3600)
 
 CACHES = {

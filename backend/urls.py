@@ -33,6 +33,8 @@ urlpatterns = [
     path("dispute-evidence/", include("backend.disputes.urls")),
     # Vendor statements (CSV, PDF): signed, short-lived links handed out by the core API.
     path("finance/", include("backend.finance.urls")),
+    # Analytics CSV exports: signed, short-lived links handed out by the core API.
+    path("analytics/", include("backend.analytics.urls")),
 ]
 
 # Static files (GraphiQL's assets, the admin's) from any WSGI server in development; an empty list

@@ -4,7 +4,9 @@ translations below (English msgid -> Simplified Chinese). Run from the repositor
     xgettext --language=Python --keyword=_ --keyword=gettext --keyword=gettext_noop --from-code=UTF-8 --no-location \
         -o /tmp/messages.pot backend/accounts/*.py backend/vendors/services.py backend/core/query_cost.py \
         backend/graphql/core/hostile_input.py backend/graphql/core/csrf_prevention.py \
-        backend/checkout/services.py backend/payments/reconciliation.py
+        backend/checkout/services.py backend/payments/reconciliation.py backend/catalog/services.py \
+        backend/analytics/selectors.py \
+        backend/analytics/admin.py
     python locale/build_catalogue.py /tmp/messages.pot
     python manage.py compilemessages -l zh_Hans
 
@@ -133,6 +135,35 @@ ZH = {
     "No province or city with the code %(code)s.": "没有代码为 %(code)s 的省份或城市。",
     "List every picture of the listing exactly once.": "请把商品的每张图片列出一次，且只列一次。",
     "The refresh token is not valid.": "刷新令牌无效。",
+    # Analytics (backend/analytics/selectors.py, the staff page in backend/analytics/admin.py).
+    "You may not see these figures.": "您无权查看这些数据。",
+    "The period is day, week or month.": "统计周期只能是日、周或月。",
+    "The range starts after it ends.": "日期范围的开始晚于结束。",
+    "A range is at most %(days)d days.": "日期范围最多 %(days)d 天。",
+    "From": "开始日期",
+    "To": "结束日期",
+    "Period": "统计周期",
+    "Store": "店铺",
+    "The platform": "全平台",
+    "Analytics": "数据分析",
+    "Visitors": "访客数",
+    "Orders": "订单数",
+    "GMV": "成交总额（GMV）",
+    "Conversion rate": "转化率",
+    "Average order value": "客单价",
+    "Refund rate": "退款率",
+    "Dispute rate": "纠纷率",
+    "Repurchase rate": "复购率",
+    "New shoppers": "新买家",
+    "Returning shoppers": "回头客",
+    "Commission": "佣金",
+    "Fees": "费用",
+    "Deposits forfeited": "扣除的保证金",
+    "Platform revenue": "平台收入",
+    "Take rate": "平台抽成率",
+    "Searches without results": "无结果搜索",
+    "New stores": "新店铺",
+    "Active stores": "活跃店铺",
 }
 
 

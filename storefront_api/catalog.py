@@ -28,6 +28,7 @@ from strawberry_django.relay import DjangoListConnection
 from backend.catalog import models, selectors
 from backend.checkout.reservations import reserved_subquery
 from backend.notifications.selectors import favourite_count_annotation, favourite_count_of
+from backend.analytics import hooks as analytics
 from backend.search import get_search_backend
 from backend.search.facets import apply_filters, in_stock_expression
 from backend.search.query import ProductQuery
@@ -543,6 +544,7 @@ class CatalogQuery:
     def products(
         self, filter: ProductFilterInput | None = None, sort_by: ProductSortingInput | None = None
     ) -> QuerySet[models.Product]:
+        analytics.searched(filter.search if filter is not None else None)
         return browse_products(models.Product.objects.all(), filter, sort_by)
 
     @strawberry.field(
@@ -562,10 +564,12 @@ class CatalogQuery:
 
     @strawberry_django.field(description="A published listing by its slug.")
     def product(self, slug: str) -> Product | None:
+        analytics.product_viewed(slug)
         return models.Product.objects.filter(slug=slug)
 
     @strawberry_django.field(description="A store page by its slug.")
     def vendor(self, slug: str) -> Vendor | None:
+        analytics.store_viewed(slug)
         return VendorModel.objects.filter(slug=slug)
 
     @strawberry_django.field(description="Top-level categories; walk `children` for the tree.")

@@ -5,6 +5,7 @@ from django.conf import settings
 from strawberry.django.views import GraphQLView
 from strawberry.types import ExecutionResult
 
+from backend.analytics.recorder import visit
 from backend.core.observability import graphql_result_payload
 from backend.graphql.core import persisted_queries
 from backend.graphql.core.csrf_prevention import RefuseCrossSiteRequests
@@ -22,6 +23,11 @@ class StorefrontGraphQLView(RefuseCrossSiteRequests, BearerTokenView, GraphQLVie
         initkwargs.setdefault("graphql_ide", "graphiql" if settings.GRAPHIQL_ENABLED else None)
         initkwargs.setdefault("multipart_uploads_enabled", True)
         return super().as_view(**initkwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        # Storefront events recorded while answering belong to this request's visitor.
+        with visit(request):
+            return super().dispatch(request, *args, **kwargs)
 
     def process_result(self, request, result):
         # An exception escaping a resolver answers a generic coded error with the request id.

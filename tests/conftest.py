@@ -46,6 +46,19 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def analytics_buffer(settings):
+    """Storefront events wait in this process's memory buffer, written only by an explicit flush
+    (no background thread inside a test's transaction); each test starts with none."""
+    from backend.analytics.recorder import get_buffer
+
+    settings.ANALYTICS_AUTO_FLUSH = False
+    settings.ANALYTICS_BUFFER_URL = "memory"
+    get_buffer().clear()
+    yield
+    get_buffer().clear()
+
+
 @pytest.fixture
 def core_api(db):
     return GraphQLClient(CORE_URL)

@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.analytics import hooks as analytics
 from backend.catalog.models import ListingStatus, ProductVariant
 from backend.catalog.vendor_rules import vendor_is_sellable
 from backend.core.exceptions import DomainError, DomainErrors
@@ -375,6 +376,7 @@ def checkout_create(
         currency=settings.DEFAULT_CURRENCY,
     )
     _set_quantities(checkout, _merge(lines), add=True)
+    analytics.added_to_cart(checkout, [line.variant_id for line in lines])
     if shipping_address is not None:
         _apply_address(checkout, shipping_address)
     _refresh(checkout, manager=manager)
@@ -385,6 +387,7 @@ def checkout_lines_add(*, checkout: Checkout, lines: list[LineInput], manager=No
     """Add quantities (to existing lines of the same variant)."""
     _require_open(checkout)
     _set_quantities(checkout, _merge(lines), add=True)
+    analytics.added_to_cart(checkout, [line.variant_id for line in lines])
     _refresh(checkout, manager=manager)
     return checkout
 
@@ -432,6 +435,7 @@ def _apply_address(checkout: Checkout, address: AddressInput) -> None:
     street = (address.street_address_1 or "").strip()
     if not street:
         raise DomainError(E.REQUIRED, _("Give the street address."), field="streetAddress1")
+    analytics.checkout_started(checkout)
     checkout.shipping_region = region
     checkout.shipping_street_address_1 = street[:256]
     checkout.shipping_street_address_2 = (address.street_address_2 or "").strip()[:256]

@@ -3,6 +3,7 @@
 import graphene
 
 from .account.schema import AccountMutations, AccountQueries
+from .analytics.schema import AnalyticsQueries
 from .catalog.schema import CatalogMutations, CatalogQueries
 from .core.nodes import NodeField
 from .disputes.schema import DisputeMutations, DisputeQueries
@@ -18,6 +19,7 @@ from .vendor.schema import VendorMutations, VendorQueries
 
 class Query(
     AccountQueries,
+    AnalyticsQueries,
     CatalogQueries,
     DisputeQueries,
     FinanceQueries,

@@ -24,6 +24,7 @@ from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.analytics import hooks as analytics
 from backend.core.audit import audit_log
 from backend.notifications.services import notify
 from backend.core.bulk import insert_rows, update_column
@@ -153,6 +154,7 @@ def orders_place(
         )
         orders.append(order)
     notify("order.placed", orders=orders)
+    analytics.orders_placed(orders)
     return orders
 
 

@@ -1,0 +1,285 @@
+"""Who may see which figures (the one place it is decided) and the figures of a date range."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.core.exceptions import DomainError
+from backend.core.money import Money, quantize
+from backend.core.permissions import PlatformPermission, has_permission
+from backend.vendors.selectors import vendor_id_of
+
+from .aggregation import compute_day
+from .error_codes import AnalyticsErrorCode
+from .models import DailyMetrics
+
+ANALYTICS_PERMISSION = "analytics.view_analytics"
+MAX_DAYS = 800
+PERIODS = ("day", "week", "month")
+
+
+def can_see_all_analytics(user) -> bool:
+    """Platform staff with MANAGE_FINANCE or the analytics permission see the platform and every store."""
+    if has_permission(user, PlatformPermission.MANAGE_FINANCE):
+        return True
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff
+                and user.has_perm(ANALYTICS_PERMISSION))
+
+
+def can_see_analytics(user, vendor_id: int | None) -> bool:
+    """vendor_id None: the platform's figures. A store's staff see their own store's only."""
+    if can_see_all_analytics(user):
+        return True
+    return vendor_id is not None and user is not None and user.is_authenticated and vendor_id_of(user) == int(vendor_id)
+
+
+COUNTS = (
+    "visitors", "product_views", "store_views", "searches", "searches_without_results", "add_to_carts",
+    "checkouts_started", "ordering_visitors", "orders", "refunds", "disputes", "shoppers", "new_shoppers",
+    "returning_shoppers", "new_stores", "active_stores",
+)
+AMOUNTS = ("gmv", "refunded", "commission", "fees", "deposits_forfeited")
+
+
+def _rate(part, whole) -> Decimal | None:
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
+
+
+@dataclass
+class Figures:
+    """The figures of a day, a week, a month or a whole range (sums of the days)."""
+
+    date: date
+    currency: str
+    counts: Counter = field(default_factory=Counter)
+    amounts: dict = field(default_factory=lambda: {name: Decimal("0") for name in AMOUNTS})
+
+    def add(self, row: DailyMetrics) -> None:
+        for name in COUNTS:
+            self.counts[name] += getattr(row, name)
+        for name in AMOUNTS:
+            self.amounts[name] += getattr(row, name)
+
+    def __getattr__(self, name):
+        if name in COUNTS:
+            return self.counts[name]
+        if name in AMOUNTS:
+            return Money(quantize(self.amounts[name], self.currency), self.currency)
+        raise AttributeError(name)
+
+    @property
+    def platform_revenue(self) -> Money:
+        total = self.amounts["commission"] + self.amounts["fees"] + self.amounts["deposits_forfeited"]
+        return Money(quantize(total, self.currency), self.currency)
+
+    @property
+    def average_order_value(self) -> Money | None:
+        if not self.counts["orders"]:
+            return None
+        return Money(quantize(self.amounts["gmv"] / self.counts["orders"], self.currency), self.currency)
+
+    @property
+    def conversion_rate(self):
+        return _rate(self.counts["ordering_visitors"], self.counts["visitors"])
+
+    @property
+    def refund_rate(self):
+        return _rate(self.counts["refunds"], self.counts["orders"])
+
+    @property
+    def dispute_rate(self):
+        return _rate(self.counts["disputes"], self.counts["orders"])
+
+    @property
+    def repurchase_rate(self):
+        return _rate(self.counts["returning_shoppers"], self.counts["shoppers"])
+
+    @property
+    def take_rate(self):
+        """Platform revenue / GMV."""
+        gmv = self.amounts["gmv"]
+        total = self.amounts["commission"] + self.amounts["fees"] + self.amounts["deposits_forfeited"]
+        return (total / gmv).quantize(Decimal("0.0001")) if gmv else None
+
+    def value(self, metric: str):
+        """One figure as a number (Decimal or int; None where a rate has no base), for charts and CSV."""
+        found = getattr(self, metric)
+        return found.amount if isinstance(found, Money) else found
+
+
+METRICS = (*COUNTS, *AMOUNTS, "platform_revenue", "average_order_value", "conversion_rate", "refund_rate",
+           "dispute_rate", "repurchase_rate", "take_rate")
+
+
+@dataclass
+class Report:
+    vendor_id: int | None
+    date_from: date
+    date_to: date
+    period: str
+    currency: str
+    totals: Figures
+    periods: list[Figures]
+    top_products: list[dict]
+    top_categories: list[dict]
+    traffic_sources: list[tuple[str, int]]
+    take_by_category: list[tuple[int | None, Decimal]]
+    take_by_store: list[tuple[int | None, Decimal]]
+    searches_without_results: list[tuple[str, int]]
+
+    def series(self, metric: str) -> list[tuple[date, object]]:
+        return [(bucket.date, bucket.value(metric)) for bucket in self.periods]
+
+
+def bucket_start(day: date, period: str) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _buckets(date_from: date, date_to: date, period: str) -> list[date]:
+    starts, day = [], bucket_start(date_from, period)
+    while day <= date_to:
+        starts.append(day)
+        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1) if period == "month" else (
+            day + timedelta(days=7 if period == "week" else 1)
+        )
+    return starts
+
+
+def live_day(day: date) -> list[DailyMetrics]:
+    """Today's rows, computed from the live data at most every ANALYTICS_LIVE_CACHE_SECONDS."""
+    key = f"analytics:live:{day.isoformat()}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = compute_day(day)
+        cache.set(key, rows, settings.ANALYTICS_LIVE_CACHE_SECONDS)
+    return rows
+
+
+def _ranked(items: dict, key_name: str, first: int) -> list[dict]:
+    ranked = sorted(items.values(), key=lambda i: (-Decimal(i["gmv"]), i[key_name] or 0))
+    return ranked[:first]
+
+
+def analytics_report(
+    *, user, vendor_id: int | None, date_from: date, date_to: date, period: str = "day", first: int = 10
+) -> Report:
+    """The figures of a store (or the platform, vendor_id None) over a range, both days included."""
+    if not can_see_analytics(user, vendor_id):
+        raise DomainError(AnalyticsErrorCode.PERMISSION_DENIED, _("You may not see these figures."))
+    if period not in PERIODS:
+        raise DomainError(AnalyticsErrorCode.INVALID, _("The period is day, week or month."), field="period")
+    if date_from > date_to:
+        raise DomainError(AnalyticsErrorCode.INVALID, _("The range starts after it ends."), field="from")
+    if (date_to - date_from).days >= MAX_DAYS:
+        raise DomainError(AnalyticsErrorCode.INVALID, _("A range is at most %(days)d days.") % {"days": MAX_DAYS}, field="to")
+    today = timezone.localdate()
+    currency = settings.DEFAULT_CURRENCY
+    stored = DailyMetrics.objects.filter(day__gte=date_from, day__lte=min(date_to, today - timedelta(days=1)))
+    stored = stored.filter(vendor__isnull=True) if vendor_id is None else stored.filter(vendor_id=vendor_id)
+    rows = list(stored.order_by("day"))
+    if date_from <= today <= date_to:
+        rows += [r for r in live_day(today) if r.vendor_id == vendor_id]
+    buckets = {start: Figures(date=start, currency=currency) for start in _buckets(date_from, date_to, period)}
+    totals = Figures(date=date_from, currency=currency)
+    products: dict = {}
+    categories: dict = {}
+    sources: Counter = Counter()
+    take_category: Counter = Counter()
+    take_store: Counter = Counter()
+    no_results: Counter = Counter()
+    for row in rows:
+        buckets[bucket_start(row.day, period)].add(row)
+        totals.add(row)
+        for item in row.top_products:
+            found = products.setdefault(item["id"], {**item, "orders": 0, "quantity": 0, "gmv": "0"})
+            found["orders"] += item["orders"]
+            found["quantity"] += item["quantity"]
+            found["gmv"] = str(Decimal(found["gmv"]) + Decimal(item["gmv"]))
+        for item in row.top_categories:
+            found = categories.setdefault(item["id"], {**item, "orders": 0, "quantity": 0, "gmv": "0"})
+            found["orders"] += item["orders"]
+            found["quantity"] += item["quantity"]
+            found["gmv"] = str(Decimal(found["gmv"]) + Decimal(item["gmv"]))
+        sources.update(row.traffic_sources)
+        take_category.update(row.take_by_category)
+        take_store.update(row.take_by_store)
+        no_results.update(row.no_result_terms)
+
+    def take(counter: Counter) -> list[tuple[int | None, Money]]:
+        from backend.core.money import from_minor
+
+        parsed = [(None if key == "None" else int(key), Money(from_minor(v, currency), currency)) for key, v in counter.items()]
+        return sorted(parsed, key=lambda kv: (-kv[1].amount, kv[0] or 0))
+
+    return Report(
+        vendor_id=vendor_id,
+        date_from=date_from,
+        date_to=date_to,
+        period=period,
+        currency=currency,
+        totals=totals,
+        periods=list(buckets.values()),
+        top_products=_ranked(products, "id", first),
+        top_categories=_ranked(categories, "id", first),
+        traffic_sources=sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])),
+        take_by_category=take(take_category) if vendor_id is None else [],
+        take_by_store=take(take_store) if vendor_id is None else [],
+        searches_without_results=sorted(no_results.items(), key=lambda kv: (-kv[1], kv[0]))[:first],
+    )
+
+
+def report_csv(report: Report) -> str:
+    """One line per period with every figure, then the totals."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["period_start", *METRICS])
+
+    def cell(value):
+        return "" if value is None else str(value)
+
+    for bucket in report.periods:
+        writer.writerow([bucket.date.isoformat(), *(cell(bucket.value(m)) for m in METRICS)])
+    writer.writerow(["total", *(cell(report.totals.value(m)) for m in METRICS)])
+    return out.getvalue()
+
+
+def report_link_token(*, user, vendor_id: int | None, date_from: date, date_to: date, period: str) -> str:
+    from django.core import signing
+
+    return signing.dumps(
+        {"v": vendor_id, "f": date_from.isoformat(), "t": date_to.isoformat(), "p": period, "u": user.pk},
+        salt="analytics.report",
+        compress=True,
+    )
+
+
+def report_link_load(token: str) -> dict | None:
+    from django.core import signing
+
+    try:
+        payload = signing.loads(token, salt="analytics.report", max_age=settings.ANALYTICS_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return {
+        "vendor_id": payload["v"],
+        "date_from": date.fromisoformat(payload["f"]),
+        "date_to": date.fromisoformat(payload["t"]),
+        "period": payload["p"],
+        "user_id": payload["u"],
+    }
+
