@@ -71,6 +71,42 @@ export type AccountRegisterInput = {
   password: Scalars['String']['input'];
 };
 
+/** A figure to chart. */
+export type AnalyticsMetric =
+  | 'ACTIVE_STORES'
+  | 'ADD_TO_CARTS'
+  | 'AVERAGE_ORDER_VALUE'
+  | 'CHECKOUTS_STARTED'
+  | 'COMMISSION'
+  | 'CONVERSION_RATE'
+  | 'DEPOSITS_FORFEITED'
+  | 'DISPUTES'
+  | 'DISPUTE_RATE'
+  | 'FEES'
+  | 'GMV'
+  | 'NEW_SHOPPERS'
+  | 'NEW_STORES'
+  | 'ORDERING_VISITORS'
+  | 'ORDERS'
+  | 'PLATFORM_REVENUE'
+  | 'PRODUCT_VIEWS'
+  | 'REFUNDED'
+  | 'REFUNDS'
+  | 'REFUND_RATE'
+  | 'REPURCHASE_RATE'
+  | 'RETURNING_SHOPPERS'
+  | 'SEARCHES'
+  | 'SEARCHES_WITHOUT_RESULTS'
+  | 'SHOPPERS'
+  | 'STORE_VIEWS'
+  | 'TAKE_RATE'
+  | 'VISITORS';
+
+export type AnalyticsPeriod =
+  | 'DAY'
+  | 'MONTH'
+  | 'WEEK';
+
 /** An enumeration. */
 export type AttributeScope =
   | 'PRODUCT'
