@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_task, shared_task
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 
@@ -38,6 +39,28 @@ def record_processed(kind: str, *ids) -> None:
     processed = _processed.get()
     if processed is not None:
         processed.setdefault(kind, []).extend(ids)
+
+
+# Tokens of the runs a Celery task interrupted, by task id (a task's own run is stacked on top).
+_interrupted: dict[str, list] = {}
+
+
+@task_prerun.connect(weak=False, dispatch_uid="periodic-own-record")
+def _own_record(task_id=None, **_kwargs) -> None:
+    """A task started inside a periodic run (eagerly, as the embedded default runs the work queued
+    after a commit: a notification's delivery after an order's release) records into its own run,
+    not the one around it, whose log line names only what that task processed."""
+    _interrupted.setdefault(task_id, []).append(_processed.set(None))
+
+
+@task_postrun.connect(weak=False, dispatch_uid="periodic-own-record")
+def _restore_record(task_id=None, **_kwargs) -> None:
+    tokens = _interrupted.get(task_id)
+    if not tokens:
+        return
+    _processed.reset(tokens.pop())
+    if not tokens:
+        del _interrupted[task_id]
 
 
 def describe_processed(processed: dict[str, list]) -> str:

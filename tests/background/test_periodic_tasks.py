@@ -223,3 +223,20 @@ def test_a_run_over_many_objects_names_the_first_ones_and_the_count():
     assert periodic.describe_processed({"order": [1, 2]}) == "order 1, 2"
     many = periodic.describe_processed({"order": list(range(1, 1001)), "dispute": [7]})
     assert many.startswith("order 1, 2, 3,") and many.endswith(f", {periodic.LOGGED_IDS}, ... (1000 in all); dispute 7")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_run_eagerly_after_the_runs_commit_is_logged_as_its_own(due_orders, caplog):
+    """The embedded default runs what a commit queues (the shoppers' notifications of the release)
+    eagerly, inside the periodic run: those deliveries are the delivery task's, and the run's line
+    still names exactly the orders it released."""
+    from backend.notifications.models import Channel, Delivery, DeliveryStatus
+
+    first, second = due_orders
+    out = command("orders.auto_confirm_receipts")
+
+    assert f"orders.auto_confirm_receipts: result 2; processed order {first.pk}, {second.pk}\n" in out
+    line = next(r.getMessage() for r in caplog.records if "orders.auto_confirm_receipts done" in r.getMessage())
+    assert line.endswith(f"processed order {first.pk}, {second.pk}"), line
+    sent = Delivery.objects.filter(channel=Channel.EMAIL, event__name="order.completed", status=DeliveryStatus.SENT)
+    assert set(sent.values_list("to", flat=True)) == {"s0@example.com", "s1@example.com"}
