@@ -18,21 +18,26 @@ through the marketplace's ledger and payouts, not Alipay royalty.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import socket
+import zipfile
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, unquote
-from zoneinfo import ZoneInfo
 
+import requests
 from alipay import AliPay, AliPayConfig
 from alipay.exceptions import AliPayException, AliPayValidationError
 
 from backend.core.money import quantize
-from plugins.base import BasePlugin, ConfigField, ConfigType
+from plugins.base import ConfigField, ConfigType
+
+from .cn import CHINA, CURRENCY, BillNotReady, ChinaGatewayPlugin, china_time, yuan
 
 from .interface import (
     GatewayErrorCode,
@@ -44,8 +49,6 @@ from .interface import (
     WebhookVerificationError,
 )
 
-CURRENCY = "CNY"
-CHINA = ZoneInfo("Asia/Shanghai")
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 SUCCESS = "10000"
 # Alipay's answer codes whose outcome is unknown: the same request may be repeated.
@@ -57,6 +60,9 @@ TRADE_STATUS = {
     "TRADE_CLOSED": GatewayStatus.CANCELLED,
 }
 _OUT_NO = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+# What Alipay answers for a day whose bill is not made yet.
+BILL_NOT_READY = {"isp.bill_not_exist", "BILL_NOT_EXIST"}
 
 
 def out_no(value: str) -> str:
@@ -66,27 +72,40 @@ def out_no(value: str) -> str:
     return "m" + hashlib.sha256(value.encode()).hexdigest()[:40]
 
 
-def _amount(value) -> Decimal | None:
-    try:
-        return quantize(Decimal(str(value)), CURRENCY) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
+_amount = yuan
+_china_time = china_time
 
 
-def _china_time(value: str | None):
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
-    except ValueError:
-        return None
+def bill_rows(archive: bytes) -> list[dict]:
+    """The detail rows of Alipay's trade bill: a zip of GBK CSV files (业务明细 and its summary).
+
+    The detail file is the one with the 支付宝交易号 header (the files' names are GBK without
+    the zip's UTF-8 flag, so they are not relied on); its rows run to the next '#' line, and
+    Alipay pads values with tabs."""
+    rows: list[dict] = []
+    with zipfile.ZipFile(io.BytesIO(archive)) as files:
+        for name in files.namelist():
+            lines = files.read(name).decode("gbk").splitlines()
+            start = next((n for n, line in enumerate(lines) if line.startswith("支付宝交易号")), None)
+            if start is None:
+                continue  # the summary
+            body = [lines[start]]
+            for line in lines[start + 1:]:
+                if line.startswith("#"):
+                    break
+                body.append(line)
+            for row in csv.DictReader(body):
+                rows.append({key.strip(): (value or "").strip() for key, value in row.items() if key})
+    return rows
 
 
-class AlipayGatewayPlugin(BasePlugin):
+class AlipayGatewayPlugin(ChinaGatewayPlugin):
     PLUGIN_ID = "alipay"
     PLUGIN_NAME = "Alipay"
     DESCRIPTION = "Alipay (支付宝) payment page and QR code in CNY; RSA2-signed notifications."
     DEFAULT_ACTIVE = False
+    PROVIDER = "Alipay"
+    REQUIRED_SETTINGS = ("app_id", "app_private_key")
     CONFIG_STRUCTURE = {
         "app_id": ConfigField(ConfigType.STRING, "", "The application's APPID on the Alipay open platform."),
         "app_private_key": ConfigField(ConfigType.SECRET, "", "The application's RSA2 private key (PEM)."),
@@ -153,19 +172,6 @@ class AlipayGatewayPlugin(BasePlugin):
         )
 
     # --- availability and sessions ---
-
-    def payment_available(self, currency, amount, *, previous_value):
-        if currency != CURRENCY or not (self.get("app_id") and self.get("app_private_key")):
-            return False
-        limit = self.get("max_amount")
-        return amount is None or limit is None or Decimal(str(amount)) <= Decimal(str(limit))
-
-    def _wrong_currency(self, currency: str) -> GatewayResponse | None:
-        if currency != CURRENCY:
-            return GatewayResponse(
-                success=False, error_code=GatewayErrorCode.INVALID_REQUEST, error_message="Alipay takes CNY only."
-            )
-        return None
 
     def create_payment_session(self, session_data, *, previous_value):
         refused = self._wrong_currency(session_data.currency)
@@ -286,23 +292,6 @@ class AlipayGatewayPlugin(BasePlugin):
             return GatewayResponse(success=True, psp_reference=trade_no, status=GatewayStatus.PENDING, raw=answer)
         return self._refused(answer)
 
-    def capture_payment(self, capture_data, *, previous_value):
-        # Paid Alipay trades are captured already: report what Alipay has.
-        return self._query(capture_data.psp_reference)
-
-    def void_payment(self, capture_data, *, previous_value):
-        from .interface import SessionQuery
-
-        return self.close_payment_session(
-            SessionQuery(
-                psp_reference=capture_data.psp_reference,
-                reference=capture_data.psp_reference,
-                amount=capture_data.amount,
-                currency=capture_data.currency,
-            ),
-            previous_value=None,
-        )
-
     def refund_payment(self, refund_data, *, previous_value):
         refused = self._wrong_currency(refund_data.currency)
         if refused:
@@ -404,12 +393,43 @@ class AlipayGatewayPlugin(BasePlugin):
 
     # --- reconciliation ---
 
-    def gateway_records(self, start, end, *, previous_value):
+    def _bill_records(self, day):
+        """The day's trade bill: alipay.data.dataservice.bill.downloadurl.query, then the zip it names."""
+        answer, failure = self._ask(self.client().server_api, BILL_METHOD, {"bill_type": "trade", "bill_date": day.isoformat()})
+        if failure:
+            raise RuntimeError(f"Alipay did not answer for the bill of {day}: {failure.error_message}")
+        if answer.get("code") != SUCCESS:
+            if answer.get("sub_code") in BILL_NOT_READY:
+                raise BillNotReady(day)
+            raise RuntimeError(f"Alipay refused the bill of {day}: {answer.get('sub_msg') or answer.get('msg')}")
+        try:
+            response = requests.get(answer["bill_download_url"], timeout=self.get("timeout_seconds", 15))
+            response.raise_for_status()
+            rows = bill_rows(response.content)
+        except (requests.RequestException, KeyError, zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as exc:
+            raise RuntimeError(f"Alipay's bill of {day} could not be read: {exc}") from exc
+        records = []
+        for row in rows:
+            refund = row.get("业务类型") == "退款"
+            amount = _amount(row.get("订单金额（元）"))
+            records.append(
+                GatewayRecord(
+                    kind="refund" if refund else "charge",
+                    psp_reference=(row.get("退款批次号/请求号") or row.get("商户订单号", "")) if refund else row.get("商户订单号", ""),
+                    amount=abs(amount) if amount is not None else Decimal(0),
+                    currency=CURRENCY,
+                    occurred_at=_china_time(row.get("完成时间")) or _china_time(row.get("创建时间")),
+                    status="succeeded",  # the bill lists money moved only
+                    raw=row,
+                )
+            )
+        return records
+
+    def _queried_records(self, start, end):
         """Alipay's view of the day's known trades and refunds (alipay.trade.query and the refund query).
 
-        The day's bill (a downloaded file) would also list trades the marketplace never
-        recorded; asking about each known trade finds amounts, statuses and trades that
-        Alipay does not have. A trade Alipay cannot answer for is reported as an error.
+        Until the bill is made: it finds amounts, statuses and trades Alipay does not have,
+        not a trade the marketplace never recorded. A trade Alipay cannot answer for is an error.
         """
         from backend.payments.selectors import gateway_references
 

@@ -10,6 +10,7 @@ from the `connected_accounts` setting ({"<vendor id>": "acct_..."}).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import stripe
@@ -22,6 +23,7 @@ from .interface import (
     GatewayErrorCode,
     GatewayEvent,
     GatewayEventType,
+    GatewayRecord,
     GatewayResponse,
     GatewayStatus,
     WebhookVerificationError,
@@ -60,6 +62,10 @@ DEFAULT_CURRENCIES = "CNY,HKD,USD,EUR,GBP,JPY,SGD"
 # Stripe's minimum charge amounts (in major units) for the default currencies.
 DEFAULT_MINIMUMS = {"CNY": "4.00", "HKD": "4.00", "USD": "0.50", "EUR": "0.50", "GBP": "0.30", "JPY": "50", "SGD": "0.50"}
 MAX_MINOR_UNITS = 99_999_999  # Stripe's largest amount: eight digits in minor units
+PAGE_SIZE = 100  # Stripe's largest list page
+REFUND_STATUS = {"succeeded": "succeeded", "pending": "pending", "requires_action": "pending"}
+# Which of a PaymentIntent's charges stands for it: the one that moved money first.
+CHARGE_RANK = {"succeeded": 0, "authorized": 1, "pending": 2, "cancelled": 3, "failed": 4}
 
 
 def _plain(obj) -> dict:
@@ -416,3 +422,90 @@ class StripeGatewayPlugin(BasePlugin):
             raw=raw,
             reference=str(metadata.get("reference", "")) if isinstance(metadata, dict) else "",
         )
+
+    # --- reconciliation ---
+
+    def _listed(self, service, start, end):
+        """Every object of a Stripe list created in [start, end), page after page."""
+        params = {"created": {"gte": int(start.timestamp()), "lt": int(end.timestamp())}, "limit": PAGE_SIZE}
+        return (_plain(obj) for obj in service.list(params=params).auto_paging_iter())
+
+    @staticmethod
+    def _at(timestamp) -> datetime | None:
+        return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
+
+    @classmethod
+    def _charge_record(cls, charge: dict) -> GatewayRecord:
+        """A charge as the PaymentIntent it belongs to (our psp_reference), with its captured amount."""
+        currency = charge["currency"].upper()
+        if charge.get("status") == "failed":
+            status, minor = "failed", charge["amount"]
+        elif charge.get("status") == "pending":
+            status, minor = "pending", charge["amount"]
+        elif charge.get("captured"):
+            # amount_captured stays what was captured when the charge is later refunded.
+            status, minor = "succeeded", charge.get("amount_captured", charge["amount"])
+        elif charge.get("refunded"):
+            status, minor = "cancelled", charge["amount"]  # an authorization released uncaptured
+        else:
+            status, minor = "authorized", charge["amount"]
+        return GatewayRecord(
+            kind="charge",
+            psp_reference=str(charge.get("payment_intent") or charge["id"]),
+            amount=from_minor(minor, currency),
+            currency=currency,
+            occurred_at=cls._at(charge.get("created")),
+            status=status,
+            raw=charge,
+        )
+
+    @classmethod
+    def _charge_records(cls, charges) -> list[GatewayRecord]:
+        """One record per PaymentIntent: of its charges (failed attempts too), the one that moved money."""
+        chosen: dict[str, GatewayRecord] = {}
+        for charge in charges:
+            record = cls._charge_record(charge)
+            known = chosen.get(record.psp_reference)
+            if known is None or CHARGE_RANK[record.status] < CHARGE_RANK[known.status]:
+                chosen[record.psp_reference] = record
+        return list(chosen.values())
+
+    def gateway_records(self, start, end, *, previous_value):
+        """Stripe's charges, refunds and Connect transfers created in [start, end).
+
+        Listed with Stripe's `created` range and paged through (auto_paging_iter). A
+        PaymentIntent's failed attempts are charges too: it is reported once, by the charge
+        that moved money. Raises when Stripe does not answer, so that the run is retried.
+        """
+        v1 = self._v1(self.client())
+        try:
+            records = self._charge_records(self._listed(v1.charges, start, end))
+            for refund in self._listed(v1.refunds, start, end):
+                currency = refund["currency"].upper()
+                records.append(
+                    GatewayRecord(
+                        kind="refund",
+                        psp_reference=str(refund["id"]),
+                        amount=from_minor(refund["amount"], currency),
+                        currency=currency,
+                        occurred_at=self._at(refund.get("created")),
+                        status=REFUND_STATUS.get(refund.get("status") or "", "failed"),
+                        raw=refund,
+                    )
+                )
+            for transfer in self._listed(v1.transfers, start, end):
+                currency = transfer["currency"].upper()
+                records.append(
+                    GatewayRecord(
+                        kind="transfer",
+                        psp_reference=str(transfer["id"]),
+                        amount=from_minor(transfer["amount"], currency),
+                        currency=currency,
+                        occurred_at=self._at(transfer.get("created")),
+                        status="reversed" if transfer.get("reversed") else "paid",
+                        raw=transfer,
+                    )
+                )
+        except stripe.StripeError as exc:
+            raise RuntimeError(f"Stripe did not list its records: {exc}") from exc
+        return records

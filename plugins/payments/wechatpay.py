@@ -20,14 +20,15 @@ merchants is through the marketplace's ledger and payouts, not profitsharing.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import hmac
 import json
 import re
 import time
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
@@ -35,7 +36,9 @@ from wechatpayv3.core import Core
 from wechatpayv3.utils import load_certificate
 
 from backend.core.money import from_minor, to_minor
-from plugins.base import BasePlugin, ConfigField, ConfigType
+from plugins.base import ConfigField, ConfigType
+
+from .cn import CHINA, CURRENCY, BillNotReady, ChinaGatewayPlugin, china_time, yuan
 
 from .interface import (
     GatewayErrorCode,
@@ -47,8 +50,6 @@ from .interface import (
     WebhookVerificationError,
 )
 
-CURRENCY = "CNY"
-CHINA = ZoneInfo("Asia/Shanghai")
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
 # A notification older than this is refused (WeChat Pay's advice against replays), besides the event-id check.
 NOTIFICATION_MAX_AGE_SECONDS = 300
@@ -63,6 +64,26 @@ TRADE_STATE = {
 }
 _TRADE_NO = re.compile(r"^[A-Za-z0-9_\-|*]{6,32}$")
 _REFUND_NO = re.compile(r"^[A-Za-z0-9_\-|*@]{1,64}$")
+# What WeChat Pay answers for a day whose bill is not made yet (or being made).
+BILL_NOT_READY = {"NO_STATEMENT_EXIST", "STATEMENT_CREATING"}
+BILL_HASHES = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SM3": None}
+
+
+def bill_rows(text: str) -> list[dict]:
+    """The detail rows of a trade bill: a header, rows whose every field starts with a backquote,
+    then the summary's header (总交易单数...) and row."""
+    lines = [line for line in text.lstrip("\ufeff").splitlines() if line.strip()]
+    if not lines:
+        return []
+    header = [name.strip() for name in lines[0].split(",")]
+    rows = []
+    for line in lines[1:]:
+        if line.startswith("总交易单数"):
+            break
+        # Fields are separated by ",`": a field's own commas (a product name) stay in it.
+        values = [value.strip() for value in line[1:].split(",`")] if line.startswith("`") else line.split(",")
+        rows.append(dict(zip(header, values)))
+    return rows
 
 
 def out_trade_no(reference: str) -> str:
@@ -142,11 +163,13 @@ def _split_certificates(text: str) -> list[str]:
     return [part.strip() + "\n" + end + "\n" for part in (text or "").split(end) if "BEGIN CERTIFICATE" in part]
 
 
-class WeChatPayGatewayPlugin(BasePlugin):
+class WeChatPayGatewayPlugin(ChinaGatewayPlugin):
     PLUGIN_ID = "wechatpay"
     PLUGIN_NAME = "WeChat Pay"
     DESCRIPTION = "WeChat Pay (微信支付) Native QR payments in CNY, API v3."
     DEFAULT_ACTIVE = False
+    PROVIDER = "WeChat Pay"
+    REQUIRED_SETTINGS = ("mchid", "merchant_private_key")
     CONFIG_STRUCTURE = {
         "mchid": ConfigField(ConfigType.STRING, "", "Merchant id (商户号)."),
         "appid": ConfigField(ConfigType.STRING, "", "The app id bound to the merchant (公众号/小程序/开放平台 AppID)."),
@@ -217,20 +240,7 @@ class WeChatPayGatewayPlugin(BasePlugin):
             raw=answer,
         )
 
-    def _wrong_currency(self, currency: str) -> GatewayResponse | None:
-        if currency != CURRENCY:
-            return GatewayResponse(
-                success=False, error_code=GatewayErrorCode.INVALID_REQUEST, error_message="WeChat Pay takes CNY only."
-            )
-        return None
-
     # --- availability and sessions ---
-
-    def payment_available(self, currency, amount, *, previous_value):
-        if currency != CURRENCY or not (self.get("mchid") and self.get("merchant_private_key")):
-            return False
-        limit = self.get("max_amount")
-        return amount is None or limit is None or Decimal(str(amount)) <= Decimal(str(limit))
 
     def create_payment_session(self, session_data, *, previous_value):
         refused = self._wrong_currency(session_data.currency)
@@ -320,17 +330,6 @@ class WeChatPayGatewayPlugin(BasePlugin):
             success=False,
             error_code=GatewayErrorCode.INVALID_REQUEST,
             error_message="WeChat Pay is paid through a payment session (a Native QR code), not a token.",
-        )
-
-    def capture_payment(self, capture_data, *, previous_value):
-        return self._query(capture_data.psp_reference)  # Native payments are captured when paid
-
-    def void_payment(self, capture_data, *, previous_value):
-        from .interface import SessionQuery
-
-        return self.close_payment_session(
-            SessionQuery(capture_data.psp_reference, capture_data.psp_reference, capture_data.amount, capture_data.currency),
-            previous_value=None,
         )
 
     def refund_payment(self, refund_data, *, previous_value):
@@ -449,12 +448,66 @@ class WeChatPayGatewayPlugin(BasePlugin):
 
     # --- reconciliation ---
 
-    def gateway_records(self, start, end, *, previous_value):
+    def _bill_records(self, day):
+        """The day's trade bill: GET /v3/bill/tradebill, then its download_url, checked against its hash."""
+        code, answer, failure = self._ask(lambda client: client.trade_bill, day.isoformat(), bill_type="ALL", tar_type="GZIP")
+        if failure:
+            raise RuntimeError(f"WeChat Pay did not answer for the bill of {day}: {failure.error_message}")
+        if code != 200:
+            if answer.get("code") in BILL_NOT_READY:
+                raise BillNotReady(day)
+            raise RuntimeError(f"WeChat Pay refused the bill of {day}: {answer.get('message') or code}")
+        digest = BILL_HASHES.get(str(answer.get("hash_type", "")).upper())
+        if digest is None or not answer.get("download_url"):
+            raise RuntimeError(f"WeChat Pay's bill of {day} has no download address or an unknown hash {answer.get('hash_type')!r}.")
+        try:
+            code, content = self.client().download_bill(answer["download_url"])
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RuntimeError(f"WeChat Pay's bill of {day} did not download: {exc}") from exc
+        if code != 200:
+            raise RuntimeError(f"WeChat Pay's bill of {day} did not download (HTTP {code}).")
+        try:
+            data = content if isinstance(content, bytes) else content.encode()
+            data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        except (OSError, EOFError) as exc:
+            raise RuntimeError(f"WeChat Pay's bill of {day} is not a gzip file: {exc}") from exc
+        # The hash is of the bill itself (decompressed).
+        if not hmac.compare_digest(digest(data).hexdigest().lower(), str(answer.get("hash_value", "")).lower()):
+            raise RuntimeError(f"WeChat Pay's bill of {day} does not match its {answer['hash_type']} hash.")
+        records = []
+        for row in bill_rows(data.decode("utf-8")):
+            if row.get("交易状态") == "REFUND":
+                records.append(
+                    GatewayRecord(
+                        kind="refund",
+                        psp_reference=row.get("商户退款单号", ""),
+                        amount=yuan(row.get("退款金额")) or Decimal(0),
+                        currency=row.get("货币种类") or CURRENCY,
+                        occurred_at=china_time(row.get("交易时间")),
+                        status={"SUCCESS": "succeeded", "PROCESSING": "pending"}.get(row.get("退款状态", ""), "failed"),
+                        raw=row,
+                    )
+                )
+            elif row.get("交易状态") in ("SUCCESS", "REVOKED"):
+                records.append(
+                    GatewayRecord(
+                        kind="charge",
+                        psp_reference=row.get("商户订单号", ""),
+                        # The order's amount (what the merchant is paid), as our payments record it.
+                        amount=yuan(row.get("订单金额")) or yuan(row.get("应结订单金额")) or Decimal(0),
+                        currency=row.get("货币种类") or CURRENCY,
+                        occurred_at=china_time(row.get("交易时间")),
+                        status="succeeded" if row["交易状态"] == "SUCCESS" else "cancelled",
+                        raw=row,
+                    )
+                )
+        return records
+
+    def _queried_records(self, start, end):
         """WeChat Pay's view of the day's known orders and refunds (the order and refund queries).
 
-        The daily trade bill (a downloaded, gzipped file) would also list orders the
-        marketplace never recorded; asking about each known one finds amounts, states and
-        orders WeChat Pay does not have.
+        Until the bill is made: it finds amounts, states and orders WeChat Pay does not have,
+        not an order the marketplace never recorded.
         """
         from backend.payments.selectors import gateway_references
 

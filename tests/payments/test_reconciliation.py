@@ -12,7 +12,7 @@ from backend.core import periodic
 from backend.core.permissions import PlatformPermission
 from backend.payments import services
 from backend.payments.models import MismatchProblem, Payment, PaymentStatus, ReconciliationMismatch
-from backend.payments.reconciliation import mismatch_review, reconcile_gateway, reconcile_gateways
+from backend.payments.reconciliation import day_bounds, mismatch_review, reconcile_gateway, reconcile_gateways
 from plugins.payments import dummy
 from plugins.payments.interface import GatewayRecord
 
@@ -140,10 +140,11 @@ def test_the_periodic_task_reconciles_yesterday_for_every_active_gateway(movemen
     assert ReconciliationMismatch.objects.count() == 1
 
 
-# --- against the fakes ---
+# --- Alipay and WeChat Pay: the day's bill, or their queries while it is not made ---
 
 
-def test_alipay_records_from_its_trade_and_refund_queries(alipay, alipay_fake):
+def alipay_day(alipay, alipay_fake) -> list[Payment]:
+    """A1 agrees, A2 Alipay took another amount for, A3 Alipay never saw; A1 partly refunded."""
     from .test_alipay import session
 
     alipay.create_payment_session(session(reference="A1", amount="100.00"), previous_value=None)
@@ -159,13 +160,72 @@ def test_alipay_records_from_its_trade_and_refund_queries(alipay, alipay_fake):
             )
         )
     services.payment_refund(payment=paid[0], amount=cny(10), idempotency_key="refund-a1")
+    return paid
+
+
+def test_alipay_reconciles_from_the_days_bill_and_finds_a_trade_we_never_recorded(alipay, alipay_fake):
+    alipay_day(alipay, alipay_fake)
+    alipay_fake.paid_elsewhere("OFFLINE1", "8.80")
+    before = list(Payment.objects.order_by("pk").values_list("status", "captured_amount", "refunded_amount"))
     counts = reconcile_gateways(timezone.localdate())
-    assert counts == {"dummy": 0, "alipay": 2}
+    assert counts == {"dummy": 0, "alipay": 3}
+    assert problems(gateway="alipay") == {
+        ("charge", "A2", MismatchProblem.AMOUNT_DIFFERS),
+        ("charge", "A3", MismatchProblem.MISSING_AT_GATEWAY),  # not in Alipay's bill
+        ("charge", "OFFLINE1", MismatchProblem.MISSING_HERE),  # in the bill, not in our books
+    }
+    ghost = ReconciliationMismatch.objects.get(psp_reference="OFFLINE1")
+    assert (ghost.gateway_amount, ghost.gateway_status, ghost.gateway_record["kind"]) == (Decimal("8.80"), "succeeded", "charge")
+    # One bill asked for, one file downloaded; no trade asked about one by one.
+    assert alipay_fake.count("alipay.data.dataservice.bill.downloadurl.query") == 1
+    assert alipay_fake.count("alipay.trade.query") == 0 and alipay_fake.count("alipay.trade.fastpay.refund.query") == 0
+    (bill,) = alipay_fake.calls[-1:]
+    assert bill[1] == {"bill_type": "trade", "bill_date": timezone.localdate().isoformat()}
+    assert list(Payment.objects.order_by("pk").values_list("status", "captured_amount", "refunded_amount")) == before
+    # Again: nothing new.
+    assert reconcile_gateways(timezone.localdate())["alipay"] == 3
+    assert ReconciliationMismatch.objects.filter(gateway="alipay").count() == 3
+
+
+def test_alipays_bill_is_a_zip_of_gbk_csv_files_whose_detail_rows_become_records(alipay, alipay_fake):
+    import io
+    import zipfile
+
+    from plugins.payments.alipay import bill_rows, out_no
+
+    alipay_day(alipay, alipay_fake)
+    archive = alipay_fake.bill_zip(timezone.localdate())
+    with zipfile.ZipFile(io.BytesIO(archive)) as files:
+        detail = next(files.read(n) for n in files.namelist() if n.endswith("业务明细.csv"))
+    assert "支付宝交易号,商户订单号,业务类型".encode("gbk") in detail
+    with pytest.raises(UnicodeDecodeError):
+        detail.decode("utf-8")
+    rows = bill_rows(archive)
+    assert [(r["商户订单号"], r["业务类型"], r["订单金额（元）"], r["退款批次号/请求号"]) for r in rows] == [
+        ("A1", "交易", "100.00", ""), ("A1", "退款", "-10.00", out_no("refund-a1")), ("A2", "交易", "19.00", ""),
+    ]
+    records = alipay.gateway_records(*day_bounds(timezone.localdate()), previous_value=None)
+    assert {(r.kind, r.psp_reference, r.amount, r.status) for r in records} == {
+        ("charge", "A1", Decimal("100.00"), "succeeded"),
+        ("refund", out_no("refund-a1"), Decimal("10.00"), "succeeded"),
+        ("charge", "A2", Decimal("19.00"), "succeeded"),
+    }
+
+
+def test_alipay_asks_about_each_trade_while_the_bill_is_not_made_then_reads_it(alipay, alipay_fake):
+    alipay_day(alipay, alipay_fake)
+    alipay_fake.paid_elsewhere("OFFLINE1", "8.80")
+    alipay_fake.bills_ready = False  # before about 09:00 the next day
+    assert reconcile_gateways(timezone.localdate())["alipay"] == 2
     assert problems(gateway="alipay") == {
         ("charge", "A2", MismatchProblem.AMOUNT_DIFFERS),
         ("charge", "A3", MismatchProblem.MISSING_AT_GATEWAY),  # Alipay has no trade A3
     }
-    assert alipay_fake.count("alipay.trade.fastpay.refund.query") == 1
+    assert alipay_fake.count("alipay.trade.query") == 3 and alipay_fake.count("alipay.trade.fastpay.refund.query") == 1
+    # The task runs again once the bill is made: the trade we never recorded is found, the rest stays as found.
+    alipay_fake.bills_ready = True
+    result = reconcile_gateway("alipay", timezone.localdate())
+    assert result.new == 1 and ("charge", "OFFLINE1", MismatchProblem.MISSING_HERE) in problems(gateway="alipay")
 
 
 def test_a_gateway_that_does_not_answer_fails_the_run_after_the_others(alipay, alipay_fake, movements):
@@ -174,7 +234,7 @@ def test_a_gateway_that_does_not_answer_fails_the_run_after_the_others(alipay, a
         amount=Decimal(1), captured_amount=Decimal(1), currency="CNY", status=PaymentStatus.CAPTURED,
     )
     dummy.DISAGREEMENTS[("charge", movements[0].psp_reference)] = None
-    alipay_fake.fail("alipay.trade.query", "http500")
+    alipay_fake.fail("alipay.data.dataservice.bill.downloadurl.query", "http500")
     with pytest.raises(RuntimeError, match="failed for alipay"):
         reconcile_gateways(timezone.localdate())
     assert problems() == {("charge", movements[0].psp_reference, MismatchProblem.MISSING_AT_GATEWAY)}
@@ -183,7 +243,7 @@ def test_a_gateway_that_does_not_answer_fails_the_run_after_the_others(alipay, a
     assert reconcile_gateways(timezone.localdate())["alipay"] == 1
 
 
-def test_wechatpay_records_from_its_order_and_refund_queries(wechatpay, wechat_fake):
+def wechat_day(wechatpay, wechat_fake) -> Payment:
     from .test_wechatpay import session
 
     wechatpay.create_payment_session(session(reference="W-0001", amount="30.00"), previous_value=None)
@@ -194,11 +254,56 @@ def test_wechatpay_records_from_its_order_and_refund_queries(wechatpay, wechat_f
     )
     services.payment_refund(payment=payment, amount=cny(5), idempotency_key="refund-w1")
     wechat_fake.refunds[next(iter(wechat_fake.refunds))]["amount"]["refund"] = 400  # its books: 4.00
+    return payment
+
+
+def test_wechatpay_reconciles_from_the_days_trade_bill_checked_against_its_hash(wechatpay, wechat_fake):
+    wechat_day(wechatpay, wechat_fake)
+    wechat_fake.paid_elsewhere("W-ELSEWHERE", 1234)
+    queries = wechat_fake.count("query")  # the refund asked for the order's total
     counts = reconcile_gateways(timezone.localdate())
-    assert counts["wechatpay"] == 1
+    assert counts["wechatpay"] == 2
+    assert problems(gateway="wechatpay") == {
+        ("refund", "refund-w1", MismatchProblem.AMOUNT_DIFFERS),
+        ("charge", "W-ELSEWHERE", MismatchProblem.MISSING_HERE),
+    }
+    refund = ReconciliationMismatch.objects.get(gateway="wechatpay", kind="refund")
+    assert (refund.our_amount, refund.gateway_amount) == (Decimal("5.00"), Decimal("4.00"))
+    assert ReconciliationMismatch.objects.get(psp_reference="W-ELSEWHERE").gateway_amount == Decimal("12.34")
+    assert (wechat_fake.count("tradebill"), wechat_fake.count("billdownload")) == (1, 1)
+    assert wechat_fake.count("query") == queries and wechat_fake.count("query_refund") == 0
+    tradebill = next(call for call in wechat_fake.calls if call[0] == "tradebill")
+    assert tradebill[2] == {"bill_date": timezone.localdate().isoformat(), "bill_type": "ALL", "tar_type": "GZIP"}
+    assert reconcile_gateway("wechatpay", timezone.localdate()).new == 0
+
+
+def test_wechatpays_bill_rows_are_backquoted_and_a_bill_that_does_not_match_its_hash_is_refused(wechatpay, wechat_fake):
+    from plugins.payments.wechatpay import bill_rows
+
+    wechat_day(wechatpay, wechat_fake)
+    text = wechat_fake.bill_csv(timezone.localdate())
+    assert text.splitlines()[1].startswith("`") and "总交易单数" in text
+    rows = bill_rows(text)
+    assert [(r["商户订单号"], r["交易状态"], r["订单金额"], r["商户退款单号"], r["退款金额"]) for r in rows] == [
+        ("W-0001", "SUCCESS", "30.00", "0", "0.00"), ("W-0001", "REFUND", "0.00", "refund-w1", "4.00"),
+    ]
+    wechat_fake.bill_tampered = True
+    with pytest.raises(RuntimeError, match="failed for wechatpay"):
+        reconcile_gateways(timezone.localdate())
+    assert not ReconciliationMismatch.objects.filter(gateway="wechatpay").exists()
+
+
+def test_wechatpay_asks_about_each_order_while_the_bill_is_not_made(wechatpay, wechat_fake):
+    wechat_day(wechatpay, wechat_fake)
+    wechat_fake.paid_elsewhere("W-ELSEWHERE", 1234)
+    wechat_fake.bills_ready = False
+    queries = wechat_fake.count("query")
+    assert reconcile_gateways(timezone.localdate())["wechatpay"] == 1
     (mismatch,) = ReconciliationMismatch.objects.filter(gateway="wechatpay")
     assert (mismatch.kind, mismatch.problem) == ("refund", MismatchProblem.AMOUNT_DIFFERS)
     assert (mismatch.our_amount, mismatch.gateway_amount) == (Decimal("5.00"), Decimal("4.00"))
+    assert wechat_fake.count("query") == queries + 1 and wechat_fake.count("query_refund") == 1
+    assert wechat_fake.count("billdownload") == 0
 
 
 # --- staff: the API and the admin ---

@@ -266,6 +266,7 @@ def test_a_refund_whose_answer_was_lost_is_seen_by_the_notification_the_reconcil
     # (answered success, so WeChat Pay stops); the day's reconciliation then finds nothing missing.
     assert Refund.objects.get(idempotency_key="refund:late").psp_reference == number
     assert post(client, wechat_fake.refund_notification(number)).status_code == 200
+    # The day's reconciliation finds the refund in the trade bill under the number derived from its key.
     reconcile_gateway("wechatpay", timezone.localdate())
     assert not ReconciliationMismatch.objects.filter(gateway="wechatpay", problem=MismatchProblem.MISSING_HERE).exists()
     # The retry settles it once, under the same number.

@@ -10,20 +10,28 @@ a counter payment, paid by `pay` (the shopper), refunded, closed.
 Faults: `fail(method, kind)` makes the next call of `method` fail once:
 "timeout" does the work and then answers too late (the outcome is lost),
 "http500" answers 500 without doing anything, "busy" answers code 20000.
+
+The day's bill (alipay.data.dataservice.bill.downloadurl.query, bill_type trade) is built
+from the trades: a zip holding Alipay's two GBK CSV files, 业务明细 (a 交易 row for each
+trade paid that day, a 退款 row for each refund made that day) and 业务明细(汇总), served at the
+bill_download_url it answers. Unlike Alipay it has today's bill too (the tests reconcile the
+day they pay on); `bills_ready = False` answers isp.bill_not_exist, as Alipay does for a day
+whose bill is not made yet (before about 09:00 the next day), and a future day has none.
 """
 
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
-import threading
+import secrets
 import time
 import uuid
-from collections import defaultdict
-from datetime import datetime
+import zipfile
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import requests
@@ -31,6 +39,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from .http import Answer, FakeGateway, Request
 from .keys import KeyPair
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -59,40 +68,29 @@ def signing_string(params: dict, *, request: bool = False) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in skip and v != "")
 
 
-class AlipayFake:
+PID = "2088000000000001"
+# 业务明细's columns, as Alipay's trade bill has them.
+BILL_COLUMNS = [
+    "支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称", "操作员",
+    "终端号", "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）", "支付宝优惠（元）",
+    "商家优惠（元）", "券核销金额（元）", "券名称", "商家红包消费金额（元）", "卡消费金额（元）", "退款批次号/请求号",
+    "服务费（元）", "分润（元）", "备注",
+]
+
+
+class AlipayFake(FakeGateway):
     def __init__(self, *, app_id: str, app_public_pem: str, alipay_pair: KeyPair, late_seconds: float = 2.0):
+        super().__init__(late_seconds=late_seconds)
         self.app_id = app_id
         self.app_public_pem = app_public_pem
         self.alipay_pair = alipay_pair
-        self.late_seconds = late_seconds
         self.trades: dict[str, dict] = {}
-        self.calls: list[tuple[str, dict]] = []
-        self.faults: dict[str, list[str]] = defaultdict(list)
-        self.lock = threading.RLock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    # --- lifecycle ---
+        self.bills_ready = True
+        self.bill_files: dict[str, bytes] = {}  # download token -> zip
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/gateway.do"
-
-    def start(self) -> AlipayFake:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def fail(self, method: str, kind: str) -> None:
-        with self.lock:
-            self.faults[method].append(kind)
-
-    def count(self, method: str) -> int:
-        return sum(1 for name, _ in self.calls if name == method)
+        return f"{self.base_url}/gateway.do"
 
     # --- the shopper and Alipay's side ---
 
@@ -110,6 +108,14 @@ class AlipayFake:
             if amount is not None:
                 trade["total_amount"] = amount
             return self.notification(out_trade_no)
+
+    def paid_elsewhere(self, out_trade_no: str, amount: str) -> dict:
+        """A trade paid to the merchant's account that the marketplace never asked for (a counter, another shop)."""
+        with self.lock:
+            trade = self._new_trade(out_trade_no, {"total_amount": amount, "subject": "线下收款"}, {})
+            trade["trade_status"] = "TRADE_SUCCESS"
+            trade["send_pay_date"] = _now()
+            return trade
 
     def notification(self, out_trade_no: str, **overrides) -> dict:
         trade = self.trades[out_trade_no]
@@ -176,6 +182,16 @@ class AlipayFake:
         self.trades[out_trade_no] = trade
         return trade
 
+    def respond(self, request: Request) -> Answer:
+        if request.route == "/bill":
+            data = self.bill_files.get(request.query.get("token", ""))
+            return Answer(200, data, "application/zip") if data is not None else Answer(404, "no such bill", "text/plain")
+        params = request.query
+        if request.method == "POST":
+            params = {**dict(parse_qsl(request.body.decode(), keep_blank_values=True)), **params}
+        status, content_type, body = self.handle(params)
+        return Answer(status, body, content_type)
+
     def handle(self, params: dict) -> tuple[int, str, str]:
         """(status, content type, body) for one gateway request."""
         method = params.get("method", "")
@@ -184,9 +200,7 @@ class AlipayFake:
             body = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}
             return 200, "application/json", json.dumps({"error_response": body, "sign": ""})
         biz = json.loads(params.get("biz_content") or "{}")
-        with self.lock:
-            self.calls.append((method, biz))
-            fault = self.faults[method].pop(0) if self.faults.get(method) else None
+        fault = self.record(method, biz)
         if fault == "http500":
             return 500, "text/plain", "Internal Server Error"
         if fault == "busy":
@@ -199,7 +213,65 @@ class AlipayFake:
             return 200, "text/html; charset=utf-8", "<html><body>支付宝 收银台 (fake)</body></html>"
         return 200, "application/json; charset=utf-8", self._respond(method, answer)
 
+    # --- the day's bill ---
+
+    def bill_rows(self, day: date) -> list[dict]:
+        """业务明细 rows of `day` (China time): a 交易 row for each trade paid, a 退款 row for each refund."""
+        rows = []
+        for no, trade in self.trades.items():
+            paid = trade.get("send_pay_date") or ""
+            if paid.startswith(day.isoformat()):
+                rows.append({"支付宝交易号": trade["trade_no"], "商户订单号": no, "业务类型": "交易", "商品名称": trade["subject"],
+                             "创建时间": trade["gmt_create"], "完成时间": paid, "订单金额（元）": trade["total_amount"],
+                             "商家实收（元）": trade["total_amount"], "退款批次号/请求号": ""})
+            for request_no, amount in trade["refunds"].items():
+                when = trade["refund_dates"][request_no]
+                if when.startswith(day.isoformat()):
+                    rows.append({"支付宝交易号": trade["trade_no"], "商户订单号": no, "业务类型": "退款", "商品名称": trade["subject"],
+                                 "创建时间": trade["gmt_create"], "完成时间": when, "订单金额（元）": f"-{amount}",
+                                 "商家实收（元）": f"-{amount}", "退款批次号/请求号": request_no})
+        return rows
+
+    def bill_zip(self, day: date, rows: list[dict] | None = None) -> bytes:
+        """The trade bill of `day` as Alipay packs it: a zip of two GBK CSV files, detail and summary."""
+        rows = self.bill_rows(day) if rows is None else rows
+        compact = day.strftime("%Y%m%d")
+        detail = io.StringIO()
+        detail.write(f"#支付宝业务明细查询\r\n#账号：[{PID}0156]\r\n")
+        detail.write(f"#起始日期：[{day:%Y年%m月%d日} 00:00:00]   终止日期：[{day:%Y年%m月%d日} 23:59:59]\r\n")
+        detail.write("#-----------------------------------------业务明细列表----------------------------------------\r\n")
+        writer = csv.writer(detail, lineterminator="\r\n")
+        writer.writerow(BILL_COLUMNS)
+        for row in rows:
+            # Alipay pads its numbers with a tab, so that spreadsheets keep them as text.
+            writer.writerow([f"{row.get(column, '')}\t" if row.get(column) else "" for column in BILL_COLUMNS])
+        trades = sum(1 for row in rows if row["业务类型"] == "交易")
+        detail.write("#-----------------------------------------业务明细列表结束------------------------------------\r\n")
+        detail.write(f"#交易合计：{trades}笔，退款合计：{len(rows) - trades}笔\r\n#导出时间：[{_now()}]\r\n")
+        summary = "#支付宝业务汇总查询\r\n门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）\r\n"
+        summary += f"合计,,{trades},{len(rows) - trades},{sum((Decimal(r['订单金额（元）']) for r in rows if r['业务类型'] == '交易'), Decimal(0))}\r\n"
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w") as archive:
+            archive.writestr(f"{PID}0156_{compact}_业务明细.csv", detail.getvalue().encode("gbk"))
+            archive.writestr(f"{PID}0156_{compact}_业务明细(汇总).csv", summary.encode("gbk"))
+        return packed.getvalue()
+
+    def _bill_url(self, biz: dict) -> dict:
+        try:
+            day = date.fromisoformat(biz.get("bill_date", ""))
+        except ValueError:
+            return self._failed("isv.invalid-arguments", "账单日期格式不正确")
+        if biz.get("bill_type") != "trade":
+            return self._failed("isv.invalid-arguments", "账单类型不正确")
+        if not self.bills_ready or day >= datetime.now(CHINA).date() + timedelta(days=1):
+            return self._failed("isp.bill_not_exist", "账单不存在")
+        token = secrets.token_hex(8)
+        self.bill_files[token] = self.bill_zip(day)
+        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.base_url}/bill?token={token}"}
+
     def _operate(self, method: str, biz: dict, params: dict) -> dict:
+        if method == "alipay.data.dataservice.bill.downloadurl.query":
+            return self._bill_url(biz)
         no = biz.get("out_trade_no", "")
         trade = self.trades.get(no)
         if method in ("alipay.trade.precreate", "alipay.trade.page.pay"):
@@ -260,33 +332,3 @@ class AlipayFake:
                     "refund_amount": trade["refunds"][request_no], "refund_status": "REFUND_SUCCESS",
                     "gmt_refund_pay": trade["refund_dates"][request_no]}
         return {"code": "40004", "msg": "Business Failed", "sub_code": "isv.missing-method", "sub_msg": method}
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self, params: dict) -> None:
-                status, content_type, body = fake.handle(params)
-                data = body.encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (a timeout fault)
-
-            def do_GET(self):
-                self._serve(dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)))
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-                form.update(dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)))
-                self._serve(form)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler

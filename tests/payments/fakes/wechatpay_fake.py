@@ -11,20 +11,28 @@ Native orders are created by POST /v3/pay/transactions/native, paid by `pay`
 (the shopper scans and pays), refunded, closed. `fail(path_kind, kind)` makes
 the next such call fail once: "timeout" does the work and answers too late,
 "http500" answers 500 SYSTEM_ERROR without doing anything.
+
+GET /v3/bill/tradebill answers the day's trade bill (bill_type ALL) built from the orders and
+refunds: hash_type SHA1, the hash of the bill's CSV and a download_url on the fake, which
+serves the CSV gzipped (tar_type GZIP) in WeChat Pay's format: a header, one row per payment
+(交易状态 SUCCESS) and per refund (REFUND), each field prefixed with a backquote, then the
+summary header and row. Unlike WeChat Pay it has today's bill too (the tests reconcile the day
+they pay on); `bills_ready = False` answers 400 NO_STATEMENT_EXIST, as for a day whose bill is
+not made yet (before 10:00 the next day); `bill_tampered = True` serves a file that does not
+match its hash.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
-from collections import defaultdict
-from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import requests
@@ -34,6 +42,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .http import Answer, FakeGateway, Request
 from .keys import KeyPair, certificate_pem, serial_hex
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -55,7 +64,20 @@ def encrypt(apiv3_key: str, plaintext: str, associated_data: str) -> dict:
     }
 
 
-class WeChatPayFake:
+# The ALL trade bill's columns and its summary's, as WeChat Pay writes them.
+BILL_COLUMNS = [
+    "交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号", "用户标识", "交易类型", "交易状态",
+    "付款银行", "货币种类", "应结订单金额", "代金券金额", "微信退款单号", "商户退款单号", "退款金额", "充值券退款金额",
+    "退款类型", "退款状态", "商品名称", "商户数据包", "手续费", "费率", "订单金额", "申请退款金额", "费率备注",
+]
+SUMMARY_COLUMNS = ["总交易单数", "应结订单总金额", "退款总金额", "充值券退款总金额", "手续费总金额", "订单总金额", "申请退款总金额"]
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+class WeChatPayFake(FakeGateway):
     def __init__(
         self,
         *,
@@ -67,45 +89,30 @@ class WeChatPayFake:
         apiv3_key: str,
         late_seconds: float = 2.0,
     ):
+        super().__init__(late_seconds=late_seconds)
         self.mchid = mchid
         self.merchant_key = serialization.load_pem_public_key(merchant_public_pem.encode())
         self.merchant_serial = merchant_serial
         self.platform_pair = platform_pair
         self.platform_certificate = platform_certificate
         self.apiv3_key = apiv3_key
-        self.late_seconds = late_seconds
         self.orders: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
-        self.calls: list[tuple[str, str, dict]] = []
-        self.faults: dict[str, list[str]] = defaultdict(list)
-        self.lock = threading.RLock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.bills_ready = True
+        self.bill_tampered = False
+        self.bill_files: dict[str, bytes] = {}  # download token -> gzipped CSV
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.base_url
 
     @property
     def serial(self) -> str:
         return serial_hex(self.platform_certificate)
 
-    def start(self) -> WeChatPayFake:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
     def fail(self, kind_of_call: str, kind: str) -> None:
-        """kind_of_call: native, query, close, refund, query_refund, certificates."""
-        with self.lock:
-            self.faults[kind_of_call].append(kind)
-
-    def count(self, kind_of_call: str) -> int:
-        return sum(1 for name, _, _ in self.calls if name == kind_of_call)
+        """kind_of_call: native, query, close, refund, query_refund, certificates, tradebill, billdownload."""
+        super().fail(kind_of_call, kind)
 
     # --- signing ---
 
@@ -151,6 +158,18 @@ class WeChatPayFake:
                 order["amount"]["payer_total"] = order["amount"]["total"]
             return self.notification("TRANSACTION.SUCCESS", "transaction", self._transaction(order))
 
+    def paid_elsewhere(self, out_trade_no: str, total: int) -> dict:
+        """An order paid to the merchant that the marketplace never created (another app of the merchant's)."""
+        with self.lock:
+            order = {
+                "appid": "wx0000000000000099", "mchid": self.mchid, "out_trade_no": out_trade_no, "description": "线下",
+                "attach": "", "notify_url": "", "amount": {"total": total, "currency": "CNY", "payer_total": total},
+                "trade_state": "SUCCESS", "success_time": _now(), "transaction_id": "4200" + uuid.uuid4().hex[:24],
+                "code_url": "", "refunded": 0,
+            }
+            self.orders[out_trade_no] = order
+            return order
+
     def notification(self, event_type: str, original_type: str, resource: dict, **sign_options) -> tuple[dict, bytes]:
         body = json.dumps(
             {
@@ -192,12 +211,23 @@ class WeChatPayFake:
     def _error(status: int, code: str, message: str) -> tuple[int, dict]:
         return status, {"code": code, "message": message}
 
+    def respond(self, request: Request) -> Answer:
+        body = request.body.decode()
+        if request.route == "/v3/billdownload/file":
+            status, answer = self._download(request)
+            return Answer(status, answer, "application/octet-stream" if status == 200 else "application/json; charset=utf-8")
+        status, answer = self.handle(request.method, request.path, body, request.headers.get("Authorization", ""))
+        return Answer(status, answer, headers=self.sign(answer))
+
     def handle(self, method: str, path: str, body: str, authorization: str) -> tuple[int, str]:
         if not self._authorized(method, path, body, authorization):
             return 401, json.dumps({"code": "SIGN_ERROR", "message": "签名错误"})
         data = json.loads(body) if body else {}
         route = path.split("?")[0]
-        if route == "/v3/certificates":
+        if route == "/v3/bill/tradebill":
+            kind = "tradebill"
+            data = dict(Request(method, path, {}, b"").query)
+        elif route == "/v3/certificates":
             kind = "certificates"
         elif route == "/v3/pay/transactions/native":
             kind = "native"
@@ -211,9 +241,7 @@ class WeChatPayFake:
             kind = "query_refund"
         else:
             return 404, json.dumps({"code": "NOT_FOUND", "message": route})
-        with self.lock:
-            self.calls.append((kind, path, data))
-            fault = self.faults[kind].pop(0) if self.faults.get(kind) else None
+        fault = self.record(kind, path, data)
         if fault == "http500":
             return 500, json.dumps({"code": "SYSTEM_ERROR", "message": "系统错误"})
         with self.lock:
@@ -221,6 +249,68 @@ class WeChatPayFake:
         if fault == "timeout":
             time.sleep(self.late_seconds)
         return status, "" if answer is None else json.dumps(answer, ensure_ascii=False)
+
+    # --- the day's trade bill ---
+
+    def bill_csv(self, day: date) -> str:
+        """The ALL trade bill of `day` (China time): a SUCCESS row per order paid, a REFUND row per refund."""
+        rows = []
+        for order in self.orders.values():
+            if order.get("success_time", "").startswith(day.isoformat()):
+                total = order["amount"]["total"]
+                rows.append({"交易时间": order["success_time"][:19].replace("T", " "), "公众账号ID": order["appid"],
+                             "商户号": self.mchid, "特约商户号": "0", "微信订单号": order["transaction_id"],
+                             "商户订单号": order["out_trade_no"], "交易类型": "NATIVE", "交易状态": "SUCCESS",
+                             "付款银行": "OTHERS", "货币种类": "CNY", "应结订单金额": _yuan(total), "代金券金额": "0.00",
+                             "微信退款单号": "0", "商户退款单号": "0", "退款金额": "0.00", "充值券退款金额": "0.00",
+                             "商品名称": order["description"], "商户数据包": order.get("attach", ""), "手续费": "0.00",
+                             "费率": "0.60%", "订单金额": _yuan(total), "申请退款金额": "0.00"})
+        for refund in self.refunds.values():
+            if refund["create_time"].startswith(day.isoformat()):
+                order = self.orders[refund["out_trade_no"]]
+                rows.append({"交易时间": refund["create_time"][:19].replace("T", " "), "公众账号ID": order["appid"],
+                             "商户号": self.mchid, "特约商户号": "0", "微信订单号": order.get("transaction_id", ""),
+                             "商户订单号": order["out_trade_no"], "交易类型": "NATIVE", "交易状态": "REFUND",
+                             "付款银行": "OTHERS", "货币种类": "CNY", "应结订单金额": "0.00", "代金券金额": "0.00",
+                             "微信退款单号": refund["refund_id"], "商户退款单号": refund["out_refund_no"],
+                             "退款金额": _yuan(refund["amount"]["refund"]), "充值券退款金额": "0.00", "退款类型": "ORIGINAL",
+                             "退款状态": refund["status"], "商品名称": order["description"], "商户数据包": order.get("attach", ""),
+                             "手续费": "0.00", "费率": "0.60%", "订单金额": "0.00",
+                             "申请退款金额": _yuan(refund["amount"]["refund"])})
+        lines = [",".join(BILL_COLUMNS)]
+        lines += [",".join("`" + str(row.get(column, "")) for column in BILL_COLUMNS) for row in rows]
+        paid = sum(1 for row in rows if row["交易状态"] == "SUCCESS")
+        settled = sum(int(order["amount"]["total"]) for order in self.orders.values() if order.get("success_time", "").startswith(day.isoformat()))
+        refunded = sum(int(r["amount"]["refund"]) for r in self.refunds.values() if r["create_time"].startswith(day.isoformat()))
+        lines.append(",".join(SUMMARY_COLUMNS))
+        lines.append(",".join("`" + v for v in (str(paid), _yuan(settled), _yuan(refunded), "0.00", "0.00", _yuan(settled), _yuan(refunded))))
+        return "\r\n".join(lines) + "\r\n"
+
+    def _tradebill(self, route, data):
+        try:
+            day = date.fromisoformat(data.get("bill_date", ""))
+        except ValueError:
+            return self._error(400, "PARAM_ERROR", "账单日期格式不正确")
+        if not self.bills_ready or day >= datetime.now(CHINA).date() + timedelta(days=1):
+            return self._error(400, "NO_STATEMENT_EXIST", "账单文件不存在")
+        text = self.bill_csv(day).encode()
+        digest = hashlib.sha1(text).hexdigest()
+        if self.bill_tampered:
+            text = text.replace(b"SUCCESS", b"SUCCES5", 1)
+        token = secrets.token_hex(8)
+        self.bill_files[token] = gzip.compress(text) if data.get("tar_type") == "GZIP" else text
+        return 200, {"hash_type": "SHA1", "hash_value": digest, "download_url": f"{self.url}/v3/billdownload/file?token={token}"}
+
+    def _download(self, request: Request) -> tuple[int, bytes | str]:
+        if not self._authorized(request.method, request.path, "", request.headers.get("Authorization", "")):
+            return 401, json.dumps({"code": "SIGN_ERROR", "message": "签名错误"})
+        fault = self.record("billdownload", request.path, {})
+        if fault == "http500":
+            return 500, json.dumps({"code": "SYSTEM_ERROR", "message": "系统错误"})
+        data = self.bill_files.get(request.query.get("token", ""))
+        if data is None:
+            return 400, json.dumps({"code": "INVALID_REQUEST", "message": "下载链接已失效"})
+        return 200, data
 
     def _certificates(self, route, data):
         pem = certificate_pem(self.platform_certificate)
@@ -310,31 +400,3 @@ class WeChatPayFake:
         if refund is None:
             return self._error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
         return 200, refund
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                status, answer = fake.handle(self.command, self.path, body, self.headers.get("Authorization", ""))
-                data = answer.encode()
-                try:
-                    self.send_response(status)
-                    if status != 204:
-                        self.send_header("Content-Type", "application/json; charset=utf-8")
-                    for name, value in fake.sign(answer).items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
