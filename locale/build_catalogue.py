@@ -1,10 +1,8 @@
 """Writes locale/zh_Hans/LC_MESSAGES/django.po from the template xgettext extracts and the
 translations below (English msgid -> Simplified Chinese). Run from the repository root:
 
-    xgettext --language=Python --keyword=_ --keyword=gettext --keyword=gettext_noop --from-code=UTF-8 --no-location \
-        -o /tmp/messages.pot backend/accounts/*.py backend/vendors/services.py backend/core/query_cost.py \
-        backend/graphql/core/hostile_input.py backend/graphql/core/csrf_prevention.py \
-        backend/checkout/services.py backend/payments/reconciliation.py
+    xgettext --language=Python --keyword=_ --keyword=gettext --keyword=gettext_lazy --keyword=gettext_noop \
+        --from-code=UTF-8 --no-location -o /tmp/messages.pot $(git ls-files 'backend/*.py' 'storefront_api/*.py' 'plugins/*.py')
     python locale/build_catalogue.py /tmp/messages.pot
     python manage.py compilemessages -l zh_Hans
 
@@ -133,6 +131,72 @@ ZH = {
     "No province or city with the code %(code)s.": "没有代码为 %(code)s 的省份或城市。",
     "List every picture of the listing exactly once.": "请把商品的每张图片列出一次，且只列一次。",
     "The refresh token is not valid.": "刷新令牌无效。",
+    'No such order.': '没有这个订单。',
+    'Name the carrier.': '请指定承运商。',
+    "Name the carrier's service.": '请指定承运商的服务。',
+    "This order's parcel is being booked with %(carrier)s (%(service)s); ship it with that carrier and service again to finish the booking.": '该订单的包裹正在向 %(carrier)s（%(service)s）下单；请用同一承运商和服务再次发货以完成下单。',
+    "This order's parcel is being booked.": '该订单的包裹正在下单。',
+    'The carrier returned a tracking number already in use.': '承运商返回的运单号已被使用。',
+    'The order was %(status)s while its parcel was being booked; the booking is cancelled.': '包裹下单期间订单已变为 %(status)s；下单已取消。',
+    "A dispute holds this order's money; it is released when resolved.": '该订单的款项因纠纷被冻结，纠纷解决后再结算。',
+    'Only a shipped or delivered order has a confirmation deadline.': '只有已发货或已送达的订单才有确认收货期限。',
+    'The confirmation deadline was already extended once.': '确认收货期限已经延长过一次。',
+    'An idempotency key is required.': '需要幂等键。',
+    'The key %(key)s was used for another refund.': '键 %(key)s 已用于另一笔退款。',
+    'The order was not paid.': '该订单未付款。',
+    'The order is in %(currency)s.': '该订单的币种是 %(currency)s。',
+    "The amount must be positive, in the currency's unit.": '金额必须为正数，并以该币种的最小单位计。',
+    'At most %(amount)s %(currency)s is left to refund.': '最多还可退款 %(amount)s %(currency)s。',
+    'The gateway refused the refund: %(reason)s': '支付网关拒绝了退款：%(reason)s',
+    'The gateway refused the refund.': '支付网关拒绝了退款。',
+    'Only an order that has not been shipped can be cancelled; after shipment, open a dispute.': '只有未发货的订单可以取消；发货后请发起纠纷。',
+    'A refund of the whole order is under way; the order cannot be cancelled as well.': '该订单的全额退款正在处理中，不能再取消订单。',
+    'The order is cancelled, but the gateway refused its refund: %(reason)s': '订单已取消，但支付网关拒绝了退款：%(reason)s',
+    '%(gateway)s cannot list its records.': '%(gateway)s 无法列出其交易记录。',
+    '%(gateway)s cannot take %(amount)s %(currency)s.': '%(gateway)s 无法收取 %(amount)s %(currency)s。',
+    'No active payment gateway %(gateway)s.': '没有启用的支付网关 %(gateway)s。',
+    'The amount must be positive.': '金额必须为正数。',
+    'Too many decimal places for %(currency)s.': '%(currency)s 的小数位数过多。',
+    'The idempotency key %(key)s was already used for a different %(kind)s.': '幂等键 %(key)s 已用于另一笔%(kind)s。',
+    'The payment gateway did not answer in time; try again with the same request.': '支付网关未及时响应，请用相同的请求重试。',
+    'The gateway refused the request.': '支付网关拒绝了该请求。',
+    'The payment gateway failed.': '支付网关出错。',
+    'A payment token is required.': '需要支付令牌。',
+    'This payment was cancelled.': '该笔付款已取消。',
+    'Cannot capture more than was authorized.': '扣款金额不能超过授权金额。',
+    'The payment is in %(currency)s.': '该笔付款的币种是 %(currency)s。',
+    'A %(status)s payment cannot be refunded.': '状态为 %(status)s 的付款不能退款。',
+    'Only %(amount)s %(currency)s is left to refund.': '只剩 %(amount)s %(currency)s 可退款。',
+    'The payment gateway did not answer in time; the refund is finished later, or try again with the same request.': '支付网关未及时响应；退款稍后会完成，您也可以用相同的请求重试。',
+    'The payment gateway failed; the refund is finished later, or try again with the same request.': '支付网关出错；退款稍后会完成，您也可以用相同的请求重试。',
+    'No active gateway can pay vendors out.': '没有可向商家付款的已启用网关。',
+    '%(gateway)s takes no webhooks.': '%(gateway)s 不接收 Webhook。',
+    '%(product)s (%(sku)s) is no longer available.': '%(product)s（%(sku)s）已下架。',
+    '%(product)s is sold in %(currency)s.': '%(product)s 以 %(currency)s 销售。',
+    'Only %(count)s of %(product)s (%(sku)s) left.': '%(product)s（%(sku)s）仅剩 %(count)s 件。',
+    'Add a shipping address.': '请添加收货地址。',
+    'Choose how %(store)s ships.': '请选择 %(store)s 的配送方式。',
+    'This checkout was completed; start a new one.': '该结算已完成，请重新开始结算。',
+    '%(email)s is not an email address.': '%(email)s 不是有效的电子邮箱地址。',
+    'No such product variant.': '没有这个商品规格。',
+    'Quantities are 1 to %(most)s.': '数量应为 1 到 %(most)s。',
+    'Quantities are whole numbers.': '数量必须是整数。',
+    'Add at least one.': '至少添加一件。',
+    'A checkout holds at most %(most)s lines.': '一次结算最多包含 %(most)s 行商品。',
+    'Quantities are whole numbers, zero or more.': '数量必须是大于或等于零的整数。',
+    'No such line in this checkout.': '该结算中没有这一行。',
+    'Give an email address.': '请填写电子邮箱地址。',
+    'Give the region (province or city code).': '请填写地区（省或市的代码）。',
+    'No region with code %(region)s.': '没有代码为 %(region)s 的地区。',
+    'Give the street address.': '请填写街道地址。',
+    'Add a shipping address first.': '请先添加收货地址。',
+    'This checkout has nothing from that store.': '该结算中没有这家店铺的商品。',
+    '%(carrier)s does not ship this package to this address.': '%(carrier)s 不配送这个包裹到该地址。',
+    'The checkout has no lines.': '该结算中没有商品。',
+    'Prices changed since you last looked; check the new totals.': '价格已变动，请确认新的总额。',
+    'Choose a payment gateway.': '请选择支付网关。',
+    'Give an email address for the order.': '请为订单填写电子邮箱地址。',
+    'The price of %(sku)s changed.': '%(sku)s 的价格已变动。',
 }
 
 

@@ -860,7 +860,7 @@ def _refund_finish(record: OrderRefund, *, manager: PluginsManager | None) -> tu
     response = payments.payment_refund_call(refund=record.payment_refund, manager=manager)
     with transaction.atomic():
         order = _locked(record.order)
-        record = OrderRefund.objects.select_for_update().select_related("payment_refund").get(pk=record.pk)
+        record = OrderRefund.objects.select_for_update(of=("self",)).select_related("payment_refund").get(pk=record.pk)
         record.order = order
         if record.status != OrderRefundStatus.REQUESTED:
             return record, _refund_error(record, None)  # finished meanwhile (a retry, the periodic task)
@@ -1012,9 +1012,18 @@ def _cancel(order: Order, *, actor, by: str, reason: str) -> tuple[Order, OrderR
             _("Only an order that has not been shipped can be cancelled; after shipment, open a dispute."),
             field="status",
         )
+    was_paid = order.status == OrderStatus.PAID
+    left = order.total - order.refunded - _refund_reserved(order)
+    if was_paid and left.amount <= 0:
+        # A refund of everything is with the gateway: it ends the order (refunded). Cancelling as
+        # well would leave nothing claimed if that refund were refused.
+        raise DomainError(
+            OrderErrorCode.INVALID_TRANSITION,
+            _("A refund of the whole order is under way; the order cannot be cancelled as well."),
+            field="status",
+        )
     # Stock first: variants are always locked before payments and the ledger (no deadlocks).
     stock_return(list(order.lines.all()))
-    was_paid = order.status == OrderStatus.PAID
     order.cancel_reason = reason or ""
     order.cancelled_at = timezone.now()
     order.auto_confirm_at = None
@@ -1024,8 +1033,7 @@ def _cancel(order: Order, *, actor, by: str, reason: str) -> tuple[Order, OrderR
         order, OrderStatus.CANCELLED, update_fields=["cancel_reason", "cancelled_at", "auto_confirm_at", "reserved_until"]
     )
     claimed = None
-    left = order.total - order.refunded - _refund_reserved(order)
-    if was_paid and left.amount > 0:
+    if was_paid:
         claimed = _refund_claim(
             order=order, amount=left, idempotency_key=f"order:{order.pk}:cancel", actor=actor,
             reason=reason or "Cancelled before shipment.",
