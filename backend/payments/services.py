@@ -325,23 +325,28 @@ def payment_capture(*, payment: Payment, amount: Money | None = None, manager: P
         amount = _positive(amount) if amount is not None else payment.total
         if amount.amount > payment.amount or amount.currency.code != payment.currency:
             raise DomainError(PaymentErrorCode.INVALID, "Cannot capture more than was authorized.", field="amount")
-        response = _call(
-            manager,
-            payment.gateway,
-            "capture_payment",
-            CaptureData(
-                psp_reference=payment.psp_reference,
-                amount=amount.amount,
-                currency=payment.currency,
-                idempotency_key=f"{payment.idempotency_key}:capture",
-                payment_id=payment.pk,
-            ),
-        )
+        response = _gateway_capture(manager, payment, amount)
         if not response.success:
             raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
         payment.captured_amount = response.amount if response.amount is not None else amount.amount
         payment_machine.apply(payment, PaymentStatus.CAPTURED, update_fields=["captured_amount"])
     return payment
+
+
+def _gateway_capture(manager: PluginsManager, payment: Payment, amount: Money) -> GatewayResponse:
+    """Ask the gateway to capture `amount` of the authorization, under the payment's capture key."""
+    return _call(
+        manager,
+        payment.gateway,
+        "capture_payment",
+        CaptureData(
+            psp_reference=payment.psp_reference,
+            amount=amount.amount,
+            currency=payment.currency,
+            idempotency_key=f"{payment.idempotency_key}:capture",
+            payment_id=payment.pk,
+        ),
+    )
 
 
 def _gateway_void(manager: PluginsManager, payment: Payment) -> None:
@@ -431,18 +436,7 @@ def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None
     payment = Payment.objects.get(pk=payment.pk)
     if payment.status != PaymentStatus.AUTHORIZED:
         return payment
-    response = _call(
-        manager,
-        payment.gateway,
-        "capture_payment",
-        CaptureData(
-            psp_reference=payment.psp_reference,
-            amount=payment.amount,
-            currency=payment.currency,
-            idempotency_key=f"{payment.idempotency_key}:capture",
-            payment_id=payment.pk,
-        ),
-    )
+    response = _gateway_capture(manager, payment, payment.total)
     if not response.success:
         # A concurrent capture under the same key (checkoutComplete and the webhook) may have
         # taken the money while this one was refused: the gateway's own state decides.
