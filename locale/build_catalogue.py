@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Unsupported persisted query version; send version 1.": "不支持的持久化查询版本；请使用版本 1。",
+    "persistedQuery.sha256Hash must be the 64 hexadecimal digits of a SHA-256.":
+    "persistedQuery.sha256Hash 必须是 SHA-256 的 64 位十六进制数字。",
     "Confirm your email address": "请确认您的电子邮箱地址",
     "Welcome to the marketplace.\n\nConfirm your email address with this token (accountConfirm):\n\n"
     "email: %(email)s\ntoken: %(token)s\n\nIf you did not register, ignore this email.":
