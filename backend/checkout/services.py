@@ -629,6 +629,7 @@ def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key:
                 for p in missing
             ]
         )
+    _require_vouchers_usable(summary)
 
     stock_take({line.variant: line.quantity for line in lines})
     now = timezone.now()
@@ -750,6 +751,7 @@ def _checked_for_payment(checkout: Checkout, user):
                 for p in missing
             ]
         )
+    _require_vouchers_usable(summary)
     return lines, summary, buyer, email
 
 
@@ -1039,6 +1041,20 @@ def _placed_line(line: CheckoutLine, package: CheckoutPackage, currency: str):
         store_discount=pricing.line_discount(line.pk, STORE).amount if pricing else Decimal(0),
         platform_discount=pricing.line_discount(line.pk, PLATFORM).amount if pricing else Decimal(0),
     )
+
+
+def _require_vouchers_usable(summary: CheckoutSummary) -> None:
+    """A voucher the shopper applied that ended or was used up meanwhile stops the completion: the
+    shopper was shown a total with it and is not charged another one without being asked."""
+    if summary.pricing is None:
+        return
+    gone = [pk for pk, reason in summary.pricing.skipped.items() if reason in promotions.UNAVAILABLE_REASONS]
+    if gone:
+        raise DomainError(
+            E.VOUCHER_NOT_AVAILABLE,
+            _("A voucher on this checkout can no longer be used; remove it to see the new total."),
+            field="vouchers",
+        )
 
 
 def _place_orders(checkout: Checkout, summary: CheckoutSummary, *, buyer, email: str, at):

@@ -233,9 +233,14 @@ class _State:
 
 
 def _eligible(state: _State, voucher: VoucherTerms, vendor_ids) -> dict[int, list[LineInput]]:
+    """The lines in the voucher's scope, per package (for goods discounts: those with something left)."""
     found: dict[int, list[LineInput]] = {}
+    goods = voucher.kind != FREE_SHIPPING
     for vendor_id in vendor_ids:
-        lines = [line for line in state.packages[vendor_id].lines if voucher.covers(line) and state.line_net[line.key] > 0]
+        lines = [
+            line for line in state.packages[vendor_id].lines
+            if voucher.covers(line) and (state.line_net[line.key] > 0 or not goods)
+        ]
         if lines:
             found[vendor_id] = lines
     return found

@@ -36,6 +36,10 @@ from .selectors import manages_platform_vouchers, may_manage_voucher
 
 E = PromotionErrorCode
 
+# Reasons an applied voucher gives nothing that the shopper did not cause (checkout stops on them).
+UNAVAILABLE_REASONS = ("not_active", "limit_reached")
+
+
 def reason_message(reason: str) -> str:
     messages = {
         P.OUT_OF_SCOPE: _("Nothing in this checkout is covered by the voucher."),
