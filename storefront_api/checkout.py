@@ -28,6 +28,7 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import ProductVariant, Vendor
 from .core import Money, current_user, error_type, run_mutation
+from .discounts import AppliedVoucher, Discount, applied_vouchers, package_discounts
 from .ids import key_or_not_found
 from .orders import Order, PaymentChargeStatus
 
@@ -137,6 +138,7 @@ def _line(line, currency: str) -> CheckoutLine:
 class CheckoutPackage:
     package: strawberry.Private[services.CheckoutPackage]
     checkout: strawberry.Private[CheckoutModel]
+    voucher_models: strawberry.Private[dict | None] = None
 
     @strawberry.field
     def vendor(self) -> Vendor:
@@ -176,7 +178,15 @@ class CheckoutPackage:
     def shipping_price(self) -> Money | None:
         return Money.from_value(self.package.shipping_price)
 
-    @strawberry.field
+    @strawberry.field(description="The package's discounts, each with its funder (platform or store) and amount.")
+    def discounts(self) -> list[Discount]:
+        return package_discounts(self.package.pricing, self.voucher_models or {})
+
+    @strawberry.field(description="Goods and shipping discounts of the package together.")
+    def discount(self) -> Money:
+        return Money.from_value(self.package.discount)
+
+    @strawberry.field(description="Goods and shipping less the discounts: this store's order total.")
     def total(self) -> Money:
         return Money.from_value(self.package.total)
 
@@ -222,9 +232,18 @@ class Checkout:
     def lines(self) -> list[CheckoutLine]:
         return [_line(line, self.model.currency) for line in self.summary.lines]
 
-    @strawberry.field(description="The lines grouped per store, each with its shipping quotes and totals.")
+    @strawberry.field(description="The lines grouped per store, each with its shipping quotes, discounts and totals.")
     def packages(self) -> list[CheckoutPackage]:
-        return [CheckoutPackage(package=p, checkout=self.model) for p in self.summary.packages]
+        vouchers = self.summary.pricing.vouchers if self.summary.pricing is not None else {}
+        return [CheckoutPackage(package=p, checkout=self.model, voucher_models=vouchers) for p in self.summary.packages]
+
+    @strawberry.field(description="Every discount of every package together.")
+    def discount(self) -> Money:
+        return Money.from_value(self.summary.discount)
+
+    @strawberry.field(description="The vouchers applied (checkoutVoucherApply) and what each takes off now.")
+    def vouchers(self) -> list[AppliedVoucher]:
+        return applied_vouchers(self.summary.pricing)
 
     @strawberry.field
     def subtotal(self) -> Money:
@@ -234,7 +253,7 @@ class Checkout:
     def shipping_price(self) -> Money:
         return Money.from_value(self.summary.shipping_price)
 
-    @strawberry.field
+    @strawberry.field(description="What the shopper pays: goods and shipping less the discounts.")
     def total_price(self) -> Money:
         return Money.from_value(self.summary.total)
 

@@ -527,6 +527,7 @@ def voucher_create(*, actor, data: VoucherInput, vendor: Vendor | None = None) -
         _save(voucher)
         _apply_scope(voucher, data)
         audit_log(actor=actor, action="voucher.create", target=voucher, vendor=voucher.vendor_id, kind=voucher.kind)
+    voucher.refresh_from_db()
     return voucher
 
 
@@ -539,6 +540,7 @@ def voucher_update(*, actor, voucher: Voucher, data: VoucherInput) -> Voucher:
         _save(voucher)
         _apply_scope(voucher, data)
         audit_log(actor=actor, action="voucher.update", target=voucher, vendor=voucher.vendor_id)
+    voucher.refresh_from_db()
     return voucher
 
 
