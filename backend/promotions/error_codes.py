@@ -7,6 +7,7 @@ class PromotionErrorCode(Enum):
     NOT_FOUND = "not_found"
     REQUIRED = "required"
     PERMISSION_DENIED = "permission_denied"
+    INVALID_TRANSITION = "invalid_transition"
     # The voucher's validity window has not started or is over, or it was switched off.
     VOUCHER_NOT_ACTIVE = "voucher_not_active"
     # Nothing in the checkout is in the voucher's scope, or its threshold is not reached.
