@@ -403,6 +403,12 @@ CELERY_BEAT_SCHEDULE["payments-reconcile-gateways"] = {
     "task": "payments.reconcile_gateways",
     "schedule": timedelta(hours=24),
 }
+# A payout's transfer whose request got no answer (a timeout, a crash between the call and its
+# record) is asked for again under its key; its money stays reserved meanwhile.
+CELERY_BEAT_SCHEDULE["payments-complete-transfers"] = {
+    "task": "payments.complete_transfers",
+    "schedule": timedelta(minutes=10),
+}
 
 # --- Plugins, in the order the manager runs them ---
 # Each issue's plugins add themselves here; PLUGINS in the environment replaces the list.
@@ -443,6 +449,11 @@ GRAPHQL_QUERY_MAX_DEPTH = env_int("GRAPHQL_QUERY_MAX_DEPTH", 15)
 GRAPHQL_QUERY_MAX_ALIASES = env_int("GRAPHQL_QUERY_MAX_ALIASES", 30)
 GRAPHQL_QUERY_MAX_COST = env_int("GRAPHQL_QUERY_MAX_COST", 500_000)
 GRAPHQL_QUERY_COST_LIST_SIZE = env_int("GRAPHQL_QUERY_COST_LIST_SIZE", 10)
+# Automatic persisted queries (Apollo's convention, backend/graphql/core/persisted_queries.py) on both
+# APIs: documents kept in the cache for PERSISTED_QUERY_TTL seconds; longer ones run but are not kept.
+PERSISTED_QUERIES_ENABLED = env_bool("PERSISTED_QUERIES_ENABLED", True)
+PERSISTED_QUERY_TTL = env_int("PERSISTED_QUERY_TTL_SECONDS", 7 * 24 * 3600)
+PERSISTED_QUERY_MAX_LENGTH = env_int("PERSISTED_QUERY_MAX_LENGTH", 20_000)
 # Introspection stays on in every environment: the project and both schemas (schema.graphql)
 # are public, so hiding them would only break tools; the limits above bound its queries too.
 # GRAPHQL_INTROSPECTION=0 turns it off on both APIs.

@@ -7,6 +7,7 @@ database of its own, then measures the storefront queries shoppers send most:
   list100  the same with first: 100
   search   products(first: 20, filter: {search: "手机"})
   detail   product(slug) with variants, attributes, images and the vendor
+  list20-apq  list20 sent as an automatic persisted query (the hash, not the document)
   ceiling  { __typename }: the cost of the stack without any work
 
 First in process through Django's test client (one process, no network), then,
@@ -27,6 +28,7 @@ the test run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -93,6 +95,7 @@ def seed(count: int, *, reseed: bool, progress: bool) -> None:
 def scenarios(detail_slug: str) -> list[tuple[str, str, dict]]:
     return [
         ("list20", LIST_QUERY, {"first": 20}),
+        ("list20-apq", APQ_PREFIX + LIST_QUERY, {"first": 20}),
         ("list100", LIST_QUERY, {"first": 100}),
         ("search", SEARCH_QUERY, {}),
         ("detail", DETAIL_QUERY, {"slug": detail_slug}),
@@ -100,8 +103,18 @@ def scenarios(detail_slug: str) -> list[tuple[str, str, dict]]:
     ]
 
 
-def body(query: str, variables: dict) -> bytes:
-    return json.dumps({"query": query, "variables": variables}).encode()
+APQ_PREFIX = "#apq\n"  # a scenario sent by its hash (automatic persisted queries)
+
+
+def body(query: str, variables: dict, *, register: bool = False) -> bytes:
+    if not query.startswith(APQ_PREFIX):
+        return json.dumps({"query": query, "variables": variables}).encode()
+    document = query[len(APQ_PREFIX):]
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(document.encode()).hexdigest()}}
+    sent = {"extensions": persisted, "variables": variables}
+    if register:
+        sent["query"] = document
+    return json.dumps(sent).encode()
 
 
 def measure_in_process(requests: int, detail_slug: str) -> dict[str, dict]:
@@ -113,6 +126,7 @@ def measure_in_process(requests: int, detail_slug: str) -> dict[str, dict]:
     results = {}
     for name, query, variables in scenarios(detail_slug):
         payload = body(query, variables)
+        client.post("/storefront/graphql/", body(query, variables, register=True), content_type="application/json")
 
         def call():
             response = client.post("/storefront/graphql/", payload, content_type="application/json")
@@ -215,7 +229,7 @@ def measure_server(args, detail_slug: str) -> dict[str, dict]:
         results = {}
         for name, query, variables in scenarios(detail_slug):
             payload = body(query, variables)
-            load(port, payload, 20, args.concurrency, 10)  # warm both workers
+            load(port, body(query, variables, register=True), 20, args.concurrency, 10)  # warm both workers
             results[name] = load(port, payload, args.server_requests, args.concurrency, args.max_seconds)
         return results
     finally:

@@ -4,6 +4,7 @@ translations below (English msgid -> Simplified Chinese). Run from the repositor
     xgettext --language=Python --keyword=_ --keyword=gettext --keyword=gettext_noop --from-code=UTF-8 --no-location \
         -o /tmp/messages.pot backend/accounts/*.py backend/vendors/services.py backend/core/query_cost.py \
         backend/graphql/core/hostile_input.py backend/graphql/core/csrf_prevention.py \
+        backend/graphql/core/persisted_queries.py \
         backend/checkout/services.py backend/payments/reconciliation.py
     python locale/build_catalogue.py /tmp/messages.pot
     python manage.py compilemessages -l zh_Hans
@@ -16,6 +17,9 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Unsupported persisted query version; send version 1.": "不支持的持久化查询版本；请使用版本 1。",
+    "persistedQuery.sha256Hash must be the 64 hexadecimal digits of a SHA-256.":
+    "persistedQuery.sha256Hash 必须是 SHA-256 的 64 位十六进制数字。",
     "Confirm your email address": "请确认您的电子邮箱地址",
     "Welcome to the marketplace.\n\nConfirm your email address with this token (accountConfirm):\n\n"
     "email: %(email)s\ntoken: %(token)s\n\nIf you did not register, ignore this email.":

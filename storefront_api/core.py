@@ -162,6 +162,77 @@ def _guarded(field, *, max_results: int):
     return guarded
 
 
+def direct_model_attributes(graphql_schema) -> int:
+    """Plain model columns and cached to-one relations read straight from the instance.
+
+    strawberry_django gives every field of a Django type its own resolver (its fields are never
+    "basic"), so a column like Product.name costs strawberry's whole chain per row: an Info
+    object, argument conversion, the extension chain and the field's get_result, for what is
+    `instance.__dict__["name"]`. For the fields that are exactly that (no resolver, arguments,
+    extensions or permissions; a concrete non-file column, or a forward to-one relation the
+    queryset already fetched), the resolver here reads the instance directly and falls back to
+    strawberry_django's own resolver whenever the value is not loaded (deferred columns, an
+    uncached relation), so the answers are the same. Returns how many fields it took.
+    """
+    from django.core.exceptions import FieldDoesNotExist
+    from django.db.models import FileField, ForeignKey, OneToOneField
+    from strawberry_django.fields.base import StrawberryDjangoFieldBase
+
+    taken = 0
+    for type_ in graphql_schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for field in type_.fields.values():
+            definition = field.extensions.get("strawberry-definition")
+            if (
+                field.args
+                or field.resolve is None
+                or not isinstance(definition, StrawberryDjangoFieldBase)
+                or getattr(definition, "base_resolver", None) is not None
+                or definition.extensions
+                or getattr(definition, "permission_classes", None)
+                or getattr(definition, "annotate", None)
+            ):
+                continue
+            # The type the field belongs to (django_model is the model a relation points at).
+            model = getattr(getattr(definition, "origin_django_type", None), "model", None)
+            if model is None:
+                continue
+            name = definition.django_name or definition.python_name
+            try:
+                column = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if isinstance(column, (ForeignKey, OneToOneField)) and column.name == name:
+                field.resolve = _cached_relation(name, field.resolve)
+            elif column.concrete and not column.is_relation and not isinstance(column, FileField) and column.attname == name:
+                field.resolve = _loaded_column(name, field.resolve)
+            else:
+                continue
+            taken += 1
+    return taken
+
+
+def _loaded_column(name: str, fallback):
+    def resolve(source, info, **kwargs):
+        try:
+            return source.__dict__[name]
+        except (KeyError, AttributeError):
+            return fallback(source, info, **kwargs)
+
+    return resolve
+
+
+def _cached_relation(name: str, fallback):
+    def resolve(source, info, **kwargs):
+        try:
+            return source._state.fields_cache[name]
+        except (KeyError, AttributeError):
+            return fallback(source, info, **kwargs)
+
+    return resolve
+
+
 def _parse_decimal(value: object) -> Decimal:
     try:
         number = Decimal(str(value))

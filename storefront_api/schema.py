@@ -12,7 +12,7 @@ from backend.core.query_cost import QueryLimitsExtension
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
-from .core import FiniteDecimal, StorefrontExecutionContext, guard_arguments
+from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attributes, guard_arguments
 from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
 from .promotions import PromotionMutation, PromotionQuery
@@ -75,3 +75,5 @@ schema = StorefrontSchema(
 
 # Malformed IDs and page arguments answer NOT_FOUND or a page, never raise (wrapped once, here).
 guard_arguments(schema._schema, max_results=schema.config.relay_max_results)
+# Plain columns and fetched to-one relations are read from the instance, not through strawberry's chain.
+direct_model_attributes(schema._schema)

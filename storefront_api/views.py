@@ -1,8 +1,12 @@
+import dataclasses
+
 from cross_web import HTTPException
 from django.conf import settings
 from strawberry.django.views import GraphQLView
+from strawberry.types import ExecutionResult
 
 from backend.core.observability import graphql_result_payload
+from backend.graphql.core import persisted_queries
 from backend.graphql.core.csrf_prevention import RefuseCrossSiteRequests
 from backend.graphql.core.views import BearerTokenView
 
@@ -29,3 +33,15 @@ class StorefrontGraphQLView(RefuseCrossSiteRequests, BearerTokenView, GraphQLVie
             return super().parse_http_body(request)
         except UnicodeDecodeError as error:
             raise HTTPException(400, "Unable to parse request body as UTF-8 JSON") from error
+
+    def execute_single(self, *, request, request_adapter, sub_response, context, root_value, request_data):
+        """Automatic persisted queries (persisted_queries.py) before anything else of the operation."""
+        resolved = persisted_queries.resolve(request_data.query, request_data.extensions)
+        if resolved.error is not None:
+            return ExecutionResult(data=None, errors=[resolved.error])
+        if resolved.query is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=resolved.query)
+        return super().execute_single(
+            request=request, request_adapter=request_adapter, sub_response=sub_response, context=context,
+            root_value=root_value, request_data=request_data,
+        )

@@ -5,7 +5,8 @@ opens its VendorClosure here. Once the cooling-off period
 (settings.VENDOR_CLOSURE_COOLING_OFF_DAYS) is over, no order is unreleased and
 no dispute is open, the periodic task (or staff, with vendorCloseComplete)
 settles it: the deposit goes back to the available balance (deposit_release),
-the available balance is paid out, and the store becomes CLOSED. The entry fee
+the store becomes CLOSED, and once that is committed the available balance is
+paid out (closure_payout: the gateway is not asked under the settlement's locks). The entry fee
 is not refunded. A store that never traded closes at once and gets its deposit
 back at once.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.apps import apps
 from django.conf import settings
@@ -28,7 +30,7 @@ from . import accounts
 from . import services as movements
 from .error_codes import FinanceErrorCode
 from .ledger import account_balances
-from .models import ClosureStatus, PayoutTrigger, VendorClosure
+from .models import ClosureStatus, Payout, PayoutTrigger, VendorClosure
 from .payouts import payout_create
 from .standing import vendor_restriction_lift
 
@@ -99,21 +101,31 @@ def _settle_money(closure: VendorClosure, vendor: Vendor) -> None:
     closure.status = ClosureStatus.SETTLED
     closure.settled_at = timezone.now()
     closure.save(update_fields=["deposit_returned", "status", "settled_at"])
+    # Paid out once the settlement is committed: the gateway is never asked under the locks held here.
+    transaction.on_commit(partial(closure_payout, closure.pk))
+
+
+def closure_payout(closure_id: int) -> Payout | None:
+    """Everything available paid out to a settled store (no minimum), once: the payout's key is
+    the closure's. Run after the settlement's transaction; staff may run it again."""
+    closure = VendorClosure.objects.select_related("vendor").get(pk=closure_id)
+    vendor = closure.vendor
     available = account_balances([accounts.vendor_available(vendor.pk)])[accounts.vendor_available(vendor.pk)]
-    if available.amount > 0:
-        try:
-            with transaction.atomic():
-                payout_create(
-                    actor=None,
-                    vendor=vendor,
-                    amount=available,
-                    derived_key=f"closure:{closure.pk}:payout",
-                    trigger=PayoutTrigger.CLOSURE,
-                    enforce_minimum=False,
-                )
-        except DomainError as error:
-            # The money stays available; staff pay it out with payoutCreate once the gateway can.
-            logger.warning("Closure payout of vendor %s failed: %s", vendor.pk, error.message)
+    if available.amount <= 0:
+        return None
+    try:
+        return payout_create(
+            actor=None,
+            vendor=vendor,
+            amount=available,
+            derived_key=f"closure:{closure.pk}:payout",
+            trigger=PayoutTrigger.CLOSURE,
+            enforce_minimum=False,
+        )
+    except DomainError as error:
+        # The money stays available; staff pay it out with payoutCreate once the gateway can.
+        logger.warning("Closure payout of vendor %s failed: %s", vendor.pk, error.message)
+        return None
 
 
 def vendor_closure_settle(*, actor, vendor: Vendor, now: datetime | None = None) -> Vendor:

@@ -2,9 +2,11 @@
 
 payoutCreate and the payout schedule both end in payout_create: under the
 vendor's row lock, at least settings.PAYOUT_MINIMUM_AMOUNT, at most what is
-available, one Payout per idempotency key. payments.transfer_create reserves
-the amount, asks the gateway and settles it, or gives it back to available
-when the transfer fails (or later, when the gateway's webhook says so).
+available, one Payout per idempotency key. The payout and its transfer are
+claimed and the amount reserved in one transaction (payments.transfer_claim);
+the gateway is asked after it, with no lock held (payments.transfer_send), and
+the answer settles it, or gives it back to available when the transfer fails
+(or later, when the gateway's webhook says so).
 """
 
 from __future__ import annotations
@@ -62,6 +64,31 @@ def payout_create(
         raise DomainError(
             FinanceErrorCode.PERMISSION_DENIED, "Only the store's owner or operator, or finance staff, may do this."
         )
+    payout, created = _payout_claim(
+        actor=actor, vendor=vendor, amount=amount, idempotency_key=idempotency_key, derived_key=derived_key,
+        trigger=trigger, enforce_minimum=enforce_minimum,
+    )
+    if payout.transfer is not None:
+        # The gateway is asked once the payout and its reserve are committed, with no lock held.
+        # No answer leaves it pending (reserved): the same key again, or payments.complete_transfers,
+        # asks again under the transfer's key.
+        payout.transfer = payments.transfer_send(payout.transfer)
+    if created:
+        audit_log(
+            actor=actor,
+            action="vendor.payout",
+            target=vendor,
+            payout=payout.pk,
+            amount=str(payout.amount),
+            trigger=trigger,
+            status=payout.status,
+        )
+    return payout
+
+
+def _payout_claim(*, actor, vendor, amount, idempotency_key, derived_key, trigger, enforce_minimum) -> tuple[Payout, bool]:
+    """The payout (an existing one for the key, or a new one with its transfer claimed and the
+    amount reserved) under the vendor's row lock; whether it is new."""
     with transaction.atomic():
         vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
         if vendor.status not in PAYABLE_STATUSES:
@@ -81,13 +108,13 @@ def payout_create(
                         "This idempotency key was used for another payout.",
                         field="idempotencyKey",
                     )
-                return existing
+                return existing, False
         account = accounts.vendor_available(vendor.pk)
         available = account_balance(account)
         key = idempotency_key or derived_key or f"{trigger}:vendor:{vendor.pk}:{last_transaction_id(account)}"
         existing = own_payouts.filter(idempotency_key=key).first()
         if existing is not None:
-            return existing
+            return existing, False
         amount = available if amount is None else amount
         if amount.currency.code != available.currency.code:
             raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, "Payouts are in the platform currency.")
@@ -114,21 +141,12 @@ def payout_create(
             requested_by=actor if actor is not None and actor.is_authenticated else None,
         )
         try:
-            payout.transfer = payments.transfer_create(vendor=vendor, amount=amount, payout_ref=payout.reference)
+            payout.transfer = payments.transfer_claim(vendor=vendor, amount=amount, payout_ref=payout.reference)
         except DomainError as error:
             code = FinanceErrorCode.__members__.get(error.code.name, FinanceErrorCode.GATEWAY_ERROR)
             raise DomainError(code, error.message, field=error.field) from error
         payout.save(update_fields=["transfer"])
-        audit_log(
-            actor=actor,
-            action="vendor.payout",
-            target=vendor,
-            payout=payout.pk,
-            amount=str(payout.amount),
-            trigger=trigger,
-            status=payout.status,
-        )
-    return payout
+    return payout, True
 
 
 def payout_day(day: date, schedule: str | None = None) -> bool:

@@ -18,13 +18,16 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from moneyed import Money
 
 from backend.core.exceptions import DomainError
 from backend.core.money import quantize
+from backend.core.periodic import record_processed
 from backend.finance import services as ledger
 from plugins.base import BasePlugin
 from plugins.manager import PluginsManager, get_plugins_manager
@@ -322,23 +325,28 @@ def payment_capture(*, payment: Payment, amount: Money | None = None, manager: P
         amount = _positive(amount) if amount is not None else payment.total
         if amount.amount > payment.amount or amount.currency.code != payment.currency:
             raise DomainError(PaymentErrorCode.INVALID, "Cannot capture more than was authorized.", field="amount")
-        response = _call(
-            manager,
-            payment.gateway,
-            "capture_payment",
-            CaptureData(
-                psp_reference=payment.psp_reference,
-                amount=amount.amount,
-                currency=payment.currency,
-                idempotency_key=f"{payment.idempotency_key}:capture",
-                payment_id=payment.pk,
-            ),
-        )
+        response = _gateway_capture(manager, payment, amount)
         if not response.success:
             raise _failure(response, PaymentErrorCode.GATEWAY_ERROR)
         payment.captured_amount = response.amount if response.amount is not None else amount.amount
         payment_machine.apply(payment, PaymentStatus.CAPTURED, update_fields=["captured_amount"])
     return payment
+
+
+def _gateway_capture(manager: PluginsManager, payment: Payment, amount: Money) -> GatewayResponse:
+    """Ask the gateway to capture `amount` of the authorization, under the payment's capture key."""
+    return _call(
+        manager,
+        payment.gateway,
+        "capture_payment",
+        CaptureData(
+            psp_reference=payment.psp_reference,
+            amount=amount.amount,
+            currency=payment.currency,
+            idempotency_key=f"{payment.idempotency_key}:capture",
+            payment_id=payment.pk,
+        ),
+    )
 
 
 def _gateway_void(manager: PluginsManager, payment: Payment) -> None:
@@ -428,18 +436,7 @@ def payment_capture_unlocked(*, payment: Payment, manager: PluginsManager | None
     payment = Payment.objects.get(pk=payment.pk)
     if payment.status != PaymentStatus.AUTHORIZED:
         return payment
-    response = _call(
-        manager,
-        payment.gateway,
-        "capture_payment",
-        CaptureData(
-            psp_reference=payment.psp_reference,
-            amount=payment.amount,
-            currency=payment.currency,
-            idempotency_key=f"{payment.idempotency_key}:capture",
-            payment_id=payment.pk,
-        ),
-    )
+    response = _gateway_capture(manager, payment, payment.total)
     if not response.success:
         # A concurrent capture under the same key (checkoutComplete and the webhook) may have
         # taken the money while this one was refused: the gateway's own state decides.
@@ -594,10 +591,19 @@ def _payout_gateway(manager: PluginsManager, gateway: str | None) -> str:
 def transfer_create(
     *, vendor, amount: Money, payout_ref: str, gateway: str | None = None, manager: PluginsManager | None = None
 ) -> Transfer:
-    """Pay a vendor out: reserve the amount from its available balance, transfer it through
-    the gateway, then settle (paid) or give it back (failed). A pending transfer stays
-    reserved until the gateway's webhook tells the outcome.
-    """
+    """Pay a vendor out: transfer_claim, then transfer_send (see each). Call it outside any
+    transaction: the gateway is asked between the two, with no row lock held."""
+    manager = manager or get_plugins_manager()
+    transfer = transfer_claim(vendor=vendor, amount=amount, payout_ref=payout_ref, gateway=gateway, manager=manager)
+    return transfer_send(transfer, manager=manager)
+
+
+def transfer_claim(
+    *, vendor, amount: Money, payout_ref: str, gateway: str | None = None, manager: PluginsManager | None = None
+) -> Transfer:
+    """The transfer of a payout, claimed under its key, its amount reserved from the vendor's
+    available balance (payout_reserve; once per payout however often this runs). May run
+    inside the caller's transaction (the payout's); nothing is asked of the gateway here."""
     _positive(amount)
     manager = manager or get_plugins_manager()
     gateway_id = _payout_gateway(manager, gateway)
@@ -621,24 +627,44 @@ def transfer_create(
                 return transfer
         ledger.payout_reserve(payout_ref=payout_ref, vendor=vendor, amount=amount)
         account = VendorGatewayAccount.objects.filter(vendor=vendor, gateway=gateway_id).first()
-        transfer.destination = account.account_id if account else ""
-        response = _call(
-            manager,
-            gateway_id,
-            "create_transfer",
-            TransferData(
-                amount=amount.amount,
-                currency=amount.currency.code,
-                vendor_id=vendor.pk,
-                idempotency_key=key,
-                destination=transfer.destination,
-                description=f"Payout {payout_ref}",
-                metadata={"payout": str(payout_ref), "vendor_id": str(vendor.pk)},
-            ),
-        )
-        transfer.psp_reference = response.psp_reference
+        destination = account.account_id if account else ""
+        if transfer.destination != destination:
+            transfer.destination = destination
+            transfer.save(update_fields=["destination", "updated_at"])
+    return transfer
+
+
+def transfer_send(transfer: Transfer, *, manager: PluginsManager | None = None) -> Transfer:
+    """Ask the gateway for a claimed transfer (no transaction open: the call may take its time),
+    then record the answer under the transfer's row lock: paid -> payout_settle, refused ->
+    payout_fail (the money back to available), pending or no answer -> still reserved, until
+    the gateway's webhook, a retry under the same key or payments.complete_transfers tells."""
+    if transfer.status != TransferStatus.PENDING or transfer.psp_reference:
+        return transfer
+    manager = manager or get_plugins_manager()
+    payout_ref = transfer.payout_ref
+    response = _call(
+        manager,
+        transfer.gateway,
+        "create_transfer",
+        TransferData(
+            amount=transfer.amount,
+            currency=transfer.currency,
+            vendor_id=transfer.vendor_id,
+            idempotency_key=transfer.idempotency_key,
+            destination=transfer.destination,
+            description=f"Payout {payout_ref}",
+            metadata={"payout": str(payout_ref), "vendor_id": str(transfer.vendor_id)},
+        ),
+    )
+    with transaction.atomic():
+        transfer = Transfer.objects.select_for_update(of=("self",)).select_related("vendor").get(pk=transfer.pk)
+        if transfer.status != TransferStatus.PENDING:
+            return transfer  # the gateway's webhook told the outcome first
+        amount, vendor = transfer.total, transfer.vendor
+        transfer.psp_reference = response.psp_reference or transfer.psp_reference
         transfer.error_message = response.error_message
-        fields = ["psp_reference", "error_message", "destination"]
+        fields = ["psp_reference", "error_message"]
         if response.success and response.status != GatewayStatus.PENDING:
             transfer_machine.apply(transfer, TransferStatus.PAID, update_fields=fields)
             ledger.payout_settle(payout_ref=payout_ref, vendor=vendor, amount=amount)
@@ -649,6 +675,27 @@ def transfer_create(
             # Pending at the gateway, or no answer: the money stays reserved until we know.
             transfer.save(update_fields=[*fields, "updated_at"])
     return transfer
+
+
+def transfers_complete(*, now=None, older_than=timedelta(minutes=5), manager: PluginsManager | None = None) -> int:
+    """The periodic task: ask again, under the same key, for every transfer whose request got
+    no answer (pending without a gateway reference) for `older_than`; returns how many settled."""
+    now = now or timezone.now()
+    manager = manager or get_plugins_manager()
+    unanswered = Transfer.objects.filter(
+        status=TransferStatus.PENDING, psp_reference="", updated_at__lte=now - older_than
+    ).order_by("pk")
+    settled = 0
+    for transfer in unanswered.iterator():
+        try:
+            transfer = transfer_send(transfer, manager=manager)
+        except DomainError as error:
+            logger.warning("Transfer %s: not sent again: %s", transfer.pk, error.message)
+            continue
+        if transfer.status != TransferStatus.PENDING:
+            settled += 1
+            record_processed("transfer", transfer.pk)
+    return settled
 
 
 # --- Webhooks ---

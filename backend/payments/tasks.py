@@ -11,3 +11,11 @@ from .reconciliation import reconcile_gateways
 def reconcile_gateways_task(day: str | None = None) -> dict:
     """Compare each gateway's records of a day (yesterday by default, ISO date) with ours; report mismatches."""
     return reconcile_gateways(date.fromisoformat(day) if day else None)
+
+
+@periodic_task("payments.complete_transfers")
+def complete_transfers_task() -> int:
+    """Ask again, under the same key, for payouts' transfers whose request got no answer."""
+    from .services import transfers_complete
+
+    return transfers_complete()

@@ -37,7 +37,7 @@ def balance(code) -> Decimal:
     return account_balance(code).amount
 
 
-def test_closure_returns_the_deposit_after_cooling_off_and_keeps_the_fee(vendors_staff, settings):
+def test_closure_returns_the_deposit_after_cooling_off_and_keeps_the_fee(vendors_staff, settings, django_capture_on_commit_callbacks):
     settings.VENDOR_CLOSURE_COOLING_OFF_DAYS = 90
     world = make_world()
     vendor, owner = world.vendor, world.owner
@@ -70,9 +70,11 @@ def test_closure_returns_the_deposit_after_cooling_off_and_keeps_the_fee(vendors
 
     available_before = balance(accounts.vendor_available(vendor.pk))
     assert available_before > 0
-    with freeze_time(later):
+    # The payout is asked for once the settlement committed (no gateway call under its locks).
+    with freeze_time(later), django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert closure.closures_settle() == 1
         assert closure.closures_settle() == 0  # safe to run twice
+    assert [c.func for c in callbacks if getattr(c, "func", None) is closure.closure_payout] == [closure.closure_payout]
     vendor.refresh_from_db()
     assert vendor.status == VendorStatus.CLOSED
     record.refresh_from_db()
@@ -98,10 +100,11 @@ def test_staff_complete_a_settled_closure(vendors_staff):
     assert balance(accounts.vendor_deposit(vendor.pk)) == 0
 
 
-def test_a_store_that_never_traded_gets_its_deposit_back_at_once():
+def test_a_store_that_never_traded_gets_its_deposit_back_at_once(django_capture_on_commit_callbacks):
     vendor, owner = vendor_with_owner(status=VendorStatus.ONBOARDING)
     top_up_deposit(vendor, "300.00")
-    closed = api_for(owner).mutate(CLOSE, {"id": gid("Vendor", vendor)})
+    with django_capture_on_commit_callbacks(execute=True):
+        closed = api_for(owner).mutate(CLOSE, {"id": gid("Vendor", vendor)})
     assert closed["vendor"]["status"] == "CLOSED"
     assert balance(accounts.vendor_deposit(vendor.pk)) == 0
     assert Payout.objects.get(vendor=vendor).amount == Decimal("300.00")

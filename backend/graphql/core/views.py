@@ -12,6 +12,7 @@ from backend.accounts.jwt import TokenError
 from backend.core import query_cost
 from backend.core.observability import format_graphql_error
 
+from . import persisted_queries
 from .csrf_prevention import RefuseCrossSiteRequests
 from .execution import CoreExecutionContext
 from .middleware import PaginationMiddleware
@@ -79,6 +80,10 @@ class CoreGraphQLView(RefuseCrossSiteRequests, BearerTokenView, FileUploadGraphQ
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
         """Token limit before parsing; depth, alias and cost limits before the other validation
         rules and execution."""
+        resolved = persisted_queries.resolve(query, self._extensions(request, data))
+        if resolved.error is not None:
+            return ExecutionResult(data=None, errors=[resolved.error])
+        query = resolved.query
         refusal = query_cost.too_many_tokens(query)
         if refusal is not None:
             return ExecutionResult(data=None, errors=[refusal])
@@ -91,6 +96,17 @@ class CoreGraphQLView(RefuseCrossSiteRequests, BearerTokenView, FileUploadGraphQ
             )
         ]
         return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
+
+    @staticmethod
+    def _extensions(request, data):
+        """The request's extensions: a JSON object in the body, or a JSON string in a GET's query string."""
+        extensions = request.GET.get("extensions") or (data.get("extensions") if isinstance(data, dict) else None)
+        if isinstance(extensions, str):
+            try:
+                extensions = json.loads(extensions)
+            except ValueError:
+                return None
+        return extensions if isinstance(extensions, dict) else None
 
     def get_response(self, request, data, show_graphiql=False):
         result, status_code = super().get_response(request, data, show_graphiql)

@@ -229,6 +229,8 @@ class PayoutCreate(BaseMutation):
             "MANAGE_FINANCE). At least the platform minimum; a failed transfer returns the money to available."
         )
         error_type_class = FinanceError
+        # payout_create commits the payout before asking the gateway: no transaction around it.
+        atomic = False
 
     @classmethod
     def perform_mutation(cls, _root, info, vendor, amount=None, idempotency_key=None):
