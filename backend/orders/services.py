@@ -36,6 +36,7 @@ from backend.logistics.models import Shipment, ShipmentStatus
 from backend.payments import services as payments
 from backend.payments.models import Payment
 from backend.payments.models import PaymentStatus as PaymentState
+from backend.promotions.services import give_back_on_cancel as promotions_give_back
 from backend.promotions.settlement import order_refund_shares, subsidy_outstanding, subsidy_posting
 from plugins.logistics.interface import ContactAddress, Parcel, ShipmentRequest
 from plugins.manager import PluginsManager
@@ -905,6 +906,8 @@ def _cancel(order: Order, *, actor, by: str, reason: str, manager: PluginsManage
             order=order, amount=left, idempotency_key=f"order:{order.pk}:cancel", actor=actor, manager=manager,
             reason=reason or "Cancelled before shipment.",
         ).order
+    # The checkout's vouchers count as unused again once all its orders are cancelled.
+    promotions_give_back(order)
     audit_log(actor=actor, action="order.cancel", target=order, reason=reason, by=by, refunded=str(refunded.amount))
     return order
 

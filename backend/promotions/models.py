@@ -123,6 +123,10 @@ class VoucherRedemption(models.Model):
     amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Given back: every order placed with it was cancelled before shipment (no longer counted).",
+    )
 
     class Meta:
         ordering = ["id"]

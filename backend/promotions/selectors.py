@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.core.permissions import PlatformPermission, has_permission
+from backend.vendors.models import VendorRole
 from backend.vendors.selectors import vendor_id_of
 
 from .models import Coupon, Voucher
@@ -27,11 +28,23 @@ def visible_vouchers(user, queryset=None) -> QuerySet[Voucher]:
     return queryset.filter(vendor_id=vendor_id)
 
 
-def may_manage_voucher(user, voucher: Voucher) -> bool:
+def may_see_voucher(user, voucher: Voucher) -> bool:
+    """The rule of visible_vouchers for one voucher already loaded."""
     if manages_platform_vouchers(user):
         return True
     vendor_id = vendor_id_of(user)
     return vendor_id is not None and voucher.vendor_id == vendor_id
+
+
+def manages_store_vouchers(user) -> bool:
+    """A store's owner and operators run its vouchers (they spend the store's money); its customer
+    service sees them and may not change them."""
+    membership = getattr(user, "vendor_membership", None) if user is not None and user.is_authenticated else None
+    return membership is not None and membership.role in (VendorRole.OWNER, VendorRole.OPERATOR)
+
+
+def may_manage_voucher(user, voucher: Voucher) -> bool:
+    return manages_platform_vouchers(user) or (may_see_voucher(user, voucher) and manages_store_vouchers(user))
 
 
 def live_vouchers(now=None) -> QuerySet[Voucher]:

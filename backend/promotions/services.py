@@ -32,7 +32,7 @@ from .error_codes import PromotionErrorCode
 from .models import (
     CheckoutVoucher, Coupon, DiscountTarget, Funder, OrderDiscount, Voucher, VoucherKind, VoucherRedemption,
 )
-from .selectors import manages_platform_vouchers, may_manage_voucher
+from .selectors import manages_platform_vouchers, manages_store_vouchers, may_manage_voucher, may_see_voucher
 
 E = PromotionErrorCode
 
@@ -180,7 +180,7 @@ def checkout_pricing(checkout, packages, *, now: datetime | None = None, extra: 
 
 
 def _shopper_uses(voucher: Voucher, *, user, email: str) -> int:
-    query = VoucherRedemption.objects.filter(voucher_id=voucher.pk)
+    query = VoucherRedemption.objects.filter(voucher_id=voucher.pk, released_at__isnull=True)
     if user is not None and getattr(user, "is_authenticated", False):
         return query.filter(Q(user_id=user.pk) | Q(email__iexact=user.email)).count()
     if email:
@@ -380,6 +380,33 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
     Voucher.objects.filter(pk__in=used).update(used_count=F("used_count") + 1)
 
 
+def give_back_on_cancel(order, *, now=None) -> list[int]:
+    """orders' cancellation's one call, under the order's row lock once it is CANCELLED: when every
+    order of its checkout is cancelled (before shipment: unpaid, or paid and refunded in full), the
+    vouchers that checkout used count as unused again (Tmall gives an unused coupon back on a
+    cancelled order); the voucher rows are locked in id order, as at placement. A checkout with an
+    order still going keeps its vouchers used: the discount is part of what that order paid.
+    Returns the vouchers given back (none when run again)."""
+    from backend.orders.models import Order, OrderStatus
+
+    if Order.objects.filter(checkout_token=order.checkout_token).exclude(status=OrderStatus.CANCELLED).exists():
+        return []
+    pending = VoucherRedemption.objects.filter(checkout_token=order.checkout_token, released_at__isnull=True)
+    ids = sorted(set(pending.values_list("voucher_id", flat=True)))
+    if not ids:
+        return []
+    list(Voucher.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    released = []
+    for redemption in pending.select_for_update().order_by("voucher_id"):
+        redemption.released_at = now or timezone.now()
+        redemption.save(update_fields=["released_at"])
+        Voucher.objects.filter(pk=redemption.voucher_id, used_count__gt=0).update(used_count=F("used_count") - 1)
+        released.append(redemption.voucher_id)
+    if released:
+        audit_log(actor=None, action="voucher.given_back", target=order, vouchers=released)
+    return released
+
+
 def _checkout_line_variants(pricing: P.Pricing) -> dict[int, int]:
     from backend.checkout.models import CheckoutLine
 
@@ -518,6 +545,8 @@ def voucher_create(*, actor, data: VoucherInput, vendor: Vendor | None = None) -
         vendor = Vendor.objects.get(pk=own)
     if vendor is not None and not platform_staff and vendor.pk != own:
         raise DomainError(E.NOT_FOUND, _("No such store."), field="vendor")
+    if not platform_staff and not manages_store_vouchers(actor):
+        raise DomainError(E.PERMISSION_DENIED, _("Only the store's owner or operators manage its vouchers."))
     voucher = Voucher(
         vendor=vendor, kind="", currency=settings.DEFAULT_CURRENCY,
         platform_share_percent=Decimal(100) if vendor is None else Decimal(0),
@@ -532,8 +561,10 @@ def voucher_create(*, actor, data: VoucherInput, vendor: Vendor | None = None) -
 
 
 def voucher_update(*, actor, voucher: Voucher, data: VoucherInput) -> Voucher:
-    if not may_manage_voucher(actor, voucher):
+    if not may_see_voucher(actor, voucher):
         raise DomainError(E.NOT_FOUND, _("No such voucher."), field="id")
+    if not may_manage_voucher(actor, voucher):
+        raise DomainError(E.PERMISSION_DENIED, _("Only the store's owner or operators manage its vouchers."))
     with transaction.atomic():
         voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
         _apply_input(voucher, data, platform_staff=manages_platform_vouchers(actor))
@@ -547,7 +578,7 @@ def voucher_update(*, actor, voucher: Voucher, data: VoucherInput) -> Voucher:
 def voucher_for_manager(*, actor, voucher_id: int) -> Voucher:
     """The voucher, if the caller may manage it (NOT_FOUND otherwise: others' vouchers stay unseen)."""
     voucher = Voucher.objects.filter(pk=voucher_id).first()
-    if voucher is None or not may_manage_voucher(actor, voucher):
+    if voucher is None or not may_see_voucher(actor, voucher):
         raise DomainError(E.NOT_FOUND, _("No such voucher."), field="id")
     return voucher
 
