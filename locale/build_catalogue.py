@@ -4,8 +4,9 @@ translations below (English msgid -> Simplified Chinese). Run from the repositor
     xgettext --language=Python --keyword=_ --keyword=gettext --keyword=gettext_noop --from-code=UTF-8 --no-location \
         -o /tmp/messages.pot backend/accounts/*.py backend/vendors/services.py backend/core/query_cost.py \
         backend/graphql/core/hostile_input.py backend/graphql/core/csrf_prevention.py \
-        backend/graphql/core/persisted_queries.py \
-        backend/checkout/services.py backend/payments/reconciliation.py
+        backend/graphql/core/persisted_queries.py backend/catalog/services.py \
+        backend/checkout/services.py backend/payments/reconciliation.py \
+        backend/promotions/*.py backend/graphql/promotions/*.py storefront_api/promotions.py
     python locale/build_catalogue.py /tmp/messages.pot
     python manage.py compilemessages -l zh_Hans
 
@@ -137,6 +138,46 @@ ZH = {
     "No province or city with the code %(code)s.": "没有代码为 %(code)s 的省份或城市。",
     "List every picture of the listing exactly once.": "请把商品的每张图片列出一次，且只列一次。",
     "The refresh token is not valid.": "刷新令牌无效。",
+    # --- promotions ---
+    "A voucher on this checkout can no longer be used; remove it to see the new total.":
+    "结账单上有一张优惠券已无法使用；请移除它以查看新的总价。",
+    "Nothing in this checkout is covered by the voucher.": "结账单中没有适用该优惠券的商品。",
+    "The goods it covers do not reach the voucher's threshold yet.": "适用商品的金额尚未达到该优惠券的使用门槛。",
+    "Another voucher of the same kind is applied already.": "已使用了同类的另一张优惠券。",
+    "There is nothing left for the voucher to take off.": "已没有可供该优惠券抵扣的金额。",
+    "The voucher is not valid now.": "该优惠券当前不在有效期内。",
+    "The voucher has been used up.": "该优惠券已被领完或用完。",
+    "You have used this voucher as often as it allows.": "您使用该优惠券的次数已达上限。",
+    "No voucher with this code.": "没有该券码对应的优惠券。",
+    "Give a voucher code or a claimed coupon.": "请输入券码或选择已领取的优惠券。",
+    "You have not claimed this coupon.": "您尚未领取该优惠券。",
+    "This checkout was completed; start a new one.": "该结账单已完成，请重新下单。",
+    "This voucher is not applied to the checkout.": "结账单上没有使用该优惠券。",
+    "Sign in to claim coupons.": "请登录后领取优惠券。",
+    "No such coupon.": "没有该优惠券。",
+    "You have claimed this coupon already.": "您已领取过该优惠券。",
+    "Give an amount in the currency's unit.": "请以该币种的单位填写金额。",
+    "Amounts cannot be negative.": "金额不能为负数。",
+    "Give the voucher a name of at most 128 characters.": "请为优惠券填写不超过 128 个字符的名称。",
+    "A code is up to 32 letters and digits.": "券码最多由 32 个字母和数字组成。",
+    "Unknown voucher kind.": "未知的优惠券类型。",
+    "Only platform staff set the platform's share of a voucher.": "只有平台工作人员可以设置优惠券中平台承担的比例。",
+    "A share is between 0 and 100 percent.": "承担比例须在 0 到 100% 之间。",
+    "A limit is at least 1.": "限制次数至少为 1。",
+    "Choose the voucher's kind.": "请选择优惠券类型。",
+    "Give the amount off.": "请填写优惠金额。",
+    "The amount off must be below the threshold.": "优惠金额必须低于使用门槛。",
+    "A percentage off is above 0 and below 100.": "折扣百分比须大于 0 且小于 100。",
+    "The voucher must end after it starts.": "优惠券的结束时间必须晚于开始时间。",
+    "A voucher has a code, or is a claimable coupon, or both.": "优惠券须设有券码，或可供领取，或两者兼有。",
+    "No such category.": "没有该类目。",
+    "No such product.": "没有该商品。",
+    "A store's voucher covers that store only.": "店铺优惠券只适用于本店铺。",
+    "No such store.": "没有该店铺。",
+    "Another voucher has this code.": "该券码已被另一张优惠券使用。",
+    "Only a store's staff or finance staff create vouchers.": "只有店铺员工或财务工作人员可以创建优惠券。",
+    "Only the store's owner or operators manage its vouchers.": "只有店主或运营可以管理店铺的优惠券。",
+    "No such voucher.": "没有该优惠券。",
 }
 
 

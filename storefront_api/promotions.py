@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.types import Info
 
@@ -109,7 +110,7 @@ class PromotionMutation:
             pk = key_or_not_found(voucher, "Voucher", field="voucher")
             found = VoucherModel.objects.filter(pk=pk, claimable=True).first()
             if found is None:
-                raise DomainError(PromotionErrorCode.NOT_FOUND, "No such coupon.", field="voucher")
+                raise DomainError(PromotionErrorCode.NOT_FOUND, _("No such coupon."), field="voucher")
             return {"coupon": _coupon(services.coupon_claim(user=current_user(info), voucher=found))}
 
         return run_mutation(CouponClaimPayload, PromotionError, action)

@@ -170,3 +170,17 @@ def test_an_orders_discounts_and_their_funders_on_the_core_api(core_api, world):
     )
     # The other store's order stays out of reach.
     assert tea_api.execute(ORDER, {"id": gid("Order", orders[1])})["order"] is None
+
+
+@pytest.mark.parametrize(("language", "message"), [
+    ("zh-CN,zh;q=0.9", "适用商品的金额尚未达到该优惠券的使用门槛。"),
+    ("en-US,en;q=0.9", "The goods it covers do not reach the voucher's threshold yet."),
+])
+def test_voucher_refusals_follow_accept_language(storefront_api, world, language, message):
+    w = world
+    platform_voucher(code="BIG", value="50", min_spend="1000")
+    checkout = ready_checkout(w["shopper"], [(w["green"], 1)])
+    api = storefront_api.login(w["shopper"])
+    api.client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    payload = api.mutate(APPLY, {"id": gid("Checkout", checkout), "code": "big"})
+    assert payload["errors"] == [{"field": "code", "code": "VOUCHER_NOT_APPLICABLE", "message": message}]

@@ -1,4 +1,5 @@
 import graphene
+from django.utils.translation import gettext as _
 
 from backend.core.exceptions import DomainError
 from backend.promotions import services
@@ -67,7 +68,7 @@ class VoucherCreate(BaseMutation):
         if vendor is not None:
             vendor_obj = Vendor.objects.filter(pk=decode_id(vendor, "Vendor", field="vendor")).first()
             if vendor_obj is None:
-                raise DomainError(PromotionErrorCode.NOT_FOUND, "No such store.", field="vendor")
+                raise DomainError(PromotionErrorCode.NOT_FOUND, _("No such store."), field="vendor")
         voucher = services.voucher_create(actor=info.context.user, data=_input(input), vendor=vendor_obj)
         return cls(voucher=voucher, errors=[])
 
