@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -67,3 +69,19 @@ def shopper_coupons(user) -> QuerySet[Coupon]:
     if user is None or not user.is_authenticated:
         return Coupon.objects.none()
     return Coupon.objects.filter(user_id=user.pk).select_related("voucher", "voucher__vendor")
+
+
+def order_discounts_by_funder(order_ids) -> dict[int, list[tuple[str, Decimal]]]:
+    """Each order's discounts summed by funder (goods and shipping), in one query."""
+    from django.db.models import Sum
+
+    from .models import OrderDiscount
+
+    found: dict[int, list[tuple[str, Decimal]]] = {}
+    rows = (
+        OrderDiscount.objects.filter(order_id__in=list(order_ids)).values("order_id", "funder")
+        .annotate(total=Sum("amount")).order_by("order_id", "funder")
+    )
+    for row in rows:
+        found.setdefault(row["order_id"], []).append((row["funder"], row["total"]))
+    return found

@@ -129,3 +129,59 @@ def test_a_store_voucher_is_paid_by_the_store_alone(world):
     assert order.commission_amount == (Decimal("85.00") * order.lines.get().commission_rate).quantize(Decimal("0.01"))
     assert available(w["tea"]) == order.total_amount - order.commission_amount
     assert ledger_problems() == []
+
+
+STATEMENT = """query($vendor: ID!, $from: Date!, $to: Date!) {
+  vendorStatement(vendor: $vendor, from: $from, to: $to) {
+    openingBalance { amount } closingBalance { amount }
+    lines { kind balance { amount } transactionIds discounts { funder amount { amount } } }
+    csvUrl
+  }
+}"""
+
+
+def test_the_statement_shows_the_discounts_by_funder_and_the_subsidy_line(world, core_api):
+    """Sales: what the shopper paid, with the store's and the platform's discounts beside it; the
+    promotions line: the platform's subsidy paid at release less what a refund took back; opening
+    plus the lines is the closing balance."""
+    from datetime import date
+
+    from graphql_relay import to_global_id
+
+    w = world
+    platform_voucher(code="FESTIVAL", value="30", min_spend="250")
+    store_voucher(w["tea_owner"], code="TEA10", value="10", min_spend="100")
+    checkout = ready_checkout(w["shopper"], [(w["green"], 1), (w["scarf"], 1)])
+    services.checkout_voucher_apply(checkout=checkout, user=w["shopper"], code="TEA10")
+    services.checkout_voucher_apply(checkout=checkout, user=w["shopper"], code="FESTIVAL")
+    result = complete(checkout, user=w["shopper"])
+    tea_order = min(result.orders, key=lambda o: o.vendor_id)
+    release(tea_order, w["tea_owner"], w["shopper"])
+    tea_order.refresh_from_db()
+    orders_services.order_refund(order=tea_order, amount=cny("40.00"), idempotency_key="tea-part", actor=None)
+    taken_back = LedgerTransaction.objects.get(kind=TransactionKind.PROMOTION_SUBSIDY_RETURN).entries.get(
+        account__code=accounts.PLATFORM_PROMOTIONS
+    ).amount
+
+    today = date.today().isoformat()
+    statement = core_api.login(w["tea_owner"]).execute(
+        STATEMENT, {"vendor": to_global_id("Vendor", w["tea"].pk), "from": today, "to": today}
+    )["vendorStatement"]
+    lines = {line["kind"]: line for line in statement["lines"]}
+    assert lines["SALES"]["balance"] == {"amount": str(tea_order.total_amount)}
+    assert lines["SALES"]["discounts"] == [
+        {"funder": "PLATFORM", "amount": {"amount": "9.31"}}, {"funder": "STORE", "amount": {"amount": "10.00"}},
+    ]
+    subsidy = Decimal("9.31") - Decimal(taken_back) / 100
+    assert lines["PROMOTIONS"]["balance"] == {"amount": str(subsidy)}
+    assert len(lines["PROMOTIONS"]["transactionIds"]) == 2  # paid at release, part taken back on the refund
+    assert lines["ADJUSTMENTS"]["transactionIds"] == []
+    assert all(line["discounts"] == [] for kind, line in lines.items() if kind != "SALES")
+    total = sum(Decimal(line["balance"]["amount"]) for line in statement["lines"])
+    assert Decimal(statement["openingBalance"]["amount"]) + total == Decimal(statement["closingBalance"]["amount"])
+    assert available(w["tea"]) + pending(w["tea"]) == Decimal(statement["closingBalance"]["amount"])
+    from django.test import Client
+
+    rows = Client().get(statement["csvUrl"]).content.decode().splitlines()
+    assert "sales: discounts funded by the platform,9.31,,,CNY," in rows
+    assert "sales: discounts funded by the store,10.00,,,CNY," in rows
