@@ -111,6 +111,16 @@ export type CategoryFeePlanInput = {
   feeRebateRules?: InputMaybe<Array<FeeRebateRuleInput>>;
 };
 
+/** Who pays for a discount. */
+export type DiscountFunder =
+  | 'PLATFORM'
+  | 'STORE';
+
+/** An enumeration. */
+export type DiscountTarget =
+  | 'GOODS'
+  | 'SHIPPING';
+
 /** An enumeration. */
 export type DisputeErrorCode =
   | 'AMOUNT_TOO_HIGH'
@@ -274,6 +284,7 @@ export type LedgerAccountKind =
   | 'PAYOUTS'
   | 'PLATFORM_COMMISSION'
   | 'PLATFORM_FEES'
+  | 'PLATFORM_PROMOTIONS'
   | 'VENDOR_AVAILABLE'
   | 'VENDOR_DEPOSIT'
   | 'VENDOR_PENDING';
@@ -292,6 +303,8 @@ export type LedgerTransactionKind =
   | 'PAYOUT_RESERVE'
   | 'PAYOUT_REVERSE'
   | 'PAYOUT_SETTLE'
+  | 'PROMOTION_SUBSIDY'
+  | 'PROMOTION_SUBSIDY_RETURN'
   | 'REFUND_FROM_ESCROW'
   | 'REFUND_FROM_VENDOR';
 
@@ -531,6 +544,21 @@ export type ProductVariantUpdateInput = {
 };
 
 /** An enumeration. */
+export type PromotionErrorCode =
+  | 'ALREADY_CLAIMED'
+  | 'CODE_TAKEN'
+  | 'GRAPHQL_ERROR'
+  | 'INVALID'
+  | 'INVALID_TRANSITION'
+  | 'NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'REQUIRED'
+  | 'SIGN_IN_REQUIRED'
+  | 'VOUCHER_LIMIT_REACHED'
+  | 'VOUCHER_NOT_ACTIVE'
+  | 'VOUCHER_NOT_APPLICABLE';
+
+/** An enumeration. */
 export type ReconciliationMismatchKind =
   | 'CHARGE'
   | 'REFUND'
@@ -590,6 +618,7 @@ export type StatementLineKind =
   | 'DEPOSIT'
   | 'FEES'
   | 'PAYOUTS'
+  | 'PROMOTIONS'
   | 'REFUNDS'
   | 'SALES';
 
@@ -704,6 +733,49 @@ export type VendorUpdateInput = {
   /** Region code (GB/T 2260, a province or city of shippingRegions) the store's packages leave from. */
   shippingOrigin?: InputMaybe<Scalars['String']['input']>;
 };
+
+export type VoucherFilterInput = {
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only platform vouchers (true) or only stores' (false). */
+  platform?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Staff: one store's vouchers. */
+  vendor?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type VoucherInput = {
+  /** In scope: these categories and their descendants. */
+  categories?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Shoppers may claim it as a coupon (the store's page). */
+  claimable?: InputMaybe<Scalars['Boolean']['input']>;
+  /** What shoppers type (letters and digits); empty: a claimable coupon only. */
+  code?: InputMaybe<Scalars['String']['input']>;
+  endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  kind?: InputMaybe<VoucherKind>;
+  /** Cap of a percentage voucher. */
+  maxDiscount?: InputMaybe<Scalars['Decimal']['input']>;
+  /** Threshold: the goods it covers must come to at least this (满减). */
+  minSpend?: InputMaybe<Scalars['Decimal']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Uses per shopper (default 1). */
+  perShopperLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** Staff only: the platform's part of each discount (0 to 100). */
+  platformSharePercent?: InputMaybe<Scalars['Decimal']['input']>;
+  products?: InputMaybe<Array<Scalars['ID']['input']>>;
+  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Uses in all (counted at order placement). */
+  usageLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** Amount off, or the percentage off (10 = 10%). */
+  value?: InputMaybe<Scalars['Decimal']['input']>;
+  /** A platform voucher limited to these stores. */
+  vendors?: InputMaybe<Array<Scalars['ID']['input']>>;
+};
+
+/** An enumeration. */
+export type VoucherKind =
+  | 'AMOUNT_OFF'
+  | 'FREE_SHIPPING'
+  | 'PERCENTAGE';
 
 export type MyApplicationsQueryVariables = Exact<{ [key: string]: never; }>;
 
