@@ -28,7 +28,7 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import ProductVariant, Vendor
 from .core import Money, current_user, error_type, run_mutation
-from .discounts import AppliedVoucher, Discount, applied_vouchers, package_discounts
+from .discounts import AppliedVoucher, Discount, FlashSaleOffer, applied_vouchers, flash_offer, package_discounts
 from .ids import key_or_not_found
 from .orders import Order, PaymentChargeStatus
 
@@ -86,8 +86,12 @@ class CheckoutLine:
     id: relay.GlobalID
     variant: ProductVariant
     quantity: int
-    unit_price: Money
-    total_price: Money
+    unit_price: Money = strawberry.field(description="The regular price of one unit.")
+    total_price: Money = strawberry.field(description="Regular price x quantity (discounts: the package's).")
+    flash_sale: FlashSaleOffer | None = strawberry.field(
+        default=None, description="The flash sale pricing this line now, if any (its price, badge, countdown)."
+    )
+    promotional_units: int = strawberry.field(default=0, description="Units of the line at the flash sale's price.")
 
 
 @strawberry.type(description="A carrier service's offer for one store's package.")
@@ -123,14 +127,20 @@ def _line_id(pk: int) -> relay.GlobalID:
     return relay.GlobalID("CheckoutLine", str(pk))
 
 
-def _line(line, currency: str) -> CheckoutLine:
+def _line(line, currency: str, pricing=None) -> CheckoutLine:
     unit = line.unit_price(currency)
+    sale, units = None, 0
+    if pricing is not None and line.pk in pricing.flash_units:
+        sale_id, units = pricing.flash_units[line.pk]
+        sale = flash_offer(pricing.flash_sales[sale_id], unit.amount, currency)
     return CheckoutLine(
         id=_line_id(line.pk),
         variant=line.variant,
         quantity=line.quantity,
         unit_price=Money.from_value(unit),
         total_price=Money.from_value(unit * line.quantity),
+        flash_sale=sale,
+        promotional_units=units,
     )
 
 
@@ -139,6 +149,7 @@ class CheckoutPackage:
     package: strawberry.Private[services.CheckoutPackage]
     checkout: strawberry.Private[CheckoutModel]
     voucher_models: strawberry.Private[dict | None] = None
+    pricing: strawberry.Private[object] = None
 
     @strawberry.field
     def vendor(self) -> Vendor:
@@ -146,7 +157,7 @@ class CheckoutPackage:
 
     @strawberry.field
     def lines(self) -> list[CheckoutLine]:
-        return [_line(line, self.checkout.currency) for line in self.package.lines]
+        return [_line(line, self.checkout.currency, self.pricing) for line in self.package.lines]
 
     @strawberry.field(description="Offers of the active carriers, cheapest first; empty without an address.")
     def shipping_quotes(self, info: Info) -> list[ShippingQuote]:
@@ -230,12 +241,15 @@ class Checkout:
 
     @strawberry.field
     def lines(self) -> list[CheckoutLine]:
-        return [_line(line, self.model.currency) for line in self.summary.lines]
+        return [_line(line, self.model.currency, self.summary.pricing) for line in self.summary.lines]
 
     @strawberry.field(description="The lines grouped per store, each with its shipping quotes, discounts and totals.")
     def packages(self) -> list[CheckoutPackage]:
         vouchers = self.summary.pricing.vouchers if self.summary.pricing is not None else {}
-        return [CheckoutPackage(package=p, checkout=self.model, voucher_models=vouchers) for p in self.summary.packages]
+        return [
+            CheckoutPackage(package=p, checkout=self.model, voucher_models=vouchers, pricing=self.summary.pricing)
+            for p in self.summary.packages
+        ]
 
     @strawberry.field(description="Every discount of every package together.")
     def discount(self) -> Money:

@@ -9,6 +9,10 @@ from enum import Enum
 import strawberry
 from strawberry import relay
 
+from django.utils import timezone
+
+from backend.promotions.flash_sales import flash_label
+from backend.promotions.models import FlashSale as FlashSaleModel
 from backend.promotions.models import Voucher as VoucherModel
 from backend.promotions.services import reason_message
 
@@ -129,3 +133,60 @@ def applied_vouchers(pricing) -> list[AppliedVoucher]:
         )
         for pk, voucher in pricing.vouchers.items()
     ]
+
+
+@strawberry.type(
+    name="FlashSale",
+    description="限时折扣 / 秒杀: the event price of a variant in a window, for a promotional quantity.",
+)
+class FlashSaleOffer:
+    model: strawberry.Private[FlashSaleModel]
+    regular: strawberry.Private[Money]
+
+    @strawberry.field
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("FlashSale", str(self.model.pk))
+
+    @strawberry.field(description="What the badge says (the store's name for the sale, or “Flash sale”).")
+    def badge(self) -> str:
+        return flash_label(self.model)
+
+    @strawberry.field(description="The event price of one unit.")
+    def price(self) -> Money:
+        return Money.from_value(self.model.price)
+
+    @strawberry.field(description="The regular price, shown struck through.")
+    def original_price(self) -> Money:
+        return self.regular
+
+    @strawberry.field(description="In its window now (else it is coming: count down to startsAt).")
+    def live(self) -> bool:
+        return self.model.starts_at <= timezone.now() < self.model.ends_at
+
+    @strawberry.field
+    def starts_at(self) -> datetime:
+        return self.model.starts_at
+
+    @strawberry.field(description="When the price ends: the countdown's end.")
+    def ends_at(self) -> datetime:
+        return self.model.ends_at
+
+    @strawberry.field(description="Units on sale in all.")
+    def quantity(self) -> int:
+        return self.model.quantity
+
+    @strawberry.field(description="Units still to be had at the price.")
+    def remaining(self) -> int:
+        return self.model.remaining
+
+    @strawberry.field
+    def sold_out(self) -> bool:
+        return self.model.remaining == 0
+
+    @strawberry.field(description="Units one shopper may buy at the price; null: no limit.")
+    def per_shopper_limit(self) -> int | None:
+        return self.model.per_shopper_limit
+
+
+def flash_offer(sale, regular_amount, currency) -> FlashSaleOffer:
+    return FlashSaleOffer(model=sale, regular=Money(amount=regular_amount, currency=currency))

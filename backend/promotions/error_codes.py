@@ -18,5 +18,7 @@ class PromotionErrorCode(Enum):
     ALREADY_CLAIMED = "already_claimed"
     # The code is taken by another voucher.
     CODE_TAKEN = "code_taken"
+    # A flash sale's price shown is gone (sold out, over the shopper's limit, ended): nothing was charged.
+    PRICE_CHANGED = "price_changed"
     # Signing in is needed (claiming coupons, per-shopper limits on a coupon).
     SIGN_IN_REQUIRED = "sign_in_required"

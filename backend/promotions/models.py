@@ -142,7 +142,10 @@ class OrderDiscount(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="discounts")
     order_line = models.ForeignKey("orders.OrderLine", null=True, blank=True, on_delete=models.CASCADE, related_name="discounts")
     voucher = models.ForeignKey(Voucher, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    source = models.CharField(max_length=16, default="voucher", help_text="What gave it: voucher (later: member, points).")
+    flash_sale = models.ForeignKey("FlashSale", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(
+        max_length=16, default="voucher", help_text="What gave it: voucher, flash_sale (later: member, points)."
+    )
     label = models.CharField(max_length=160)
     funder = models.CharField(max_length=16, choices=Funder.choices)
     target = models.CharField(max_length=16, choices=DiscountTarget.choices)
@@ -155,3 +158,64 @@ class OrderDiscount(models.Model):
     @property
     def money(self) -> Money:
         return Money(quantize(self.amount, self.currency), self.currency)
+
+
+class FlashSale(models.Model):
+    """限时折扣 / 秒杀: a store's event price for one of its variants, from `starts_at` to `ends_at`,
+    for `quantity` units in all (its stock stays the variant's). The units sold at the price are
+    counted at order placement under the row's lock; the database refuses more than `quantity`."""
+
+    vendor = models.ForeignKey("vendors.Vendor", on_delete=models.CASCADE, related_name="flash_sales")
+    variant = models.ForeignKey("catalog.ProductVariant", on_delete=models.CASCADE, related_name="flash_sales")
+    name = models.CharField(max_length=128, blank=True, help_text="Shown on the badge; empty: “Flash sale”.")
+    price_amount = models.DecimalField(**AMOUNT, help_text="The event price of one unit.")
+    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
+    quantity = models.PositiveIntegerField(help_text="Units sold at the event price in all.")
+    sold_count = models.PositiveIntegerField(default=0, help_text="Units sold at the event price (at placement).")
+    per_shopper_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Units per shopper; empty: none.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["variant", "ends_at"], name="promotions_flash_variant"),
+            models.Index(fields=["vendor", "-starts_at"], name="promotions_flash_vendor"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sold_count__lte=models.F("quantity")),
+                                   name="promotions_flash_never_oversold"),
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                   name="promotions_flash_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'Flash sale'} {self.variant_id} @ {self.price_amount}"
+
+    @property
+    def price(self) -> Money:
+        return Money(quantize(self.price_amount, self.currency), self.currency)
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.quantity - self.sold_count)
+
+
+class FlashSalePurchase(models.Model):
+    """Units of one order bought at a flash sale's price (per-shopper limits count these)."""
+
+    flash_sale = models.ForeignKey(FlashSale, on_delete=models.PROTECT, related_name="purchases")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.EmailField(blank=True)
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True, help_text="Given back: the order was cancelled.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["flash_sale", "order"], name="promotions_flash_once_per_order")]
+        indexes = [models.Index(fields=["flash_sale", "user"]), models.Index(fields=["flash_sale", "email"])]

@@ -76,6 +76,19 @@ class VoucherTerms:
 
 
 @dataclass(frozen=True)
+class LineAdjustment:
+    """A price a line gets before any voucher (a flash sale's event price; later campaign and group
+    prices): worked out by its source, applied first, so thresholds count the price paid."""
+
+    source: str
+    source_id: int
+    label: str
+    funder: str
+    line_key: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Stacking:
     """Tmall's rule by default: one platform voucher per checkout, one store voucher per package."""
 
@@ -158,6 +171,9 @@ class Pricing:
     applied: list[int] = field(default_factory=list)  # voucher ids that gave something
     skipped: dict[int, str] = field(default_factory=dict)  # voucher id -> reason
     vouchers: dict = field(default_factory=dict)  # voucher id -> the voucher (set by services)
+    # Flash sales priced in: line key -> (flash sale id, units at the event price), and the sales by id.
+    flash_units: dict = field(default_factory=dict)
+    flash_sales: dict = field(default_factory=dict)
 
     @property
     def adjustments(self) -> list[Adjustment]:
@@ -221,6 +237,10 @@ class _State:
         return Money(from_minor(minor, self.currency), self.currency)
 
     def add(self, voucher: VoucherTerms, funder: str, target: str, vendor_id: int, line_key, minor: int) -> None:
+        self.add_from("voucher", voucher.id, voucher.label, funder, target, vendor_id, line_key, minor)
+
+    def add_from(self, source: str, source_id, label: str, funder: str, target: str, vendor_id: int, line_key,
+                 minor: int) -> None:
         if minor <= 0:
             return
         if target == GOODS:
@@ -228,7 +248,7 @@ class _State:
         else:
             self.shipping_net[vendor_id] -= minor
         self.adjustments.append(
-            Adjustment("voucher", voucher.id, voucher.label, funder, target, vendor_id, line_key, self.money(minor))
+            Adjustment(source, source_id, label, funder, target, vendor_id, line_key, self.money(minor))
         )
 
 
@@ -304,10 +324,20 @@ def _apply(state: _State, voucher: VoucherTerms, vendor_ids) -> str | None:
 
 
 def price_packages(
-    *, currency: str, packages: list[PackageInput], vouchers: list[VoucherTerms], stacking: Stacking = Stacking()
+    *, currency: str, packages: list[PackageInput], vouchers: list[VoucherTerms], stacking: Stacking = Stacking(),
+    line_adjustments: list[LineAdjustment] = (),
 ) -> Pricing:
-    """Price the packages with the vouchers (in the order given within each kind)."""
+    """Price the packages: the line adjustments first (event prices), then the vouchers (in the
+    order given within each kind)."""
     state = _State(currency, packages)
+    vendor_of_line = {line.key: p.vendor_id for p in packages for line in p.lines}
+    for item in line_adjustments:
+        if item.line_key not in vendor_of_line:
+            continue
+        vendor_id = vendor_of_line[item.line_key]
+        minor = min(to_minor(quantize(item.amount, currency), currency), state.line_net[item.line_key],
+                    state.package_net(vendor_id) - 1)
+        state.add_from(item.source, item.source_id, item.label, item.funder, GOODS, vendor_id, item.line_key, minor)
     skipped: dict[int, str] = {}
     applied: list[int] = []
     store_used: dict[int, int] = defaultdict(int)
@@ -349,6 +379,6 @@ def price_packages(
 
 
 __all__ = [
-    "Adjustment", "LineInput", "PackageInput", "PackagePricing", "Pricing", "Stacking", "VoucherTerms",
+    "Adjustment", "LineAdjustment", "LineInput", "PackageInput", "PackagePricing", "Pricing", "Stacking", "VoucherTerms",
     "largest_remainder", "price_packages", "minor_exponent",
 ]

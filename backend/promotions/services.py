@@ -167,13 +167,23 @@ def checkout_pricing(checkout, packages, *, now: datetime | None = None, extra: 
             skipped[voucher.pk] = "limit_reached"
         else:
             usable.append(voucher)
+    flash = _flash(checkout, packages, now=now)
     result = P.price_packages(
         currency=checkout.currency, packages=package_inputs(packages), vouchers=voucher_terms(usable),
-        stacking=stacking(),
+        stacking=stacking(), line_adjustments=flash.adjustments,
     )
     result.skipped.update(skipped)
     result.vouchers = {v.pk: v for v in vouchers}
+    result.flash_units, result.flash_sales = flash.units, flash.sales
     return result
+
+
+def _flash(checkout, packages, *, now=None, user=None):
+    """The flash sale prices of the checkout's lines for its shopper (applied before vouchers)."""
+    from .flash_sales import flash_line_adjustments
+
+    buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
+    return flash_line_adjustments(packages, currency=checkout.currency, user=buyer, email=checkout.email or "", now=now)
 
 
 # --- Shopper actions -------------------------------------------------------------------------
@@ -245,6 +255,7 @@ def checkout_voucher_apply(*, checkout, user, code: str | None = None, voucher_i
             packages=package_inputs(summary.packages),
             vouchers=voucher_terms(list(_with_scope(Voucher.objects.filter(pk__in=[v.pk for v in kept + [voucher]])))),
             stacking=rules,
+            line_adjustments=_flash(checkout, summary.packages, now=now, user=user).adjustments,
         )
         if voucher.pk not in priced.applied:
             reason = priced.skipped.get(voucher.pk, P.OUT_OF_SCOPE)
@@ -313,6 +324,7 @@ def best_vouchers(*, checkout, user, now=None) -> list[VoucherOffer]:
         )
     )
     inputs = package_inputs(summary.packages)
+    flash = _flash(checkout, summary.packages, now=now, user=user).adjustments
     buyer = checkout.user or (user if signed_in else None)
     offers = []
     for voucher in candidates:
@@ -322,7 +334,9 @@ def best_vouchers(*, checkout, user, now=None) -> list[VoucherOffer]:
             _check_usable(voucher, user=buyer, email=checkout.email, currency=checkout.currency, now=now)
         except DomainError:
             continue
-        priced = P.price_packages(currency=checkout.currency, packages=inputs, vouchers=voucher_terms([voucher]))
+        priced = P.price_packages(
+            currency=checkout.currency, packages=inputs, vouchers=voucher_terms([voucher]), line_adjustments=flash
+        )
         amount = priced.voucher_amount(voucher.pk)
         if amount.amount > 0:
             offers.append(
@@ -344,6 +358,10 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
         return
     now = now or timezone.now()
     currency = pricing.currency
+    from .flash_sales import redeem_flash_sales
+
+    # Flash sales first, then vouchers: every placement takes their row locks in that order.
+    redeem_flash_sales(pricing=pricing, orders=orders, user=user, email=email, now=now)
     used = sorted({a.source_id for a in pricing.adjustments if a.source == "voucher"})
     locked = {v.pk: v for v in Voucher.objects.select_for_update().filter(pk__in=used).order_by("pk")}
     buyer = user if user is not None and getattr(user, "is_authenticated", False) else None
@@ -363,10 +381,11 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
         line = None
         if adjustment.line_key is not None:
             line = lines[(order.pk, checkout_lines[adjustment.line_key])]
-        voucher = locked.get(adjustment.source_id)
+        voucher = locked.get(adjustment.source_id) if adjustment.source == "voucher" else None
+        flash_sale_id = adjustment.source_id if adjustment.source == "flash_sale" else None
         rows.append(
             OrderDiscount(
-                order=order, order_line=line, voucher=voucher, source=adjustment.source,
+                order=order, order_line=line, voucher=voucher, flash_sale_id=flash_sale_id, source=adjustment.source,
                 label=(f"{voucher.name} ({voucher.code})" if voucher is not None and voucher.code else adjustment.label)[:160],
                 funder=adjustment.funder, target=adjustment.target, amount=adjustment.amount.amount, currency=currency,
             )
@@ -389,6 +408,9 @@ def give_back_on_cancel(order, *, now=None) -> list[int]:
     Returns the vouchers given back (none when run again)."""
     from backend.orders.models import Order, OrderStatus
 
+    from .flash_sales import give_back_flash_units
+
+    give_back_flash_units(order, now=now)
     if Order.objects.filter(checkout_token=order.checkout_token).exclude(status=OrderStatus.CANCELLED).exists():
         return []
     pending = VoucherRedemption.objects.filter(checkout_token=order.checkout_token, released_at__isnull=True)

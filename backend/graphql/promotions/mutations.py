@@ -2,13 +2,13 @@ import graphene
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import DomainError
-from backend.promotions import services
+from backend.promotions import flash_sales, services
 from backend.promotions.error_codes import PromotionErrorCode
 from backend.vendors.models import Vendor
 
 from ..core.mutations import BaseMutation
 from ..core.nodes import decode_id, get_node
-from .types import PromotionError, VoucherKindEnum, VoucherType
+from .types import FlashSaleType, PromotionError, VoucherKindEnum, VoucherType
 
 
 class VoucherInput(graphene.InputObjectType):
@@ -88,3 +88,60 @@ class VoucherUpdate(BaseMutation):
     def perform_mutation(cls, _root, info, id, input):
         voucher = services.voucher_update(actor=info.context.user, voucher=get_node(info, id, VoucherType), data=_input(input))
         return cls(voucher=voucher, errors=[])
+
+
+class FlashSaleInput(graphene.InputObjectType):
+    name = graphene.String(description="Shown on the badge; empty: “Flash sale”.")
+    price = graphene.Decimal(description="The event price of one unit (below the regular price).")
+    quantity = graphene.Int(description="Units sold at the event price in all.")
+    per_shopper_limit = graphene.Int(description="Units one shopper may buy at the price.")
+    starts_at = graphene.DateTime()
+    ends_at = graphene.DateTime()
+    is_active = graphene.Boolean(description="False ends the sale at once.")
+
+
+def _flash_input(data) -> flash_sales.FlashSaleInput:
+    return flash_sales.FlashSaleInput(
+        name=data.get("name"), price=data.get("price"), quantity=data.get("quantity"),
+        per_shopper_limit=data.get("per_shopper_limit"), starts_at=data.get("starts_at"), ends_at=data.get("ends_at"),
+        is_active=data.get("is_active"),
+    )
+
+
+class FlashSaleCreate(BaseMutation):
+    flash_sale = graphene.Field(FlashSaleType)
+
+    class Arguments:
+        variant = graphene.ID(required=True, description="One of the store's variants.")
+        input = FlashSaleInput(required=True)
+
+    class Meta:
+        description = "A store's owner or operators put one of its variants on a flash sale (限时折扣 / 秒杀)."
+        error_type_class = PromotionError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, variant, input):
+        sale = flash_sales.flash_sale_create(
+            actor=info.context.user, variant_id=int(decode_id(variant, "ProductVariant", field="variant")),
+            data=_flash_input(input),
+        )
+        return cls(flash_sale=sale, errors=[])
+
+
+class FlashSaleUpdate(BaseMutation):
+    flash_sale = graphene.Field(FlashSaleType)
+
+    class Arguments:
+        id = graphene.ID(required=True)
+        input = FlashSaleInput(required=True)
+
+    class Meta:
+        description = "Change a flash sale of the store (isActive false ends it); never below the units sold."
+        error_type_class = PromotionError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, id, input):
+        sale = flash_sales.flash_sale_update(
+            actor=info.context.user, sale_id=int(decode_id(id, "FlashSale", field="id")), data=_flash_input(input)
+        )
+        return cls(flash_sale=sale, errors=[])

@@ -1,7 +1,7 @@
 import graphene
 from graphene_django import DjangoObjectType
 
-from backend.promotions import models, selectors
+from backend.promotions import flash_sales, models, selectors
 from backend.promotions.error_codes import PromotionErrorCode
 
 from ..core.types import CountableConnection, Money, choices_enum, error_type
@@ -95,3 +95,41 @@ class OrderDiscountType(graphene.ObjectType):
     @staticmethod
     def resolve_order_line(root, _info):
         return graphene.relay.Node.to_global_id("OrderLine", root.order_line_id) if root.order_line_id else None
+
+
+class FlashSaleType(DjangoObjectType):
+    price = graphene.Field(Money, required=True, description="The event price of one unit.")
+    original_price = graphene.Field(Money, required=True, description="The variant's regular price now.")
+    variant = graphene.Field("backend.graphql.catalog.types.ProductVariantType", required=True)
+    remaining = graphene.Int(required=True, description="Units still to be had at the price.")
+
+    class Meta:
+        model = models.FlashSale
+        name = "FlashSale"
+        interfaces = (graphene.relay.Node,)
+        connection_class = CountableConnection
+        fields = (
+            "id", "name", "quantity", "sold_count", "per_shopper_limit", "starts_at", "ends_at", "is_active",
+            "created_at",
+        )
+        description = "限时折扣 / 秒杀: a store's event price for one variant, in a window, for a promotional quantity."
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return flash_sales.visible_flash_sales(info.context.user, queryset)
+
+    @staticmethod
+    def resolve_price(root, _info):
+        return root.price
+
+    @staticmethod
+    def resolve_original_price(root, _info):
+        return root.variant.price
+
+    @staticmethod
+    def resolve_variant(root, _info):
+        return root.variant
+
+    @staticmethod
+    def resolve_remaining(root, _info):
+        return root.remaining
