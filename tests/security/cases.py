@@ -275,6 +275,16 @@ OWNED_CASES: list[Case] = [
       label="platform share", legit=(), staff=(MF,), attackers=("alpha_owner", *CORE_ATTACKERS)),
     m("voucherUpdate", lambda w: {"id": g("Voucher", w.platform_voucher), "input": {"value": "140"}},
       label="platform", legit=(), staff=(MF,), attackers=("alpha_owner", *CORE_ATTACKERS)),
+    q("flashSale", lambda w: {"id": g("FlashSale", A(w).flash_sale)}, legit=STAFF_ON_VENDOR, staff=(MF,)),
+    q("flashSales", lambda w: {"filter": {"vendor": g("Vendor", A(w).vendor)}, "first": 50}, label="filter",
+      legit=STAFF_ON_VENDOR, staff=(MF,), expect="list"),
+    # A flash sale is the store's own price: its owner and operators set it, platform staff only see it.
+    m("flashSaleCreate", lambda w: {"variant": g("ProductVariant", A(w).products["revised"].variants.first()),
+                                    "input": {"price": "1.00", "quantity": 100, "startsAt": "2030-01-01T00:00:00+08:00",
+                                              "endsAt": "2030-01-02T00:00:00+08:00"}},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
+    m("flashSaleUpdate", lambda w: {"id": g("FlashSale", A(w).flash_sale), "input": {"price": "1.00"}},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
     sm("productReviewCreate", lambda w: {"orderLine": g("OrderLine", A(w).order_disputed.lines.first()),
                                          "rating": 1, "comment": "Planted review"}),
 ]
@@ -361,6 +371,7 @@ LIST_CASES: list[ListCase] = [
     ListCase(core("query", "disputes"), {**FIRST, "filter": {"status": "AWAITING_VENDOR"}},
              lambda w: g("Dispute", A(w).dispute), STAFF_ON_VENDOR, (AD,), label="status"),
     ListCase(core("query", "vouchers"), FIRST, lambda w: g("Voucher", A(w).secret_voucher), STAFF_ON_VENDOR, (MF,)),
+    ListCase(core("query", "flashSales"), FIRST, lambda w: g("FlashSale", A(w).flash_sale), STAFF_ON_VENDOR, (MF,)),
     # Coupons are the shopper's own: nobody else sees that shopper 1 claimed A's.
     ListCase(shop("query", "myCoupons"), {}, lambda w: g("Voucher", A(w).voucher), ("shopper1",), victim="shopper1",
              attackers=STOREFRONT_ATTACKERS),
@@ -415,6 +426,7 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("ProductMedia", lambda w: A(w).draft_media, staff=(RL, MV)),
     NodeCase("ProductRevision", lambda w: A(w).revision, staff=(RL, MV)),
     NodeCase("Voucher", lambda w: A(w).voucher, staff=(MF,)),
+    NodeCase("FlashSale", lambda w: A(w).flash_sale, staff=(MF,)),
     NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,), attackers=("alpha_owner", "anonymous")),
     NodeCase("ReconciliationMismatch", lambda w: w.mismatch, legit=(), staff=(MF,), attackers=("alpha_owner", "anonymous")),
 ]
@@ -463,7 +475,7 @@ def tenant_markers(world: World, key: str) -> set[str]:
     from backend.logistics.models import Shipment
     from backend.orders.models import Order, OrderLine
     from backend.payments.models import Payment
-    from backend.promotions.models import Voucher
+    from backend.promotions.models import FlashSale, Voucher
 
     t = getattr(world, key)
     vendor = t.vendor
@@ -485,6 +497,7 @@ def tenant_markers(world: World, key: str) -> set[str]:
     ids |= {g("LedgerTransaction", x) for x in touched if _only_vendor(x, vendor)}
     ids |= {g("CommissionOverride", o) for o in VendorCommissionOverride.objects.filter(vendor=vendor)}
     ids |= {g("Voucher", v) for v in Voucher.objects.filter(vendor=vendor)}
+    ids |= {g("FlashSale", f) for f in FlashSale.objects.filter(vendor=vendor)}
     return {key} | ids
 
 

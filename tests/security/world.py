@@ -13,6 +13,7 @@ so a response that contains it, or one of A's global IDs, shows A's data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
@@ -39,7 +40,8 @@ from backend.vendors import services as vendors
 from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
 from backend.vendors.models import VendorStaffInvitation
 from backend.promotions import services as promotions
-from backend.promotions.models import Voucher
+from backend.promotions.flash_sales import FlashSaleInput, flash_sale_create
+from backend.promotions.models import FlashSale, Voucher
 from backend.promotions.services import VoucherInput
 from fixtures.demo.documents import minimal_pdf
 
@@ -90,6 +92,7 @@ class Tenant:
     order_line: OrderLine = field(init=False)
     voucher: Voucher | None = None  # the store's coupon (code and claimable); shopper 1 claimed A's
     secret_voucher: Voucher | None = None  # a code only: not claimable by its ID
+    flash_sale: FlashSale | None = None  # on the published listing's variant, now
 
     def __post_init__(self):
         self.order_line = self.order_unshipped.lines.first()
@@ -287,8 +290,8 @@ def build_world(media_root: str = "") -> World:
 
 
 def _add_vouchers(world: World) -> None:
-    """Each store's coupon and code-only voucher, a platform coupon; shopper 1 claimed A's coupon
-    and applied it to the open checkout."""
+    """Each store's coupon and code-only voucher and a flash sale, a platform coupon; shopper 1
+    claimed A's coupon and applied it to the open checkout."""
     for tenant in (world.alpha, world.bravo):
         key = tenant.key
         tenant.voucher = promotions.voucher_create(actor=tenant.owner, data=VoucherInput(
@@ -303,6 +306,11 @@ def _add_vouchers(world: World) -> None:
         data=VoucherInput(name="Platform 8 off 150", kind="amount_off", value="8", min_spend="150", code="PLATFORM8",
                           claimable=True),
     )
+    for tenant in (world.alpha, world.bravo):
+        tenant.flash_sale = flash_sale_create(actor=tenant.owner, variant_id=tenant.variant.pk, data=FlashSaleInput(
+            name=f"{tenant.key.title()} flash", price="90.00", quantity=10, per_shopper_limit=2,
+            starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(days=1),
+        ))
     promotions.coupon_claim(user=world.shopper1, voucher=world.alpha.voucher)
     promotions.checkout_voucher_apply(checkout=world.checkout, user=world.shopper1, voucher_id=world.alpha.voucher.pk)
 
