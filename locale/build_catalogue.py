@@ -178,6 +178,19 @@ ZH = {
     "Only a store's staff or finance staff create vouchers.": "只有店铺员工或财务工作人员可以创建优惠券。",
     "Only the store's owner or operators manage its vouchers.": "只有店主或运营可以管理店铺的优惠券。",
     "No such voucher.": "没有该优惠券。",
+    "Flash sale": "限时秒杀",
+    "The flash sale price is no longer available (sold out, over your limit or ended); the checkout shows the price now.":
+    "秒杀价已无法享受（已抢光、超出限购或活动已结束）；结账单已显示当前价格。",
+    "Only the store's owner or operators manage its flash sales.": "只有店主或运营可以管理店铺的限时秒杀。",
+    "Give the flash sale a name of at most 128 characters.": "请为限时秒杀填写不超过 128 个字符的名称。",
+    "The event price is above zero and below the regular price.": "活动价必须大于零且低于原价。",
+    "Give the units on sale (at least 1).": "请填写参与活动的件数（至少 1 件）。",
+    "More units than that were sold already.": "已售出的件数多于该数量。",
+    "Give the flash sale's start and end.": "请填写限时秒杀的开始和结束时间。",
+    "The flash sale must end after it starts.": "限时秒杀的结束时间必须晚于开始时间。",
+    "Another flash sale of this variant overlaps these times.": "该规格在这段时间内已有另一场限时秒杀。",
+    "No such variant.": "没有该商品规格。",
+    "No such flash sale.": "没有该限时秒杀。",
 }
 
 

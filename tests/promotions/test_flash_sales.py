@@ -214,6 +214,10 @@ def test_a_coming_sale_shows_its_start_for_the_countdown_and_does_not_price(worl
     sale = flash(w["tea_owner"], w["green"], starts=now + HOUR, ends=now + 2 * HOUR)
     shown = storefront_api.execute(VARIANT_FLASH, {"slug": w["green"].product.slug})["product"]["variants"][0]
     assert shown["flashSale"]["live"] is False and shown["flashSale"]["startsAt"] == sale.starts_at.isoformat()
+    assert shown["flashSale"]["badge"] == "Flash sale"
+    storefront_api.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-CN,zh;q=0.9"
+    shown = storefront_api.execute(VARIANT_FLASH, {"slug": w["green"].product.slug})["product"]["variants"][0]
+    assert shown["flashSale"]["badge"] == "限时秒杀"
     assert checkout_summary(ready_checkout(w["shopper"], [(w["green"], 1)])).discount == cny("0.00")
 
 
