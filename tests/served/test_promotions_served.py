@@ -147,3 +147,78 @@ def test_platform_and_store_vouchers_split_the_money_over_http(served, marketpla
         assert _d(statement["openingBalance"]) + total == _d(statement["closingBalance"])
         now = j.balance(served, store.owner_token, store.vendor_id)
         assert _d(statement["closingBalance"]) == _d(now["available"]) + _d(now["pending"])
+
+
+FLASH_CREATE = f"""
+mutation Flash($variant: ID!, $input: FlashSaleInput!) {{
+  flashSaleCreate(variant: $variant, input: $input) {{ flashSale {{ id price {{ amount }} quantity }} {j.ERRORS} }}
+}}"""
+FLASH = "query Flash($id: ID!) { flashSale(id: $id) { soldCount remaining } }"
+VARIANT_FLASH = """query Listing($slug: String!) { vendor(slug: $slug) { products(first: 1) { edges { node {
+  variants { price { amount } flashSale { live price { amount } originalPrice { amount } endsAt remaining badge } } } } } } }"""
+PAYMENT_CREATE = f"""mutation Start($id: ID!) {{
+  checkoutPaymentCreate(id: $id, gateway: "dummy") {{ paymentSession {{ id amount {{ amount }} }} {j.ERRORS} }} }}"""
+SESSION_COMPLETE = f"""mutation Complete($id: ID!, $session: String!) {{
+  checkoutComplete(id: $id, paymentSession: $session) {{ orders {{ id total {{ amount }} }} {j.ERRORS} }} }}"""
+
+
+def _flash_store(served, marketplace, name, *, quantity, price="300.00", limit=None):
+    staff, category = marketplace["staff"], marketplace["category"]
+    store = j.open_store(served, staff, category, name)
+    variant = j.list_product(served, staff, store, category, name=f"{name} Longjing", price=price)
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    sale = j.mutate(served, FLASH_CREATE, {"variant": variant, "input": {
+        "name": "秒杀", "price": "99.00", "quantity": quantity, "perShopperLimit": limit,
+        "startsAt": now.replace(year=now.year - 1).isoformat(), "endsAt": now.replace(year=now.year + 1).isoformat()}},
+        token=store.owner_token)["flashSale"]
+    return store, variant, sale
+
+
+def test_shoppers_racing_for_a_flash_sale_never_get_more_units_than_it_has(served, marketplace):
+    """Six shoppers complete at the same moment on two workers; the sale has two units: two orders
+    at the event price, the rest at the regular price, and the sale counts two."""
+    store, variant, sale = _flash_store(served, marketplace, "Flash Tea", quantity=2)
+    listing = j.call(served, VARIANT_FLASH, {"slug": store.slug}, endpoint="storefront")
+    (shown,) = listing["vendor"]["products"]["edges"][0]["node"]["variants"]
+    assert shown["flashSale"] | {"endsAt": None} == {
+        "live": True, "price": {"amount": "99.00"}, "originalPrice": {"amount": "300.00"}, "endsAt": None,
+        "remaining": 2, "badge": "秒杀"}
+    shoppers = [j.shopper(served) for _ in range(6)]
+    checkouts = [j.ready_checkout(served, token, email, [(variant, 1)]) for token, email in shoppers]
+
+    answers = j.race(6, lambda i: j.complete_checkout(served, shoppers[i][0], checkouts[i]["id"]))
+
+    totals = []
+    for answer in answers:
+        assert not isinstance(answer, BaseException), answer
+        status, body = answer
+        assert status == 200 and "errors" not in body, body
+        payload = body["data"]["checkoutComplete"]
+        assert payload["errors"] == [], payload
+        assert _d(payload["payment"]["total"]) == _d(payload["orders"][0]["total"])
+        totals.append(_d(payload["orders"][0]["total"]))
+    cheap = [t for t in totals if t < Decimal("300.00")]
+    assert len(cheap) == 2, totals
+    assert j.call(served, FLASH, {"id": sale["id"]}, token=store.owner_token)["flashSale"] == {"soldCount": 2, "remaining": 0}
+
+
+def test_a_payment_session_keeps_the_flash_price_or_is_refused(served, marketplace):
+    """Two shoppers start paying while one unit is left: both sessions are for the event price; the
+    first completes with it, the second is refused with CHECKOUT_CHANGED and places nothing."""
+    store, variant, sale = _flash_store(served, marketplace, "Session Tea", quantity=1)
+    (first, first_email), (second, second_email) = j.shopper(served), j.shopper(served)
+    checkouts = [j.ready_checkout(served, first, first_email, [(variant, 1)]),
+                 j.ready_checkout(served, second, second_email, [(variant, 1)])]
+    sessions = [
+        j.mutate(served, PAYMENT_CREATE, {"id": c["id"]}, endpoint="storefront", token=t)["paymentSession"]
+        for c, t in zip(checkouts, (first, second))
+    ]
+    assert sessions[0]["amount"] == sessions[1]["amount"]
+    paid = j.mutate(served, SESSION_COMPLETE, {"id": checkouts[0]["id"], "session": sessions[0]["id"]},
+                    endpoint="storefront", token=first)
+    assert _d(paid["orders"][0]["total"]) == _d(sessions[0]["amount"])
+    status, body = served.graphql(SESSION_COMPLETE, {"id": checkouts[1]["id"], "session": sessions[1]["id"]},
+                                  endpoint="storefront", token=second)
+    refused = body["data"]["checkoutComplete"]
+    assert [e["code"] for e in refused["errors"]] == ["CHECKOUT_CHANGED"] and refused["orders"] in (None, [])
+    assert j.call(served, FLASH, {"id": sale["id"]}, token=store.owner_token)["flashSale"] == {"soldCount": 1, "remaining": 0}
