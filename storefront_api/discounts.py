@@ -86,6 +86,7 @@ class Voucher:
 @strawberry.type(description="One discount of a package: what gave it, who pays for it, how much.")
 class Discount:
     label: str
+    source: str = strawberry.field(description="What gives it: voucher or flash_sale.")
     voucher: Voucher | None
     funder: DiscountFunder
     target: DiscountTarget
@@ -113,6 +114,7 @@ def package_discounts(pricing, vouchers: dict) -> list[Discount]:
     return [
         Discount(
             label=a.label,
+            source=a.source,
             voucher=Voucher(model=vouchers[a.source_id]) if a.source == "voucher" and a.source_id in vouchers else None,
             funder=DiscountFunder(a.funder),
             target=DiscountTarget(a.target),

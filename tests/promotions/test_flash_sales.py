@@ -257,3 +257,19 @@ def test_a_store_manages_its_flash_sales_on_the_core_api(world, core_api):
     assert core_api.login(w["silk_owner"]).execute(CORE_LIST)["flashSales"]["totalCount"] == 0
     refused = core_api.login(w["silk_owner"]).mutate(CORE_CREATE, variables)
     assert [e["code"] for e in refused["errors"]] == ["NOT_FOUND"] and refused["flashSale"] is None
+
+
+def test_the_store_sees_the_flash_sale_discount_on_its_order(world, core_api):
+    w = world
+    sale = flash(w["tea_owner"], w["green"], quantity=5, name="秒杀")
+    (order,) = complete(ready_checkout(w["shopper"], [(w["green"], 2)]), user=w["shopper"]).orders
+    query = """query($id: ID!) { order(id: $id) { discount { amount } platformSubsidy { amount }
+      discounts { label source funder target voucher flashSale amount { amount } }
+      lines { storeDiscount { amount } commissionBase { amount } } } }"""
+    seen = core_api.login(w["tea_owner"]).execute(query, {"id": to_global_id("Order", order.pk)})["order"]
+    assert seen == {
+        "discount": {"amount": "80.00"}, "platformSubsidy": {"amount": "0.00"},
+        "discounts": [{"label": "秒杀", "source": "flash_sale", "funder": "STORE", "target": "GOODS", "voucher": None,
+                       "flashSale": to_global_id("FlashSale", sale.pk), "amount": {"amount": "80.00"}}],
+        "lines": [{"storeDiscount": {"amount": "80.00"}, "commissionBase": {"amount": "120.00"}}],
+    }

@@ -65,8 +65,10 @@ class VoucherType(DjangoObjectType):
 
 
 class OrderDiscountType(graphene.ObjectType):
-    label = graphene.String(required=True, description="The voucher's name and code.")
-    voucher = graphene.ID(description="The voucher's ID (null once it was deleted).")
+    label = graphene.String(required=True, description="The voucher's name and code, or the flash sale's name.")
+    source = graphene.String(required=True, description="What gave it: voucher or flash_sale.")
+    voucher = graphene.ID(description="The voucher's ID (null once it was deleted, or for a flash sale).")
+    flash_sale = graphene.ID(description="The flash sale's ID, for a flash sale's discount.")
     funder = DiscountFunderEnum(required=True)
     target = DiscountTargetEnum(required=True)
     amount = graphene.Field(Money, required=True)
@@ -79,6 +81,10 @@ class OrderDiscountType(graphene.ObjectType):
     @staticmethod
     def resolve_voucher(root, _info):
         return graphene.relay.Node.to_global_id("Voucher", root.voucher_id) if root.voucher_id else None
+
+    @staticmethod
+    def resolve_flash_sale(root, _info):
+        return graphene.relay.Node.to_global_id("FlashSale", root.flash_sale_id) if root.flash_sale_id else None
 
     @staticmethod
     def resolve_funder(root, _info):

@@ -265,6 +265,27 @@ export type FinanceErrorCode =
   | 'UNBALANCED'
   | 'VENDOR_NOT_ELIGIBLE';
 
+export type FlashSaleFilterInput = {
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Staff: one store's flash sales. */
+  vendor?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type FlashSaleInput = {
+  endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** False ends the sale at once. */
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Shown on the badge; empty: “Flash sale”. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Units one shopper may buy at the price. */
+  perShopperLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** The event price of one unit (below the regular price). */
+  price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** Units sold at the event price in all. */
+  quantity?: InputMaybe<Scalars['Int']['input']>;
+  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 /** An enumeration. */
 export type ImageFormat =
   | 'JPEG'
@@ -552,6 +573,7 @@ export type PromotionErrorCode =
   | 'INVALID_TRANSITION'
   | 'NOT_FOUND'
   | 'PERMISSION_DENIED'
+  | 'PRICE_CHANGED'
   | 'REQUIRED'
   | 'SIGN_IN_REQUIRED'
   | 'VOUCHER_LIMIT_REACHED'
