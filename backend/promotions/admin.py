@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Coupon, OrderDiscount, Voucher, VoucherRedemption
+from .models import Coupon, FlashSale, FlashSalePurchase, OrderDiscount, Voucher, VoucherRedemption
 
 
 @admin.register(Voucher)
@@ -39,9 +39,40 @@ class VoucherRedemptionAdmin(admin.ModelAdmin):
 
 @admin.register(OrderDiscount)
 class OrderDiscountAdmin(admin.ModelAdmin):
-    list_display = ("pk", "order", "order_line", "label", "funder", "target", "amount", "currency")
+    list_display = ("pk", "order", "order_line", "label", "source", "funder", "target", "amount", "currency")
     list_filter = ("funder", "target")
     readonly_fields = [f.name for f in OrderDiscount._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FlashSale)
+class FlashSaleAdmin(admin.ModelAdmin):
+    """Flash sales are the stores' own prices: staff look them up and may end one (isActive)."""
+
+    list_display = (
+        "pk", "vendor", "variant", "name", "price_amount", "currency", "quantity", "sold_count", "per_shopper_limit",
+        "starts_at", "ends_at", "is_active",
+    )
+    list_filter = ("is_active",)
+    search_fields = ("name", "vendor__name", "variant__sku")
+    raw_id_fields = ("vendor", "variant")
+    readonly_fields = ("vendor", "variant", "price_amount", "currency", "quantity", "sold_count", "per_shopper_limit",
+                       "starts_at", "ends_at", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(FlashSalePurchase)
+class FlashSalePurchaseAdmin(admin.ModelAdmin):
+    list_display = ("pk", "flash_sale", "order", "user", "email", "quantity", "created_at", "released_at")
+    search_fields = ("email", "flash_sale__variant__sku")
+    readonly_fields = [f.name for f in FlashSalePurchase._meta.fields]
 
     def has_add_permission(self, request):
         return False

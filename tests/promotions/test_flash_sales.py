@@ -273,3 +273,13 @@ def test_the_store_sees_the_flash_sale_discount_on_its_order(world, core_api):
                        "flashSale": to_global_id("FlashSale", sale.pk), "amount": {"amount": "80.00"}}],
         "lines": [{"storeDiscount": {"amount": "80.00"}, "commissionBase": {"amount": "120.00"}}],
     }
+
+
+def test_staff_look_flash_sales_up_in_the_admin_and_cannot_add_one(world, admin_client):
+    w = world
+    sale = flash(w["tea_owner"], w["green"], name="Admin flash")
+    listing_page = admin_client.get("/admin/promotions/flashsale/")
+    assert listing_page.status_code == 200 and "Admin flash" in listing_page.content.decode()
+    assert admin_client.get(f"/admin/promotions/flashsale/{sale.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/promotions/flashsale/add/").status_code == 403
+    assert admin_client.get("/admin/promotions/flashsalepurchase/").status_code == 200
