@@ -222,3 +222,38 @@ def test_a_payment_session_keeps_the_flash_price_or_is_refused(served, marketpla
     refused = body["data"]["checkoutComplete"]
     assert [e["code"] for e in refused["errors"]] == ["CHECKOUT_CHANGED"] and refused["orders"] in (None, [])
     assert j.call(served, FLASH, {"id": sale["id"]}, token=store.owner_token)["flashSale"] == {"soldCount": 1, "remaining": 0}
+
+
+ORDER_CANCEL = f"""mutation Cancel($id: ID!) {{
+  orderCancel(id: $id, reason: "Changed my mind") {{ order {{ status }} {j.ERRORS} }} }}"""
+MY_VOUCHER = "query Voucher($id: ID!) { voucher(id: $id) { usedCount } }"
+
+
+def test_cancelling_every_order_gives_the_voucher_and_the_flash_units_back(served, marketplace):
+    """A once-per-shopper store voucher and a flash sale's only unit, on one order; the shopper
+    cancels it through the storefront: the voucher counts as unused and the unit is on sale again,
+    so the same shopper buys both once more."""
+    store, variant, sale = _flash_store(served, marketplace, "Cancel Tea", quantity=1, limit=1)
+    code = j.unique("BACK").replace("-", "")
+    voucher = j.mutate(served, VOUCHER_CREATE, {"input": {
+        "name": "Back 5 off", "code": code, "kind": "AMOUNT_OFF", "value": "5", "perShopperLimit": 1}},
+        token=store.owner_token)["voucher"]
+    shopper, email = j.shopper(served)
+
+    def buy():
+        checkout = j.ready_checkout(served, shopper, email, [(variant, 1)])
+        applied = j.mutate(served, APPLY, {"id": checkout["id"], "code": code}, endpoint="storefront", token=shopper)
+        assert _d(applied["checkout"]["discount"]) == Decimal("206.00")  # 201 off the flash price, then 5
+        status, body = j.complete_checkout(served, shopper, checkout["id"])
+        assert status == 200 and body["data"]["checkoutComplete"]["errors"] == [], body
+        return body["data"]["checkoutComplete"]["orders"][0]
+
+    order = buy()
+    assert j.call(served, MY_VOUCHER, {"id": voucher["id"]}, token=store.owner_token)["voucher"] == {"usedCount": 1}
+    assert j.call(served, FLASH, {"id": sale["id"]}, token=store.owner_token)["flashSale"] == {"soldCount": 1, "remaining": 0}
+    cancelled = j.mutate(served, ORDER_CANCEL, {"id": order["id"]}, endpoint="storefront", token=shopper)
+    assert cancelled["order"]["status"] == "CANCELLED"
+    assert j.call(served, MY_VOUCHER, {"id": voucher["id"]}, token=store.owner_token)["voucher"] == {"usedCount": 0}
+    assert j.call(served, FLASH, {"id": sale["id"]}, token=store.owner_token)["flashSale"] == {"soldCount": 0, "remaining": 1}
+    buy()
+    assert j.call(served, MY_VOUCHER, {"id": voucher["id"]}, token=store.owner_token)["voucher"] == {"usedCount": 1}
