@@ -173,6 +173,9 @@ class ServedInstance:
                 # registration and reset requests (10 an hour) would refuse them part-way through.
                 # Tests of that cap start an instance with their own value.
                 "ACCOUNT_EMAIL_REQUESTS_PER_CLIENT": "100000",
+                # The session's fixtures sign staff and stores in once (tests/served/conftest.py): on a
+                # busy machine the served suite outlasts the default 5-minute access token.
+                "JWT_ACCESS_TTL_SECONDS": "3600",
                 "PYTHONUNBUFFERED": "1",
             }
         )
