@@ -15,16 +15,17 @@ from .checkout import CheckoutMutation, CheckoutQuery
 from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attributes, guard_arguments
 from .disputes import DisputeMutation, DisputeQuery
 from .orders import OrderMutation, OrderQuery
+from .promotions import PromotionMutation, PromotionQuery
 from .reviews import ReviewMutation
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, OrderQuery):
+class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, OrderQuery, PromotionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation, ReviewMutation):
+class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, OrderMutation, PromotionMutation, ReviewMutation):
     pass
 
 

@@ -12,6 +12,7 @@ from .logistics.schema import LogisticsMutations, LogisticsQueries
 from .orders.schema import OrderMutations, OrderQueries
 from .payments.schema import PaymentQueries
 from .plugins.schema import PluginMutations, PluginQueries
+from .promotions.schema import PromotionMutations, PromotionQueries
 from .vendor.schema import VendorMutations, VendorQueries
 
 
@@ -24,6 +25,7 @@ class Query(
     OrderQueries,
     PaymentQueries,
     PluginQueries,
+    PromotionQueries,
     VendorQueries,
     graphene.ObjectType,
 ):
@@ -38,6 +40,7 @@ class Mutation(
     LogisticsMutations,
     OrderMutations,
     PluginMutations,
+    PromotionMutations,
     VendorMutations,
     graphene.ObjectType,
 ):
