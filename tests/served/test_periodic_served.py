@@ -1,9 +1,10 @@
 """The periodic finance and dispute work, run in processes of their own against a served instance.
 
-The state is made through the served GraphQL APIs; each task then runs in a `manage.py shell`
-process with its clock moved past the deadline (as test_background.py does), opening its own
-transactions and row locks as it does in the worker. The outcome is read back through the API
-and the ledger, and a second run (or two runs at once) moves nothing more.
+The state is made through the served GraphQL APIs; each task then runs as `manage.py run_task NAME`
+in a `manage.py shell` process whose clock is moved past the deadline (test_background.py moves
+it the same way), opening its own transactions and row locks as it does in the worker. The
+outcome is read back through the API and the ledger, and two runs at once, or a later one, move
+nothing more.
 
 The module has an instance of its own: moving the clock weeks or a year on would move the
 stores of the other served modules too.
@@ -11,20 +12,25 @@ stores of the other served modules too.
 
 from __future__ import annotations
 
-import json
+import ast
+import re
 from decimal import Decimal
 
 import pytest
 
 from . import journey as j
 
-RUN_LATER = """
-import json
+# `manage.py run_task NAME` (the task's registered body, with its logging), in a process of its
+# own whose clock is moved on; it ticks from there, so the run's own timestamps still advance.
+RUN_TASK_LATER = """
 from datetime import timedelta
+from django.core.management import call_command
 from django.utils import timezone
-from {module} import {function}
-print(json.dumps({function}(now=timezone.now() + timedelta(days={days}))))
+from freezegun import freeze_time
+with freeze_time(timezone.now() + timedelta(days={days}), tick=True):
+    call_command("run_task", {task!r})
 """
+SUMMARY = re.compile(r"^(?P<task>[\w.]+): result (?P<result>.+); processed (?P<processed>.*)$", re.MULTILINE)
 
 STANDING = """
 query Standing($id: ID!) {
@@ -43,18 +49,21 @@ CLOSE = f"""
 mutation Close($id: ID!) {{ vendorClose(id: $id, reason: "Retiring.") {{ vendor {{ status }} {j.ERRORS} }} }}"""
 
 
-def run_later(instance, module: str, function: str, days: float):
-    return instance.manage("shell", "-c", RUN_LATER.format(module=module, function=function, days=days))
+def run_later(instance, task: str, days: float):
+    return instance.manage("shell", "-c", RUN_TASK_LATER.format(task=task, days=days))
 
 
 def result_of(completed):
+    """The task's result, from run_task's summary line."""
     assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    match = SUMMARY.search(completed.stdout)
+    assert match, completed.stdout
+    return ast.literal_eval(match["result"])
 
 
-def race_later(instance, module: str, function: str, days: float) -> list:
+def race_later(instance, task: str, days: float) -> list:
     """Two processes run the task at the same moment; both must succeed."""
-    runs = j.race(2, lambda _i: run_later(instance, module, function, days))
+    runs = j.race(2, lambda _i: run_later(instance, task, days))
     for run in runs:
         assert not isinstance(run, BaseException), run
     return [result_of(run) for run in runs]
@@ -126,13 +135,13 @@ def test_a_short_deposit_restricts_suspends_after_the_deadline_and_a_top_up_rest
     assert seen["standing"]["restrictionStatus"] == "OPEN" and seen["standing"]["depositShortfall"]["amount"] == "500.00"
 
     # Before the deadline (15 days) the check leaves it restricted.
-    assert result_of(run_later(instance, "backend.finance.standing", "vendor_standing_check", 14)) == {
+    assert result_of(run_later(instance, "finance.vendor_standing_check", 14)) == {
         "changed": 0, "suspended": 0,
     }
     assert standing(instance, world, shop)["status"] == "RESTRICTED"
 
     # Past it: two checks at once suspend it once.
-    runs = race_later(instance, "backend.finance.standing", "vendor_standing_check", 16)
+    runs = race_later(instance, "finance.vendor_standing_check", 16)
     assert sorted(run["suspended"] for run in runs) == [0, 1], runs
     seen = standing(instance, world, shop)
     assert (seen["status"], seen["standing"]["restrictionStatus"]) == ("SUSPENDED", "SUSPENDED")
@@ -144,7 +153,7 @@ def test_a_short_deposit_restricts_suspends_after_the_deadline_and_a_top_up_rest
     assert (seen["status"], seen["standing"]["restrictionStatus"], seen["standing"]["paidUp"]) == ("ACTIVE", None, True)
     assert seen["standing"]["deposit"]["amount"] == "2000.00"
     # Later checks change nothing; the deposit moved once each way.
-    assert result_of(run_later(instance, "backend.finance.standing", "vendor_standing_check", 30)) == {
+    assert result_of(run_later(instance, "finance.vendor_standing_check", 30)) == {
         "changed": 0, "suspended": 0,
     }
     assert standing(instance, world, shop)["status"] == "ACTIVE"
@@ -161,11 +170,11 @@ def test_a_closing_store_gets_its_deposit_back_once_after_the_cooling_off(instan
     assert j.balance(instance, world["staff"], shop.vendor_id)["deposit"] == "2000.00"
 
     # Within the cooling-off (90 days) nothing comes back.
-    assert result_of(run_later(instance, "backend.finance.closure", "closures_settle", 89)) == 0
+    assert result_of(run_later(instance, "finance.closures_settle", 89)) == 0
     assert standing(instance, world, shop)["status"] == "CLOSING"
     assert not ledger_kinds(instance, world, shop, "DEPOSIT_RELEASE")
 
-    runs = race_later(instance, "backend.finance.closure", "closures_settle", 91)
+    runs = race_later(instance, "finance.closures_settle", 91)
     assert sorted(runs) == [0, 1], runs
     assert standing(instance, world, shop)["status"] == "CLOSED"
     releases = ledger_kinds(instance, world, shop, "DEPOSIT_RELEASE")
@@ -178,7 +187,7 @@ def test_a_closing_store_gets_its_deposit_back_once_after_the_cooling_off(instan
     assert len(transactions(ledger_kinds(instance, world, shop, "PAYOUT_RESERVE"))) == 1
     assert payouts_of(instance, world, shop) == [("2000.00", "PAID")]
 
-    assert result_of(run_later(instance, "backend.finance.closure", "closures_settle", 120)) == 0
+    assert result_of(run_later(instance, "finance.closures_settle", 120)) == 0
     assert len(transactions(ledger_kinds(instance, world, shop, "DEPOSIT_RELEASE"))) == 1
     assert j.balance(instance, world["staff"], shop.vendor_id) == balances
     assert payouts_of(instance, world, shop) == [("2000.00", "PAID")]
@@ -192,17 +201,17 @@ def test_the_rebate_of_an_ended_fee_year_is_paid_once(instance, world):
     before = j.balance(instance, world["staff"], shop.vendor_id)
 
     # The fee year has not ended: nothing is paid.
-    assert result_of(run_later(instance, "backend.finance.entry_fees", "fee_rebates_pay", 300)) == 0
+    assert result_of(run_later(instance, "finance.fee_rebates_pay", 300)) == 0
     assert not ledger_kinds(instance, world, shop, "FEE_REBATE")
 
-    runs = race_later(instance, "backend.finance.entry_fees", "fee_rebates_pay", 367)
+    runs = race_later(instance, "finance.fee_rebates_pay", 367)
     assert sum(runs) >= 1, runs
     rebates = ledger_kinds(instance, world, shop, "FEE_REBATE")
     assert len(transactions(rebates)) == 1
     # Sales of 300.00 passed the 100.00 threshold: half of the 1000.00 fee comes back to available.
     after = j.balance(instance, world["staff"], shop.vendor_id)
     assert Decimal(after["available"]) - Decimal(before["available"]) == Decimal("500.00")
-    assert result_of(run_later(instance, "backend.finance.entry_fees", "fee_rebates_pay", 370)) == 0
+    assert result_of(run_later(instance, "finance.fee_rebates_pay", 370)) == 0
     assert len(transactions(ledger_kinds(instance, world, shop, "FEE_REBATE"))) == 1
     assert j.balance(instance, world["staff"], shop.vendor_id) == after
 
@@ -253,7 +262,7 @@ def test_a_delivered_return_parcel_is_refunded_once_when_the_vendor_stays_silent
         return ledger_kinds(instance, world, shop, "REFUND_FROM_ESCROW")
 
     # Not delivered yet: the vendor has 10 days to confirm, so 4 days on nothing happens.
-    assert result_of(run_later(instance, "backend.disputes.services", "disputes_apply_deadlines", 4)) == 0
+    assert result_of(run_later(instance, "disputes.apply_deadlines", 4)) == 0
     assert seen()["status"] == "RETURN_SHIPPED" and not refunds()
 
     # The carrier's webhook says the parcel was delivered: the vendor now has 72 hours.
@@ -263,12 +272,12 @@ def test_a_delivered_return_parcel_is_refunded_once_when_the_vendor_stays_silent
     assert delivered["returnShipment"]["status"] == "DELIVERED"
     assert delivered["deadlineAt"] < back["deadlineAt"]
 
-    runs = race_later(instance, "backend.disputes.services", "disputes_apply_deadlines", 4)
+    runs = race_later(instance, "disputes.apply_deadlines", 4)
     assert sorted(runs) == [0, 1], runs
     final = seen()
     assert (final["status"], final["refunded"]["amount"]) == ("RESOLVED", "120.00")
     legs = [e for e in refunds() if e["account"].endswith(":pending")]
     assert [e["amount"]["amount"] for e in legs] == ["-120.00"]
     # A later run (it closes the resolved dispute after its own deadline) refunds nothing more.
-    run_later(instance, "backend.disputes.services", "disputes_apply_deadlines", 8)
+    run_later(instance, "disputes.apply_deadlines", 8)
     assert len(transactions(refunds())) == 1
