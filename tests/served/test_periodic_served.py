@@ -30,6 +30,7 @@ from freezegun import freeze_time
 with freeze_time(timezone.now() + timedelta(days={days}), tick=True):
     call_command("run_task", {task!r})
 """
+PROCESSED = re.compile(r"^(.*?) (\d+(?:, \d+)*)")
 SUMMARY = re.compile(r"^(?P<task>[\w.]+): result (?P<result>.+); processed (?P<processed>.*)$", re.MULTILINE)
 
 STANDING = """
@@ -61,12 +62,27 @@ def result_of(completed):
     return ast.literal_eval(match["result"])
 
 
+def processed_of(completed) -> list[str]:
+    """What the run processed, one `kind id` each (`vendor 3`, `fee year 9`), from the summary."""
+    text = SUMMARY.search(completed.stdout)["processed"]
+    if text == "nothing":
+        return []
+    found = []
+    for part in text.split("; "):
+        kind, ids = PROCESSED.match(part).groups()
+        found += [f"{kind} {pk}" for pk in ids.split(", ")]
+    return found
+
+
 def race_later(instance, task: str, days: float) -> list:
-    """Two processes run the task at the same moment; both must succeed."""
+    """Two processes run the task at the same moment; both succeed and never process one object twice."""
     runs = j.race(2, lambda _i: run_later(instance, task, days))
     for run in runs:
         assert not isinstance(run, BaseException), run
-    return [result_of(run) for run in runs]
+    results = [result_of(run) for run in runs]
+    first, second = (processed_of(run) for run in runs)
+    assert not set(first) & set(second), (first, second)
+    return results
 
 
 @pytest.fixture(scope="module")
