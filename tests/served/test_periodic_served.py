@@ -1,4 +1,4 @@
-"""The periodic finance and dispute work, run in processes of their own against a served instance.
+"""The periodic finance, dispute and unpaid-order work, run in processes of their own against a served instance.
 
 The state is made through the served GraphQL APIs; each task then runs as `manage.py run_task NAME`
 in a `manage.py shell` process whose clock is moved past the deadline (test_background.py moves
@@ -297,3 +297,75 @@ def test_a_delivered_return_parcel_is_refunded_once_when_the_vendor_stays_silent
     # A later run (it closes the resolved dispute after its own deadline) refunds nothing more.
     run_later(instance, "disputes.apply_deadlines", 8)
     assert len(transactions(refunds())) == 1
+
+
+STRIPE_WEBHOOK_SECRET = "whsec_periodic"
+PLUGIN_UPDATE = """mutation Configure($id: ID!, $input: PluginUpdateInput!) {
+  pluginUpdate(id: $id, input: $input) { errors { field code message } } }"""
+PAYMENT_CREATE = """mutation Start($id: ID!, $gateway: String!) {
+  checkoutPaymentCreate(id: $id, gateway: $gateway) {
+    paymentSession { id state clientData amount { amount } } errors { field code message } } }"""
+SESSION_COMPLETE = """mutation Complete($id: ID!, $session: String!) {
+  checkoutComplete(id: $id, paymentSession: $session) {
+    orders { id status paymentStatus } errors { field code message } } }"""
+VARIANT_STOCK = "query Stock($id: ID!) { product(id: $id) { variants { stock } } }"
+
+
+@pytest.fixture(scope="module")
+def localstripe():
+    from .. import localstripe_server
+
+    server = localstripe_server.start()
+    yield server
+    server.stop()
+
+
+def test_an_order_whose_capture_failed_expires_once_two_runs_at_once_stock_back_authorization_voided(
+    instance, world, localstripe
+):
+    from .. import localstripe_server
+
+    shop = store(instance, world, "Maple Court", price="90.00")
+    product = shop.products[0]
+    j.mutate(
+        instance,
+        PLUGIN_UPDATE,
+        {"id": "stripe", "input": {"active": True, "configuration": [
+            {"name": "secret_key", "value": localstripe_server.SECRET_KEY},
+            {"name": "api_base", "value": localstripe.url},
+            {"name": "webhook_secret", "value": STRIPE_WEBHOOK_SECRET},
+        ]}},
+        token=world["staff"],
+    )
+    token, email = j.shopper(instance)
+    checkout = j.ready_checkout(instance, token, email, [(shop.variants[0], 2)])
+    session = j.mutate(instance, PAYMENT_CREATE, {"id": checkout["id"], "gateway": "stripe"}, endpoint="storefront",
+                       token=token)["paymentSession"]
+    intent = localstripe_server.Browser(localstripe).confirm(session["clientData"]["client_secret"])
+    assert intent["status"] == "requires_capture"
+    # Stripe fails every capture: the orders are placed, unpaid, holding their stock.
+    for _ in range(5):
+        localstripe.fail_next("POST", f"/v1/payment_intents/{intent['id']}/capture", "500")
+    placed = j.mutate(instance, SESSION_COMPLETE, {"id": checkout["id"], "session": session["id"]},
+                      endpoint="storefront", token=token)
+    (order,) = placed["orders"]
+    assert order["status"] == "UNPAID", placed
+
+    def stock():
+        return j.call(instance, VARIANT_STOCK, {"id": product}, token=shop.owner_token)["product"]["variants"][0]["stock"]
+
+    assert stock() == 48
+    # Within the reservation (30 minutes) nothing expires.
+    assert result_of(run_later(instance, "orders.expire_unpaid", 10 / 1440)) == 0
+    runs = race_later(instance, "orders.expire_unpaid", 31 / 1440)
+    assert sorted(runs) == [0, 1], runs
+    followed = j.call(instance, j.SHOPPER_ORDER, {"id": order["id"]}, endpoint="storefront", token=token)["order"]
+    assert followed["status"] == "CANCELLED", followed
+    assert stock() == 50
+    assert localstripe.api("GET", f"/v1/payment_intents/{intent['id']}")["status"] == "canceled"
+    cancels = localstripe.keys_for("POST", f"/v1/payment_intents/{intent['id']}/cancel")
+    assert cancels and len(set(cancels)) == 1, cancels
+    assert not ledger_kinds(instance, world, shop, "ESCROW_HOLD")
+    # Later runs find nothing; the stock is given back once.
+    assert result_of(run_later(instance, "orders.expire_unpaid", 1)) == 0
+    assert stock() == 50
