@@ -366,22 +366,6 @@ def payment_capture(*, payment: Payment, amount: Money | None = None, manager: P
     return payment
 
 
-def _gateway_capture(manager: PluginsManager, payment: Payment, amount: Money) -> GatewayResponse:
-    """Ask the gateway to capture `amount` of the authorization, under the payment's capture key."""
-    return _call(
-        manager,
-        payment.gateway,
-        "capture_payment",
-        CaptureData(
-            psp_reference=payment.psp_reference,
-            amount=amount.amount,
-            currency=payment.currency,
-            idempotency_key=f"{payment.idempotency_key}:capture",
-            payment_id=payment.pk,
-        ),
-    )
-
-
 def _gateway_void(manager: PluginsManager, payment: Payment) -> None:
     """Ask the gateway to void the payment's authorization, under its void key (a retry voids once)."""
     if not payment.psp_reference:
