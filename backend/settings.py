@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "backend.reviews",
     "backend.notifications",
     "backend.analytics",
+    "backend.promotions",
     "plugins",
     "fixtures",
 ]
@@ -312,6 +313,9 @@ DEFAULT_SHIPPING_ORIGIN_REGION = os.environ.get("DEFAULT_SHIPPING_ORIGIN_REGION"
 # periodic orders.complete_bookings) takes its place, under the same idempotency key.
 SHIPMENT_CARRIER_CALL_TIMEOUT = env_int("SHIPMENT_CARRIER_CALL_TIMEOUT_SECONDS", 120)
 CHECKOUT_TTL_DAYS = env_int("CHECKOUT_TTL_DAYS", 30)
+# Voucher stacking (Tmall's rule by default): platform vouchers per checkout, store vouchers per store package.
+PROMOTIONS_PLATFORM_VOUCHERS_PER_CHECKOUT = env_int("PROMOTIONS_PLATFORM_VOUCHERS_PER_CHECKOUT", 1)
+PROMOTIONS_STORE_VOUCHERS_PER_PACKAGE = env_int("PROMOTIONS_STORE_VOUCHERS_PER_PACKAGE", 1)
 CELERY_BEAT_SCHEDULE.update(
     {
         "orders-auto-confirm-receipts": {"task": "orders.auto_confirm_receipts", "schedule": timedelta(minutes=15)},

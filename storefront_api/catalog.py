@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
-from typing import Optional
+from typing import Annotated, Optional
 
 import strawberry
 import strawberry_django
@@ -26,6 +26,7 @@ from strawberry_django.queryset import get_queryset_config
 from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
+from backend.promotions.flash_sales import shown_flash_sales
 from backend.checkout.reservations import reserved_subquery
 from backend.notifications.selectors import favourite_count_annotation, favourite_count_of
 from backend.analytics import hooks as analytics
@@ -193,6 +194,21 @@ class ProductVariant(relay.Node):
     @strawberry_django.field(only=["price_amount", "currency"])
     def price(self) -> Money:
         return Money(amount=self.price_amount, currency=self.currency)
+
+    @strawberry_django.field(
+        only=["price_amount", "currency"],
+        prefetch_related=[
+            lambda info: Prefetch("flash_sales", queryset=shown_flash_sales(), to_attr="shown_flash_sales")
+        ],
+        description="The flash sale on now (its price, the regular price, a badge, the countdown's end), or the next one coming.",
+    )
+    def flash_sale(self) -> Annotated["FlashSaleOffer", strawberry.lazy("storefront_api.discounts")] | None:
+        from .discounts import flash_offer
+
+        sales = getattr(self, "shown_flash_sales", None)
+        if sales is None:
+            sales = list(shown_flash_sales().filter(variant_id=self.pk))
+        return flash_offer(sales[0], self.price_amount, self.currency) if sales else None
 
     @strawberry_django.field(only=["weight_kg"], description="Weight in kg.")
     def weight(self) -> Decimal:

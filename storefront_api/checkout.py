@@ -28,6 +28,7 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import ProductVariant, Vendor
 from .core import Money, current_user, error_type, run_mutation
+from .discounts import AppliedVoucher, Discount, FlashSaleOffer, applied_vouchers, flash_offer, package_discounts
 from .ids import key_or_not_found
 from .orders import Order, PaymentChargeStatus
 
@@ -85,8 +86,12 @@ class CheckoutLine:
     id: relay.GlobalID
     variant: ProductVariant
     quantity: int
-    unit_price: Money
-    total_price: Money
+    unit_price: Money = strawberry.field(description="The regular price of one unit.")
+    total_price: Money = strawberry.field(description="Regular price x quantity (discounts: the package's).")
+    flash_sale: FlashSaleOffer | None = strawberry.field(
+        default=None, description="The flash sale pricing this line now, if any (its price, badge, countdown)."
+    )
+    promotional_units: int = strawberry.field(default=0, description="Units of the line at the flash sale's price.")
 
 
 @strawberry.type(description="A carrier service's offer for one store's package.")
@@ -122,14 +127,20 @@ def _line_id(pk: int) -> relay.GlobalID:
     return relay.GlobalID("CheckoutLine", str(pk))
 
 
-def _line(line, currency: str) -> CheckoutLine:
+def _line(line, currency: str, pricing=None) -> CheckoutLine:
     unit = line.unit_price(currency)
+    sale, units = None, 0
+    if pricing is not None and line.pk in pricing.flash_units:
+        sale_id, units = pricing.flash_units[line.pk]
+        sale = flash_offer(pricing.flash_sales[sale_id], unit.amount, currency)
     return CheckoutLine(
         id=_line_id(line.pk),
         variant=line.variant,
         quantity=line.quantity,
         unit_price=Money.from_value(unit),
         total_price=Money.from_value(unit * line.quantity),
+        flash_sale=sale,
+        promotional_units=units,
     )
 
 
@@ -137,6 +148,8 @@ def _line(line, currency: str) -> CheckoutLine:
 class CheckoutPackage:
     package: strawberry.Private[services.CheckoutPackage]
     checkout: strawberry.Private[CheckoutModel]
+    voucher_models: strawberry.Private[dict | None] = None
+    pricing: strawberry.Private[object] = None
 
     @strawberry.field
     def vendor(self) -> Vendor:
@@ -144,7 +157,7 @@ class CheckoutPackage:
 
     @strawberry.field
     def lines(self) -> list[CheckoutLine]:
-        return [_line(line, self.checkout.currency) for line in self.package.lines]
+        return [_line(line, self.checkout.currency, self.pricing) for line in self.package.lines]
 
     @strawberry.field(description="Offers of the active carriers, cheapest first; empty without an address.")
     def shipping_quotes(self, info: Info) -> list[ShippingQuote]:
@@ -176,7 +189,15 @@ class CheckoutPackage:
     def shipping_price(self) -> Money | None:
         return Money.from_value(self.package.shipping_price)
 
-    @strawberry.field
+    @strawberry.field(description="The package's discounts, each with its funder (platform or store) and amount.")
+    def discounts(self) -> list[Discount]:
+        return package_discounts(self.package.pricing, self.voucher_models or {})
+
+    @strawberry.field(description="Goods and shipping discounts of the package together.")
+    def discount(self) -> Money:
+        return Money.from_value(self.package.discount)
+
+    @strawberry.field(description="Goods and shipping less the discounts: this store's order total.")
     def total(self) -> Money:
         return Money.from_value(self.package.total)
 
@@ -220,11 +241,23 @@ class Checkout:
 
     @strawberry.field
     def lines(self) -> list[CheckoutLine]:
-        return [_line(line, self.model.currency) for line in self.summary.lines]
+        return [_line(line, self.model.currency, self.summary.pricing) for line in self.summary.lines]
 
-    @strawberry.field(description="The lines grouped per store, each with its shipping quotes and totals.")
+    @strawberry.field(description="The lines grouped per store, each with its shipping quotes, discounts and totals.")
     def packages(self) -> list[CheckoutPackage]:
-        return [CheckoutPackage(package=p, checkout=self.model) for p in self.summary.packages]
+        vouchers = self.summary.pricing.vouchers if self.summary.pricing is not None else {}
+        return [
+            CheckoutPackage(package=p, checkout=self.model, voucher_models=vouchers, pricing=self.summary.pricing)
+            for p in self.summary.packages
+        ]
+
+    @strawberry.field(description="Every discount of every package together.")
+    def discount(self) -> Money:
+        return Money.from_value(self.summary.discount)
+
+    @strawberry.field(description="The vouchers applied (checkoutVoucherApply) and what each takes off now.")
+    def vouchers(self) -> list[AppliedVoucher]:
+        return applied_vouchers(self.summary.pricing)
 
     @strawberry.field
     def subtotal(self) -> Money:
@@ -234,7 +267,7 @@ class Checkout:
     def shipping_price(self) -> Money:
         return Money.from_value(self.summary.shipping_price)
 
-    @strawberry.field
+    @strawberry.field(description="What the shopper pays: goods and shipping less the discounts.")
     def total_price(self) -> Money:
         return Money.from_value(self.summary.total)
 

@@ -199,7 +199,11 @@ class Order(relay.Node):
     def shipping_price(self) -> Money:
         return Money.from_value(self.shipping_price)
 
-    @strawberry_django.field(only=["total_amount", "currency"])
+    @strawberry_django.field(only=["discount_amount", "currency"], description="What vouchers took off (goods and shipping).")
+    def discount(self) -> Money:
+        return Money.from_value(self.discount)
+
+    @strawberry_django.field(only=["total_amount", "currency"], description="What was paid for this order.")
     def total(self) -> Money:
         return Money.from_value(self.total)
 

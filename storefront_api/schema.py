@@ -16,16 +16,25 @@ from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attrib
 from .disputes import DisputeMutation, DisputeQuery
 from .notifications import NotificationMutation, NotificationQuery
 from .orders import OrderMutation, OrderQuery
+from .promotions import PromotionMutation, PromotionQuery
 from .reviews import ReviewMutation
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, NotificationQuery, OrderQuery):
+class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, NotificationQuery, OrderQuery, PromotionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, CheckoutMutation, DisputeMutation, NotificationMutation, OrderMutation, ReviewMutation):
+class Mutation(
+    AccountMutation,
+    CheckoutMutation,
+    DisputeMutation,
+    NotificationMutation,
+    OrderMutation,
+    PromotionMutation,
+    ReviewMutation,
+):
     pass
 
 

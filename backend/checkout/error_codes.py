@@ -35,3 +35,6 @@ class CheckoutErrorCode(Enum):
     PAYMENT_SESSION_CLOSED = "payment_session_closed"
     # The gateway says another amount or currency was paid than the session asked for.
     PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch"
+    # A voucher applied to the checkout can no longer be used (its limits were used up meanwhile,
+    # or it ended); the checkout shows the new totals without it.
+    VOUCHER_NOT_AVAILABLE = "voucher_not_available"

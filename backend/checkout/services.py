@@ -38,6 +38,8 @@ from backend.orders.stock import stock_lock, stock_take
 from backend.payments import services as payments
 from backend.payments.error_codes import PaymentErrorCode
 from backend.payments.models import PaymentPurpose, PaymentStatus
+from backend.promotions import services as promotions
+from backend.promotions.pricing import PLATFORM, STORE, PackagePricing, Pricing
 from plugins.base import BasePlugin
 from plugins.logistics.interface import Package, Quote
 from plugins.manager import PluginsManager, get_plugins_manager
@@ -96,6 +98,8 @@ class CheckoutPackage:
     lines: list[CheckoutLine]
     currency: str
     method: CheckoutShippingMethod | None = None
+    # The package's part of the pricing path (promotions): discounts with their funders.
+    pricing: PackagePricing | None = None
 
     @property
     def subtotal(self) -> Money:
@@ -107,8 +111,12 @@ class CheckoutPackage:
         return self.method.price if self.method is not None else None
 
     @property
+    def discount(self) -> Money:
+        return self.pricing.discount if self.pricing is not None else Money(0, self.currency)
+
+    @property
     def total(self) -> Money:
-        return self.subtotal + (self.shipping_price or Money(0, self.currency))
+        return self.subtotal + (self.shipping_price or Money(0, self.currency)) - self.discount
 
     @property
     def weights(self) -> list[Decimal]:
@@ -125,6 +133,7 @@ class CheckoutSummary:
     packages: list[CheckoutPackage]
     problems: list[CheckoutProblem] = field(default_factory=list)
     methods: list[CheckoutShippingMethod] = field(default_factory=list)
+    pricing: Pricing | None = None
 
     @property
     def currency(self) -> str:
@@ -139,8 +148,16 @@ class CheckoutSummary:
         return sum((p.shipping_price or Money(0, self.currency) for p in self.packages), Money(0, self.currency))
 
     @property
+    def discount(self) -> Money:
+        return sum((p.discount for p in self.packages), Money(0, self.currency))
+
+    @property
     def total(self) -> Money:
-        return self.subtotal + self.shipping_price
+        return self.subtotal + self.shipping_price - self.discount
+
+    @property
+    def discounts_fingerprint(self) -> list:
+        return self.pricing.fingerprint_data() if self.pricing is not None else []
 
 
 @dataclass(frozen=True)
@@ -184,8 +201,11 @@ def line_problem(line: CheckoutLine, variant: ProductVariant, currency: str) -> 
     return None
 
 
-def checkout_summary(checkout: Checkout, lines: list[CheckoutLine] | None = None) -> CheckoutSummary:
-    """Lines grouped into vendor packages with totals and what still stops completion."""
+def checkout_summary(
+    checkout: Checkout, lines: list[CheckoutLine] | None = None, *, with_pricing: bool = True
+) -> CheckoutSummary:
+    """Lines grouped into vendor packages with totals and what still stops completion, priced
+    through the promotions' pricing path (with_pricing=False: before any discount)."""
     lines = checkout_lines(checkout) if lines is None else lines
     all_methods = list(checkout.shipping_methods.all())
     methods = {m.vendor_id: m for m in all_methods}
@@ -215,7 +235,14 @@ def checkout_summary(checkout: Checkout, lines: list[CheckoutLine] | None = None
                     vendor_id=package.vendor.pk,
                 )
             )
-    return CheckoutSummary(checkout=checkout, lines=lines, packages=packages, problems=problems, methods=all_methods)
+    pricing = None
+    if with_pricing and packages:
+        pricing = promotions.checkout_pricing(checkout, packages)
+        for package in packages:
+            package.pricing = pricing.packages[package.vendor.pk]
+    return CheckoutSummary(
+        checkout=checkout, lines=lines, packages=packages, problems=problems, methods=all_methods, pricing=pricing
+    )
 
 
 def package_quotes(
@@ -716,6 +743,7 @@ def _checked_for_payment(checkout: Checkout, user, *, prices_unchanged: bool = F
                 for p in missing
             ]
         )
+    _require_vouchers_usable(summary)
     return lines, summary, buyer, email
 
 
@@ -779,7 +807,7 @@ def checkout_payment_create(
             lines, summary, buyer, email = _checked_for_payment(locked, user)
             total = summary.total
             payments.session_gateway(manager, gateway, total)
-            fingerprint = checkout_fingerprint(locked, lines, summary.methods)
+            fingerprint = checkout_fingerprint(locked, lines, summary.methods, summary.discounts_fingerprint)
             now = timezone.now()
             session = None
             for open_session in PaymentSession.objects.select_for_update().filter(
@@ -968,7 +996,7 @@ def _place_session(session: PaymentSession, *, user, captured: bool):
         if checkout.completed_at is not None:
             raise DomainError(E.ALREADY_COMPLETED, _("This checkout was completed; start a new one."))
         lines, summary, buyer, email = _checked_for_payment(checkout, user)
-        if checkout_fingerprint(checkout, lines, summary.methods) != locked.fingerprint or summary.total != locked.total:
+        if checkout_fingerprint(checkout, lines, summary.methods, summary.discounts_fingerprint) != locked.fingerprint or summary.total != locked.total:
             raise DomainError(
                 E.CHECKOUT_CHANGED, _("The checkout changed after the payment started; the payment is given back."),
                 field="paymentSession",
@@ -998,8 +1026,33 @@ def _place_session(session: PaymentSession, *, user, captured: bool):
         return _Placed(locked, CheckoutCompletion(checkout=checkout, orders=orders, payment=payment))
 
 
+def _placed_line(line: CheckoutLine, package: CheckoutPackage, currency: str):
+    pricing = package.pricing
+    return orders_services.PlacedLine(
+        variant=line.variant, quantity=line.quantity, unit_price=line.unit_price(currency),
+        store_discount=pricing.line_discount(line.pk, STORE).amount if pricing else Decimal(0),
+        platform_discount=pricing.line_discount(line.pk, PLATFORM).amount if pricing else Decimal(0),
+    )
+
+
+def _require_vouchers_usable(summary: CheckoutSummary) -> None:
+    """A voucher the shopper applied that ended or was used up meanwhile stops the completion: the
+    shopper was shown a total with it and is not charged another one without being asked."""
+    if summary.pricing is None:
+        return
+    gone = [pk for pk, reason in summary.pricing.skipped.items() if reason in promotions.UNAVAILABLE_REASONS]
+    if gone:
+        raise DomainError(
+            E.VOUCHER_NOT_AVAILABLE,
+            _("A voucher on this checkout can no longer be used; remove it to see the new total."),
+            field="vouchers",
+        )
+
+
 def _place_orders(checkout: Checkout, summary: CheckoutSummary, *, buyer, email: str, at):
-    return orders_services.orders_place(
+    """Orders as priced by the pricing path; the vouchers used are redeemed (and their limits
+    enforced under their row locks) in the same transaction."""
+    orders = orders_services.orders_place(
         checkout_token=checkout.pk,
         user=buyer,
         email=email,
@@ -1010,12 +1063,7 @@ def _place_orders(checkout: Checkout, summary: CheckoutSummary, *, buyer, email:
             orders_services.PlacedPackage(
                 vendor=package.vendor,
                 origin=package.origin,
-                lines=[
-                    orders_services.PlacedLine(
-                        variant=line.variant, quantity=line.quantity, unit_price=line.unit_price(checkout.currency)
-                    )
-                    for line in package.lines
-                ],
+                lines=[_placed_line(line, package, checkout.currency) for line in package.lines],
                 shipping=orders_services.ShippingChoice(
                     carrier=package.method.carrier_id,
                     service_code=package.method.service_code,
@@ -1023,11 +1071,21 @@ def _place_orders(checkout: Checkout, summary: CheckoutSummary, *, buyer, email:
                     price=package.method.price,
                     promised_days=package.method.promised_days,
                 ),
+                discount=package.discount.amount,
+                subsidy=package.pricing.platform_funded.amount if package.pricing else Decimal(0),
             )
             for package in summary.packages
         ],
         at=at,
     )
+    if summary.pricing is not None:
+        try:
+            promotions.redeem_at_placement(
+                pricing=summary.pricing, orders=orders, user=buyer, email=email, checkout_token=checkout.pk, now=at
+            )
+        except DomainError as error:
+            raise orders_services.translate_error(error, CheckoutErrorCode, E.VOUCHER_NOT_AVAILABLE) from error
+    return orders
 
 
 def payment_session_refresh(*, session: PaymentSession, manager: PluginsManager | None = None) -> PaymentSession:

@@ -102,8 +102,9 @@ class PaymentSession(models.Model):
         return self.state in OPEN_STATES
 
 
-def checkout_fingerprint(checkout, lines, methods) -> str:
-    """What the shopper agreed to pay for: lines, quantities, prices, shipping and address."""
+def checkout_fingerprint(checkout, lines, methods, discounts=None) -> str:
+    """What the shopper agreed to pay for: lines, quantities, prices, shipping, address and the
+    discounts (each with its funder; left out when there are none, so older sessions still match)."""
     data = {
         "currency": checkout.currency,
         "lines": sorted((line.variant_id, line.quantity, str(line.price_amount)) for line in lines),
@@ -112,4 +113,6 @@ def checkout_fingerprint(checkout, lines, methods) -> str:
         ),
         "address": checkout.shipping_address_dict(),
     }
+    if discounts:
+        data["discounts"] = [list(map(str, item)) for item in discounts]
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

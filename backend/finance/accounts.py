@@ -19,6 +19,8 @@ ESCROW = "escrow"
 PLATFORM_COMMISSION = "platform:commission"
 PLATFORM_FEES = "platform:fees"
 PAYOUTS = "payouts"
+# The platform's spending on its own vouchers: goes negative by what it has paid stores for them.
+PLATFORM_PROMOTIONS = "platform:promotions"
 GUEST = "guest"
 
 
@@ -54,6 +56,7 @@ _FIXED = {
     PLATFORM_COMMISSION: (AccountKind.PLATFORM_COMMISSION, True),
     PLATFORM_FEES: (AccountKind.PLATFORM_FEES, True),
     PAYOUTS: (AccountKind.PAYOUTS, True),
+    PLATFORM_PROMOTIONS: (AccountKind.PLATFORM_PROMOTIONS, False),
 }
 _VENDOR = re.compile(r"^vendor:(\d+):(pending|available|deposit)$")
 _BUYER = re.compile(r"^buyer:(\d+|guest):refunds$")
@@ -67,7 +70,8 @@ _VENDOR_KINDS = {
 def account_spec(code: str) -> AccountSpec:
     """Kind, owner and sign rule of an account code; unknown codes are refused.
 
-    Every account except `gateway` (the outside world) and the shoppers' refund
+    Every account except `gateway` (the outside world), `platform:promotions` (an
+    expense: what the platform paid for its vouchers) and the shoppers' refund
     accounts (money that left) holds real money and may not go below zero; a
     recovery from a vendor may take its available balance negative only when
     the posting says so explicitly.

@@ -28,6 +28,7 @@ class AccountKind(models.TextChoices):
     PLATFORM_FEES = "platform_fees", "Platform fees and penalties"
     BUYER_REFUNDS = "buyer_refunds", "Refunds returned to a shopper"
     PAYOUTS = "payouts", "Payouts in transit to vendors"
+    PLATFORM_PROMOTIONS = "platform_promotions", "Platform promotion expense (subsidies of its vouchers)"
 
 
 class TransactionKind(models.TextChoices):
@@ -45,6 +46,8 @@ class TransactionKind(models.TextChoices):
     DEPOSIT_DEDUCT = "deposit_deduct", "Deposit deduction"
     DEPOSIT_RELEASE = "deposit_release", "Deposit released"
     ADJUSTMENT = "adjustment", "Adjustment"
+    PROMOTION_SUBSIDY = "promotion_subsidy", "Platform promotion subsidy to a store"
+    PROMOTION_SUBSIDY_RETURN = "promotion_subsidy_return", "Platform promotion subsidy returned on a refund"
 
 
 class LedgerAccount(models.Model):

@@ -25,7 +25,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from backend.core.exceptions import DomainError
-from backend.core.money import from_minor
+from backend.core.money import from_minor, to_minor
 
 from . import accounts
 from .error_codes import FinanceErrorCode
@@ -47,11 +47,14 @@ LINE_OF_KIND = {
     K.PAYOUT_FAIL: "payouts",
     K.PAYOUT_REVERSE: "payouts",
     K.ADJUSTMENT: "adjustments",
+    K.PROMOTION_SUBSIDY: "promotions",
+    K.PROMOTION_SUBSIDY_RETURN: "promotions",
 }
-LINE_KINDS = ["sales", "commissions", "refunds", "fees", "deposit", "payouts", "adjustments"]
+LINE_KINDS = ["sales", "commissions", "promotions", "refunds", "fees", "deposit", "payouts", "adjustments"]
 LINE_LABELS = {
     "sales": "Sales (paid into escrow)",
     "commissions": "Commissions (taken at release)",
+    "promotions": "Platform voucher subsidies (paid at release, taken back on refunds)",
     "refunds": "Refunds",
     "fees": "Fees and rebates",
     "deposit": "Deposit movements",
@@ -76,6 +79,16 @@ class StatementItem:
     balance: int = 0  # minor units, pending + available
     deposit: int = 0
     external: int = 0
+    orders: list[int] = field(default_factory=list)  # a sale's orders of this vendor
+
+
+@dataclass(frozen=True)
+class DiscountShare:
+    """Discounts given on a line's orders, by who funded them (memo: the store's own discounts
+    already lowered its sales; the platform's reach the store on the promotions line)."""
+
+    funder: str
+    amount: Money
 
 
 @dataclass
@@ -85,6 +98,7 @@ class StatementLine:
     deposit: Money
     external: Money
     transaction_ids: list[int]
+    discounts: list[DiscountShare] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -103,6 +117,8 @@ class Statement:
     opening_deposit: Money
     closing_deposit: Money
     items: list[StatementItem] = field(default_factory=list)
+    # Discount lines of the orders sold (order id -> [(funder, minor units)]), for the sales line.
+    order_discounts: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
 
     def money(self, minor: int) -> Money:
         return Money(from_minor(minor, self.currency), self.currency)
@@ -119,9 +135,17 @@ class Statement:
                 deposit=self.money(sum(i.deposit for i in grouped[kind])),
                 external=self.money(sum(i.external for i in grouped[kind])),
                 transaction_ids=sorted({i.transaction_id for i in grouped[kind]}),
+                discounts=self._discounts(grouped[kind]),
             )
             for kind in LINE_KINDS
         ]
+
+    def _discounts(self, items: list[StatementItem]) -> list[DiscountShare]:
+        by_funder: dict[str, int] = defaultdict(int)
+        for order_id in sorted({o for item in items for o in item.orders}):
+            for funder, minor in self.order_discounts.get(order_id, ()):
+                by_funder[funder] += minor
+        return [DiscountShare(f, self.money(by_funder[f])) for f in sorted(by_funder)]
 
     def line(self, kind: str) -> StatementLine:
         return next(line for line in self.lines if line.kind == kind)
@@ -177,6 +201,7 @@ def _items(vendor_id: int, start: datetime, end: datetime) -> list[StatementItem
                 line=LINE_OF_KIND.get(txn.kind, "adjustments"),
                 description=txn.description,
                 reference=f"{txn.reference_type}:{txn.reference_id}" if txn.reference_type else "",
+                orders=_sold_orders(txn, vendor_id),
             )
         return items[txn.pk]
 
@@ -189,6 +214,34 @@ def _items(vendor_id: int, start: datetime, end: datetime) -> list[StatementItem
     for entry in external:
         item_for(entry).external += -entry.amount
     return sorted(items.values(), key=lambda i: (i.created_at, i.transaction_id))
+
+
+def _sold_orders(txn, vendor_id: int) -> list[int]:
+    """The vendor's orders an escrow hold paid for (its splits name them)."""
+    if txn.kind != K.ESCROW_HOLD:
+        return []
+    splits = (txn.metadata or {}).get("splits") or []
+    found = []
+    for split in splits:
+        try:
+            if int(split.get("vendor")) == vendor_id:
+                found.append(int(split.get("order")))
+        except (TypeError, ValueError):
+            continue
+    return found
+
+
+def _order_discounts(items: list[StatementItem], currency: str) -> dict[int, list[tuple[str, int]]]:
+    """Each sold order's discounts by funder, in minor units, in one query."""
+    from backend.promotions.selectors import order_discounts_by_funder
+
+    order_ids = sorted({o for item in items for o in item.orders})
+    if not order_ids:
+        return {}
+    return {
+        order_id: [(funder, to_minor(amount, currency)) for funder, amount in shares]
+        for order_id, shares in order_discounts_by_funder(order_ids).items()
+    }
 
 
 def _sums_before(vendor_id: int, moment: datetime) -> tuple[int, int]:
@@ -215,6 +268,7 @@ def vendor_statements(vendor, ranges: list[tuple[date, date]]) -> list[Statement
     bounds = [_bounds(f, t) for f, t in ranges]
     balance, deposit = _sums_before(vendor_id, bounds[0][0])
     all_items = _items(vendor_id, bounds[0][0], bounds[-1][1])
+    discounts = _order_discounts(all_items, currency)
     statements = []
     for (date_from, date_to), (start, end) in zip(ranges, bounds):
         if statements and start != bounds[len(statements) - 1][1]:
@@ -233,6 +287,7 @@ def vendor_statements(vendor, ranges: list[tuple[date, date]]) -> list[Statement
             opening_deposit=Money(from_minor(deposit, currency), currency),
             closing_deposit=Money(from_minor(closing_deposit, currency), currency),
             items=items,
+            order_discounts=discounts,
         )
         statements.append(statement)
         balance, deposit = closing_balance, closing_deposit
@@ -311,6 +366,10 @@ def statement_csv(statement: Statement) -> str:
             ]
         )
     writer.writerow(["closing", _amount(statement.closing_balance), _amount(statement.closing_deposit), "", statement.currency, ""])
+    for line in statement.lines:
+        for share in line.discounts:
+            writer.writerow([f"{line.kind}: discounts funded by the {share.funder}", _amount(share.amount), "", "",
+                             statement.currency, ""])
     writer.writerow([])
     writer.writerow(["date", "transaction", "kind", "line", "reference", "description", "balance", "deposit", "paid externally"])
     for item in statement.items:
@@ -363,6 +422,9 @@ def statement_pdf(statement: Statement) -> bytes:
         ids = ", ".join(str(t) for t in line.transaction_ids[:12]) + (" ..." if len(line.transaction_ids) > 12 else "")
         summary.append([line.label, _amount(line.balance), _amount(line.deposit), _amount(line.external), ids])
     summary.append(["Closing", _amount(statement.closing_balance), _amount(statement.closing_deposit), "", ""])
+    for line in statement.lines:
+        for share in line.discounts:
+            summary.append([f"{line.label}: discounts funded by the {share.funder}", _amount(share.amount), "", "", ""])
     details = [["Date", "Txn", "Kind", "Description", "Balance", "Deposit"]]
     for item in statement.items:
         details.append(

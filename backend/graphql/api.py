@@ -14,6 +14,7 @@ from .notifications.schema import NotificationMutations, NotificationQueries
 from .orders.schema import OrderMutations, OrderQueries
 from .payments.schema import PaymentQueries
 from .plugins.schema import PluginMutations, PluginQueries
+from .promotions.schema import PromotionMutations, PromotionQueries
 from .vendor.schema import VendorMutations, VendorQueries
 
 
@@ -28,6 +29,7 @@ class Query(
     OrderQueries,
     PaymentQueries,
     PluginQueries,
+    PromotionQueries,
     VendorQueries,
     graphene.ObjectType,
 ):
@@ -43,6 +45,7 @@ class Mutation(
     NotificationMutations,
     OrderMutations,
     PluginMutations,
+    PromotionMutations,
     VendorMutations,
     graphene.ObjectType,
 ):

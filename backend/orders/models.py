@@ -53,7 +53,15 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     subtotal_amount = models.DecimalField(**AMOUNT, help_text="Goods.")
     shipping_amount = models.DecimalField(**AMOUNT)
-    total_amount = models.DecimalField(**AMOUNT, help_text="Goods and shipping: this order's part of the payment.")
+    total_amount = models.DecimalField(
+        **AMOUNT, help_text="Goods and shipping less the discounts: this order's part of the payment."
+    )
+    discount_amount = models.DecimalField(
+        **AMOUNT, default=Decimal("0"), help_text="What the shopper saved: goods and shipping discounts (promotions)."
+    )
+    subsidy_amount = models.DecimalField(
+        **AMOUNT, default=Decimal("0"), help_text="The platform-funded part of the discounts, paid to the store at release."
+    )
     refunded_amount = models.DecimalField(**AMOUNT, default=Decimal("0"))
     commission_amount = models.DecimalField(**AMOUNT, null=True, blank=True, help_text="Taken at release.")
     payment = models.ForeignKey(
@@ -124,6 +132,14 @@ class Order(models.Model):
         return self.money(self.refunded_amount)
 
     @property
+    def discount(self) -> Money:
+        return self.money(self.discount_amount)
+
+    @property
+    def subsidy(self) -> Money:
+        return self.money(self.subsidy_amount)
+
+    @property
     def payment_status(self) -> str:
         if self.paid_at is None:
             return PaymentStatus.NOT_PAID
@@ -151,12 +167,22 @@ class OrderLine(models.Model):
         max_digits=5, decimal_places=4, help_text="Fixed when the order was placed (0.0500 = 5%)."
     )
     weight_kg = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal("0"))
+    # Goods discounts allocated to this line (promotions.OrderDiscount has them per voucher).
+    store_discount_amount = models.DecimalField(**AMOUNT, default=Decimal("0"), help_text="Funded by the store.")
+    platform_discount_amount = models.DecimalField(**AMOUNT, default=Decimal("0"), help_text="Funded by the platform.")
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_name} ({self.variant_sku})"
+
+    @property
+    def commission_base(self) -> Money:
+        """What commission is taken on: the price paid by the shopper plus the platform's subsidy,
+        that is the line less the store's own discounts (Tmall's rule)."""
+        store = self.store_discount_amount or Decimal(0)
+        return Money(quantize(self.unit_price_amount * self.quantity - store, self.currency), self.currency)
 
     @property
     def unit_price(self) -> Money:

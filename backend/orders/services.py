@@ -34,12 +34,14 @@ from backend.core.money import Money, quantize
 from backend.core.periodic import record_processed
 from backend.finance import services as ledger
 from backend.finance.commission import commission_for, commission_return_for
-from backend.finance.ledger import post_transactions
+from backend.finance.ledger import post, post_transactions
 from backend.logistics import services as logistics
 from backend.logistics.models import Shipment, ShipmentStatus
 from backend.payments import services as payments
 from backend.payments.models import Payment
 from backend.payments.models import PaymentStatus as PaymentState
+from backend.promotions.services import give_back_on_cancel as promotions_give_back
+from backend.promotions.settlement import order_refund_shares, subsidy_outstanding, subsidy_posting
 from plugins.logistics.interface import ContactAddress, Parcel, ShipmentRequest
 from plugins.manager import PluginsManager
 
@@ -76,6 +78,9 @@ class PlacedLine:
     variant: object  # catalog ProductVariant, locked, with product loaded
     quantity: int
     unit_price: Money
+    # Goods discounts allocated to the line, by funder (promotions' pricing path).
+    store_discount: Decimal = Decimal(0)
+    platform_discount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,9 @@ class PlacedPackage:
     origin: str
     lines: list[PlacedLine]
     shipping: ShippingChoice
+    # Every discount of the package (goods and shipping) and the platform-funded part of it.
+    discount: Decimal = Decimal(0)
+    subsidy: Decimal = Decimal(0)
 
 
 def orders_place(
@@ -116,6 +124,7 @@ def orders_place(
         subtotal = sum((line.unit_price.amount * line.quantity for line in package.lines), Decimal(0))
         subtotal = quantize(subtotal, currency)
         shipping = quantize(package.shipping.price.amount, currency)
+        discount = quantize(package.discount, currency)
         order = Order.objects.create(
             checkout_token=checkout_token,
             vendor=package.vendor,
@@ -124,7 +133,9 @@ def orders_place(
             currency=currency,
             subtotal_amount=subtotal,
             shipping_amount=shipping,
-            total_amount=subtotal + shipping,
+            total_amount=subtotal + shipping - discount,
+            discount_amount=discount,
+            subsidy_amount=quantize(package.subsidy, currency),
             shipping_carrier_id=package.shipping.carrier,
             shipping_service_code=package.shipping.service_code,
             shipping_service_name=package.shipping.service_name,
@@ -148,6 +159,8 @@ def orders_place(
                     currency=currency,
                     commission_rate=commission_rate_for(package.vendor, line.variant.product.category, at),
                     weight_kg=line.variant.weight_kg,
+                    store_discount_amount=quantize(line.store_discount, currency),
+                    platform_discount_amount=quantize(line.platform_discount, currency),
                 )
                 for line in package.lines
             ]
@@ -527,9 +540,13 @@ def order_shipment_delivered(shipment: Shipment) -> None:
 
 
 def order_commission(order: Order, lines=None) -> Money:
-    """Line rate x line amount, each rounded half up; less the share of anything refunded before release."""
+    """Line rate x the line's commission base (the line less the store's own discounts), each rounded
+    half up; less the share of anything refunded before release."""
     full = sum(
-        (commission_for(line.total, line.commission_rate) for line in (order.lines.all() if lines is None else lines)),
+        (
+            commission_for(line.commission_base, line.commission_rate)
+            for line in (order.lines.all() if lines is None else lines)
+        ),
         Money(0, order.currency),
     )
     full = order.money(full.amount)
@@ -548,7 +565,8 @@ def _mark_completed(order: Order, *, source: str, now, lines=None) -> tuple[Mone
             OrderErrorCode.RELEASE_FROZEN, _("A dispute holds this order's money; it is released when resolved.")
         )
     ORDER_STATUS.check(order.status, OrderStatus.COMPLETED)
-    gross = order.total - order.refunded
+    # The shopper's money left in escrow and the platform's subsidy still to pay (promotions).
+    gross = order.total - order.refunded + subsidy_outstanding(order)
     commission = order_commission(order, lines)
     order.commission_amount = commission.amount
     order.completed_at = now
@@ -564,6 +582,9 @@ _COMPLETION_FIELDS = ["commission_amount", "completed_at", "released_at", "compl
 def _complete(order: Order, *, actor, source: str) -> Order:
     """Under the order's row lock: completed, and its escrow released (commission to the platform)."""
     gross, commission = _mark_completed(order, source=source, now=timezone.now())
+    subsidy = subsidy_posting(order)
+    if subsidy is not None:
+        post(subsidy)
     if gross.amount > 0:
         ledger.escrow_release(order_ref=str(order.pk), vendor=order.vendor_id, gross=gross, commission=commission)
     # A completed order is a sale (the storefront's SALES sort); same transaction as the release.
@@ -648,10 +669,13 @@ def orders_auto_confirm(*, now: datetime | None = None, limit: int | None = None
 
 
 _RELEASE_READS = (
-    "pk", "vendor_id", "status", "currency", "total_amount", "refunded_amount", "release_frozen", "auto_confirm_at",
+    "pk", "vendor_id", "status", "currency", "total_amount", "refunded_amount", "subsidy_amount", "release_frozen",
+    "auto_confirm_at",
     *_COMPLETION_FIELDS, "updated_at",
 )
-_RELEASE_LINE_READS = ("pk", "order_id", "product_id", "quantity", "unit_price_amount", "currency", "commission_rate")
+_RELEASE_LINE_READS = (
+    "pk", "order_id", "product_id", "quantity", "unit_price_amount", "currency", "commission_rate", "store_discount_amount",
+)
 
 
 def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
@@ -680,6 +704,9 @@ def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
             gross, commission = _mark_completed(
                 order, source=CompletionSource.AUTOMATIC, now=stamp, lines=order.release_lines
             )
+            subsidy = subsidy_posting(order)
+            if subsidy is not None:
+                postings.append(subsidy)
             if gross.amount > 0:
                 postings.append(
                     ledger.escrow_release_posting(
@@ -869,7 +896,7 @@ def _refund_finish(record: OrderRefund, *, manager: PluginsManager | None) -> tu
     response = payments.payment_refund_call(refund=record.payment_refund, manager=manager)
     with transaction.atomic():
         order = _locked(record.order)
-        record = OrderRefund.objects.select_for_update().select_related("payment_refund").get(pk=record.pk)
+        record = OrderRefund.objects.select_for_update(of=("self",)).select_related("payment_refund").get(pk=record.pk)
         record.order = order
         if record.status != OrderRefundStatus.REQUESTED:
             return record, _refund_error(record, None)  # finished meanwhile (a retry, the periodic task)
@@ -934,6 +961,8 @@ def _refund_apply(order: Order, record: OrderRefund) -> None:
     after_release = order.released_at is not None
     commission_back = order.money(0)
     try:
+        # The platform's voucher subsidy follows the refund back to the platform.
+        order_refund_shares(order=order, amount=amount, refund_ref=record.idempotency_key, after_release=after_release)
         if not after_release:
             ledger.refund_from_escrow(
                 refund_ref=record.idempotency_key, order_ref=str(order.pk), vendor=order.vendor_id,
@@ -1021,9 +1050,18 @@ def _cancel(order: Order, *, actor, by: str, reason: str) -> tuple[Order, OrderR
             _("Only an order that has not been shipped can be cancelled; after shipment, open a dispute."),
             field="status",
         )
+    was_paid = order.status == OrderStatus.PAID
+    left = order.total - order.refunded - _refund_reserved(order)
+    if was_paid and left.amount <= 0:
+        # A refund of everything is with the gateway: it ends the order (refunded). Cancelling as
+        # well would leave nothing claimed if that refund were refused.
+        raise DomainError(
+            OrderErrorCode.INVALID_TRANSITION,
+            _("A refund of the whole order is under way; the order cannot be cancelled as well."),
+            field="status",
+        )
     # Stock first: variants are always locked before payments and the ledger (no deadlocks).
     stock_return(list(order.lines.all()))
-    was_paid = order.status == OrderStatus.PAID
     order.cancel_reason = reason or ""
     order.cancelled_at = timezone.now()
     order.auto_confirm_at = None
@@ -1033,12 +1071,13 @@ def _cancel(order: Order, *, actor, by: str, reason: str) -> tuple[Order, OrderR
         order, OrderStatus.CANCELLED, update_fields=["cancel_reason", "cancelled_at", "auto_confirm_at", "reserved_until"]
     )
     claimed = None
-    left = order.total - order.refunded - _refund_reserved(order)
-    if was_paid and left.amount > 0:
+    if was_paid:
         claimed = _refund_claim(
             order=order, amount=left, idempotency_key=f"order:{order.pk}:cancel", actor=actor,
             reason=reason or "Cancelled before shipment.",
         )
+    # The checkout's vouchers count as unused again once all its orders are cancelled.
+    promotions_give_back(order)
     audit_log(actor=actor, action="order.cancel", target=order, reason=reason, by=by, refunded=str(left.amount if claimed else 0))
     return order, claimed
 

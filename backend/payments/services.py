@@ -777,7 +777,7 @@ def transfer_send(transfer: Transfer, *, manager: PluginsManager | None = None) 
         ),
     )
     with transaction.atomic():
-        transfer = Transfer.objects.select_for_update().select_related("vendor").get(pk=transfer.pk)
+        transfer = Transfer.objects.select_for_update(of=("self",)).select_related("vendor").get(pk=transfer.pk)
         if transfer.status != TransferStatus.PENDING:
             return transfer  # the gateway's webhook told the outcome first
         amount, vendor = transfer.total, transfer.vendor

@@ -154,7 +154,7 @@ def test_statements_through_the_api_and_downloads(history):
         response = client.get(statement["csvUrl"])
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(response.content.decode())))
-        summary = {row[0]: row for row in rows[2:11]}
+        summary = {row[0]: row for row in rows[2:rows.index([])]}
         assert summary["opening"][1] == "0.00" and summary["closing"][1] == "316.66"
         assert summary["sales"][1] == "333.33" and summary["fees"][3] == "6000.00"
         pdf = client.get(statement["pdfUrl"])

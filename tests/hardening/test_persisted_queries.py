@@ -137,3 +137,16 @@ def test_persisted_queries_can_be_switched_off(client, settings):
     settings.PERSISTED_QUERIES_ENABLED = False
     _status, body = post(client, STOREFRONT_URL, {"query": STOREFRONT_QUERY, "extensions": apq(sha(STOREFRONT_QUERY))})
     assert codes(body) == [persisted_queries.NOT_SUPPORTED]
+
+
+def test_the_projects_own_messages_are_translated_and_apollos_are_not(client):
+    response = client.post(
+        STOREFRONT_URL, json.dumps({"extensions": apq(sha(CORE_QUERY), version=2)}),
+        content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
+    assert response.json()["errors"][0]["message"] == "不支持的持久化查询版本；请使用版本 1。"
+    response = client.post(
+        STOREFRONT_URL, json.dumps({"extensions": apq(sha(CORE_QUERY))}),
+        content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
+    assert response.json()["errors"][0]["message"] == "PersistedQueryNotFound"

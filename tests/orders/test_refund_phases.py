@@ -240,3 +240,38 @@ def test_a_cancellation_whose_refund_is_refused_stands_and_says_so(world, guarde
     orders.order_refund(order=order, amount=order.total, idempotency_key="staff-1", actor=None)
     assert fresh(order).refunded_amount == order.total_amount and pending(world["tea"]) == 0
     assert ledger_problems() == []
+
+
+def test_a_paid_order_whose_full_refund_is_unanswered_cannot_be_cancelled_as_well(world, guarded_gateway):
+    tea_order, _ = place(world)
+    guarded_gateway.time_out.append("refund_payment")
+    with pytest.raises(DomainError):
+        orders.order_refund(order=tea_order, amount=tea_order.total, idempotency_key="r-all", actor=None)
+    # The whole amount is with the gateway: cancelling would claim nothing, and the order would stay
+    # cancelled with its money in escrow if that refund were refused.
+    with pytest.raises(DomainError) as refused:
+        orders.order_cancel(actor=world["tea_owner"], order=tea_order, reason="Sold out")
+    assert refused.value.code.name == "INVALID_TRANSITION"
+    assert fresh(tea_order).status == OrderStatus.PAID
+    world["green"].refresh_from_db()
+    assert world["green"].stock == 3  # nothing given back by the refused cancellation
+    # The refund, finished later, ends the order: refunded, its stock back once.
+    assert payments.payments_complete_refunds(now=later()) == 1
+    assert fresh(tea_order).status == OrderStatus.REFUNDED
+    world["green"].refresh_from_db()
+    assert world["green"].stock == 5
+
+
+def test_a_paid_order_with_a_partial_refund_unanswered_is_cancelled_for_the_rest(world, guarded_gateway):
+    tea_order, _ = place(world)
+    guarded_gateway.time_out.append("refund_payment")
+    with pytest.raises(DomainError):
+        orders.order_refund(order=tea_order, amount=cny("5.00"), idempotency_key="r-part", actor=None)
+    order = orders.order_cancel(actor=world["tea_owner"], order=tea_order, reason="Sold out")
+    assert order.status == OrderStatus.CANCELLED
+    claimed = OrderRefund.objects.get(idempotency_key=f"order:{order.pk}:cancel")
+    assert claimed.money == tea_order.total - cny("5.00") and claimed.status == OrderRefundStatus.SUCCEEDED
+    assert payments.payments_complete_refunds(now=later()) == 1
+    order = fresh(tea_order)
+    assert (order.status, order.refunded_amount) == (OrderStatus.CANCELLED, tea_order.total_amount)
+    assert ledger_problems() == []

@@ -322,12 +322,18 @@ def test_cancelling_an_order_whose_capture_failed_voids_the_payment_intent_outsi
     assert variant.stock == 5
 
 
-def test_a_capture_refused_because_another_request_captured_first_marks_the_payment_captured(stripe_on, browser, tea):
-    """checkoutComplete and the webhook capture at once: the loser's capture is refused by Stripe
-    (already captured); Stripe's own state, asked next, says captured, so both answers show paid."""
+def confirmed(browser, tea):
+    """A checkout of one tea whose PaymentIntent the shopper's browser confirmed (authorized)."""
     c = ready_checkout(lines=[(tea, 1)])
     session = start(c)
     browser.confirm(session.client_data["client_secret"])
+    return c, session
+
+
+def test_a_capture_refused_because_another_request_captured_first_marks_the_payment_captured(stripe_on, browser, tea):
+    """checkoutComplete and the webhook capture at once: the loser's capture is refused by Stripe
+    (already captured); Stripe's own state, asked next, says captured, so both answers show paid."""
+    c, session = confirmed(browser, tea)
     # Stripe fails the first capture (nothing captured, still requires_capture when asked).
     stripe_on.fail_next("POST", f"/v1/payment_intents/{session.psp_reference}/capture", "500")
     first = complete(c, session)
@@ -341,9 +347,7 @@ def test_a_capture_refused_because_another_request_captured_first_marks_the_paym
 
 
 def test_the_lost_answer_of_a_capture_is_found_by_asking_stripe(stripe_on, browser, tea):
-    c = ready_checkout(lines=[(tea, 1)])
-    session = start(c)
-    browser.confirm(session.client_data["client_secret"])
+    c, session = confirmed(browser, tea)
     stripe_on.fail_next("POST", f"/v1/payment_intents/{session.psp_reference}/capture", "drop")
     done = complete(c, session)
     assert [o.status for o in done.orders] == [OrderStatus.PAID]

@@ -129,3 +129,28 @@ def test_unknown_or_inactive_gateways_and_wrong_methods(client, signed_dummy):
     assert post(client, {"id": "e"}, url="/webhooks/payments/stripe/").status_code == 404  # inactive
     assert client.get(URL).status_code == 405
     assert not Payment.objects.exists()
+
+
+def test_an_unanswered_transfer_stays_reserved_and_is_sent_again_under_its_key_once(vendor, scripted_gateway):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    payment = captured_payment("100.00")
+    movements.escrow_hold(payment=payment, splits=[movements.EscrowSplit("o1", vendor.pk, cny(100))])
+    movements.escrow_release(order_ref="o1", vendor=vendor, gross=cny(100), commission=cny(0))
+    scripted_gateway.reset("timeout")
+    transfer = services.transfer_create(vendor=vendor, amount=cny(100), payout_ref="p1", gateway="scripted")
+    assert transfer.status == TransferStatus.PENDING and transfer.psp_reference == ""
+    assert account_balance(accounts.PAYOUTS) == cny(100) and vendor_balance(vendor).available == cny(0)
+    # Not yet: the request may still be on its way.
+    assert services.transfers_complete() == 0 and len(scripted_gateway.calls) == 1
+    later = timezone.now() + timedelta(minutes=6)
+    assert services.transfers_complete(now=later) == 1
+    assert services.transfers_complete(now=later) == 0
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.PAID and transfer.psp_reference
+    keys = [data.idempotency_key for hook, data in scripted_gateway.calls if hook == "create_transfer"]
+    assert keys == [transfer.idempotency_key] * 2
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.PAYOUT_SETTLE).count() == 1
+    assert account_balance(accounts.PAYOUTS) == cny(0) and ledger_problems() == []

@@ -249,9 +249,49 @@ OWNED_CASES: list[Case] = [
     sm("orderConfirmReceipt", lambda w: {"id": g("Order", A(w).order_disputed)}),
     sm("orderExtendConfirmation", lambda w: {"id": g("Order", A(w).order_disputed)}),
     sm("orderCancel", lambda w: {"id": g("Order", A(w).order_unshipped), "reason": "Cancelled by someone else"}),
+    sm("checkoutVoucherApply", lambda w: {"id": to_global_id("Checkout", w.checkout.pk), "code": "BRAVO5"}),
+    sm("checkoutVoucherRemove", lambda w: {"id": to_global_id("Checkout", w.checkout.pk),
+                                           "voucher": g("Voucher", A(w).voucher)}),
+    sq("bestVouchers", lambda w: {"checkout": to_global_id("Checkout", w.checkout.pk)}, expect="list"),
+    # A voucher that is not a coupon is not claimed by its ID (its code is the store's to hand out).
+    sm("couponClaim", lambda w: {"voucher": g("Voucher", A(w).secret_voucher)}, label="code only", legit=(),
+       victim="alpha", attackers=("shopper1", *STOREFRONT_ATTACKERS)),
+    sm("couponClaim", lambda w: {"voucher": g("Voucher", w.platform_voucher)}, label="coupon", legit=("shopper2",),
+       attackers=()),
+    # --- promotions: a store's vouchers are its own; platform vouchers are finance staff's ---
+    q("voucher", lambda w: {"id": g("Voucher", A(w).voucher)}, legit=STAFF_ON_VENDOR, staff=(MF,)),
+    q("voucher", lambda w: {"id": g("Voucher", w.platform_voucher)}, label="platform", legit=(), staff=(MF,),
+      attackers=("alpha_owner", *CORE_ATTACKERS)),
+    q("vouchers", lambda w: {"filter": {"vendor": g("Vendor", A(w).vendor)}, "first": 50}, label="filter",
+      legit=STAFF_ON_VENDOR, staff=(MF,), expect="list"),
+    m("voucherCreate", lambda w: {"vendor": g("Vendor", A(w).vendor), "input": _voucher_input("Planted")},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",), staff=(MF,)),
+    # Only finance staff spend the platform's money: a store cannot make the platform fund its voucher.
+    m("voucherCreate", lambda w: {"input": {**_voucher_input("Platform paid"), "platformSharePercent": "100"}},
+      label="platform share", legit=(), staff=(MF,), attackers=("alpha_owner", *CORE_ATTACKERS)),
+    m("voucherUpdate", lambda w: {"id": g("Voucher", A(w).voucher), "input": {"name": "Defaced", "value": "49"}},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",), staff=(MF,)),
+    m("voucherUpdate", lambda w: {"id": g("Voucher", A(w).voucher), "input": {"platformSharePercent": "100"}},
+      label="platform share", legit=(), staff=(MF,), attackers=("alpha_owner", *CORE_ATTACKERS)),
+    m("voucherUpdate", lambda w: {"id": g("Voucher", w.platform_voucher), "input": {"value": "140"}},
+      label="platform", legit=(), staff=(MF,), attackers=("alpha_owner", *CORE_ATTACKERS)),
+    q("flashSale", lambda w: {"id": g("FlashSale", A(w).flash_sale)}, legit=STAFF_ON_VENDOR, staff=(MF,)),
+    q("flashSales", lambda w: {"filter": {"vendor": g("Vendor", A(w).vendor)}, "first": 50}, label="filter",
+      legit=STAFF_ON_VENDOR, staff=(MF,), expect="list"),
+    # A flash sale is the store's own price: its owner and operators set it, platform staff only see it.
+    m("flashSaleCreate", lambda w: {"variant": g("ProductVariant", A(w).products["revised"].variants.first()),
+                                    "input": {"price": "1.00", "quantity": 100, "startsAt": "2030-01-01T00:00:00+08:00",
+                                              "endsAt": "2030-01-02T00:00:00+08:00"}},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
+    m("flashSaleUpdate", lambda w: {"id": g("FlashSale", A(w).flash_sale), "input": {"price": "1.00"}},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
     sm("productReviewCreate", lambda w: {"orderLine": g("OrderLine", A(w).order_disputed.lines.first()),
                                          "rating": 1, "comment": "Planted review"}),
 ]
+
+def _voucher_input(name: str) -> dict:
+    return {"name": name, "kind": "AMOUNT_OFF", "value": "50", "minSpend": "60", "code": name.upper().replace(" ", "")}
+
 
 # Staff-only operations: the permission, and arguments naming real objects of the world.
 STAFF_CASES: list[Case] = [
@@ -330,6 +370,11 @@ LIST_CASES: list[ListCase] = [
              lambda w: g("Order", A(w).order_unshipped), STAFF_ON_VENDOR, (MO,), label="status"),
     ListCase(core("query", "disputes"), {**FIRST, "filter": {"status": "AWAITING_VENDOR"}},
              lambda w: g("Dispute", A(w).dispute), STAFF_ON_VENDOR, (AD,), label="status"),
+    ListCase(core("query", "vouchers"), FIRST, lambda w: g("Voucher", A(w).secret_voucher), STAFF_ON_VENDOR, (MF,)),
+    ListCase(core("query", "flashSales"), FIRST, lambda w: g("FlashSale", A(w).flash_sale), STAFF_ON_VENDOR, (MF,)),
+    # Coupons are the shopper's own: nobody else sees that shopper 1 claimed A's.
+    ListCase(shop("query", "myCoupons"), {}, lambda w: g("Voucher", A(w).voucher), ("shopper1",), victim="shopper1",
+             attackers=STOREFRONT_ATTACKERS),
     ListCase(shop("query", "disputes"), FIRST, lambda w: g("Dispute", A(w).dispute), ("shopper1",),
              victim="shopper1", attackers=STOREFRONT_ATTACKERS),
 ]
@@ -380,6 +425,8 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("ProductVariant", lambda w: A(w).draft_variant, staff=(RL, MV)),
     NodeCase("ProductMedia", lambda w: A(w).draft_media, staff=(RL, MV)),
     NodeCase("ProductRevision", lambda w: A(w).revision, staff=(RL, MV)),
+    NodeCase("Voucher", lambda w: A(w).voucher, staff=(MF,)),
+    NodeCase("FlashSale", lambda w: A(w).flash_sale, staff=(MF,)),
     NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,), attackers=("alpha_owner", "anonymous")),
     NodeCase("ReconciliationMismatch", lambda w: w.mismatch, legit=(), staff=(MF,), attackers=("alpha_owner", "anonymous")),
 ]
@@ -392,6 +439,8 @@ PUBLIC = {
     shop("query", "category"),
     # Counts and completions of published listings of shown stores only (tests/search/test_facets.py).
     shop("query", "productFacets"), shop("query", "searchSuggestions"),
+    # Live claimable coupons: what a store's page or the platform's hands out to everyone.
+    shop("query", "claimableCoupons"),
 }
 SELF = {
     core("query", "me"), core("mutation", "vendorApplicationCreate"), core("mutation", "accountRegister"),
@@ -426,6 +475,7 @@ def tenant_markers(world: World, key: str) -> set[str]:
     from backend.logistics.models import Shipment
     from backend.orders.models import Order, OrderLine
     from backend.payments.models import Payment
+    from backend.promotions.models import FlashSale, Voucher
 
     t = getattr(world, key)
     vendor = t.vendor
@@ -446,6 +496,8 @@ def tenant_markers(world: World, key: str) -> set[str]:
     touched = LedgerTransaction.objects.filter(entries__account__vendor=vendor).distinct()
     ids |= {g("LedgerTransaction", x) for x in touched if _only_vendor(x, vendor)}
     ids |= {g("CommissionOverride", o) for o in VendorCommissionOverride.objects.filter(vendor=vendor)}
+    ids |= {g("Voucher", v) for v in Voucher.objects.filter(vendor=vendor)}
+    ids |= {g("FlashSale", f) for f in FlashSale.objects.filter(vendor=vendor)}
     return {key} | ids
 
 
@@ -455,12 +507,17 @@ def _only_vendor(transaction, vendor) -> bool:
 
 
 def shopper_markers(world: World, user) -> set[str]:
+    from backend.accounts.models import User
     from backend.disputes.models import Dispute
     from backend.orders.models import Order
+    from backend.promotions.models import Coupon
 
     ids = {g("User", user), to_global_id("Checkout", world.checkout.pk)}
     ids |= {g("Order", o) for o in Order.objects.filter(user=user)}
     ids |= {g("Dispute", d) for d in Dispute.objects.filter(order__user=user)}
+    # The coupons only this shopper claimed: that they hold them is theirs to know.
+    claimed = Coupon.objects.filter(user=user).exclude(voucher__coupons__user__in=User.objects.exclude(pk=user.pk))
+    ids |= {g("Voucher", c.voucher) for c in claimed.select_related("voucher")}
     return {user.email.split("@")[0]} | ids
 
 

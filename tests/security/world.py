@@ -13,6 +13,7 @@ so a response that contains it, or one of A's global IDs, shows A's data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
@@ -38,6 +39,10 @@ from backend.payments.models import MismatchProblem, Payment, ReconciliationMism
 from backend.vendors import services as vendors
 from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
 from backend.vendors.models import VendorStaffInvitation
+from backend.promotions import services as promotions
+from backend.promotions.flash_sales import FlashSaleInput, flash_sale_create
+from backend.promotions.models import FlashSale, Voucher
+from backend.promotions.services import VoucherInput
 from fixtures.demo.documents import minimal_pdf
 
 from ..catalog.helpers import build_catalog, listed_product, upload
@@ -85,6 +90,9 @@ class Tenant:
     deposit_transaction: LedgerTransaction  # the deposit top-up: only this vendor's accounts
     commission_override: VendorCommissionOverride
     order_line: OrderLine = field(init=False)
+    voucher: Voucher | None = None  # the store's coupon (code and claimable); shopper 1 claimed A's
+    secret_voucher: Voucher | None = None  # a code only: not claimable by its ID
+    flash_sale: FlashSale | None = None  # on the published listing's variant, now
 
     def __post_init__(self):
         self.order_line = self.order_unshipped.lines.first()
@@ -103,9 +111,10 @@ class World:
     superuser: User
     categories: dict
     fee_plan: FeePlan
-    checkout: Checkout  # shopper 1's open checkout (lines of A and B)
+    checkout: Checkout  # shopper 1's open checkout (lines of A and B), A's voucher applied
     guest_checkout: Checkout
     group: Group  # a permission group holding every permission
+    platform_voucher: Voucher | None = None  # finance staff's, claimable, with a code
     mismatch: ReconciliationMismatch | None = None  # the reconciliation found alpha's fee payment missing
     media_root: str = ""
     private_media_root: str = ""
@@ -266,6 +275,7 @@ def build_world(media_root: str = "") -> World:
         categories=categories, fee_plan=fee_plan, checkout=_checkout(shopper1, both, "Shopper1"),
         guest_checkout=_checkout(None, both, "Guest"), group=group, mismatch=mismatch, media_root=media_root,
     )
+    _add_vouchers(world)
     world.users = {
         "anonymous": None,
         "shopper1": shopper1,
@@ -277,6 +287,32 @@ def build_world(media_root: str = "") -> World:
         **{f"staff_{p.name.lower()}": user for p, user in staff.items()},
     }
     return world
+
+
+def _add_vouchers(world: World) -> None:
+    """Each store's coupon and code-only voucher and a flash sale, a platform coupon; shopper 1
+    claimed A's coupon and applied it to the open checkout."""
+    for tenant in (world.alpha, world.bravo):
+        key = tenant.key
+        tenant.voucher = promotions.voucher_create(actor=tenant.owner, data=VoucherInput(
+            name=f"{key.title()} 5 off 50", kind="amount_off", value="5", min_spend="50", code=f"{key.upper()}5",
+            claimable=True,
+        ))
+        tenant.secret_voucher = promotions.voucher_create(actor=tenant.owner, data=VoucherInput(
+            name=f"{key.title()} VIP 10 off 80", kind="amount_off", value="10", min_spend="80", code=f"{key.upper()}VIP",
+        ))
+    world.platform_voucher = promotions.voucher_create(
+        actor=world.staff[PlatformPermission.MANAGE_FINANCE],
+        data=VoucherInput(name="Platform 8 off 150", kind="amount_off", value="8", min_spend="150", code="PLATFORM8",
+                          claimable=True),
+    )
+    for tenant in (world.alpha, world.bravo):
+        tenant.flash_sale = flash_sale_create(actor=tenant.owner, variant_id=tenant.variant.pk, data=FlashSaleInput(
+            name=f"{tenant.key.title()} flash", price="90.00", quantity=10, per_shopper_limit=2,
+            starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(days=1),
+        ))
+    promotions.coupon_claim(user=world.shopper1, voucher=world.alpha.voucher)
+    promotions.checkout_voucher_apply(checkout=world.checkout, user=world.shopper1, voucher_id=world.alpha.voucher.pk)
 
 
 def staff_name(permission: PlatformPermission) -> str:

@@ -173,6 +173,9 @@ class ServedInstance:
                 # registration and reset requests (10 an hour) would refuse them part-way through.
                 # Tests of that cap start an instance with their own value.
                 "ACCOUNT_EMAIL_REQUESTS_PER_CLIENT": "100000",
+                # Module-wide fixtures sign their accounts in once; on a loaded machine a module can
+                # outlast the 5-minute access token. Tests of expiry start an instance with their own.
+                "JWT_ACCESS_TTL_SECONDS": "3600",
                 "PYTHONUNBUFFERED": "1",
             }
         )

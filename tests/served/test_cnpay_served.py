@@ -40,15 +40,16 @@ query($gateway: String) {
 }"""
 
 
-@pytest.fixture(scope="module")
-def alipay_served(start_served):
+def alipay_world(start_served, env: dict):
+    """A served instance with Alipay (its loopback fake) active and one tea store with a listing;
+    yields (served, fake, staff token, store) and stops the fake afterwards."""
     fake = AlipayFake(
         app_id="2021000000000001",
         app_public_pem=shared_pair("alipay-app").public_pem,
         alipay_pair=shared_pair("alipay"),
         late_seconds=4,
     ).start()
-    served = start_served({"RECONCILIATION_LAG_DAYS": "0"})
+    served = start_served(env)
     staff = journey.staff_token(served)
     configuration = alipay_configuration(fake, notify_url=served.url("/webhooks/payments/alipay/"), timeout_seconds=2)
     configuration["qr_code"] = "true"
@@ -67,6 +68,11 @@ def alipay_served(start_served):
     journey.list_product(served, staff, store, category, name="Longjing 250 g", price="128.00")
     yield served, fake, staff, store
     fake.stop()
+
+
+@pytest.fixture(scope="module")
+def alipay_served(start_served):
+    yield from alipay_world(start_served, {"RECONCILIATION_LAG_DAYS": "0"})
 
 
 def paid_session(served, fake, store):

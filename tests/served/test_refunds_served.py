@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.payments.conftest import alipay_configuration
-from tests.payments.fakes.alipay_fake import AlipayFake
-from tests.payments.fakes.keys import shared_pair
 
 from . import journey
-from .test_cnpay_served import PLUGIN_UPDATE, complete, paid_session
+from .test_cnpay_served import alipay_world, complete, paid_session
 
 ORDER_CANCEL = """mutation($id: ID!, $reason: String!) {
   orderCancel(id: $id, reason: $reason) {
@@ -27,32 +24,8 @@ ORDER = """query($id: ID!) { order(id: $id) { id status paymentStatus refunded {
 
 @pytest.fixture(scope="module")
 def alipay_served(start_served):
-    fake = AlipayFake(
-        app_id="2021000000000001",
-        app_public_pem=shared_pair("alipay-app").public_pem,
-        alipay_pair=shared_pair("alipay"),
-        late_seconds=4,
-    ).start()
     # A refund left requested is taken up at the next run, not two minutes later.
-    served = start_served({"PAYMENT_REFUND_RETRY_AFTER_SECONDS": "0"})
-    staff = journey.staff_token(served)
-    configuration = alipay_configuration(fake, notify_url=served.url("/webhooks/payments/alipay/"), timeout_seconds=2)
-    configuration["qr_code"] = "true"
-    journey.mutate(
-        served,
-        PLUGIN_UPDATE,
-        {
-            "id": "alipay",
-            "input": {"active": True, "configuration": [{"name": k, "value": str(v)} for k, v in configuration.items()]},
-        },
-        token=staff,
-    )
-    category = journey.categories(served)["specialty-food"]
-    journey.fee_plans(served, staff, category)
-    store = journey.open_store(served, staff, category, "Hangzhou Tea")
-    journey.list_product(served, staff, store, category, name="Longjing 250 g", price="128.00")
-    yield served, fake, staff, store
-    fake.stop()
+    yield from alipay_world(start_served, {"PAYMENT_REFUND_RETRY_AFTER_SECONDS": "0"})
 
 
 def test_a_cancellation_whose_refund_times_out_is_refunded_once_by_the_periodic_task(alipay_served):

@@ -14,8 +14,9 @@ can go as a GET (`?extensions=...&variables=...`) that a CDN may cache. Document
 Django cache (Redis in production, shared by every worker) for PERSISTED_QUERY_TTL seconds, with a
 bounded in-process copy in front so a hot document costs no cache round trip. Documents longer
 than PERSISTED_QUERY_MAX_LENGTH characters are executed but not stored (the token and cost limits
-apply to a persisted document exactly as to a sent one). The messages are Apollo's own, untranslated:
-Apollo clients recognise them by message as well as by code.
+apply to a persisted document exactly as to a sent one). PersistedQueryNotFound, PersistedQueryNotSupported and
+"provided sha does not match query" are Apollo's own, untranslated: Apollo clients recognise them by
+message as well as by code; the other messages are translated.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from graphql import GraphQLError
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -111,10 +113,10 @@ def resolve(query: str | None, extensions) -> Resolved:
     if not settings.PERSISTED_QUERIES_ENABLED:
         return _error("PersistedQueryNotSupported", NOT_SUPPORTED)
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
-        return _error("Unsupported persisted query version; send version 1.", NOT_SUPPORTED)
+        return _error(_("Unsupported persisted query version; send version 1."), NOT_SUPPORTED)
     key = persisted.get("sha256Hash")
     if not isinstance(key, str) or not HASH.fullmatch(key.lower()):
-        return _error("persistedQuery.sha256Hash must be the 64 hexadecimal digits of a SHA-256.", INVALID)
+        return _error(_("persistedQuery.sha256Hash must be the 64 hexadecimal digits of a SHA-256."), INVALID)
     key = key.lower()
     if query is None or query == "":
         document = lookup(key)

@@ -344,6 +344,22 @@ def _transaction_ids(ids):
     return [to_global_id("LedgerTransaction", pk) for pk in ids]
 
 
+class StatementDiscountType(graphene.ObjectType):
+    funder = graphene.Field("backend.graphql.promotions.types.DiscountFunderEnum", required=True)
+    amount = graphene.Field(Money, required=True)
+
+    class Meta:
+        name = "StatementDiscount"
+        description = (
+            "Discounts given on a line's orders by who funded them: the store's own already lowered its sales, "
+            "the platform's are paid to the store at release (the promotions line)."
+        )
+
+    @staticmethod
+    def resolve_funder(root, _info):
+        return root.funder
+
+
 class StatementLineType(graphene.ObjectType):
     kind = StatementLineKindEnum(required=True)
     label = graphene.String(required=True)
@@ -352,6 +368,10 @@ class StatementLineType(graphene.ObjectType):
     external = graphene.Field(Money, required=True, description="Paid by the vendor through the gateway.")
     transaction_ids = graphene.List(
         graphene.NonNull(graphene.ID), required=True, description="The ledger transactions this line adds up."
+    )
+    discounts = graphene.List(
+        graphene.NonNull(StatementDiscountType), required=True,
+        description="Sales: the discounts on the orders sold, by funder (a memo: not part of the balance).",
     )
 
     class Meta:

@@ -21,7 +21,7 @@ class OrderFilterInput(graphene.InputObjectType):
 
 def with_order_relations(queryset):
     """What an order list shows, fetched per page."""
-    return queryset.select_related("vendor", "shipment").prefetch_related("lines", "shipment__events")
+    return queryset.select_related("vendor", "shipment").prefetch_related("lines", "shipment__events", "discounts")
 
 
 def filter_orders(queryset, filter_input):

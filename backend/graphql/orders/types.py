@@ -1,6 +1,8 @@
 import graphene
 from graphene_django import DjangoObjectType
 
+from backend.core.money import Money as Money_
+from backend.core.money import quantize
 from backend.disputes import selectors as dispute_selectors
 from backend.orders import models, selectors
 from backend.orders.error_codes import OrderErrorCode
@@ -38,6 +40,11 @@ class OrderAddress(graphene.ObjectType):
 class OrderLineType(DjangoObjectType):
     unit_price = graphene.Field(Money, required=True)
     total = graphene.Field(Money, required=True)
+    store_discount = graphene.Field(Money, required=True, description="Goods discounts on the line the store funds.")
+    platform_discount = graphene.Field(Money, required=True, description="Goods discounts on the line the platform funds.")
+    commission_base = graphene.Field(
+        Money, required=True, description="What commission is taken on: the line less the store's own discounts."
+    )
     commission_rate = graphene.Decimal(required=True, description="Fixed when the order was placed (0.05 = 5%).")
 
     class Meta:
@@ -63,6 +70,18 @@ class OrderLineType(DjangoObjectType):
     def resolve_commission_rate(root: models.OrderLine, _info):
         return root.commission_rate
 
+    @staticmethod
+    def resolve_store_discount(root: models.OrderLine, _info):
+        return Money_(quantize(root.store_discount_amount, root.currency), root.currency)
+
+    @staticmethod
+    def resolve_platform_discount(root: models.OrderLine, _info):
+        return Money_(quantize(root.platform_discount_amount, root.currency), root.currency)
+
+    @staticmethod
+    def resolve_commission_base(root: models.OrderLine, _info):
+        return root.commission_base
+
 
 class OrderType(DjangoObjectType):
     number = graphene.String(required=True)
@@ -72,7 +91,17 @@ class OrderType(DjangoObjectType):
     lines = graphene.List(graphene.NonNull(OrderLineType), required=True)
     subtotal = graphene.Field(Money, required=True, description="Goods.")
     shipping_price = graphene.Field(Money, required=True)
-    total = graphene.Field(Money, required=True, description="Goods and shipping: the order's part of the payment.")
+    total = graphene.Field(
+        Money, required=True, description="Goods and shipping less the discounts: the order's part of the payment."
+    )
+    discount = graphene.Field(Money, required=True, description="Every discount of the order (goods and shipping).")
+    platform_subsidy = graphene.Field(
+        Money, required=True, description="The platform-funded part of the discounts, paid to the store at release."
+    )
+    discounts = graphene.List(
+        graphene.NonNull("backend.graphql.promotions.types.OrderDiscountType"), required=True,
+        description="The order's discount lines: voucher, funder (platform or store), amount.",
+    )
     refunded = graphene.Field(Money, required=True)
     commission = graphene.Field(Money, description="The platform's commission, once released.")
     shipping_method = graphene.Field(OrderShippingMethod, required=True)
@@ -135,6 +164,18 @@ class OrderType(DjangoObjectType):
     @staticmethod
     def resolve_refunded(root: models.Order, _info):
         return root.refunded
+
+    @staticmethod
+    def resolve_discount(root: models.Order, _info):
+        return root.discount
+
+    @staticmethod
+    def resolve_platform_subsidy(root: models.Order, _info):
+        return root.subsidy
+
+    @staticmethod
+    def resolve_discounts(root: models.Order, _info):
+        return root.discounts.all()
 
     @staticmethod
     def resolve_commission(root: models.Order, _info):

@@ -147,6 +147,16 @@ export type CategoryFeePlanInput = {
   feeRebateRules?: InputMaybe<Array<FeeRebateRuleInput>>;
 };
 
+/** Who pays for a discount. */
+export type DiscountFunder =
+  | 'PLATFORM'
+  | 'STORE';
+
+/** An enumeration. */
+export type DiscountTarget =
+  | 'GOODS'
+  | 'SHIPPING';
+
 /** An enumeration. */
 export type DisputeErrorCode =
   | 'AMOUNT_TOO_HIGH'
@@ -291,6 +301,27 @@ export type FinanceErrorCode =
   | 'UNBALANCED'
   | 'VENDOR_NOT_ELIGIBLE';
 
+export type FlashSaleFilterInput = {
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Staff: one store's flash sales. */
+  vendor?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type FlashSaleInput = {
+  endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** False ends the sale at once. */
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Shown on the badge; empty: “Flash sale”. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Units one shopper may buy at the price. */
+  perShopperLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** The event price of one unit (below the regular price). */
+  price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** Units sold at the event price in all. */
+  quantity?: InputMaybe<Scalars['Int']['input']>;
+  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 /** An enumeration. */
 export type ImageFormat =
   | 'JPEG'
@@ -310,6 +341,7 @@ export type LedgerAccountKind =
   | 'PAYOUTS'
   | 'PLATFORM_COMMISSION'
   | 'PLATFORM_FEES'
+  | 'PLATFORM_PROMOTIONS'
   | 'VENDOR_AVAILABLE'
   | 'VENDOR_DEPOSIT'
   | 'VENDOR_PENDING';
@@ -328,6 +360,8 @@ export type LedgerTransactionKind =
   | 'PAYOUT_RESERVE'
   | 'PAYOUT_REVERSE'
   | 'PAYOUT_SETTLE'
+  | 'PROMOTION_SUBSIDY'
+  | 'PROMOTION_SUBSIDY_RETURN'
   | 'REFUND_FROM_ESCROW'
   | 'REFUND_FROM_VENDOR';
 
@@ -593,6 +627,22 @@ export type ProductVariantUpdateInput = {
 };
 
 /** An enumeration. */
+export type PromotionErrorCode =
+  | 'ALREADY_CLAIMED'
+  | 'CODE_TAKEN'
+  | 'GRAPHQL_ERROR'
+  | 'INVALID'
+  | 'INVALID_TRANSITION'
+  | 'NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'PRICE_CHANGED'
+  | 'REQUIRED'
+  | 'SIGN_IN_REQUIRED'
+  | 'VOUCHER_LIMIT_REACHED'
+  | 'VOUCHER_NOT_ACTIVE'
+  | 'VOUCHER_NOT_APPLICABLE';
+
+/** An enumeration. */
 export type ReconciliationMismatchKind =
   | 'CHARGE'
   | 'REFUND'
@@ -652,6 +702,7 @@ export type StatementLineKind =
   | 'DEPOSIT'
   | 'FEES'
   | 'PAYOUTS'
+  | 'PROMOTIONS'
   | 'REFUNDS'
   | 'SALES';
 
@@ -766,6 +817,49 @@ export type VendorUpdateInput = {
   /** Region code (GB/T 2260, a province or city of shippingRegions) the store's packages leave from. */
   shippingOrigin?: InputMaybe<Scalars['String']['input']>;
 };
+
+export type VoucherFilterInput = {
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only platform vouchers (true) or only stores' (false). */
+  platform?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Staff: one store's vouchers. */
+  vendor?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type VoucherInput = {
+  /** In scope: these categories and their descendants. */
+  categories?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Shoppers may claim it as a coupon (the store's page). */
+  claimable?: InputMaybe<Scalars['Boolean']['input']>;
+  /** What shoppers type (letters and digits); empty: a claimable coupon only. */
+  code?: InputMaybe<Scalars['String']['input']>;
+  endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  kind?: InputMaybe<VoucherKind>;
+  /** Cap of a percentage voucher. */
+  maxDiscount?: InputMaybe<Scalars['Decimal']['input']>;
+  /** Threshold: the goods it covers must come to at least this (满减). */
+  minSpend?: InputMaybe<Scalars['Decimal']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Uses per shopper (default 1). */
+  perShopperLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** Staff only: the platform's part of each discount (0 to 100). */
+  platformSharePercent?: InputMaybe<Scalars['Decimal']['input']>;
+  products?: InputMaybe<Array<Scalars['ID']['input']>>;
+  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Uses in all (counted at order placement). */
+  usageLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** Amount off, or the percentage off (10 = 10%). */
+  value?: InputMaybe<Scalars['Decimal']['input']>;
+  /** A platform voucher limited to these stores. */
+  vendors?: InputMaybe<Array<Scalars['ID']['input']>>;
+};
+
+/** An enumeration. */
+export type VoucherKind =
+  | 'AMOUNT_OFF'
+  | 'FREE_SHIPPING'
+  | 'PERCENTAGE';
 
 /** An enumeration. */
 export type WebhookDeliveryStatus =

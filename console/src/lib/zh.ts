@@ -330,6 +330,7 @@ const ENUMS: Record<string, [string, string]> = {
   "account.PLATFORM_FEES": ["Fees", "平台费用"],
   "account.BUYER_REFUNDS": ["Refunds", "退款"],
   "account.PAYOUTS": ["Payouts", "提现"],
+  "account.PLATFORM_PROMOTIONS": ["Platform promotions", "平台促销支出"],
   "txn.ESCROW_HOLD": ["Sale in escrow", "货款托管"],
   "txn.ESCROW_RELEASE": ["Sale released", "货款结算"],
   "txn.REFUND_FROM_ESCROW": ["Refund from escrow", "托管退款"],
@@ -344,6 +345,8 @@ const ENUMS: Record<string, [string, string]> = {
   "txn.DEPOSIT_DEDUCT": ["Deposit deducted", "扣除保证金"],
   "txn.DEPOSIT_RELEASE": ["Deposit released", "退还保证金"],
   "txn.ADJUSTMENT": ["Adjustment", "调整"],
+  "txn.PROMOTION_SUBSIDY": ["Platform voucher subsidy", "平台优惠券补贴"],
+  "txn.PROMOTION_SUBSIDY_RETURN": ["Voucher subsidy returned", "退回平台优惠券补贴"],
 };
 
 export const EN: Record<string, string> = {};
