@@ -238,5 +238,6 @@ def test_work_run_eagerly_after_the_runs_commit_is_logged_as_its_own(due_orders,
     assert f"orders.auto_confirm_receipts: result 2; processed order {first.pk}, {second.pk}\n" in out
     line = next(r.getMessage() for r in caplog.records if "orders.auto_confirm_receipts done" in r.getMessage())
     assert line.endswith(f"processed order {first.pk}, {second.pk}"), line
+    # Guest orders: the store's owner is told of each completion, by email, once.
     sent = Delivery.objects.filter(channel=Channel.EMAIL, event__name="order.completed", status=DeliveryStatus.SENT)
-    assert set(sent.values_list("to", flat=True)) == {"s0@example.com", "s1@example.com"}
+    assert sent.count() == 2 and len(set(sent.values_list("to", flat=True))) == 1
