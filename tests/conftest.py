@@ -37,6 +37,17 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """A request with Accept-Language: zh-Hans leaves Simplified Chinese active in its thread (the
+    locale middleware activates, nothing deactivates): each test starts in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Sign-in throttle counters live in the cache (locmem in tests): each test starts without any."""
     from django.core.cache import cache
