@@ -203,3 +203,30 @@ def test_staff_holding_the_analytics_permission_see_every_store_and_the_platform
     outsider = make_user("outsider@example.com")
     outsider.user_permissions.add(Permission.objects.get(content_type__app_label="analytics", codename="view_analytics"))
     assert ok(analytics(world, outsider, vendor=g("Vendor", world.alpha.vendor)), "analytics") is None
+
+
+def test_email_deliveries_are_in_nobodys_webhook_log(world):
+    """The outbox's emails carry a user's messages: not the store's, not even plugin staff's to read."""
+    from backend.notifications.models import Delivery
+
+    email = Delivery.objects.filter(channel="email", user=world.shopper1).first()
+    assert email is not None
+    for name in ("shopper1", "alpha_owner", "staff_manage_plugins", "superuser"):
+        response = call(Op("core", "query", "node"), world.user(name), {"id": g("WebhookDelivery", email)},
+                        fields="{ id }")
+        assert ok(response, "node") is None, name
+        listed = call(Op("core", "query", "webhookDeliveries"), world.user(name), {"first": 100},
+                      fields="{ edges { node { id } } }")
+        assert g("WebhookDelivery", email) not in listed.text, name
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/admin", "http://169.254.169.254/latest/meta-data"])
+def test_a_stores_subscription_cannot_be_pointed_at_a_private_address(world, settings, url):
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    response = call(Op("core", "mutation", "webhookSubscriptionUpdate"), world.alpha.owner,
+                    {"id": g("WebhookSubscription", world.alpha.webhook_subscription), "input": {"url": url}},
+                    fields="{ webhookSubscription { url } errors { field code } }")
+    assert ok(response, "webhookSubscriptionUpdate") == {
+        "webhookSubscription": None, "errors": [{"field": "url", "code": "FORBIDDEN_TARGET"}]
+    }
+    assert changed_tables(world.baseline, fingerprint()) == []
