@@ -42,6 +42,14 @@ def favourites_of(user, *, kind: str | None = None):
 
 
 def restock_alerts_of(user):
+    """The shopper's restock alerts on variants of listings shoppers may still see (a delisted
+    listing, or one of a suspended store, leaves the list like a favourite does), newest first."""
+    from backend.catalog.selectors import storefront_products
+
     if user is None or not user.is_authenticated:
         return RestockAlert.objects.none()
-    return RestockAlert.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+    return (
+        RestockAlert.objects.filter(user_id=user.pk, variant__product__in=storefront_products())
+        .select_related("variant")
+        .order_by("-created_at", "-pk")
+    )

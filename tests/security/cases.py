@@ -112,6 +112,11 @@ def _draft(w):
     return w.alpha.products["draft"]
 
 
+HOOKS = ("alpha_owner", "alpha_operator")
+HOOK_ATTACKERS = (*CORE_ATTACKERS, "alpha_agent")
+HOOK_PLANTED = "http://127.0.0.1:9/planted"
+
+
 def _address():
     return {"region": "310000", "streetAddress1": "9 Intruder Road", "firstName": "Eve", "city": "Shanghai"}
 
@@ -287,6 +292,52 @@ OWNED_CASES: list[Case] = [
       legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
     sm("productReviewCreate", lambda w: {"orderLine": g("OrderLine", A(w).order_disputed.lines.first()),
                                          "rating": 1, "comment": "Planted review"}),
+    # --- notifications: an inbox is its user's alone, whoever else works at the store or holds staff rights ---
+    m("notificationMarkRead", lambda w: {"ids": [g("Notification", A(w).notification)]},
+      attackers=(*CORE_ATTACKERS, "alpha_operator", "superuser")),
+    sm("notificationMarkRead", lambda w: {"ids": [g("Notification", w.shopper1_notification)]}),
+    # A store's webhooks are its owner's and operators' (customer service does not see them) and
+    # staff managing plugins'; the platform's are only the latter's.
+    m("webhookSubscriptionCreate", lambda w: {"input": {"vendor": g("Vendor", A(w).vendor), "url": HOOK_PLANTED}},
+      legit=HOOKS, denied_roles=("alpha_agent",), staff=(MP,)),
+    m("webhookSubscriptionCreate", lambda w: {"input": {"url": HOOK_PLANTED}}, label="platform", legit=(),
+      staff=(MP,), attackers=("alpha_owner", *CORE_ATTACKERS)),
+    m("webhookSubscriptionUpdate", lambda w: {"id": g("WebhookSubscription", A(w).webhook_subscription),
+                                              "input": {"url": HOOK_PLANTED, "events": []}},
+      legit=HOOKS, staff=(MP,), attackers=HOOK_ATTACKERS),
+    m("webhookSubscriptionUpdate", lambda w: {"id": g("WebhookSubscription", w.platform_subscription),
+                                              "input": {"url": HOOK_PLANTED}},
+      label="platform", victim="platform", legit=(), staff=(MP,), attackers=("alpha_owner", *CORE_ATTACKERS)),
+    m("webhookSubscriptionDelete", lambda w: {"id": g("WebhookSubscription", A(w).webhook_subscription)},
+      legit=HOOKS, staff=(MP,), attackers=HOOK_ATTACKERS),
+    m("webhookSubscriptionDelete", lambda w: {"id": g("WebhookSubscription", w.platform_subscription)},
+      label="platform", victim="platform", legit=(), staff=(MP,), attackers=("alpha_owner", *CORE_ATTACKERS)),
+    m("webhookSubscriptionTestSend", lambda w: {"id": g("WebhookSubscription", A(w).webhook_subscription)},
+      legit=HOOKS, staff=(MP,), attackers=HOOK_ATTACKERS),
+    q("webhookDeliveries", lambda w: {"subscription": g("WebhookSubscription", A(w).webhook_subscription), "first": 50},
+      label="subscription", legit=HOOKS, staff=(MP,), attackers=HOOK_ATTACKERS, expect="list"),
+    q("webhookDeliveries", lambda w: {"subscription": g("WebhookSubscription", w.platform_subscription), "first": 50},
+      label="platform", victim="platform", legit=(), staff=(MP,), attackers=("alpha_owner", *CORE_ATTACKERS),
+      expect="list"),
+    # --- analytics: a store's staff see their store's figures, finance (or analytics) staff every store's ---
+    q("analytics", lambda w: {"vendor": g("Vendor", A(w).vendor), **MONTH}, legit=STAFF_ON_VENDOR, staff=(MF,)),
+    # --- favourites and restock alerts: only what shoppers may see can be saved or waited for ---
+    sm("favouriteAdd", lambda w: {"product": g("Product", _draft(w))}, label="draft", legit=(), victim="alpha",
+       attackers=("shopper1", *STOREFRONT_ATTACKERS)),
+    sm("favouriteAdd", lambda w: {"product": g("Product", _published(w))}, label="published", legit=("shopper2",),
+       attackers=("anonymous",)),
+    sm("favouriteRemove", lambda w: {"product": g("Product", _draft(w))}, label="draft", legit=(), victim="alpha",
+       attackers=("shopper1", *STOREFRONT_ATTACKERS)),
+    sm("favouriteRemove", lambda w: {"product": g("Product", _published(w))}, label="published", legit=("shopper1",),
+       attackers=("anonymous",)),
+    sm("restockAlertSubscribe", lambda w: {"variant": g("ProductVariant", A(w).draft_variant)}, label="draft",
+       legit=(), victim="alpha", attackers=("shopper1", *STOREFRONT_ATTACKERS)),
+    sm("restockAlertSubscribe", lambda w: {"variant": g("ProductVariant", A(w).soldout_variant)}, label="sold out",
+       legit=("shopper2",), attackers=("anonymous",)),
+    sm("restockAlertUnsubscribe", lambda w: {"variant": g("ProductVariant", A(w).draft_variant)}, label="draft",
+       legit=(), victim="alpha", attackers=("shopper1", *STOREFRONT_ATTACKERS)),
+    sm("restockAlertUnsubscribe", lambda w: {"variant": g("ProductVariant", A(w).soldout_variant)}, label="sold out",
+       legit=("shopper1",), attackers=("anonymous",)),
 ]
 
 def _voucher_input(name: str) -> dict:
@@ -377,6 +428,27 @@ LIST_CASES: list[ListCase] = [
              attackers=STOREFRONT_ATTACKERS),
     ListCase(shop("query", "disputes"), FIRST, lambda w: g("Dispute", A(w).dispute), ("shopper1",),
              victim="shopper1", attackers=STOREFRONT_ATTACKERS),
+    # An inbox is its user's: not the store's other staff's, not the superuser's.
+    ListCase(core("query", "notifications"), FIRST, lambda w: g("Notification", A(w).notification), ("alpha_owner",),
+             victim="inbox:alpha_owner",
+             attackers=("alpha_operator", "alpha_agent", "bravo_owner", "shopper2", "superuser", "staff_none", "anonymous")),
+    ListCase(shop("query", "notifications"), FIRST, lambda w: g("Notification", w.shopper1_notification),
+             ("shopper1",), victim="inbox:shopper1", attackers=STOREFRONT_ATTACKERS),
+    ListCase(core("query", "webhookSubscriptions"), FIRST, lambda w: g("WebhookSubscription", A(w).webhook_subscription),
+             HOOKS, (MP,), attackers=(*ListCase.attackers, "alpha_agent")),
+    ListCase(core("query", "webhookDeliveries"), FIRST, lambda w: g("WebhookDelivery", A(w).webhook_delivery),
+             HOOKS, (MP,), attackers=(*ListCase.attackers, "alpha_agent")),
+    # The platform's webhooks are for staff managing plugins only.
+    ListCase(core("query", "webhookSubscriptions"), FIRST, lambda w: g("WebhookSubscription", w.platform_subscription),
+             ("staff_manage_plugins",), (MP,), victim="platform", label="platform",
+             attackers=("alpha_owner", "bravo_owner", "shopper2", "staff_none", "staff_manage_finance", "anonymous")),
+    ListCase(core("query", "webhookDeliveries"), FIRST, lambda w: g("WebhookDelivery", w.platform_delivery),
+             ("staff_manage_plugins",), (MP,), victim="platform", label="platform",
+             attackers=("alpha_owner", "bravo_owner", "shopper2", "staff_none", "staff_manage_finance", "anonymous")),
+    ListCase(shop("query", "favourites"), FIRST, lambda w: g("Favourite", w.favourite), ("shopper1",),
+             victim="shopper1", attackers=STOREFRONT_ATTACKERS),
+    ListCase(shop("query", "restockAlerts"), {}, lambda w: g("RestockAlert", w.restock_alert), ("shopper1",),
+             victim="shopper1", attackers=STOREFRONT_ATTACKERS),
 ]
 
 
@@ -429,6 +501,11 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("FlashSale", lambda w: A(w).flash_sale, staff=(MF,)),
     NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,), attackers=("alpha_owner", "anonymous")),
     NodeCase("ReconciliationMismatch", lambda w: w.mismatch, legit=(), staff=(MF,), attackers=("alpha_owner", "anonymous")),
+    NodeCase("Notification", lambda w: A(w).notification, ("alpha_owner",), victim="inbox:alpha_owner",
+             attackers=(*CORE_ATTACKERS, "alpha_operator", "superuser")),
+    NodeCase("WebhookSubscription", lambda w: A(w).webhook_subscription, HOOKS, (MP,),
+             attackers=(*CORE_ATTACKERS, "alpha_agent")),
+    NodeCase("WebhookDelivery", lambda w: A(w).webhook_delivery, HOOKS, (MP,), attackers=(*CORE_ATTACKERS, "alpha_agent")),
 ]
 
 PUBLIC = {
@@ -451,6 +528,11 @@ SELF = {
     shop("mutation", "accountConfirm"), shop("mutation", "passwordResetRequest"), shop("mutation", "passwordResetConfirm"),
     shop("query", "me"), shop("mutation", "accountRegister"), shop("mutation", "tokenCreate"),
     shop("mutation", "tokenRefresh"), shop("mutation", "tokenRevoke"), shop("mutation", "checkoutCreate"),
+    # The caller's own inbox and preferences (tests/security/test_notifications.py): no IDs taken.
+    core("query", "notificationUnreadCount"), core("query", "notificationPreferences"),
+    core("mutation", "notificationMarkAllRead"), core("mutation", "notificationPreferenceUpdate"),
+    shop("query", "notificationUnreadCount"), shop("query", "notificationPreferences"),
+    shop("mutation", "notificationMarkAllRead"), shop("mutation", "notificationPreferenceUpdate"),
 }
 NODE = {core("query", "node")}
 
@@ -475,6 +557,7 @@ def tenant_markers(world: World, key: str) -> set[str]:
     from backend.logistics.models import Shipment
     from backend.orders.models import Order, OrderLine
     from backend.payments.models import Payment
+    from backend.notifications.models import Delivery, Notification, WebhookSubscription
     from backend.promotions.models import FlashSale, Voucher
 
     t = getattr(world, key)
@@ -498,6 +581,9 @@ def tenant_markers(world: World, key: str) -> set[str]:
     ids |= {g("CommissionOverride", o) for o in VendorCommissionOverride.objects.filter(vendor=vendor)}
     ids |= {g("Voucher", v) for v in Voucher.objects.filter(vendor=vendor)}
     ids |= {g("FlashSale", f) for f in FlashSale.objects.filter(vendor=vendor)}
+    ids |= {g("Notification", n) for n in Notification.objects.filter(user__in=(t.owner, t.operator, t.agent))}
+    ids |= {g("WebhookSubscription", s) for s in WebhookSubscription.objects.filter(vendor=vendor)}
+    ids |= {g("WebhookDelivery", d) for d in Delivery.objects.filter(subscription__vendor=vendor)}
     return {key} | ids
 
 
@@ -510,9 +596,13 @@ def shopper_markers(world: World, user) -> set[str]:
     from backend.accounts.models import User
     from backend.disputes.models import Dispute
     from backend.orders.models import Order
+    from backend.notifications.models import Favourite, Notification, RestockAlert
     from backend.promotions.models import Coupon
 
     ids = {g("User", user), to_global_id("Checkout", world.checkout.pk)}
+    ids |= {g("Notification", n) for n in Notification.objects.filter(user=user)}
+    ids |= {g("Favourite", f) for f in Favourite.objects.filter(user=user)}
+    ids |= {g("RestockAlert", a) for a in RestockAlert.objects.filter(user=user)}
     ids |= {g("Order", o) for o in Order.objects.filter(user=user)}
     ids |= {g("Dispute", d) for d in Dispute.objects.filter(order__user=user)}
     # The coupons only this shopper claimed: that they hold them is theirs to know.
@@ -528,7 +618,27 @@ def charlie_markers(world: World) -> set[str]:
     return {"charlie"} | ids
 
 
+def inbox_markers(world: World, name: str) -> set[str]:
+    """The global IDs of one user's inbox messages (their words may name a store or a shopper the
+    caller deals with too, so only the IDs tell one inbox from another)."""
+    from backend.notifications.models import Notification
+
+    return {g("Notification", n) for n in Notification.objects.filter(user=world.user(name))}
+
+
+def platform_markers(world: World) -> set[str]:
+    """The platform's webhook subscription (its URL names it) and its delivery log."""
+    from backend.notifications.models import Delivery
+
+    ids = {g("WebhookSubscription", world.platform_subscription), "platform-erp"}
+    return ids | {g("WebhookDelivery", d) for d in Delivery.objects.filter(subscription=world.platform_subscription)}
+
+
 def markers(world: World, victim: str) -> set[str]:
+    if victim.startswith("inbox:"):
+        return inbox_markers(world, victim.removeprefix("inbox:"))
+    if victim == "platform":
+        return platform_markers(world)
     if victim in ("alpha", "bravo"):
         return tenant_markers(world, victim)
     if victim == "shopper1":

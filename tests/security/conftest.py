@@ -27,6 +27,8 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         PLUGINS=list(django_settings.DEFAULT_PLUGINS),
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         PAYOUT_MINIMUM_AMOUNT=Decimal("1.00"),
+        # The stores' webhooks point at a closed loopback port (world.HOOK_URL): refused at once.
+        NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS=True,
     )
     with overrides, django_db_blocker.unblock():
         with transaction.atomic():
@@ -43,6 +45,7 @@ def media_root(world, settings, db):
     settings.MEDIA_ROOT = world.media_root
     settings.PLUGINS = list(django_settings.DEFAULT_PLUGINS)
     settings.PAYOUT_MINIMUM_AMOUNT = Decimal("1.00")
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     return world.media_root
 
 

@@ -8,6 +8,10 @@ permission each; one holds none; a superuser holds all.
 
 Everything of A carries the word "alpha" (names, emails, SKUs, the shoppers' addresses at A),
 so a response that contains it, or one of A's global IDs, shows A's data.
+
+Each user has messages in the inbox (written by the events above); each store has a webhook
+subscription (to a closed loopback port) with a delivery in its log, the platform one of its own;
+shopper 1 saved A's listing and waits for A's sold-out variant.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from backend.disputes.models import Dispute
 from backend.finance import entry_fees, fees, payouts
 from backend.finance.models import FeePlan, LedgerEntry, LedgerTransaction, Payout, VendorCommissionOverride
 from backend.logistics.loaders import load_all
+from backend.notifications import services as notifications
+from backend.notifications.models import Delivery, Favourite, Notification, RestockAlert, WebhookSubscription
 from backend.logistics.models import Region, Shipment, ShippingService
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderLine, VendorShippingOrigin
@@ -93,6 +99,10 @@ class Tenant:
     voucher: Voucher | None = None  # the store's coupon (code and claimable); shopper 1 claimed A's
     secret_voucher: Voucher | None = None  # a code only: not claimable by its ID
     flash_sale: FlashSale | None = None  # on the published listing's variant, now
+    notification: Notification | None = None  # in the owner's inbox
+    webhook_subscription: WebhookSubscription | None = None  # the owner's, for the store's events
+    webhook_delivery: Delivery | None = None  # its test-send, failed (nothing listens) and waiting to retry
+    soldout_variant: ProductVariant | None = None  # of a published listing with no stock
 
     def __post_init__(self):
         self.order_line = self.order_unshipped.lines.first()
@@ -116,6 +126,11 @@ class World:
     group: Group  # a permission group holding every permission
     platform_voucher: Voucher | None = None  # finance staff's, claimable, with a code
     mismatch: ReconciliationMismatch | None = None  # the reconciliation found alpha's fee payment missing
+    shopper1_notification: Notification | None = None  # in shopper 1's inbox
+    favourite: Favourite | None = None  # shopper 1 saved A's published listing
+    restock_alert: RestockAlert | None = None  # shopper 1 waits for A's sold-out variant
+    platform_subscription: WebhookSubscription | None = None  # plugin staff's, for every event
+    platform_delivery: Delivery | None = None
     media_root: str = ""
     private_media_root: str = ""
     users: dict[str, User] = field(default_factory=dict)
@@ -276,6 +291,7 @@ def build_world(media_root: str = "") -> World:
         guest_checkout=_checkout(None, both, "Guest"), group=group, mismatch=mismatch, media_root=media_root,
     )
     _add_vouchers(world)
+    _add_notifications(world)
     world.users = {
         "anonymous": None,
         "shopper1": shopper1,
@@ -313,6 +329,38 @@ def _add_vouchers(world: World) -> None:
         ))
     promotions.coupon_claim(user=world.shopper1, voucher=world.alpha.voucher)
     promotions.checkout_voucher_apply(checkout=world.checkout, user=world.shopper1, voucher_id=world.alpha.voucher.pk)
+
+
+# Webhooks go to a port nothing listens on: a test-send fails at once and stays in the log.
+HOOK_URL = "http://127.0.0.1:9/{}-erp"
+
+
+def _add_notifications(world: World) -> None:
+    """Each owner's inbox message, each store's webhook subscription and delivery, the platform's,
+    shopper 1's favourite and restock alert."""
+    plugins_staff = world.staff[PlatformPermission.MANAGE_PLUGINS]
+    for tenant in (world.alpha, world.bravo):
+        tenant.notification = Notification.objects.filter(user=tenant.owner).order_by("pk").first()
+        assert tenant.notification is not None, "the store's owner was told of nothing"
+        tenant.webhook_subscription = notifications.webhook_subscription_create(
+            actor=tenant.owner, vendor_id=tenant.vendor.pk, url=HOOK_URL.format(tenant.key), events=["webhook.test"],
+        )
+        tenant.webhook_delivery = notifications.webhook_subscription_test_send(
+            actor=tenant.owner, subscription=tenant.webhook_subscription
+        )
+        sold_out = listed_product(tenant.vendor, tenant.owner, world.categories["tshirts"],
+                                  name=f"{tenant.key.title()} Soldout Tee", stock=0, sku=f"{tenant.key.upper()}-SOLDOUT")
+        tenant.soldout_variant = sold_out.variants.first()
+    world.platform_subscription = notifications.webhook_subscription_create(
+        actor=plugins_staff, vendor_id=None, url=HOOK_URL.format("platform"), events=["webhook.test"],
+    )
+    world.platform_delivery = notifications.webhook_subscription_test_send(
+        actor=plugins_staff, subscription=world.platform_subscription
+    )
+    world.shopper1_notification = Notification.objects.filter(user=world.shopper1).order_by("pk").first()
+    assert world.shopper1_notification is not None, "shopper 1 was told of nothing"
+    world.favourite = notifications.favourite_add(actor=world.shopper1, product=world.alpha.products["published"])
+    world.restock_alert = notifications.restock_alert_subscribe(actor=world.shopper1, variant=world.alpha.soldout_variant)
 
 
 def staff_name(permission: PlatformPermission) -> str:
