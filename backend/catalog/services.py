@@ -710,6 +710,7 @@ def product_approve(*, actor, product: Product) -> Product:
     delete_files_on_commit(paths)
     _search_index(product)
     notify("listing.approved", product=product)
+    restock_check(product.variants.values_list("pk", flat=True))  # alerts that waited while it was off
     return product
 
 

@@ -537,13 +537,18 @@ def restock_alert_unsubscribe(*, actor, variant) -> bool:
 
 
 def restock_check(variant_ids: Iterable[int]) -> int:
-    """Stock of these variants may have come back: fire their waiting alerts, once each (caller's transaction)."""
+    """Stock of these variants may have come back: fire their waiting alerts, once each (caller's transaction).
+    A listing off the storefront (delisted, its store suspended) keeps its alerts waiting: they fire
+    when it is published again with stock (product_approve checks them)."""
+    from backend.catalog.selectors import storefront_products
+
     ids = set(variant_ids)
     if not ids:
         return 0
     alerts = list(
         RestockAlert.objects.select_for_update(of=("self",))
         .filter(variant_id__in=ids, fired_at__isnull=True, variant__stock__gt=0)
+        .filter(variant__product__in=storefront_products())
         .select_related("variant__product")
         .order_by("pk")
     )

@@ -217,6 +217,28 @@ def test_low_stock_and_restock_alerts(receiver, platform_hook):
     assert RestockAlert.objects.filter(fired_at__isnull=True).count() == 0
 
 
+def test_a_restock_alert_waits_while_the_listing_is_off_the_storefront(receiver, platform_hook):
+    vendor, owner = store(None)
+    waiting = make_user()
+    empty = listing(vendor, price="10.00", stock=0)
+    alert = services.restock_alert_subscribe(actor=waiting, variant=empty)
+    staff = make_user(is_staff=True, permissions=[PlatformPermission.REVIEW_LISTINGS])
+    product = catalog.product_delist(actor=staff, product=empty.product, reason="check")
+    with after_commit():
+        catalog.product_variant_update(actor=owner, variant=empty, stock=3)
+    alert.refresh_from_db()
+    assert alert.fired_at is None and told("restock.available") == ([], [])  # nothing said of a hidden listing
+
+    product.refresh_from_db()
+    catalog.product_submit_for_review(actor=owner, product=product)
+    with after_commit():
+        catalog.product_approve(actor=staff, product=product)  # back on the storefront, with stock
+    inbox, sent = told("restock.available")
+    assert inbox == sent == [waiting.email]
+    alert.refresh_from_db()
+    assert alert.fired_at is not None
+
+
 def test_a_store_subscription_gets_only_its_own_events(receiver):
     from backend.notifications.models import WebhookSubscription
 
