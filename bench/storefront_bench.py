@@ -75,6 +75,10 @@ def parse_args():
     parser.add_argument("--keep", action="store_true", help="Keep (and reuse) the benchmark database.")
     parser.add_argument("--reseed", action="store_true", help="Delete the listings and seed again.")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--profile", metavar="SCENARIO",
+        help="Profile SCENARIO in process (pyinstrument, the `bench` extra) and print the top of the profile.",
+    )
     return parser.parse_args()
 
 
@@ -141,12 +145,34 @@ def measure_in_process(requests: int, detail_slug: str) -> dict[str, dict]:
         with CaptureQueriesContext(connection) as captured:
             call()
         queries = len(captured.captured_queries)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(requests):
             call()
+        cpu = time.process_time() - cpu
         elapsed = time.perf_counter() - started
-        results[name] = {"queries": queries, "rps": requests / elapsed}
+        results[name] = {"queries": queries, "rps": requests / elapsed, "cpu_ms": cpu * 1000 / requests}
     return results
+
+
+def profile_in_process(scenario: str, requests: int, detail_slug: str) -> None:
+    """The top of a pyinstrument profile of `requests` in-process requests of one scenario."""
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    found = {name: (query, variables) for name, query, variables in scenarios(detail_slug)}
+    if scenario not in found:
+        raise SystemExit(f"unknown scenario {scenario!r}; one of {', '.join(found)}")
+    query, variables = found[scenario]
+    client = Client()
+    client.post("/storefront/graphql/", body(query, variables, register=True), content_type="application/json")
+    payload = body(query, variables)
+    for _ in range(5):
+        client.post("/storefront/graphql/", payload, content_type="application/json")
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        for _ in range(requests):
+            client.post("/storefront/graphql/", payload, content_type="application/json")
+    print(profiler.output_text(unicode=True, color=False, show_all=False, short_mode=False))
 
 
 def free_port() -> int:
@@ -263,21 +289,28 @@ def run(args, url: str) -> None:
     seed(args.products, reseed=args.reseed, progress=not args.no_progress)
     visible = storefront_products().count()
     detail_slug = storefront_products().order_by("pk").values_list("slug", flat=True).first()
+    if args.profile:
+        profile_in_process(args.profile, args.requests, detail_slug)
+        return
     local = measure_in_process(args.requests, detail_slug)
     remote = measure_server(args, detail_slug) if args.server else {}
 
     database = connection.vendor + ("" if connection.vendor == "sqlite" else f" {connection.pg_version // 10000}")
     print()
     print(f"Database: {database} ({url.split('@')[-1]}); listings: {args.products} seeded, {visible} on the storefront")
-    header = "| scenario | SQL queries / request | req/s in process |"
-    rule = "| --- | ---: | ---: |"
+    header = "| scenario | SQL queries / request | req/s in process | CPU ms / request in process | x floor |"
+    rule = "| --- | ---: | ---: | ---: | ---: |"
+    floor = local["ceiling"]["cpu_ms"]
     if remote:
         header += f" req/s gunicorn {args.workers} workers, {args.concurrency} clients | p50 ms |"
         rule += " ---: | ---: |"
     print(header)
     print(rule)
     for name, values in local.items():
-        row = f"| {name} | {values['queries']} | {values['rps']:.0f} |"
+        row = (
+            f"| {name} | {values['queries']} | {values['rps']:.0f} | {values['cpu_ms']:.1f} |"
+            f" {values['cpu_ms'] / floor:.1f} |"
+        )
         if remote:
             server = remote[name]
             row += f" {server['rps']:.0f} | {server['p50_ms']:.0f} |"

@@ -300,3 +300,151 @@ class StorefrontExecutionContext(HostileInputRefusal, StrawberryGraphQLCoreExecu
             return None
         error = DomainError(CoreErrorCode.INVALID, hostile_text_message(), field=hostile.field)
         return definition.origin(errors=[_to_error(error_cls, code_enum, error)])
+
+
+def direct_resolvers(graphql_schema) -> int:
+    """Plain resolvers called directly, without strawberry's per-field chain.
+
+    For a field with a resolver of its own, strawberry runs, per value: an Info object,
+    argument conversion (for none), the field-extension reduction and the field's get_result
+    (strawberry_django's adds its queryset checks); a field without one costs two calls to reach
+    getattr. On a page of listings that chain is most of the time. Here, after the schema is
+    built, the fields it is pure overhead for are given a plain resolver with the same result:
+
+    - annotated values of Django types (e.g. Product.inStock): read from the instance when the
+      optimizer annotated them, else strawberry_django's resolver;
+    - fields of plain strawberry types without a resolver (edges, node, pageInfo, Money...):
+      getattr of the attribute, as strawberry's default resolver does;
+    - a relay `id` of a Django type using strawberry_django's own resolve_id and the default
+      resolve_typename: the global ID of the type's name and the loaded primary key (strawberry's
+      resolver when the key is not loaded);
+    - sync resolvers without permission classes or field extensions, that take `self`, optionally
+      `info`, and only enum or plain scalar arguments (no IDs, no pages), and whose type is not a list (lists and connections keep
+      strawberry_django's queryset hooks: visibility and the optimizer): called with the source
+      and, when asked for, the same strawberry Info. A resolver that returns a queryset anyway is
+      answered through strawberry's chain.
+
+    Fields not covered keep their resolvers (guard_arguments wraps those with ID or page
+    arguments). Returns how many fields it took.
+    """
+    from strawberry.relay import Node
+    from strawberry.types.field import StrawberryField
+    from strawberry_django.fields.base import StrawberryDjangoFieldBase
+    from strawberry_django.relay.utils import resolve_model_id
+
+    taken = 0
+    for type_ in graphql_schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        object_definition = type_.extensions.get("strawberry-definition")
+        for field in type_.fields.values():
+            definition = field.extensions.get("strawberry-definition")
+            if not isinstance(definition, StrawberryField) or field.resolve is None:
+                continue
+            if getattr(definition, "permission_classes", None) or definition.extensions:
+                continue
+            resolver = definition.base_resolver
+            if resolver is None:
+                if field.args:
+                    continue
+                if isinstance(definition, StrawberryDjangoFieldBase) and getattr(definition, "annotate", None):
+                    # An annotation the optimizer added is an attribute of the instance (else strawberry's way).
+                    field.resolve = _loaded_column(definition.python_name, field.resolve)
+                    taken += 1
+                    continue
+                # strawberry_django's own fields (relations, managers, files) keep their get_result.
+                if getattr(field.resolve, "_is_default", False) and not isinstance(definition, StrawberryDjangoFieldBase):
+                    field.resolve = _attribute(definition.python_name)
+                    taken += 1
+                continue
+            if resolver.is_async or isinstance(get_nullable_type(field.type), GraphQLList):
+                continue
+            origin = getattr(object_definition, "origin", None)
+            if resolver.name == "_id" and isinstance(origin, type) and issubclass(origin, Node):
+                if (
+                    getattr(origin.resolve_id, "__func__", None) is resolve_model_id
+                    and origin.resolve_typename.__func__ is Node.resolve_typename.__func__
+                    and getattr(origin, "__strawberry_django_definition__", None) is not None
+                ):
+                    field.resolve = _model_global_id(type_.name, origin, field.resolve)
+                    taken += 1
+                continue
+            if resolver.root_parameter or resolver.parent_parameter or resolver.self_parameter is None:
+                continue
+            if isinstance(resolver.wrapped_func, (classmethod, staticmethod)):
+                continue
+            if isinstance(definition, StrawberryDjangoFieldBase) and definition.is_list:
+                continue
+            names = _leaf_argument_names(field, definition)
+            if names is None:
+                continue
+            info_name = resolver.info_parameter.name if resolver.info_parameter else None
+            field.resolve = _direct(resolver.wrapped_func, info_name, names, definition, field.resolve)
+            taken += 1
+    return taken
+
+
+def _attribute(name: str):
+    def resolve(source, info, **kwargs):
+        return getattr(source, name)
+
+    return resolve
+
+
+def _model_global_id(type_name: str, origin, fallback):
+    from strawberry.relay.utils import to_base64
+
+    id_attr = origin.resolve_id_attr()
+
+    def resolve(source, info, **kwargs):
+        attname = id_attr if id_attr != "pk" else source._meta.pk.attname
+        try:
+            return to_base64(type_name, str(source.__dict__[attname]))
+        except (KeyError, AttributeError):
+            return fallback(source, info, **kwargs)
+
+    return resolve
+
+
+_PLAIN_SCALARS = frozenset({"String", "Int", "Float", "Boolean"})
+
+
+def _leaf_argument_names(field, definition) -> dict[str, str] | None:
+    """GraphQL argument name -> the resolver's parameter, when every argument is an enum or a plain
+    scalar (strawberry passes those through as coerced by GraphQL: enum members, str, int...) and
+    none is an ID or a page (guard_arguments' business); None otherwise."""
+    from graphql import GraphQLEnumType
+    from strawberry.utils.str_converters import to_camel_case
+
+    if not field.args:
+        return {}
+    if "pageInfo" in getattr(get_named_type(field.type), "fields", ()):
+        return None
+    names = {
+        argument.graphql_name or to_camel_case(argument.python_name): argument.python_name
+        for argument in definition.arguments
+    }
+    for name, argument in field.args.items():
+        kind = get_named_type(argument.type)
+        if name not in names or isinstance(get_nullable_type(argument.type), GraphQLList):
+            return None
+        if not (isinstance(kind, GraphQLEnumType) or (isinstance(kind, GraphQLScalarType) and kind.name in _PLAIN_SCALARS)):
+            return None
+    return names
+
+
+def _direct(function, info_name: str | None, names: dict[str, str], definition, fallback):
+    from django.db.models import QuerySet
+    from django.db.models.manager import BaseManager
+    from strawberry.types.info import Info as StrawberryInfo
+
+    def resolve(source, info, **kwargs):
+        arguments = {names[name]: value for name, value in kwargs.items()} if kwargs else {}
+        if info_name is not None:
+            arguments[info_name] = StrawberryInfo(_raw_info=info, _field=definition)
+        result = function(source, **arguments)
+        if isinstance(result, (QuerySet, BaseManager)):
+            return fallback(source, info, **kwargs)
+        return result
+
+    return resolve

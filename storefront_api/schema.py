@@ -12,7 +12,7 @@ from backend.core.query_cost import QueryLimitsExtension
 from .account import AccountMutation, AccountQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
-from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attributes, guard_arguments
+from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attributes, direct_resolvers, guard_arguments
 from .disputes import DisputeMutation, DisputeQuery
 from .notifications import NotificationMutation, NotificationQuery
 from .orders import OrderMutation, OrderQuery
@@ -86,3 +86,5 @@ schema = StorefrontSchema(
 guard_arguments(schema._schema, max_results=schema.config.relay_max_results)
 # Plain columns and fetched to-one relations are read from the instance, not through strawberry's chain.
 direct_model_attributes(schema._schema)
+# Argument-less resolvers, relay IDs and plain attributes called directly (same values, no per-field chain).
+direct_resolvers(schema._schema)
