@@ -375,6 +375,12 @@ def direct_resolvers(graphql_schema) -> int:
                 continue
             if isinstance(definition, StrawberryDjangoFieldBase) and definition.is_list:
                 continue
+            if type_ is graphql_schema.query_type or type_ is graphql_schema.mutation_type:
+                continue  # once per request: nothing to gain, and a root resolver may record (analytics)
+            if _django_type(get_named_type(field.type)):
+                # It answers a model or a queryset, which strawberry_django's chain turns into the
+                # visible, optimised object: calling it here and again there would run it twice.
+                continue
             names = _leaf_argument_names(field, definition)
             if names is None:
                 continue
@@ -382,6 +388,11 @@ def direct_resolvers(graphql_schema) -> int:
             field.resolve = _direct(resolver.wrapped_func, info_name, names, definition, field.resolve)
             taken += 1
     return taken
+
+
+def _django_type(graphql_type) -> bool:
+    definition = getattr(graphql_type, "extensions", {}).get("strawberry-definition")
+    return getattr(getattr(definition, "origin", None), "__strawberry_django_definition__", None) is not None
 
 
 def _attribute(name: str):
