@@ -33,6 +33,8 @@ from backend.core.exceptions import DomainError, DomainErrors
 from backend.graphql.core.hostile_input import hostile_text_message
 from backend.graphql.core.hostile_input import HostileInputRefusal, HostileText
 
+from .fast_execution import MISSING, FastCompletion, mark_fast
+
 
 @strawberry.type(description="An amount of money: a decimal string and an ISO 4217 currency code.")
 class Money:
@@ -205,8 +207,10 @@ def direct_model_attributes(graphql_schema) -> int:
                 continue
             if isinstance(column, (ForeignKey, OneToOneField)) and column.name == name:
                 field.resolve = _cached_relation(name, field.resolve)
+                mark_fast(field, _cached_relation_getter(name))
             elif column.concrete and not column.is_relation and not isinstance(column, FileField) and column.attname == name:
                 field.resolve = _loaded_column(name, field.resolve)
+                mark_fast(field, _loaded_column_getter(name))
             else:
                 continue
             taken += 1
@@ -221,6 +225,26 @@ def _loaded_column(name: str, fallback):
             return fallback(source, info, **kwargs)
 
     return resolve
+
+
+def _loaded_column_getter(name: str):
+    def get(source, arguments, info):
+        try:
+            return source.__dict__[name]
+        except (KeyError, AttributeError):
+            return MISSING
+
+    return get
+
+
+def _cached_relation_getter(name: str):
+    def get(source, arguments, info):
+        try:
+            return source._state.fields_cache[name]
+        except (KeyError, AttributeError):
+            return MISSING
+
+    return get
 
 
 def _cached_relation(name: str, fallback):
@@ -285,9 +309,10 @@ def _to_error(error_cls, code_enum: type[Enum], exc: DomainError):
     return error_cls(field=exc.field, code=code_enum[exc.code.name], message=exc.message)
 
 
-class StorefrontExecutionContext(HostileInputRefusal, StrawberryGraphQLCoreExecutionContext):
+class StorefrontExecutionContext(FastCompletion, HostileInputRefusal, StrawberryGraphQLCoreExecutionContext):
     """Refuses control characters in any text input before execution (backend/graphql/core/hostile_input.py);
-    a mutation answers its payload with an INVALID error, as run_mutation shapes it."""
+    a mutation answers its payload with an INVALID error, as run_mutation shapes it. Plain fields are
+    completed on the fast path of storefront_api/fast_execution.py."""
 
     def refused_payload(self, return_type, hostile: HostileText):
         definition = get_nullable_type(return_type).extensions.get("strawberry-definition")
@@ -350,11 +375,13 @@ def direct_resolvers(graphql_schema) -> int:
                 if isinstance(definition, StrawberryDjangoFieldBase) and getattr(definition, "annotate", None):
                     # An annotation the optimizer added is an attribute of the instance (else strawberry's way).
                     field.resolve = _loaded_column(definition.python_name, field.resolve)
+                    mark_fast(field, _loaded_column_getter(definition.python_name))
                     taken += 1
                     continue
                 # strawberry_django's own fields (relations, managers, files) keep their get_result.
                 if getattr(field.resolve, "_is_default", False) and not isinstance(definition, StrawberryDjangoFieldBase):
                     field.resolve = _attribute(definition.python_name)
+                    mark_fast(field, _attribute_getter(definition.python_name))
                     taken += 1
                 continue
             if resolver.is_async or isinstance(get_nullable_type(field.type), GraphQLList):
@@ -367,6 +394,7 @@ def direct_resolvers(graphql_schema) -> int:
                     and getattr(origin, "__strawberry_django_definition__", None) is not None
                 ):
                     field.resolve = _model_global_id(type_.name, origin, field.resolve)
+                    mark_fast(field, _model_global_id_getter(type_.name, origin))
                     taken += 1
                 continue
             if resolver.root_parameter or resolver.parent_parameter or resolver.self_parameter is None:
@@ -377,15 +405,19 @@ def direct_resolvers(graphql_schema) -> int:
                 continue
             if type_ is graphql_schema.query_type or type_ is graphql_schema.mutation_type:
                 continue  # once per request: nothing to gain, and a root resolver may record (analytics)
-            if _django_type(get_named_type(field.type)):
-                # It answers a model or a queryset, which strawberry_django's chain turns into the
-                # visible, optimised object: calling it here and again there would run it twice.
-                continue
             names = _leaf_argument_names(field, definition)
             if names is None:
                 continue
             info_name = resolver.info_parameter.name if resolver.info_parameter else None
+            if _django_type(get_named_type(field.type)):
+                # It answers a model or a queryset, which strawberry_django's chain turns into the
+                # visible, optimised object: calling it here and again there would run it twice.
+                # The fast path takes the answers that are one loaded instance (or none) as they
+                # are; for anything else graphql-core runs strawberry's chain, as here.
+                mark_fast(field, _direct_getter(resolver.wrapped_func, info_name, names, definition, instances_only=True), needs_info=info_name is not None)
+                continue
             field.resolve = _direct(resolver.wrapped_func, info_name, names, definition, field.resolve)
+            mark_fast(field, _direct_getter(resolver.wrapped_func, info_name, names, definition), needs_info=info_name is not None)
             taken += 1
     return taken
 
@@ -400,6 +432,28 @@ def _attribute(name: str):
         return getattr(source, name)
 
     return resolve
+
+
+def _attribute_getter(name: str):
+    def get(source, arguments, info):
+        return getattr(source, name)
+
+    return get
+
+
+def _model_global_id_getter(type_name: str, origin):
+    from strawberry.relay.utils import to_base64
+
+    id_attr = origin.resolve_id_attr()
+
+    def get(source, arguments, info):
+        attname = id_attr if id_attr != "pk" else source._meta.pk.attname
+        try:
+            return to_base64(type_name, str(source.__dict__[attname]))
+        except (KeyError, AttributeError):
+            return MISSING
+
+    return get
 
 
 def _model_global_id(type_name: str, origin, fallback):
@@ -459,3 +513,25 @@ def _direct(function, info_name: str | None, names: dict[str, str], definition, 
         return result
 
     return resolve
+
+
+def _direct_getter(function, info_name: str | None, names: dict[str, str], definition, *, instances_only: bool = False):
+    """The fast path's getter of a direct resolver (see storefront_api/fast_execution.py): the
+    value, or MISSING for a queryset or manager (and, with instances_only, for anything that is
+    not a model instance), which graphql-core then resolves through the field's own resolver."""
+    from django.db.models import Model, QuerySet
+    from django.db.models.manager import BaseManager
+    from strawberry.types.info import Info as StrawberryInfo
+
+    def get(source, arguments, info):
+        call = {names[name]: value for name, value in arguments.items()} if arguments else {}
+        if info_name is not None:
+            call[info_name] = StrawberryInfo(_raw_info=info, _field=definition)
+        result = function(source, **call)
+        if instances_only:
+            return result if result is None or isinstance(result, Model) else MISSING
+        if isinstance(result, (QuerySet, BaseManager)):
+            return MISSING
+        return result
+
+    return get
