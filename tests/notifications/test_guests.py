@@ -7,14 +7,19 @@ from __future__ import annotations
 import json
 import smtplib
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.db import connection
 from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
-from graphql_relay import to_global_id
+from graphql_relay import from_global_id, to_global_id
 
+from backend.checkout import services as checkout_services
+from backend.checkout.models import Checkout
 from backend.core.permissions import PlatformPermission
 from backend.notifications import services
 from backend.notifications.models import Delivery, DeliveryStatus, Event, Notification, WebhookSubscription
@@ -78,12 +83,6 @@ def guest_checkout_through_the_storefront(tea, accept_language: str):
     }})
     assert created["errors"] == []
     translation.deactivate()  # the request left its language active in this thread
-    from uuid import UUID
-
-    from backend.checkout import services as checkout_services
-    from backend.checkout.models import Checkout
-    from graphql_relay import from_global_id
-
     checkout = Checkout.objects.get(pk=UUID(from_global_id(created["checkout"]["id"])[1]))
     checkout_services.checkout_shipping_method_update(
         checkout=checkout, vendor_id=tea.vendor_id, carrier=TABLE_RATE, service_code="economy"
@@ -293,9 +292,6 @@ def test_a_batch_of_guest_orders_costs_no_query_per_order(receiver, platform_hoo
         Order.objects.filter(pk__in=[o.pk for o in batch]).update(auto_confirm_at=due + timedelta(days=days))
         placed.append(batch)
     # The periodic release loads only some fields: the guests' addresses come in one query.
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     costs = []
     for days, batch in enumerate(placed):
         at = due + timedelta(days=days, minutes=1)
