@@ -22,6 +22,8 @@ class Checkout(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="checkouts"
     )
     email = models.EmailField(blank=True)
+    # The shopper's language when they started it (or gave their email): a guest's order mails use it.
+    language_code = models.CharField(max_length=10, blank=True)
     currency = models.CharField(max_length=3)
     # The shipping address; region is a GB/T 2260 code (city or province) that carriers quote to.
     shipping_first_name = models.CharField(max_length=128, blank=True)

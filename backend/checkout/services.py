@@ -20,9 +20,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from backend.accounts.emails import supported_language
 from backend.analytics import hooks as analytics
 from backend.catalog.models import ListingStatus, ProductVariant
 from backend.catalog.vendor_rules import vendor_is_sellable
@@ -400,6 +401,7 @@ def checkout_create(
     checkout = Checkout.objects.create(
         user=user if signed_in else None,
         email=_clean_email(email) or (user.email if signed_in else ""),
+        language_code=supported_language(translation.get_language()),
         currency=settings.DEFAULT_CURRENCY,
     )
     _set_quantities(checkout, _merge(lines), add=True)
@@ -449,7 +451,8 @@ def checkout_email_update(*, checkout: Checkout, email: str) -> Checkout:
     if not email:
         raise DomainError(E.REQUIRED, _("Give an email address."), field="email")
     checkout.email = email
-    checkout.save(update_fields=["email", "updated_at"])
+    checkout.language_code = supported_language(translation.get_language())
+    checkout.save(update_fields=["email", "language_code", "updated_at"])
     return checkout
 
 
@@ -1056,6 +1059,7 @@ def _place_orders(checkout: Checkout, summary: CheckoutSummary, *, buyer, email:
         checkout_token=checkout.pk,
         user=buyer,
         email=email,
+        language_code=checkout.language_code,
         currency=checkout.currency,
         shipping_region=checkout.shipping_region,
         shipping_address=checkout.shipping_address_dict(),

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from graphql_relay import to_global_id
 
 
@@ -21,6 +22,12 @@ class Notice:
     params: dict
     data: dict
     key: str | None = None
+    # Recipients with no account (a guest order's email), as (address, language): email only,
+    # no inbox, no preferences; their templates get `guest` (True) and `guest_params` as well.
+    emails: list[tuple[str, str]] = field(default_factory=list)
+    guest_params: dict = field(default_factory=dict)
+    # The guests' template if not the event's own (order.paid: the merchant's news, a guest's receipt).
+    guest_template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,20 +96,44 @@ def _order_data(order) -> dict:
     }
 
 
-def _orders(orders, *, merchant: bool, shopper: bool, event: str, key: Callable | None = None) -> list[Notice]:
+def guest_language(code: str | None) -> str:
+    """The language a guest's order mails are written in: the checkout's, else the platform's."""
+    codes = {c for c, _label in settings.LANGUAGES}
+    return code if code in codes else settings.LANGUAGE_CODE
+
+
+# What a guest's mail needs of the order besides what the event reads.
+_SHOPPER_FIELDS = ("user_id", "email", "language_code", "checkout_token")
+
+
+def _orders(
+    orders, *, merchant: bool, shopper: bool, event: str, key: Callable | None = None, guest: bool = False,
+    guest_template: str | None = None,
+) -> list[Notice]:
+    """shopper: the order's user is told, or, with no user (a guest's order), its email;
+    guest: only a guest's order's email is told (the shopper's part of a merchant event)."""
     orders = list(orders)
     staff = vendor_staff_ids(o.vendor_id for o in orders) if merchant else {}
-    shoppers = {}
-    if shopper:
+    shoppers: dict[int, dict] = {}
+    if shopper or guest:
         # A batch may come with only some fields loaded: the shoppers in one query, not one each.
-        deferred = [o.pk for o in orders if "user_id" in o.get_deferred_fields()]
-        shoppers = dict(type(orders[0]).objects.filter(pk__in=deferred).values_list("pk", "user_id")) if deferred else {}
+        deferred = [o.pk for o in orders if o.get_deferred_fields() & set(_SHOPPER_FIELDS)]
+        if deferred:
+            rows = type(orders[0]).objects.filter(pk__in=deferred).values("pk", *_SHOPPER_FIELDS)
+            shoppers = {row["pk"]: row for row in rows}
     notices = []
     for order in orders:
         users = list(staff.get(order.vendor_id, [])) if merchant else []
-        user_id = shoppers[order.pk] if order.pk in shoppers else (order.user_id if shopper else None)
-        if user_id:
-            users.append(user_id)
+        emails, guest_params = [], {}
+        if shopper or guest:
+            who = shoppers.get(order.pk) or {f: getattr(order, f) for f in _SHOPPER_FIELDS}
+            if who["user_id"]:
+                if shopper:
+                    users.append(who["user_id"])
+            elif who["email"]:
+                emails.append((who["email"], guest_language(who["language_code"])))
+                # The guest's handle on the storefront: checkout(id:) { orders { ... } }.
+                guest_params = {"checkout": to_global_id("Checkout", str(who["checkout_token"]))}
         notices.append(
             Notice(
                 users=users,
@@ -111,14 +142,18 @@ def _orders(orders, *, merchant: bool, shopper: bool, event: str, key: Callable 
                         "deadline": getattr(order, "auto_confirm_at", None)},
                 data=_order_data(order),
                 key=key(order) if key else f"{event}:{order.pk}",
+                emails=emails,
+                guest_params=guest_params,
+                guest_template=guest_template,
             )
         )
     return notices
 
 
-def _order_event(event: str, *, merchant: bool, shopper: bool):
+def _order_event(event: str, *, merchant: bool, shopper: bool, guest: bool = False, guest_template: str | None = None):
     def build(*, order=None, orders=()):
-        return _orders([order] if order is not None else orders, merchant=merchant, shopper=shopper, event=event)
+        return _orders([order] if order is not None else orders, merchant=merchant, shopper=shopper, event=event,
+                       guest=guest, guest_template=guest_template)
 
     return build
 
@@ -253,7 +288,9 @@ _SPECS = [
     EventSpec("listing.approved", "A listing passed review and is live.", _listing),
     EventSpec("listing.rejected", "A listing was rejected in review.", _listing),
     EventSpec("order.placed", "A new order for your store (merchant).", _order_event("order.placed", merchant=True, shopper=False)),
-    EventSpec("order.paid", "An order was paid and is ready to ship (merchant).", _order_event("order.paid", merchant=True, shopper=False)),
+    # A guest (no account, no order list to look at) gets a receipt with the order's number and handle.
+    EventSpec("order.paid", "An order was paid and is ready to ship (merchant).",
+              _order_event("order.paid", merchant=True, shopper=False, guest=True, guest_template="order.paid.guest")),
     EventSpec("order.shipped", "Your order was shipped.", _order_event("order.shipped", merchant=False, shopper=True)),
     EventSpec("order.delivered", "Your order was delivered.", _order_event("order.delivered", merchant=False, shopper=True)),
     EventSpec("order.confirmation_due", "Receipt is confirmed automatically within 24 hours.", _confirmation_due, money_deadline=True),

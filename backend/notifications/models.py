@@ -5,6 +5,7 @@ An event (`services.notify`) writes, in the transaction that made it happen:
 - one `Notification` per recipient user (the in-app inbox, rendered in the user's language);
 - one `Delivery` per email and per webhook subscription (the outbox), sent by the worker after
   commit and retried with backoff; every try is a `DeliveryAttempt` (the delivery log).
+  An email may go to an address with no account (a guest order's email: `Delivery.user` empty).
 """
 
 from __future__ import annotations
@@ -99,9 +100,11 @@ class Delivery(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    # Email: the recipient and the rendered message; webhook: the subscription.
+    # Email: the recipient and the rendered message; webhook: the subscription. An email with no
+    # user goes to an address with no account (a guest order's email): email only, no inbox.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     to = models.CharField(max_length=320, blank=True)
+    language = models.CharField(max_length=10, blank=True, help_text="The language the email was written in.")
     subject = models.CharField(max_length=255, blank=True)
     body = models.TextField(blank=True)
     subscription = models.ForeignKey(
@@ -120,6 +123,11 @@ class Delivery(models.Model):
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "deliveries"
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    @property
+    def is_guest(self) -> bool:
+        """An email to an address with no account (a guest order's)."""
+        return self.channel == Channel.EMAIL and self.user_id is None
 
 
 class DeliveryAttempt(models.Model):

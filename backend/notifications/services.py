@@ -126,14 +126,17 @@ def _write(name: str, notices: list[Notice]) -> list[Event]:
             user = users.get(user_id)
             if user is None:
                 continue
-            subject, body = render(name, language_of(user), notice.params)
+            language = language_of(user)
+            subject, body = render(name, language, notice.params)
             if (user_id, Channel.INBOX) not in off:
                 inbox.append(Notification(user_id=user_id, event=event, title=subject, body=body))
             if (user_id, Channel.EMAIL) not in off and user.email:
                 outbox.append(
-                    Delivery(event=event, channel=Channel.EMAIL, user_id=user_id, to=user.email, subject=subject,
-                             body=body, next_attempt_at=now)
+                    Delivery(event=event, channel=Channel.EMAIL, user_id=user_id, to=user.email, language=language,
+                             subject=subject, body=body, next_attempt_at=now)
                 )
+        if spec.to_users:
+            outbox += _guest_mails(name, event, notice, now)
         for subscription in subscriptions:
             if subscription.vendor_id is None or subscription.vendor_id == event.vendor_id:
                 outbox.append(
@@ -146,6 +149,20 @@ def _write(name: str, notices: list[Notice]) -> list[Event]:
     if ids:
         transaction.on_commit(lambda: enqueue(ids))
     return [event for event, _notice in created]
+
+
+def _guest_mails(name: str, event: Event, notice: Notice, now: datetime) -> list[Delivery]:
+    """Email-only recipients (a guest order's address): no inbox, no preferences (transactional),
+    the same outbox row, retries and delivery log as a user's email; the row has no user."""
+    mails = []
+    for address, language in dict.fromkeys(notice.emails):
+        params = {**notice.params, **notice.guest_params, "guest": True}
+        subject, body = render(notice.guest_template or name, language, params)
+        mails.append(
+            Delivery(event=event, channel=Channel.EMAIL, user=None, to=address, language=language, subject=subject,
+                     body=body, next_attempt_at=now)
+        )
+    return mails
 
 
 def models_q_vendor_or_platform(vendor_ids: set[int]):

@@ -49,6 +49,8 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
     email = models.EmailField()
+    # The checkout's language: what a guest's order mails are written in (a user's: their account's).
+    language_code = models.CharField(max_length=10, blank=True)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.UNPAID, db_index=True)
     currency = models.CharField(max_length=3)
     subtotal_amount = models.DecimalField(**AMOUNT, help_text="Goods.")

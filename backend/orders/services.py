@@ -113,6 +113,7 @@ def orders_place(
     shipping_address: dict,
     packages: list[PlacedPackage],
     at: datetime | None = None,
+    language_code: str = "",
 ) -> list[Order]:
     """Create one unpaid order per vendor package with its lines as a snapshot.
 
@@ -130,6 +131,7 @@ def orders_place(
             vendor=package.vendor,
             user=user if user is not None and user.is_authenticated else None,
             email=email,
+            language_code=language_code,
             currency=currency,
             subtotal_amount=subtotal,
             shipping_amount=shipping,
