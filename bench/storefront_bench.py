@@ -9,6 +9,9 @@ database of its own, then measures the storefront queries shoppers send most:
   detail   product(slug) with variants, attributes, images and the vendor
   list20-apq  list20 sent as an automatic persisted query (the hash, not the document)
   ceiling  { __typename }: the cost of the stack without any work
+  list20-core, list100-core, detail-core  in process only: the same with the
+           fast completion path off (storefront_api/fast_execution.py), every
+           field through graphql-core, to show what that path saves in one run
 
 First in process through Django's test client (one process, no network), then,
 with --server, through gunicorn with 2 workers and a small threaded load
@@ -121,14 +124,23 @@ def body(query: str, variables: dict, *, register: bool = False) -> bytes:
     return json.dumps(sent).encode()
 
 
+CORE_PATH = "-core"  # in process only: the fast completion path switched off
+
+
 def measure_in_process(requests: int, detail_slug: str) -> dict[str, dict]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from storefront_api import fast_execution
+
     client = Client()
     results = {}
-    for name, query, variables in scenarios(detail_slug):
+    measured = scenarios(detail_slug)
+    by_name = {name: (query, variables) for name, query, variables in measured}
+    measured += [(name + CORE_PATH, *by_name[name]) for name in ("list20", "list100", "detail")]
+    for name, query, variables in measured:
+        fast_execution.ENABLED = not name.endswith(CORE_PATH)
         payload = body(query, variables)
         client.post("/storefront/graphql/", body(query, variables, register=True), content_type="application/json")
 
@@ -151,6 +163,7 @@ def measure_in_process(requests: int, detail_slug: str) -> dict[str, dict]:
         cpu = time.process_time() - cpu
         elapsed = time.perf_counter() - started
         results[name] = {"queries": queries, "rps": requests / elapsed, "cpu_ms": cpu * 1000 / requests}
+    fast_execution.ENABLED = True
     return results
 
 
@@ -311,11 +324,13 @@ def run(args, url: str) -> None:
             f"| {name} | {values['queries']} | {values['rps']:.0f} | {values['cpu_ms']:.1f} |"
             f" {values['cpu_ms'] / floor:.1f} |"
         )
-        if remote:
+        if remote and name in remote:
             server = remote[name]
             row += f" {server['rps']:.0f} | {server['p50_ms']:.0f} |"
             if server["failures"]:
                 row += f" ({server['failures']} failed)"
+        elif remote:
+            row += " - | - |"
         print(row)
 
 
