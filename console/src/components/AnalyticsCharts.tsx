@@ -110,7 +110,7 @@ export function SourcesChart({ sources }: { sources: Report["trafficSources"] })
   };
   return (
     <div className="chart chart-small">
-      <Doughnut data={data} options={options} role="img" aria-label={t("Traffic by source")} />
+      <Doughnut data={data} options={options} role="img" aria-label={t("Visitors by traffic source")} />
     </div>
   );
 }

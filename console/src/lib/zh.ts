@@ -260,6 +260,7 @@ export const ZH: Record<string, string> = {
   Visitors: "访客数",
   "Visitors and conversion": "访客数与转化率",
   "Visitors and conversion rate over time": "访客数与转化率走势",
+  "Visitors by traffic source": "各流量来源的访客数",
   "Waiting for review since": "等待审核，提交于",
   "Weight (kg)": "重量（千克）",
   "What you sell": "主营商品",
