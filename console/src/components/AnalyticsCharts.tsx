@@ -46,7 +46,7 @@ export function TrendCharts({ report, period }: { report: Report; period: Period
     labels,
     datasets: [
       { type: "bar", label: t("GMV"), data: report.periods.map((p) => chartAmount(p.gmv.amount)), backgroundColor: BLUE, yAxisID: "money", order: 2 },
-      { type: "line", label: t("Orders"), data: report.periods.map((p) => p.orders), borderColor: ORANGE, backgroundColor: ORANGE, yAxisID: "count", order: 1, tension: 0.25 },
+      { type: "line", label: t("Orders"), data: report.periods.map((p) => p.orders), borderColor: ORANGE, backgroundColor: ORANGE, yAxisID: "count", order: 1, tension: 0, pointRadius: 2 },
     ],
   };
   const salesOptions: ChartOptions<"bar" | "line"> = {
@@ -64,7 +64,7 @@ export function TrendCharts({ report, period }: { report: Report; period: Period
     labels,
     datasets: [
       { type: "bar", label: t("Visitors"), data: report.periods.map((p) => p.visitors), backgroundColor: "#8fb3ec", yAxisID: "count", order: 2 },
-      { type: "line", label: t("Conversion rate"), data: report.periods.map((p) => chartPercent(p.conversionRate)), borderColor: "#1a7f37", backgroundColor: "#1a7f37", yAxisID: "rate", order: 1, spanGaps: true, tension: 0.25 },
+      { type: "line", label: t("Conversion rate"), data: report.periods.map((p) => chartPercent(p.conversionRate)), borderColor: "#1a7f37", backgroundColor: "#1a7f37", yAxisID: "rate", order: 1, spanGaps: true, tension: 0, pointRadius: 2 },
     ],
   };
   const trafficOptions: ChartOptions<"bar" | "line"> = {

@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, expect, it, vi } from "vitest";
 import type { ReactNode } from "react";
 import { I18nProvider, type Language } from "../lib/i18n";
+import { navigation } from "../lib/analytics";
 import { AnalyticsPanel } from "./AnalyticsPanel";
 
 // jsdom has no canvas: each chart renders what it was given, so the test reads the drawn series.
@@ -161,4 +162,21 @@ it("says the figures are not available when the API answers none", async () => {
   serve(() => ({ analytics: null }));
   render(show());
   expect((await screen.findByRole("alert")).textContent).toBe("The figures of this store are not available to you.");
+});
+
+it("asks for a fresh CSV link when the page is older than the link's few minutes", async () => {
+  let minted = 0;
+  const calls = serve(() => ({ analytics: report({ csvUrl: `http://testserver/analytics/reports/token-${++minted}.csv` }) }));
+  const opened = vi.spyOn(navigation, "assign").mockImplementation(() => undefined);
+  const user = userEvent.setup();
+  render(show());
+  const link = await screen.findByRole("link", { name: "Download CSV" });
+  expect(link.getAttribute("href")).toBe("http://testserver/analytics/reports/token-1.csv");
+  const now = Date.now();
+  const clock = vi.spyOn(Date, "now").mockReturnValue(now + 6 * 60 * 1000);
+  await user.click(link);
+  await waitFor(() => expect(opened).toHaveBeenCalledWith("http://testserver/analytics/reports/token-2.csv"));
+  expect(calls).toHaveLength(2);
+  clock.mockRestore();
+  opened.mockRestore();
 });

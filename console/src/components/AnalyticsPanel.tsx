@@ -1,9 +1,10 @@
 // The home page's store analytics: the core API's `analytics` query for the signed-in store over the
 // last 7, 30 or 90 days, by day, week or month. Headline figures as text, trends and breakdowns as
 // charts (loaded on their own), and the API's signed CSV of the same periods.
-import { lazy, Suspense, useState } from "react";
+import { lazy, Suspense, useMemo, useState, type MouseEvent } from "react";
 import { StoreAnalyticsDocument, type StoreAnalyticsQuery } from "../gql/graphql";
-import { formatCount, formatPercent, lastDays, PERIODS, RANGES, sourceName, type Period, type RangeDays } from "../lib/analytics";
+import { formatCount, formatPercent, lastDays, navigation, PERIODS, RANGES, sourceName, type Period, type RangeDays } from "../lib/analytics";
+import { request } from "../lib/client";
 import { formatDate, formatMoney } from "../lib/format";
 import { useI18n } from "../lib/i18n";
 import { useQuery } from "../lib/useQuery";
@@ -14,6 +15,10 @@ const SourcesChart = lazy(() => import("./AnalyticsCharts").then((module) => ({ 
 const ProductsChart = lazy(() => import("./AnalyticsCharts").then((module) => ({ default: module.ProductsChart })));
 
 type Report = NonNullable<StoreAnalyticsQuery["analytics"]>;
+
+// The CSV link is signed for a few minutes (ANALYTICS_LINK_MAX_AGE, 15 by default): an older page
+// asks for a fresh one when it is clicked.
+const LINK_FRESH_MS = 5 * 60 * 1000;
 
 function hasFigures(report: Report): boolean {
   const totals = report.totals;
@@ -49,8 +54,22 @@ export function AnalyticsPanel({ vendor, today }: { vendor: string; today?: Date
   const [days, setDays] = useState<RangeDays>(30);
   const [period, setPeriod] = useState<Period>("DAY");
   const range = lastDays(days, today);
-  const { data, error, loading, reload } = useQuery(StoreAnalyticsDocument, { vendor, ...range, period });
+  const variables = { vendor, ...range, period };
+  const { data, error, loading, reload } = useQuery(StoreAnalyticsDocument, variables);
   const report = data?.analytics;
+  const fetchedAt = useMemo(() => Date.now(), [data]);
+  const [linkError, setLinkError] = useState<string | null>(null);
+  const download = async (event: MouseEvent<HTMLAnchorElement>) => {
+    setLinkError(null);
+    if (Date.now() - fetchedAt < LINK_FRESH_MS) return;
+    event.preventDefault();
+    try {
+      const fresh = (await request(StoreAnalyticsDocument, variables)).analytics?.csvUrl;
+      if (fresh) navigation.assign(fresh);
+    } catch (caught) {
+      setLinkError((caught as Error).message);
+    }
+  };
   const money = (value: Parameters<typeof formatMoney>[0]) => formatMoney(value, language);
   const periodNames: Record<Period, string> = { DAY: t("By day"), WEEK: t("By week"), MONTH: t("By month") };
 
@@ -135,9 +154,10 @@ export function AnalyticsPanel({ vendor, today }: { vendor: string; today?: Date
         <div className="actions">
           <Toggle label={t("Range")} options={RANGES} value={days} onChange={setDays} name={(value) => t("Last {days} days", { days: value })} />
           <Toggle label={t("Grain")} options={PERIODS} value={period} onChange={setPeriod} name={(value) => periodNames[value]} />
-          {report?.csvUrl && <a className="button" href={report.csvUrl} download>{t("Download CSV")}</a>}
+          {report?.csvUrl && <a className="button" href={report.csvUrl} download onClick={(event) => void download(event)}>{t("Download CSV")}</a>}
         </div>
       </div>
+      <ErrorBanner error={linkError} />
       {report && error && <ErrorBanner error={t("The figures could not be loaded: {message}", { message: error.message })} />}
       {body}
     </section>

@@ -53,3 +53,10 @@ export function chartPercent(rate: string | null | undefined): number | null {
 export function sourceName(source: string, t: (id: string) => string): string {
   return source === "direct" ? t("Direct") : source;
 }
+
+/** Where a fresh download link is opened (a seam for the component tests: jsdom cannot navigate). */
+export const navigation = {
+  assign(url: string) {
+    window.location.assign(url);
+  },
+};
