@@ -241,6 +241,76 @@ const scenarios = {
     step("signed out");
   },
 
+  // The home page's store analytics: figures as shown, the range and grain pickers, drawn charts,
+  // the CSV download; then the panel in Chinese. The test compares the figures with the API's.
+  async analytics() {
+    const page = await open();
+    const asked = [];
+    page.on("request", (request) => {
+      if (request.method() !== "POST" || !request.url().endsWith("/graphql/")) return;
+      const body = JSON.parse(request.postData() || "{}");
+      if (/query StoreAnalytics\b/.test(body.query || "")) asked.push(body.variables);
+    });
+    await signIn(page, config.email, config.password);
+    await heading(page, "Home");
+    const panel = page.getByRole("region", { name: "Store analytics" });
+    await panel.waitFor({ timeout: T });
+    const figures = async () => {
+      await panel.locator(".kpi").first().waitFor({ timeout: T });
+      await page.waitForFunction(() => document.querySelector(".analytics")?.getAttribute("aria-busy") === "false", null, { timeout: T });
+      return panel.locator(".kpi").evaluateAll((items) => Object.fromEntries(items.map((item) => [item.querySelector("dt").textContent, item.querySelector(".kpi-value").textContent])));
+    };
+    const rows = (name) => panel.getByRole("region", { name }).locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    report.facts.figures30 = await figures();
+    report.facts.asked30 = asked[asked.length - 1];
+    report.facts.sources30 = await rows("Traffic by source");
+    report.facts.products30 = await rows("Top products");
+    step("figures of the last 30 days shown");
+    // Every chart was drawn: a canvas with painted pixels, named for screen readers.
+    await page.waitForFunction(() => document.querySelectorAll(".analytics canvas").length === 4, null, { timeout: T });
+    report.facts.charts = await panel.locator("canvas").evaluateAll((canvases) => canvases.map((canvas) => {
+      const context = canvas.getContext("2d");
+      const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+      let painted = 0;
+      for (let index = 3; index < data.length; index += 4) if (data[index] > 0) painted += 1;
+      return { label: canvas.getAttribute("aria-label"), painted };
+    }));
+    // For the panel's picture only, the sticky top bar stays at the top instead of covering it.
+    const unstick = (target) => target.evaluate(() => { document.querySelector(".topbar").style.position = "static"; });
+    await unstick(page);
+    if (config.screenshots) {
+      mkdirSync(config.screenshots, { recursive: true });
+      await panel.screenshot({ path: join(config.screenshots, "home-analytics-en.png") });
+    }
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: T }), panel.getByRole("link", { name: "Download CSV" }).click()]);
+    const bytes = readFileSync(await download.path());
+    report.downloads.csv = { name: download.suggestedFilename(), size: bytes.length, text: bytes.toString("utf8").slice(0, 4000) };
+    step("CSV downloaded");
+    await panel.getByRole("button", { name: "Last 90 days" }).click();
+    await panel.getByRole("button", { name: "By week" }).click();
+    await page.waitForFunction(() => document.querySelector('.analytics [aria-pressed="true"]')?.textContent === "Last 90 days", null, { timeout: T });
+    for (let waited = 0; !asked.some((variables) => variables.period === "WEEK"); waited += 100) {
+      if (waited > T) throw new Error("the panel did not ask for the weeks");
+      await page.waitForTimeout(100);
+    }
+    await page.waitForFunction(() => document.querySelector(".analytics")?.getAttribute("aria-busy") === "false" && document.querySelectorAll(".analytics canvas").length === 4, null, { timeout: T });
+    report.facts.figures90 = await figures();
+    report.facts.asked90 = asked[asked.length - 1];
+    report.facts.products90 = await rows("Top products");
+    step("figures of the last 90 days by week shown");
+
+    const zh = await open("zh-CN");
+    await signIn(zh, config.email, config.password, { email: "电子邮箱", password: "密码", submit: "登录", signOut: "退出登录" });
+    const zhPanel = zh.getByRole("region", { name: "店铺数据" });
+    await zhPanel.locator(".kpi").first().waitFor({ timeout: T });
+    await zh.waitForFunction(() => document.querySelectorAll(".analytics canvas").length === 4, null, { timeout: T });
+    report.facts.zhLabels = await zhPanel.locator(".kpi dt").allTextContents();
+    report.facts.zhButtons = await zhPanel.locator("button").allTextContents();
+    await unstick(zh);
+    if (config.screenshots) await zhPanel.screenshot({ path: join(config.screenshots, "home-analytics-zh.png") });
+    step("panel shown in Chinese");
+  },
+
   // The main pages in both languages (the language from the browser), at 1366x768 and on a tablet.
   async screenshots() {
     for (const [locale, suffix, labels] of [

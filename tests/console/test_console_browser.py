@@ -7,6 +7,8 @@ console/e2e/console_e2e.mjs) against a served platform (gunicorn, DEBUG off) wit
 - demo merchants ship an order (with its packing slip), answer a dispute with a message and a
   picture, and download a statement as CSV and PDF;
 - a merchant opening another store's order by its URL sees "not found", and signs out;
+- a demo merchant's home page shows the store's analytics (storefront visits made by the test, the
+  demo orders of the last weeks) as the API counts them, in both languages, with its CSV;
 - the main pages are photographed in both languages (docs/screenshots/console/ with
   WRITE_SCREENSHOTS=1, a temporary folder otherwise).
 
@@ -22,7 +24,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -60,7 +64,9 @@ def served():
         if os.environ.get("CI"):
             pytest.fail(f"the console browser tests must run in CI: {missing}")
         pytest.skip(f"console browser tests: {missing}")
-    instance = ServedInstance()
+    # Visits are written within a second and today's figures are not cached: the analytics test
+    # reads back at once what it recorded.
+    instance = ServedInstance({"ANALYTICS_FLUSH_SECONDS": "1", "ANALYTICS_LIVE_CACHE_SECONDS": "0"})
     try:
         instance.start()
     except GunicornUnavailable as exc:
@@ -194,6 +200,106 @@ def test_a_merchant_cannot_open_another_stores_order_by_its_url(served, files):
     report = run(served, "isolation", email="owner@west-lake-tea.example.com", password=DEMO_PASSWORD,
                  foreignOrder=foreign["id"], foreignNumber=foreign["number"], **files)
     assert report["steps"][-1] == "signed out"
+
+
+ANALYTICS = """query($v: ID!, $from: Date!, $to: Date!, $period: AnalyticsPeriod) {
+  analytics(vendor: $v, from: $from, to: $to, period: $period, first: 5) {
+    totals { visitors productViews storeViews orders gmv { amount } averageOrderValue { amount } conversionRate refundRate repurchaseRate }
+    periods { date }
+    topProducts { name orders quantity gmv { amount } }
+    trafficSources { source visitors }
+  }
+}"""
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _money(amount: str | None) -> str:
+    return "—" if amount is None else f"¥{Decimal(amount):,.2f}"
+
+
+def _percent(rate: str | None) -> str:
+    if rate is None:
+        return "—"
+    return f"{(Decimal(rate) * 100).quantize(Decimal('0.01')).normalize():f}%"
+
+
+def _shown(report: dict) -> dict:
+    """The panel's headline figures as the console shows them (en-GB), from the API's answer."""
+    totals = report["totals"]
+    return {
+        "Visitors": _count(totals["visitors"]),
+        "Views": _count(totals["productViews"] + totals["storeViews"]),
+        "Orders": _count(totals["orders"]),
+        "GMV": _money(totals["gmv"]["amount"]),
+        "Conversion rate": _percent(totals["conversionRate"]),
+        "Average order value": _money((totals["averageOrderValue"] or {}).get("amount")),
+        "Refund rate": _percent(totals["refundRate"]),
+        "Repurchase rate": _percent(totals["repurchaseRate"]),
+    }
+
+
+def test_the_home_page_shows_the_stores_analytics_in_both_languages(served, files):
+    owner = "owner@huaqiang-digital.example.com"
+    token = sign_in(served, owner)
+    store = api(served, "{ me { vendorMembership { vendor { id slug } } } }", token=token)["me"]["vendorMembership"]["vendor"]
+    listed = api(served, """query($v: ID!) { products(first: 20, filter: {vendor: $v, status: PUBLISHED}) {
+        edges { node { slug } } } }""", {"v": store["id"]}, token=token)
+    slugs = [e["node"]["slug"] for e in listed["products"]["edges"]][:3]
+    assert slugs, "the demo store has published listings"
+
+    # Storefront visits: six visitors from a campaign, three straight in; each views listings and the store.
+    for n in range(9):
+        headers = {"X-Visitor-Id": f"console-e2e-visitor-{n:02d}"}
+        if n < 6:
+            headers["X-Page-Url"] = "https://shop.example.com/?utm_source=console-e2e"
+        for slug in slugs[: 1 + n % len(slugs)]:
+            status, body = served.graphql("query($s: String!) { product(slug: $s) { id } }", {"s": slug}, endpoint="storefront", headers=headers)
+            assert status == 200 and body["data"]["product"], body
+        status, body = served.graphql("query($s: String!) { vendor(slug: $s) { id } }", {"s": store["slug"]}, endpoint="storefront", headers=headers)
+        assert status == 200 and body["data"]["vendor"], body
+    today = date.today()  # the server's day (Asia/Shanghai) is within a day of it
+    week = {"v": store["id"], "from": (today - timedelta(days=7)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    deadline = time.monotonic() + 30
+    while api(served, ANALYTICS, week, token=token)["analytics"]["totals"]["visitors"] < 9 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # The past days' figures, as the periodic aggregation stores them (the demo orders span 40 days).
+    aggregated = served.manage("run_task", "analytics.aggregate_days", env={"ANALYTICS_RECOMPUTE_DAYS": "95"})
+    assert aggregated.returncode == 0, aggregated.stderr[-2000:]
+
+    report = run(served, "analytics", email=owner, password=DEMO_PASSWORD, **files)
+    facts = report["facts"]
+    # The browser asked for the last 30 days by day, then the last 90 by week, and showed the API's figures.
+    asked30, asked90 = facts["asked30"], facts["asked90"]
+    assert (asked30["period"], asked90["period"]) == ("DAY", "WEEK")
+    span = lambda asked: (date.fromisoformat(asked["to"]) - date.fromisoformat(asked["from"])).days + 1  # noqa: E731
+    assert (span(asked30), span(asked90)) == (30, 90)
+    month = api(served, ANALYTICS, {"v": store["id"], **{k: asked30[k] for k in ("from", "to", "period")}}, token=token)["analytics"]
+    quarter = api(served, ANALYTICS, {"v": store["id"], **{k: asked90[k] for k in ("from", "to", "period")}}, token=token)["analytics"]
+    assert facts["figures30"] == _shown(month)
+    assert facts["figures90"] == _shown(quarter)
+    totals = month["totals"]
+    assert totals["visitors"] >= 9 and totals["orders"] >= 1 and Decimal(totals["gmv"]["amount"]) > 0, totals
+    assert quarter["totals"]["orders"] > totals["orders"], "the demo orders of 35-40 days ago count in 90 days, not in 30"
+    sources = {name: int(count.replace(",", "")) for name, count in facts["sources30"]}
+    assert sources["console-e2e"] >= 6 and sources["Direct"] >= 3, sources
+    assert sources == {("Direct" if s["source"] == "direct" else s["source"]): s["visitors"] for s in month["trafficSources"]}
+    assert facts["products30"] == [[p["name"], _count(p["orders"]), _count(p["quantity"]), _money(p["gmv"]["amount"])] for p in month["topProducts"]]
+    assert facts["products30"], "the store sold in the last 30 days"
+    # Four charts, each drawn and named.
+    assert [c["label"] for c in facts["charts"]] == [
+        "GMV and orders over time", "Visitors and conversion rate over time", "Visitors by traffic source", "Top products by GMV"]
+    assert all(c["painted"] > 1000 for c in facts["charts"]), facts["charts"]
+    # The CSV is the API's signed download of the same periods.
+    csv = report["downloads"]["csv"]
+    assert csv["name"].endswith(".csv") and csv["name"].startswith("analytics-store-")
+    lines = csv["text"].splitlines()
+    assert lines[0].startswith("period_start,") and len(lines) == 30 + 2
+    assert lines[-1].startswith("total,")
+    assert facts["zhLabels"] == ["访客数", "浏览量", "订单", "成交额", "转化率", "客单价", "退款率", "复购率"]
+    assert {"近 7 天", "近 30 天", "近 90 天", "按日", "按周", "按月"} <= set(facts["zhButtons"])
 
 
 def test_main_pages_in_both_languages_are_photographed(served, files):

@@ -6,6 +6,7 @@ import { request } from "../lib/client";
 import { hoursLeft } from "../lib/format";
 import { useI18n } from "../lib/i18n";
 import { useQuery } from "../lib/useQuery";
+import { AnalyticsPanel } from "../components/AnalyticsPanel";
 import { Empty, ErrorBanner, Loading, Money, Notice, PageTitle, Status, When } from "../components/ui";
 
 export function HomePage() {
@@ -114,6 +115,7 @@ export function HomePage() {
           </ul>
         </article>
       </section>
+      <AnalyticsPanel vendor={vendor} />
     </>
   );
 }
