@@ -35,6 +35,10 @@ def tier_progress(member: Member | None) -> TierProgress:
     tiers = list(Tier.objects.filter(currency=settings.DEFAULT_CURRENCY).order_by("min_spend"))
     spend = member.tier_spend if member is not None else Decimal(0)
     current = member.tier if member is not None else None
+    if current is None:
+        # Not placed yet (no release since the tiers were made): the tier the spend reaches.
+        reached = [t for t in tiers if spend >= t.min_spend]
+        current = reached[-1] if reached else None
     floor = current.min_spend if current is not None else None
     higher = [t for t in tiers if floor is None or t.min_spend > floor]
     nxt = higher[0] if higher else None

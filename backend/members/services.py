@@ -114,7 +114,11 @@ def member_terms(checkout) -> P.MemberTerms | None:
     member = Member.objects.select_related("tier").filter(user_id=checkout.user_id).first()
     if member is None:
         return None
-    use = CheckoutPoints.objects.filter(checkout_id=checkout.pk).first() if checkout.pk else None
+    # Only a balance to spend asks which points the shopper wants to use.
+    use = (
+        CheckoutPoints.objects.filter(checkout_id=checkout.pk).first()
+        if checkout.pk and member.points_balance > 0 else None
+    )
     tier = member.tier if member.tier is not None and member.tier.currency == checkout.currency else None
     return P.MemberTerms(
         tier_id=tier.pk if tier else None,

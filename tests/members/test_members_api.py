@@ -45,7 +45,8 @@ def test_me_shows_points_history_and_tier_progress(storefront_api, world):
     api = storefront_api.login(w["shopper"])
     empty = api.execute(ME, {"first": 10})["me"]
     assert empty["points"]["balance"] == 0 and empty["points"]["history"]["totalCount"] == 0
-    assert empty["tier"]["current"] is None and empty["tier"]["next"]["name"] == "普通会员"
+    assert empty["tier"]["current"]["name"] == "普通会员" and empty["tier"]["next"]["name"] == "银卡"
+    assert empty["tier"]["toNext"]["amount"] == "500.00"
     order = _earn(w, 6)
     me = api.execute(ME, {"first": 10})["me"]
     assert me["points"]["balance"] == 900 and me["points"]["value"] == {"amount": "9.00", "currency": "CNY"}
