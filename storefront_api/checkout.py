@@ -210,6 +210,7 @@ class CheckoutPoints:
     used: int = strawberry.field(description="Points the checkout uses now (deducted when the order is placed).")
     allowed: int = strawberry.field(description="The most it may use: the balance, capped at a share of the goods.")
     balance: int
+    requested: int | None = strawberry.field(description="What the shopper asked for; null: as many as allowed.")
     amount: Money = strawberry.field(description="What the points used take off.")
 
 
@@ -283,7 +284,7 @@ class Checkout:
         amount = Money(amount=quantize(Decimal(taken), currency), currency=currency)
         return CheckoutPoints(
             used=pricing.points_used if pricing else 0, allowed=pricing.points_allowed if pricing else 0,
-            balance=balance or 0, amount=amount,
+            balance=balance or 0, requested=pricing.points_requested if pricing else 0, amount=amount,
         )
 
     @strawberry.field

@@ -114,11 +114,7 @@ def member_terms(checkout) -> P.MemberTerms | None:
     member = Member.objects.select_related("tier").filter(user_id=checkout.user_id).first()
     if member is None:
         return None
-    # Only a balance to spend asks which points the shopper wants to use.
-    use = (
-        CheckoutPoints.objects.filter(checkout_id=checkout.pk).first()
-        if checkout.pk and member.points_balance > 0 else None
-    )
+    use = CheckoutPoints.objects.filter(checkout_id=checkout.pk).first() if checkout.pk else None
     tier = member.tier if member.tier is not None and member.tier.currency == checkout.currency else None
     return P.MemberTerms(
         tier_id=tier.pk if tier else None,
@@ -155,6 +151,24 @@ def checkout_points_use(*, checkout, user, points: int | None):
             CheckoutPoints.objects.update_or_create(checkout_id=checkout.pk, defaults={"points": points})
         checkout.save(update_fields=["updated_at"])
     return checkout
+
+
+def points_check_at_placement(*, pricing: P.Pricing, user) -> Member | None:
+    """The first step of placing a checkout with a points request, under the member's lock: the
+    points asked for, and those the checkout was priced with, must still be there (another tab
+    spent them or a refund took some back meanwhile: the shopper looks at the new total first).
+    Points earned meanwhile change nothing: the checkout uses what it was priced with."""
+    if pricing.points_requested == 0:
+        return None
+    if not _signed_in(user):
+        raise DomainError(E.SIGN_IN_REQUIRED, _("Sign in to use points."), field="points")
+    member = member_lock(user)
+    requested = pricing.points_requested
+    if (requested is not None and member.points_balance < requested) or member.points_balance < pricing.points_used:
+        raise DomainError(
+            E.POINTS_INSUFFICIENT, _("Your points balance changed; look at the checkout again."), field="points"
+        )
+    return member
 
 
 def points_redeem(*, pricing: P.Pricing, orders, user, checkout_token) -> PointsEntry | None:
@@ -529,6 +543,6 @@ def tiers_recompute(*, now: datetime | None = None, batch_size: int | None = Non
 
 
 __all__ = [
-    "checkout_points_use", "member_lock", "member_terms", "points_expire", "points_give_back", "points_on_refund",
+    "checkout_points_use", "member_lock", "points_check_at_placement", "member_terms", "points_expire", "points_give_back", "points_on_refund",
     "points_on_release", "points_redeem", "points_value", "points_warn_expiring", "tier_for", "tiers_recompute",
 ]

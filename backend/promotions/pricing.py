@@ -198,6 +198,9 @@ class Pricing:
     # Member points used by the points adjustments (0: none) and the most that could be used.
     points_used: int = 0
     points_allowed: int = 0
+    # What the shopper asked for (0: nothing, None: as many as allowed) and the balance priced with.
+    points_requested: int | None = 0
+    points_balance: int = 0
 
     @property
     def adjustments(self) -> list[Adjustment]:
@@ -464,7 +467,8 @@ def price_packages(
         )
     return Pricing(
         currency=currency, packages=result, applied=applied, skipped=skipped, points_used=points_used,
-        points_allowed=points_allowed,
+        points_allowed=points_allowed, points_requested=member.points_requested if member else 0,
+        points_balance=member.points_balance if member else 0,
     )
 
 

@@ -356,17 +356,17 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
     and count each voucher used, under its row lock, refusing one whose limits are used up."""
     from backend.orders.models import OrderLine
 
+    if pricing.points_requested != 0:
+        from backend.members.services import points_check_at_placement
+
+        # The member's row first: the members' lock order (before flash sales, vouchers, the ledger).
+        points_check_at_placement(pricing=pricing, user=user)
     if not pricing.adjustments:
         return
     now = now or timezone.now()
     currency = pricing.currency
     from .flash_sales import redeem_flash_sales
 
-    if pricing.points_used:
-        from backend.members.services import member_lock
-
-        # The member's row first: the members' lock order (before flash sales, vouchers, the ledger).
-        member_lock(user)
     # Flash sales first, then vouchers: every placement takes their row locks in that order.
     redeem_flash_sales(pricing=pricing, orders=orders, user=user, email=email, now=now)
     used = sorted({a.source_id for a in pricing.adjustments if a.source == "voucher"})

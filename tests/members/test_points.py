@@ -149,8 +149,13 @@ def test_points_spent_elsewhere_meanwhile_stop_the_placement(world):
     services.checkout_points_use(checkout=other, user=w["shopper"], points=150)
     complete(other, user=w["shopper"])
     assert points_of(w["shopper"]) == 50
-    # The first checkout now prices with the 50 left (the total shown changes), and places with them.
+    # The first checkout now shows the 50 left, and is not placed until the shopper asks again.
     assert checkout_summary(checkout).pricing.points_used == 50
+    with pytest.raises(DomainError) as caught:
+        complete(checkout, user=w["shopper"])
+    assert caught.value.code.name == "POINTS_INSUFFICIENT"
+    assert points_of(w["shopper"]) == 50
+    services.checkout_points_use(checkout=checkout, user=w["shopper"], points=None)
     order = complete(checkout, user=w["shopper"]).orders[0]
     assert points_of(w["shopper"]) == 0 and order.discount_amount == Decimal("0.50")
     assert ledger_problems() == []
