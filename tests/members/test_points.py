@@ -14,7 +14,7 @@ from backend.finance.models import LedgerTransaction, TransactionKind
 from backend.members import services
 from backend.members.error_codes import MemberErrorCode
 from backend.members.models import Member, PointsEntry, PointsKind
-from backend.notifications.models import Event
+from backend.notifications.models import Event, Notification
 from backend.orders import services as orders_services
 from backend.orders.models import Order
 
@@ -199,6 +199,8 @@ def test_points_expire_once_after_a_warning(world, django_capture_on_commit_call
         assert services.points_warn_expiring(now=later + timedelta(days=1)) == 0
     event = Event.objects.get(name="points.expiring")
     assert event.payload["points"] == 200
+    inbox = Notification.objects.get(event=event)
+    assert inbox.user_id == w["shopper"].pk and "200" in inbox.title
     assert services.points_expire(now=later) == 0
     gone = now + timedelta(days=366)
     assert services.points_expire(now=gone) == 200
@@ -258,3 +260,14 @@ def test_gold_tier_discount_and_free_shipping_in_checkout(world):
     assert order.total_amount == Decimal("190.00")
     assert order.subsidy_amount == Decimal("10.00") + order.shipping_amount
     assert {d.source for d in order.discounts.all()} == {"tier"}
+
+
+def test_the_expiry_warning_reads_in_both_languages():
+    from backend.notifications.services import render
+
+    params = {"points": 200, "date": "2027-12-01"}
+    assert render("points.expiring", "en", params) == (
+        "Your points expire soon: 200 points",
+        "200 of your points expire on 2027-12-01. Use them at checkout before then.",
+    )
+    assert render("points.expiring", "zh-hans", params)[0] == "积分即将过期：200 积分"
