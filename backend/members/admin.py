@@ -1,6 +1,18 @@
+from django.conf import settings
 from django.contrib import admin
 
+from backend.core.admin import money_column, money_text
+
 from .models import Member, PointsEntry, Tier
+
+points_value = money_column("value_amount", description="value")
+
+
+def _spend(member) -> str:
+    return money_text(member.tier_spend, settings.DEFAULT_CURRENCY)
+
+
+_spend.short_description = "spend over the window"
 
 
 @admin.register(Tier)
@@ -11,7 +23,7 @@ class TierAdmin(admin.ModelAdmin):
 
 class PointsEntryInline(admin.TabularInline):
     model = PointsEntry
-    fields = ("created_at", "kind", "points", "balance_after", "value_amount", "currency", "order", "remaining", "expires_at")
+    fields = ("created_at", "kind", "points", "balance_after", points_value, "order", "remaining", "expires_at")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
     extra = 0
@@ -24,11 +36,12 @@ class PointsEntryInline(admin.TabularInline):
 class MemberAdmin(admin.ModelAdmin):
     """Staff see a shopper's points and tier; points move only through the services (orders)."""
 
-    list_display = ("pk", "user", "points_balance", "tier", "tier_spend", "tier_checked_at")
+    list_display = ("pk", "user", "points_balance", "tier", _spend, "tier_checked_at")
     list_filter = ("tier",)
     search_fields = ("user__email",)
     raw_id_fields = ("user",)
-    readonly_fields = ("user", "points_balance", "tier", "tier_spend", "tier_checked_at", "created_at")
+    readonly_fields = ("user", "points_balance", "tier", _spend, "tier_checked_at", "created_at")
+    fields = readonly_fields
     inlines = [PointsEntryInline]
 
     def has_add_permission(self, request):
@@ -37,7 +50,7 @@ class MemberAdmin(admin.ModelAdmin):
 
 @admin.register(PointsEntry)
 class PointsEntryAdmin(admin.ModelAdmin):
-    list_display = ("pk", "member", "kind", "points", "balance_after", "value_amount", "currency", "order", "created_at")
+    list_display = ("pk", "member", "kind", "points", "balance_after", points_value, "order", "created_at")
     list_filter = ("kind",)
     search_fields = ("member__user__email", "key")
     readonly_fields = [f.name for f in PointsEntry._meta.fields]
