@@ -303,9 +303,12 @@ def _set_tier(member: Member, tier: Tier | None, spend: Decimal, now, *, upgrade
     changed = member.tier_id != (tier.pk if tier else None)
     if upgrade_only and changed and current is not None and (new is None or new < current):
         changed = False
+    spend = quantize(spend, settings.DEFAULT_CURRENCY)
+    if not changed and member.tier_spend == spend and member.tier_checked_at is not None:
+        return False  # nothing to write (the daily run over every member writes only what moved)
     if changed:
         member.tier = tier
-    member.tier_spend, member.tier_checked_at = quantize(spend, settings.DEFAULT_CURRENCY), now
+    member.tier_spend, member.tier_checked_at = spend, now
     member.save(update_fields=["tier", "tier_spend", "tier_checked_at"])
     return changed
 
