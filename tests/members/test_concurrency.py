@@ -1,5 +1,6 @@
 """Points under concurrency on PostgreSQL: one shopper's tabs placing at once never spend the same
-points twice; a release and a placement of the same shopper at once both go through."""
+points twice; a release and a placement of the same shopper at once both go through; two expiry
+runs at once expire each lot once."""
 
 from decimal import Decimal
 
@@ -63,4 +64,25 @@ def test_a_release_and_a_placement_of_one_shopper_at_once():
     assert points_of(shopper) == 100  # 200 spent, 100 earned on the second order
     assert Member.objects.get(user=shopper).points_balance == 100
     assert liability() == Decimal("1.00")
+    assert ledger_problems() == []
+
+
+def test_two_expiry_runs_at_once_expire_each_lot_once():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    vendor, owner = store("Tea House")
+    variant = listing(vendor, price="100.00", stock=50)
+    shoppers = [make_user() for _ in range(3)]
+    for shopper in shoppers:
+        release(complete(ready_checkout(shopper, [(variant, 1)]), user=shopper).orders[0], owner, shopper)
+    later = timezone.now() + timedelta(days=400)
+
+    results = race(lambda i: services.points_expire(now=later, batch_size=2), 2)
+
+    assert sum(results) == 300, results  # each shopper's 100 points expired by one run or the other
+    assert PointsEntry.objects.filter(kind=PointsKind.EXPIRE).count() == 3
+    assert all(points_of(s) == 0 for s in shoppers)
+    assert liability() == 0
     assert ledger_problems() == []
