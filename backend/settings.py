@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "backend.notifications",
     "backend.analytics",
     "backend.promotions",
+    "backend.members",
     "plugins",
     "fixtures",
 ]
@@ -619,6 +620,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Members: tiers and points (backend/members) ---
+# Points earned at an order's release per 1 unit of the currency of goods paid (times the tier's multiplier).
+MEMBERS_POINTS_EARN_PER_UNIT = Decimal(os.environ.get("MEMBERS_POINTS_EARN_PER_UNIT", "1"))
+# Points that make 1 unit of the currency at checkout (100: 1 point is 0.01 CNY); the ledger values points so.
+MEMBERS_POINTS_PER_UNIT = env_int("MEMBERS_POINTS_PER_UNIT", 100)
+# Points take at most this percentage of a checkout's goods.
+MEMBERS_POINTS_MAX_PERCENT = Decimal(os.environ.get("MEMBERS_POINTS_MAX_PERCENT", "50"))
+# Points expire this many days after they were earned; shoppers are warned this many days before.
+MEMBERS_POINTS_EXPIRY_DAYS = env_int("MEMBERS_POINTS_EXPIRY_DAYS", 365)
+MEMBERS_POINTS_EXPIRY_WARNING_DAYS = env_int("MEMBERS_POINTS_EXPIRY_WARNING_DAYS", 30)
+# Tiers count the spend on completed orders over this many days (rolling).
+MEMBERS_TIER_WINDOW_DAYS = env_int("MEMBERS_TIER_WINDOW_DAYS", 365)
+# Members handled per transaction by the periodic work.
+MEMBERS_BATCH_SIZE = env_int("MEMBERS_BATCH_SIZE", 500)
+CELERY_BEAT_SCHEDULE["members-expire-points"] = {"task": "members.expire_points", "schedule": timedelta(hours=1)}
+CELERY_BEAT_SCHEDULE["members-recompute-tiers"] = {"task": "members.recompute_tiers", "schedule": timedelta(hours=24)}
 
 # --- Periodic intervals from the environment (keep this block last: it covers every entry above) ---
 # PERIODIC_<ENTRY>_SECONDS (the entry's name in upper case, dashes as underscores, e.g.

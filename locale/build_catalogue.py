@@ -281,6 +281,11 @@ ZH = {
     "Another flash sale of this variant overlaps these times.": "该规格在这段时间内已有另一场限时秒杀。",
     "No such variant.": "没有该商品规格。",
     "No such flash sale.": "没有该限时秒杀。",
+    "Points": "积分抵扣",
+    "Sign in to use points.": "请登录后使用积分。",
+    "Give a number of points of 0 or more.": "请填写 0 或以上的积分数。",
+    "You have %(balance)s points.": "您有 %(balance)s 积分。",
+    "Your points balance changed; look at the checkout again.": "您的积分余额已变化，请重新查看结算页。",
 }
 
 

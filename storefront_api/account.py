@@ -14,6 +14,7 @@ from backend.accounts.selectors import visible_users
 from backend.orders.models import Order as OrderModel
 
 from .core import current_user, error_type, run_mutation
+from .members import MemberPoints, MemberTierStatus, member_points, member_tier
 from .orders import Order
 
 AccountError = error_type("AccountError", AccountErrorCode)
@@ -29,6 +30,14 @@ class User(relay.Node):
     @classmethod
     def get_queryset(cls, queryset, info: Info, **kwargs):
         return visible_users(current_user(info), queryset)
+
+    @strawberry_django.field(description="Your points: the balance and its history.")
+    def points(self, info: Info) -> MemberPoints:
+        return member_points(self)
+
+    @strawberry_django.field(description="Your member tier, its benefits and what is left to spend for the next.")
+    def tier(self, info: Info) -> MemberTierStatus:
+        return member_tier(self)
 
     @strawberry_django.connection(DjangoListConnection[Order], description="The shopper's orders, newest first.")
     def orders(self) -> QuerySet[OrderModel]:

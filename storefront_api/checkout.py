@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import Enum
 from uuid import UUID
 
+from decimal import Decimal
+
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
@@ -22,6 +24,7 @@ from backend.checkout.models import Checkout as CheckoutModel
 from backend.checkout.selectors import visible_checkouts
 from backend.checkout.sessions import PaymentSession as PaymentSessionModel
 from backend.core.exceptions import DomainError
+from backend.core.money import quantize
 from backend.orders.models import Order as OrderModel
 from backend.payments.services import available_payment_gateways
 from plugins.manager import get_plugins_manager
@@ -202,6 +205,15 @@ class CheckoutPackage:
         return Money.from_value(self.package.total)
 
 
+@strawberry.type(name="CheckoutPoints", description="The member's points on a checkout (checkoutPointsUse).")
+class CheckoutPoints:
+    used: int = strawberry.field(description="Points the checkout uses now (deducted when the order is placed).")
+    allowed: int = strawberry.field(description="The most it may use: the balance, capped at a share of the goods.")
+    balance: int
+    requested: int | None = strawberry.field(description="What the shopper asked for; null: as many as allowed.")
+    amount: Money = strawberry.field(description="What the points used take off.")
+
+
 @strawberry.type(name="Checkout", description="A cart across stores, paid once.")
 class Checkout:
     model: strawberry.Private[CheckoutModel]
@@ -258,6 +270,22 @@ class Checkout:
     @strawberry.field(description="The vouchers applied (checkoutVoucherApply) and what each takes off now.")
     def vouchers(self) -> list[AppliedVoucher]:
         return applied_vouchers(self.summary.pricing)
+
+    @strawberry.field(description="The signed-in shopper's points on this checkout (null for a guest checkout).")
+    def points(self) -> CheckoutPoints | None:
+        from backend.members.models import Member
+
+        if not self.model.user_id:
+            return None
+        pricing = self.summary.pricing
+        balance = Member.objects.filter(user_id=self.model.user_id).values_list("points_balance", flat=True).first()
+        currency = self.model.currency
+        taken = sum((a.amount.amount for a in pricing.adjustments if a.source == "points"), Decimal(0)) if pricing else 0
+        amount = Money(amount=quantize(Decimal(taken), currency), currency=currency)
+        return CheckoutPoints(
+            used=pricing.points_used if pricing else 0, allowed=pricing.points_allowed if pricing else 0,
+            balance=balance or 0, requested=pricing.points_requested if pricing else 0, amount=amount,
+        )
 
     @strawberry.field
     def subtotal(self) -> Money:

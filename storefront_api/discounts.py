@@ -86,7 +86,7 @@ class Voucher:
 @strawberry.type(description="One discount of a package: what gave it, who pays for it, how much.")
 class Discount:
     label: str
-    source: str = strawberry.field(description="What gives it: voucher or flash_sale.")
+    source: str = strawberry.field(description="What gives it: voucher, flash_sale, tier (the member's level) or points.")
     voucher: Voucher | None
     funder: DiscountFunder
     target: DiscountTarget

@@ -14,6 +14,7 @@ from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
 from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attributes, direct_resolvers, guard_arguments
 from .disputes import DisputeMutation, DisputeQuery
+from .members import MemberMutation
 from .notifications import NotificationMutation, NotificationQuery
 from .orders import OrderMutation, OrderQuery
 from .promotions import PromotionMutation, PromotionQuery
@@ -30,6 +31,7 @@ class Mutation(
     AccountMutation,
     CheckoutMutation,
     DisputeMutation,
+    MemberMutation,
     NotificationMutation,
     OrderMutation,
     PromotionMutation,

@@ -38,3 +38,6 @@ class CheckoutErrorCode(Enum):
     # A voucher applied to the checkout can no longer be used (its limits were used up meanwhile,
     # or it ended); the checkout shows the new totals without it.
     VOUCHER_NOT_AVAILABLE = "voucher_not_available"
+    # The points asked for on the checkout are no longer there (spent or taken back meanwhile);
+    # the checkout shows the new totals.
+    POINTS_INSUFFICIENT = "points_insufficient"

@@ -21,6 +21,11 @@ PLATFORM_FEES = "platform:fees"
 PAYOUTS = "payouts"
 # The platform's spending on its own vouchers: goes negative by what it has paid stores for them.
 PLATFORM_PROMOTIONS = "platform:promotions"
+# Members' points (backend/members): what the platform owes in points, valued at the redemption
+# rate, against what issuing them cost it (both may go negative: a refund may take back points
+# a shopper has already spent).
+POINTS_LIABILITY = "platform:points"
+POINTS_EXPENSE = "platform:points_expense"
 GUEST = "guest"
 
 
@@ -57,6 +62,8 @@ _FIXED = {
     PLATFORM_FEES: (AccountKind.PLATFORM_FEES, True),
     PAYOUTS: (AccountKind.PAYOUTS, True),
     PLATFORM_PROMOTIONS: (AccountKind.PLATFORM_PROMOTIONS, False),
+    POINTS_LIABILITY: (AccountKind.POINTS_LIABILITY, False),
+    POINTS_EXPENSE: (AccountKind.POINTS_EXPENSE, False),
 }
 _VENDOR = re.compile(r"^vendor:(\d+):(pending|available|deposit)$")
 _BUYER = re.compile(r"^buyer:(\d+|guest):refunds$")

@@ -29,6 +29,8 @@ class AccountKind(models.TextChoices):
     BUYER_REFUNDS = "buyer_refunds", "Refunds returned to a shopper"
     PAYOUTS = "payouts", "Payouts in transit to vendors"
     PLATFORM_PROMOTIONS = "platform_promotions", "Platform promotion expense (subsidies of its vouchers)"
+    POINTS_LIABILITY = "points_liability", "Members' points outstanding (a liability of the platform)"
+    POINTS_EXPENSE = "points_expense", "Platform cost of the points it issued (less those taken back or expired)"
 
 
 class TransactionKind(models.TextChoices):
@@ -48,6 +50,11 @@ class TransactionKind(models.TextChoices):
     ADJUSTMENT = "adjustment", "Adjustment"
     PROMOTION_SUBSIDY = "promotion_subsidy", "Platform promotion subsidy to a store"
     PROMOTION_SUBSIDY_RETURN = "promotion_subsidy_return", "Platform promotion subsidy returned on a refund"
+    POINTS_ISSUE = "points_issue", "Points issued to a member (order released)"
+    POINTS_REVERSE = "points_reverse", "Points taken back (order refunded)"
+    POINTS_REDEEM = "points_redeem", "Points redeemed at checkout"
+    POINTS_RETURN = "points_return", "Redeemed points given back (order cancelled)"
+    POINTS_EXPIRE = "points_expire", "Points expired"
 
 
 class LedgerAccount(models.Model):

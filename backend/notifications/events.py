@@ -277,6 +277,19 @@ def _restock(*, alerts) -> list[Notice]:
     ]
 
 
+def _points_expiring(*, warnings) -> list[Notice]:
+    return [
+        Notice(
+            users=[w["user_id"]],
+            vendor_id=None,
+            params={"points": w["points"], "date": w["expires_at"].date().isoformat()},
+            data={"points": w["points"], "expiresAt": w["expires_at"].isoformat()},
+            key=w["key"],
+        )
+        for w in warnings
+    ]
+
+
 def _webhook_test(*, subscription) -> list[Notice]:
     return [Notice(users=[], vendor_id=subscription.vendor_id, params={}, data={"subscription": subscription.pk})]
 
@@ -308,6 +321,7 @@ _SPECS = [
     EventSpec("payout.failed", "A payout failed; the money is back in the available balance.", _payout("payout.failed")),
     EventSpec("stock.low", "A variant's stock fell to the low-stock level.", _low_stock),
     EventSpec("restock.available", "A variant you wait for is back in stock.", _restock),
+    EventSpec("points.expiring", "Some of your points expire soon.", _points_expiring),
     EventSpec("webhook.test", "A test delivery (webhookSubscriptionTestSend).", _webhook_test, to_users=False),
 ]
 

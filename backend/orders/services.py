@@ -42,6 +42,7 @@ from backend.payments.models import Payment
 from backend.payments.models import PaymentStatus as PaymentState
 from backend.promotions.services import give_back_on_cancel as promotions_give_back
 from backend.promotions.settlement import order_refund_shares, subsidy_outstanding, subsidy_posting
+from backend.members.services import points_on_refund, points_on_release
 from plugins.logistics.interface import ContactAddress, Parcel, ShipmentRequest
 from plugins.manager import PluginsManager
 
@@ -584,6 +585,8 @@ _COMPLETION_FIELDS = ["commission_amount", "completed_at", "released_at", "compl
 def _complete(order: Order, *, actor, source: str) -> Order:
     """Under the order's row lock: completed, and its escrow released (commission to the platform)."""
     gross, commission = _mark_completed(order, source=source, now=timezone.now())
+    # The shopper's tier and points first: the member's row before any ledger account.
+    points_on_release([order], now=order.completed_at)
     subsidy = subsidy_posting(order)
     if subsidy is not None:
         post(subsidy)
@@ -671,8 +674,8 @@ def orders_auto_confirm(*, now: datetime | None = None, limit: int | None = None
 
 
 _RELEASE_READS = (
-    "pk", "vendor_id", "status", "currency", "total_amount", "refunded_amount", "subsidy_amount", "release_frozen",
-    "auto_confirm_at",
+    "pk", "vendor_id", "user_id", "status", "currency", "total_amount", "shipping_amount", "refunded_amount",
+    "subsidy_amount", "release_frozen", "auto_confirm_at",
     *_COMPLETION_FIELDS, "updated_at",
 )
 _RELEASE_LINE_READS = (
@@ -725,6 +728,8 @@ def _auto_confirm_batch(ids: list[int], *, now: datetime) -> int:
                     stamp,
                 )
             )
+        # The shoppers' tiers and points first: their member rows before any ledger account.
+        points_on_release(orders, now=stamp)
         post_transactions(postings)
         sales_record(lines)
         # What every order of the batch gets alike is set once; the commission per order.
@@ -963,6 +968,9 @@ def _refund_apply(order: Order, record: OrderRefund) -> None:
     after_release = order.released_at is not None
     commission_back = order.money(0)
     try:
+        if after_release and order.user_id:
+            # The points issued at release follow the refund back (the member's row before the ledger).
+            points_on_refund(order=order, amount=amount, refund_ref=record.idempotency_key)
         # The platform's voucher subsidy follows the refund back to the platform.
         order_refund_shares(order=order, amount=amount, refund_ref=record.idempotency_key, after_release=after_release)
         if not after_release:

@@ -1,8 +1,8 @@
 """The pricing path of a checkout: per store package the goods, the adjustments, the shipping.
 
 Everything that lowers what a shopper pays is an Adjustment with its funder (the platform or
-the store), its target (goods or shipping), its source (a voucher now; member tiers and points
-later add their own sources to the same list) and, for goods, the line it is allocated to.
+the store), its target (goods or shipping), its source (a voucher, a flash sale, the member's tier
+or points) and, for goods, the line it is allocated to.
 Checkout summaries, payment sessions and order placement all read this one result, so the
 amount paid is the amount shown.
 
@@ -97,6 +97,27 @@ class Stacking:
 
 
 @dataclass(frozen=True)
+class MemberTerms:
+    """What a member's tier and points give (backend.members): applied after the vouchers, on what
+    they left, all funded by the platform: the tier's percentage off the goods, its free shipping
+    for packages whose goods reach its threshold, then the points (at most `points_max_percent` of
+    the goods, at `points_per_unit` points per unit of the currency)."""
+
+    tier_id: int | None = None
+    tier_label: str = ""
+    discount_percent: Decimal = Decimal(0)
+    free_shipping_threshold: Decimal | None = None
+    points_balance: int = 0
+    points_requested: int | None = 0  # None: as many as allowed
+    points_per_unit: int = 100
+    points_max_percent: Decimal = Decimal(50)
+    points_label: str = "Points"
+
+
+TIER, POINTS = "tier", "points"
+
+
+@dataclass(frozen=True)
 class Adjustment:
     source: str
     source_id: int | None
@@ -174,6 +195,12 @@ class Pricing:
     # Flash sales priced in: line key -> (flash sale id, units at the event price), and the sales by id.
     flash_units: dict = field(default_factory=dict)
     flash_sales: dict = field(default_factory=dict)
+    # Member points used by the points adjustments (0: none) and the most that could be used.
+    points_used: int = 0
+    points_allowed: int = 0
+    # What the shopper asked for (0: nothing, None: as many as allowed) and the balance priced with.
+    points_requested: int | None = 0
+    points_balance: int = 0
 
     @property
     def adjustments(self) -> list[Adjustment]:
@@ -323,12 +350,72 @@ def _apply(state: _State, voucher: VoucherTerms, vendor_ids) -> str | None:
     return None if len(state.adjustments) > before else NOTHING_TO_DISCOUNT
 
 
+def _apply_platform_goods(state: _State, source: str, source_id, label: str, minor: int) -> int:
+    """A platform-funded goods discount over every line with something left (as a platform voucher:
+    split over the packages, then over their lines, by what is left); returns what was applied."""
+    vendors = [v for v in state.packages if any(state.line_net[line.key] > 0 for line in state.packages[v].lines)]
+    weights = [sum(state.line_net[line.key] for line in state.packages[v].lines) for v in vendors]
+    applied = 0
+    for vendor_id, part in zip(vendors, largest_remainder(max(0, minor), weights)):
+        part = max(0, min(part, state.package_net(vendor_id) - 1))
+        lines = [line for line in state.packages[vendor_id].lines if state.line_net[line.key] > 0]
+        for line, share in zip(lines, largest_remainder(part, [state.line_net[line.key] for line in lines])):
+            state.add_from(source, source_id, label, PLATFORM, GOODS, vendor_id, line.key, share)
+            applied += max(0, share)
+    return applied
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def points_value_minor(points: int, currency: str, points_per_unit: int) -> int:
+    """What `points` are worth in minor units (rounded down: never more than the points)."""
+    return points * 10 ** minor_exponent(currency) // points_per_unit
+
+
+def points_for_minor(minor: int, currency: str, points_per_unit: int) -> int:
+    """The points a discount of `minor` units takes (rounded up: never less than its worth)."""
+    return _ceil_div(minor * points_per_unit, 10 ** minor_exponent(currency))
+
+
+def _apply_member(state: _State, member: MemberTerms) -> tuple[int, int]:
+    """The tier's benefits, then the points; returns (points used, points allowed)."""
+    currency = state.currency
+    if member.tier_id is not None and member.discount_percent > 0:
+        left = sum(state.line_net.values())
+        minor = int((Decimal(left) * Decimal(member.discount_percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        _apply_platform_goods(state, TIER, member.tier_id, member.tier_label, minor)
+    if member.tier_id is not None and member.free_shipping_threshold is not None:
+        threshold = to_minor(quantize(member.free_shipping_threshold, currency), currency)
+        for vendor_id, package in state.packages.items():
+            goods = sum(state.line_net[line.key] for line in package.lines)
+            if goods >= threshold:
+                minor = min(state.shipping_net[vendor_id], state.package_net(vendor_id) - 1)
+                state.add_from(TIER, member.tier_id, member.tier_label, PLATFORM, SHIPPING, vendor_id, None, minor)
+    if member.points_balance <= 0 or member.points_per_unit <= 0:
+        return 0, 0
+    goods = sum(to_minor(line.amount, currency) for p in state.packages.values() for line in p.lines)
+    cap = int(Decimal(goods) * Decimal(member.points_max_percent) / 100)
+    room = sum(max(0, state.package_net(v) - 1) for v in state.packages)
+    room = min(room, sum(max(0, n) for n in state.line_net.values()))
+    most = min(cap, room, points_value_minor(member.points_balance, currency, member.points_per_unit))
+    allowed = points_for_minor(most, currency, member.points_per_unit) if most > 0 else 0
+    wanted = most if member.points_requested is None else min(
+        most, points_value_minor(member.points_requested, currency, member.points_per_unit)
+    )
+    if wanted <= 0:
+        return 0, allowed
+    applied = _apply_platform_goods(state, POINTS, None, member.points_label, wanted)
+    return points_for_minor(applied, currency, member.points_per_unit), allowed
+
+
 def price_packages(
     *, currency: str, packages: list[PackageInput], vouchers: list[VoucherTerms], stacking: Stacking = Stacking(),
-    line_adjustments: list[LineAdjustment] = (),
+    line_adjustments: list[LineAdjustment] = (), member: MemberTerms | None = None,
 ) -> Pricing:
     """Price the packages: the line adjustments first (event prices), then the vouchers (in the
-    order given within each kind)."""
+    order given within each kind), then the member's tier and points (platform-funded)."""
     state = _State(currency, packages)
     vendor_of_line = {line.key: p.vendor_id for p in packages for line in p.lines}
     for item in line_adjustments:
@@ -365,6 +452,9 @@ def price_packages(
         else:
             platform_used += 1
             applied.append(voucher.id)
+    points_used = points_allowed = 0
+    if member is not None:
+        points_used, points_allowed = _apply_member(state, member)
     result = {}
     for package in packages:
         goods = sum((line.amount for line in package.lines), Decimal(0))
@@ -375,10 +465,14 @@ def price_packages(
             shipping=Money(quantize(package.shipping, currency), currency),
             adjustments=[a for a in state.adjustments if a.vendor_id == package.vendor_id],
         )
-    return Pricing(currency=currency, packages=result, applied=applied, skipped=skipped)
+    return Pricing(
+        currency=currency, packages=result, applied=applied, skipped=skipped, points_used=points_used,
+        points_allowed=points_allowed, points_requested=member.points_requested if member else 0,
+        points_balance=member.points_balance if member else 0,
+    )
 
 
 __all__ = [
-    "Adjustment", "LineAdjustment", "LineInput", "PackageInput", "PackagePricing", "Pricing", "Stacking", "VoucherTerms",
+    "Adjustment", "LineAdjustment", "LineInput", "MemberTerms", "points_for_minor", "points_value_minor", "PackageInput", "PackagePricing", "Pricing", "Stacking", "VoucherTerms",
     "largest_remainder", "price_packages", "minor_exponent",
 ]

@@ -168,9 +168,11 @@ def checkout_pricing(checkout, packages, *, now: datetime | None = None, extra: 
         else:
             usable.append(voucher)
     flash = _flash(checkout, packages, now=now)
+    from backend.members.services import member_terms
+
     result = P.price_packages(
         currency=checkout.currency, packages=package_inputs(packages), vouchers=voucher_terms(usable),
-        stacking=stacking(), line_adjustments=flash.adjustments,
+        stacking=stacking(), line_adjustments=flash.adjustments, member=member_terms(checkout),
     )
     result.skipped.update(skipped)
     result.vouchers = {v.pk: v for v in vouchers}
@@ -354,6 +356,11 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
     and count each voucher used, under its row lock, refusing one whose limits are used up."""
     from backend.orders.models import OrderLine
 
+    if pricing.points_requested != 0:
+        from backend.members.services import points_check_at_placement
+
+        # The member's row first: the members' lock order (before flash sales, vouchers, the ledger).
+        points_check_at_placement(pricing=pricing, user=user)
     if not pricing.adjustments:
         return
     now = now or timezone.now()
@@ -397,6 +404,10 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
             amount=pricing.voucher_amount(pk).amount, currency=currency,
         )
     Voucher.objects.filter(pk__in=used).update(used_count=F("used_count") + 1)
+    if pricing.points_used:
+        from backend.members.services import points_redeem
+
+        points_redeem(pricing=pricing, orders=orders, user=buyer, checkout_token=checkout_token)
 
 
 def give_back_on_cancel(order, *, now=None) -> list[int]:
@@ -413,6 +424,10 @@ def give_back_on_cancel(order, *, now=None) -> list[int]:
     give_back_flash_units(order, now=now)
     if Order.objects.filter(checkout_token=order.checkout_token).exclude(status=OrderStatus.CANCELLED).exists():
         return []
+    from backend.members.services import points_give_back
+
+    # The member's row before any voucher row or ledger account (the members' lock order).
+    points_give_back(checkout_token=order.checkout_token, order=order)
     pending = VoucherRedemption.objects.filter(checkout_token=order.checkout_token, released_at__isnull=True)
     ids = sorted(set(pending.values_list("voucher_id", flat=True)))
     if not ids:

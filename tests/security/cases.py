@@ -258,6 +258,8 @@ OWNED_CASES: list[Case] = [
     sm("checkoutVoucherRemove", lambda w: {"id": to_global_id("Checkout", w.checkout.pk),
                                            "voucher": g("Voucher", A(w).voucher)}),
     sq("bestVouchers", lambda w: {"checkout": to_global_id("Checkout", w.checkout.pk)}, expect="list"),
+    # --- members: points are used on the shopper's own checkout only ---
+    sm("checkoutPointsUse", lambda w: {"id": to_global_id("Checkout", w.checkout.pk), "points": None}),
     # A voucher that is not a coupon is not claimed by its ID (its code is the store's to hand out).
     sm("couponClaim", lambda w: {"voucher": g("Voucher", A(w).secret_voucher)}, label="code only", legit=(),
        victim="alpha", attackers=("shopper1", *STOREFRONT_ATTACKERS)),
@@ -596,6 +598,7 @@ def shopper_markers(world: World, user) -> set[str]:
     from backend.accounts.models import User
     from backend.disputes.models import Dispute
     from backend.orders.models import Order
+    from backend.members.models import PointsEntry
     from backend.notifications.models import Favourite, Notification, RestockAlert
     from backend.promotions.models import Coupon
 
@@ -603,6 +606,7 @@ def shopper_markers(world: World, user) -> set[str]:
     ids |= {g("Notification", n) for n in Notification.objects.filter(user=user)}
     ids |= {g("Favourite", f) for f in Favourite.objects.filter(user=user)}
     ids |= {g("RestockAlert", a) for a in RestockAlert.objects.filter(user=user)}
+    ids |= {g("PointsEntry", e) for e in PointsEntry.objects.filter(member__user=user)}
     ids |= {g("Order", o) for o in Order.objects.filter(user=user)}
     ids |= {g("Dispute", d) for d in Dispute.objects.filter(order__user=user)}
     # The coupons only this shopper claimed: that they hold them is theirs to know.

@@ -66,7 +66,7 @@ class VoucherType(DjangoObjectType):
 
 class OrderDiscountType(graphene.ObjectType):
     label = graphene.String(required=True, description="The voucher's name and code, or the flash sale's name.")
-    source = graphene.String(required=True, description="What gave it: voucher or flash_sale.")
+    source = graphene.String(required=True, description="What gave it: voucher, flash_sale, tier (the member's level) or points.")
     voucher = graphene.ID(description="The voucher's ID (null once it was deleted, or for a flash sale).")
     flash_sale = graphene.ID(description="The flash sale's ID, for a flash sale's discount.")
     funder = DiscountFunderEnum(required=True)

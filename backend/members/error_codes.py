@@ -1,0 +1,11 @@
+from enum import Enum
+
+
+class MemberErrorCode(Enum):
+    GRAPHQL_ERROR = "graphql_error"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    # Points are for signed-in shoppers.
+    SIGN_IN_REQUIRED = "sign_in_required"
+    # The shopper asked for more points than they have (or has spent them meanwhile).
+    POINTS_INSUFFICIENT = "points_insufficient"
