@@ -38,3 +38,6 @@ class CheckoutErrorCode(Enum):
     # A voucher applied to the checkout can no longer be used (its limits were used up meanwhile,
     # or it ended); the checkout shows the new totals without it.
     VOUCHER_NOT_AVAILABLE = "voucher_not_available"
+    # The checkout's group buy cannot be had any more (the group filled or closed, the deal ended,
+    # the shopper's limit is reached); nothing was charged.
+    GROUP_NOT_JOINABLE = "group_not_joinable"

@@ -242,6 +242,26 @@ def _restock(*, alerts) -> list[Notice]:
     ]
 
 
+def _group_notice(order, group, event: str, key: str) -> Notice:
+    deal = group.deal
+    return Notice(
+        users=[order.user_id] if order.user_id else [],
+        vendor_id=order.vendor_id,
+        params={"number": str(order.pk), "deal": deal.name or deal.variant.product.name, "size": deal.group_size,
+                "total": f"{order.total_amount} {order.currency}"},
+        data={**_order_data(order), "group": group.pk, "deal": deal.pk, "group_status": str(group.status)},
+        key=key,
+    )
+
+
+def _group_filled(*, group, orders) -> list[Notice]:
+    return [_group_notice(order, group, "group.filled", f"group.filled:{order.pk}") for order in orders]
+
+
+def _group_failed(*, member, order) -> list[Notice]:
+    return [_group_notice(order, member.group, "group.failed", f"group.failed:{member.pk}")]
+
+
 def _webhook_test(*, subscription) -> list[Notice]:
     return [Notice(users=[], vendor_id=subscription.vendor_id, params={}, data={"subscription": subscription.pk})]
 
@@ -269,6 +289,8 @@ _SPECS = [
               _restriction_deadline, money_deadline=True),
     EventSpec("payout.sent", "A payout was sent.", _payout("payout.sent")),
     EventSpec("payout.failed", "A payout failed; the money is back in the available balance.", _payout("payout.failed")),
+    EventSpec("group.filled", "Your group filled: your order goes ahead.", _group_filled),
+    EventSpec("group.failed", "Your group did not fill in time: your order is cancelled and refunded.", _group_failed),
     EventSpec("stock.low", "A variant's stock fell to the low-stock level.", _low_stock),
     EventSpec("restock.available", "A variant you wait for is back in stock.", _restock),
     EventSpec("webhook.test", "A test delivery (webhookSubscriptionTestSend).", _webhook_test, to_users=False),

@@ -174,6 +174,8 @@ class Pricing:
     # Flash sales priced in: line key -> (flash sale id, units at the event price), and the sales by id.
     flash_units: dict = field(default_factory=dict)
     flash_sales: dict = field(default_factory=dict)
+    # The checkout's group buy as priced (group_buying.GroupPricing), if it is marked for one.
+    group_buy: object = None
 
     @property
     def adjustments(self) -> list[Adjustment]:
