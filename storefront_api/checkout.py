@@ -28,7 +28,10 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import ProductVariant, Vendor
 from .core import Money, current_user, error_type, run_mutation
-from .discounts import AppliedVoucher, Discount, FlashSaleOffer, applied_vouchers, flash_offer, package_discounts
+from .discounts import (
+    AppliedVoucher, CheckoutGroupBuy, Discount, FlashSaleOffer, OpenGroup, applied_vouchers, flash_offer, group_offer,
+    package_discounts,
+)
 from .ids import key_or_not_found
 from .orders import Order, PaymentChargeStatus
 
@@ -258,6 +261,23 @@ class Checkout:
     @strawberry.field(description="The vouchers applied (checkoutVoucherApply) and what each takes off now.")
     def vouchers(self) -> list[AppliedVoucher]:
         return applied_vouchers(self.summary.pricing)
+
+    @strawberry.field(description="The group deal this checkout buys (checkoutGroupBuySet), if any: the group joined or opened.")
+    def group_buy(self) -> CheckoutGroupBuy | None:
+        from backend.promotions.group_buying import problem_message
+
+        priced = self.summary.pricing.group_buy if self.summary.pricing is not None else None
+        if priced is None:
+            return None
+        deal, group = priced.deal, priced.group
+        if group is not None:
+            group.member_count = priced.members or 0
+        return CheckoutGroupBuy(
+            deal=group_offer(deal, deal.variant.price_amount, deal.currency),
+            group=OpenGroup(model=group, size=deal.group_size) if group is not None else None,
+            units=priced.units,
+            problem=problem_message(priced.problem) if priced.problem else None,
+        )
 
     @strawberry.field
     def subtotal(self) -> Money:

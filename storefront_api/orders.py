@@ -235,6 +235,12 @@ class Order(relay.Node):
             return self.auto_confirm_at
         return None
 
+    @strawberry_django.field(
+        only=["group_hold"], description="Paid into escrow and waiting for its group (拼团) to fill before it ships."
+    )
+    def awaiting_group(self) -> bool:
+        return self.group_hold
+
     @strawberry_django.field(only=["status"])
     def can_cancel(self) -> bool:
         return self.status in services.CANCELLABLE

@@ -24,7 +24,7 @@ fills.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -68,13 +68,27 @@ def active_members():
     return GroupMember.objects.filter(left_at__isnull=True)
 
 
-def joinable_groups(deal_ids, now: datetime | None = None):
-    """Open groups of these deals a shopper may still join, each with `member_count` (slots taken)."""
+def open_groups(now: datetime | None = None):
+    """Open, unexpired groups, each with `member_count` (slots taken); full ones are left to the caller."""
     now = now or timezone.now()
     return (
-        Group.objects.filter(deal_id__in=list(deal_ids), status=GroupStatus.OPEN, expires_at__gt=now)
+        Group.objects.filter(status=GroupStatus.OPEN, expires_at__gt=now)
         .annotate(member_count=Count("members", filter=Q(members__left_at__isnull=True)))
         .order_by("expires_at", "pk")
+    )
+
+
+def joinable_groups(deal_ids, now: datetime | None = None):
+    """Open groups of these deals a shopper may still join, each with `member_count`."""
+    return open_groups(now).filter(deal_id__in=list(deal_ids))
+
+
+def shown_group_deals(now: datetime | None = None):
+    """What the storefront shows on a variant: its live deal with its open groups (two queries for a page)."""
+    from django.db.models import Prefetch
+
+    return live_group_deals(now).order_by("-starts_at", "-id").prefetch_related(
+        Prefetch("groups", queryset=open_groups(now), to_attr="open_groups")
     )
 
 
@@ -96,6 +110,10 @@ class GroupPricing:
     line_key: int | None = None
     units: int = 0
     problem: str | None = None
+    # As loaded for pricing (what the storefront shows of the checkout's group buy).
+    deal: GroupDeal | None = field(default=None, compare=False, repr=False)
+    group: Group | None = field(default=None, compare=False, repr=False)
+    members: int | None = None
 
 
 def _bought(deal_id: int, *, user, email: str, exclude_order_ids=()) -> int:
@@ -148,7 +166,7 @@ def group_line_adjustments(checkout, packages, *, user, email: str, now: datetim
     """(adjustments, GroupPricing | None) for a checkout marked for a group buy (one query when unmarked)."""
     if checkout.pk is None:
         return [], None
-    choice = CheckoutGroupBuy.objects.filter(checkout_id=checkout.pk).select_related("deal", "group").first()
+    choice = CheckoutGroupBuy.objects.filter(checkout_id=checkout.pk).select_related("deal__variant", "group").first()
     if choice is None:
         return [], None
     now = now or timezone.now()
@@ -165,7 +183,8 @@ def group_line_adjustments(checkout, packages, *, user, email: str, now: datetim
             units = min(units, max(0, deal.per_shopper_limit - _bought(deal.pk, user=user, email=email)))
         if units <= 0:
             problem = "limit_reached"
-    result = GroupPricing(deal.pk, choice.group_id, line.pk if line is not None else None, units, problem)
+    result = GroupPricing(deal.pk, choice.group_id, line.pk if line is not None else None, units, problem,
+                          deal=deal, group=group, members=members)
     if problem is not None:
         return [], result
     off = quantize(Decimal(line.price_amount) - Decimal(deal.price_amount), checkout.currency)

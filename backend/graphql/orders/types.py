@@ -122,6 +122,7 @@ class OrderType(DjangoObjectType):
         fields = (
             "id", "email", "created_at", "paid_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at",
             "auto_confirm_at", "confirmation_extended", "release_frozen", "cancel_reason", "reserved_until",
+            "group_hold",
         )
         description = "One vendor's order from a checkout."
 
