@@ -292,8 +292,13 @@ def on_orders_paid(orders) -> None:
     if not held:
         return
     group_ids = sorted(set(GroupMember.objects.filter(order_id__in=held).values_list("group_id", flat=True)))
+    released: set[int] = set()
     for group in Group.objects.select_for_update().filter(pk__in=group_ids).select_related("deal").order_by("pk"):
-        group_fill(group)
+        if group_fill(group):
+            released |= set(active_members().filter(group_id=group.pk).values_list("order_id", flat=True))
+    for order in orders:  # the caller's instances show it too
+        if order.pk in released:
+            order.group_hold = False
 
 
 def on_order_cancelled(order, *, now=None) -> None:
