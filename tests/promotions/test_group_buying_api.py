@@ -289,3 +289,17 @@ def test_a_full_group_is_refused_at_completion_on_the_storefront(world, storefro
     refused = api.mutate(COMPLETE, {"id": to_global_id("Checkout", late_checkout.pk)})
     assert [e["code"] for e in refused["errors"]] == ["GROUP_NOT_JOINABLE"] and refused["orders"] in (None, [])
     assert not Order.objects.filter(user=late).exists()
+
+
+def test_the_badge_and_the_notices_speak_the_shoppers_language(world, storefront_api):
+    from backend.notifications.services import render
+
+    w = world
+    deal_of(w["owner"], w["green"], name="")
+    storefront_api.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-CN,zh;q=0.9"
+    (variant,) = storefront_api.execute(VARIANT_DEAL, {"slug": w["green"].product.slug})["product"]["variants"]
+    assert variant["groupDeal"]["badge"] == "拼团"
+    params = {"number": "7", "deal": "龙井", "size": 3, "total": "66.00 CNY"}
+    assert render("group.failed", "zh-hans", params)[0] == "拼团未成功：订单 7 已退款"
+    assert render("group.filled", "zh-hans", params)[0] == "拼团成功：订单 7"
+    assert render("group.filled", "en", params)[0] == "Your group filled: order 7"

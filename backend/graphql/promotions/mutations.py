@@ -155,7 +155,7 @@ class GroupDealInput(graphene.InputObjectType):
     per_shopper_limit = graphene.Int(description="Units one shopper may buy at the deal price across its groups.")
     starts_at = graphene.DateTime(description="From when groups may be opened.")
     ends_at = graphene.DateTime(description="Groups close at the latest then.")
-    is_active = graphene.Boolean(description="False: no new group nor member (open groups still fill or fail).")
+    is_active = graphene.Boolean(description="False: no new group nor member; open groups fail at their expiry unless they fill.")
 
 
 def _group_input(data) -> group_buying.GroupDealInput:
