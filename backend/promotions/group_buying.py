@@ -199,6 +199,8 @@ def group_line_adjustments(checkout, packages, *, user, email: str, now: datetim
 def checkout_group_buy_set(*, checkout, user, deal_id: int, group_id: int | None = None, now=None) -> CheckoutGroupBuy:
     """Buy the checkout's line of the deal's variant at the group price: joining `group_id`, or
     opening a new group (no group). Checked again, authoritatively, at placement."""
+    if checkout.completed_at is not None:
+        raise DomainError(E.INVALID, _("This checkout was completed; start a new one."), field="id")
     now = now or timezone.now()
     deal = live_group_deals(now).filter(pk=deal_id).first()
     if deal is None or deal.currency != checkout.currency:
@@ -223,6 +225,8 @@ def checkout_group_buy_set(*, checkout, user, deal_id: int, group_id: int | None
 
 
 def checkout_group_buy_remove(*, checkout) -> bool:
+    if checkout.completed_at is not None:
+        raise DomainError(E.INVALID, _("This checkout was completed; start a new one."), field="id")
     return CheckoutGroupBuy.objects.filter(checkout_id=checkout.pk).delete()[0] > 0
 
 

@@ -2,6 +2,7 @@
 orders held in escrow until the group fills, and groups that do not fill failing with every
 member's order cancelled and refunded exactly once by the periodic work."""
 
+import functools
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
@@ -341,3 +342,50 @@ def test_deals_are_managed_by_the_stores_owner_with_checked_terms(world):
     with pytest.raises(DomainError) as exc_info:
         group_deal_update(actor=other_owner, deal_id=deal.pk, data=GroupDealInput(group_size=4))
     assert code(exc_info) == "NOT_FOUND"
+
+
+def test_a_completed_checkout_is_not_marked_again(world):
+    w = world
+    deal = deal_of(w["owner"], w["green"])
+    shopper = make_user()
+    checkout = ready_checkout(shopper, [(w["green"], 1)], email=shopper.email)
+    gb.checkout_group_buy_set(checkout=checkout, user=shopper, deal_id=deal.pk)
+    complete(checkout, user=shopper)
+    checkout.refresh_from_db()
+    for call in (lambda: gb.checkout_group_buy_set(checkout=checkout, user=shopper, deal_id=deal.pk),
+                 lambda: gb.checkout_group_buy_remove(checkout=checkout)):
+        with pytest.raises(DomainError) as exc_info:
+            call()
+        assert code(exc_info) == "INVALID"
+
+
+def test_an_authorized_payment_holds_the_slot_and_fills_the_group_when_captured(world):
+    """A payment the gateway only authorized: the member holds its slot unpaid; the capture pays the
+    order and the group fills then (orders' capture hook)."""
+    w = world
+    deal = deal_of(w["owner"], w["green"], size=2)
+    _a, first = buy(deal, w["green"])
+    group = Group.objects.get()
+    shopper = make_user()
+    checkout = ready_checkout(shopper, [(w["green"], 1)], email=shopper.email)
+    gb.checkout_group_buy_set(checkout=checkout, user=shopper, deal_id=deal.pk, group_id=group.pk)
+    from backend.payments import services as payments
+
+    with mock.patch.object(payments, "payment_process", functools.partial(payments.payment_process, capture=False)):
+        result = complete(checkout, user=shopper)
+    (second,) = result.orders
+    second.refresh_from_db()
+    assert second.status == OrderStatus.UNPAID and second.group_hold
+    group.refresh_from_db()
+    assert group.status == G.OPEN
+    # The slot is taken: nobody else joins meanwhile.
+    late = make_user()
+    other = ready_checkout(late, [(w["green"], 1)], email=late.email)
+    with pytest.raises(DomainError):
+        gb.checkout_group_buy_set(checkout=other, user=late, deal_id=deal.pk, group_id=group.pk)
+    payments.payment_capture_unlocked(payment=result.payment)
+    second.refresh_from_db()
+    group.refresh_from_db()
+    assert second.status == OrderStatus.PAID and not second.group_hold
+    assert group.status == G.FILLED
+    assert ledger_problems() == []
