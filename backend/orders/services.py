@@ -172,7 +172,7 @@ def orders_place(
     return orders
 
 
-def _mark_paid(orders: list[Order], payment, now: datetime) -> None:
+def _mark_paid(orders: list[Order], payment, now: datetime, *, fill_groups: bool = True) -> None:
     for order in orders:
         order.payment = payment
         order.paid_at = now
@@ -182,14 +182,17 @@ def _mark_paid(orders: list[Order], payment, now: datetime) -> None:
     shippable = [o for o in orders if not o.group_hold]
     if shippable:
         notify("order.paid", orders=shippable)
-    group_buying.on_orders_paid(orders)
+    if fill_groups:
+        group_buying.on_orders_paid(orders)
 
 
-def orders_mark_paid(*, orders: list[Order], payment) -> list[Order]:
+def orders_mark_paid(*, orders: list[Order], payment, fill_groups: bool = True) -> list[Order]:
     """A captured payment covers these orders: hold it in escrow, one split per order, and mark them paid.
 
     A payment captured later (a gateway that answered pending or authorized) goes
     through order_payment_captured instead, which also settles cancelled orders.
+    fill_groups=False: the caller (checkout's placement, holding the variants' row locks) fills
+    the orders' groups after its transaction (group_buying.fill_groups_of).
     """
     orders = [o for o in orders if o.status == OrderStatus.UNPAID]
     if not orders:
@@ -198,7 +201,7 @@ def orders_mark_paid(*, orders: list[Order], payment) -> list[Order]:
         payment=payment,
         splits=[ledger.EscrowSplit(order_ref=str(o.pk), vendor_id=o.vendor_id, amount=o.total) for o in orders],
     )
-    _mark_paid(orders, payment, timezone.now())
+    _mark_paid(orders, payment, timezone.now(), fill_groups=fill_groups)
     return orders
 
 

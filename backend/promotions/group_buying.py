@@ -289,9 +289,20 @@ def group_fill(group: Group, *, now=None) -> bool:
     return True
 
 
+def fill_groups_of(orders) -> None:
+    """After checkout's placing transaction (which holds the variants' row locks, and so must not
+    wait for other members' order rows): the groups these paid orders complete fill, in a short
+    transaction of their own. Should the process die before this, the periodic closing fills a
+    complete group instead of failing it."""
+    if not any(getattr(o, "group_hold", False) and o.paid_at is not None for o in orders):
+        return
+    with transaction.atomic():
+        on_orders_paid(orders)
+
+
 def on_orders_paid(orders) -> None:
-    """orders' hook, in the paying transaction: held orders were paid; their groups fill if complete.
-    Each group row is locked (in id order) and checked there, so it fills exactly once."""
+    """Held orders were paid; their groups fill if complete (in the caller's transaction). Each group
+    row is locked (in id order) and checked there, so it fills exactly once."""
     held = [o.pk for o in orders if getattr(o, "group_hold", False)]
     if not held:
         return
@@ -317,10 +328,33 @@ def on_order_cancelled(order, *, now=None) -> None:
 # --- Closing expired groups ------------------------------------------------------------------
 
 
+def _fill_complete(now) -> int:
+    """Open groups whose members have all paid but did not fill (the process died between the
+    placement and the fill) fill now."""
+    from django.db.models import F
+
+    complete = (
+        Group.objects.filter(status=GroupStatus.OPEN)
+        .annotate(paid=Count("members", filter=Q(members__left_at__isnull=True, members__order__paid_at__isnull=False)))
+        .filter(paid__gte=F("deal__group_size"))
+        .values_list("pk", flat=True)
+    )
+    filled = 0
+    for group_id in list(complete[:200]):
+        with transaction.atomic():
+            group = Group.objects.select_for_update().select_related("deal").filter(pk=group_id).first()
+            if group is not None and group_fill(group, now=now):
+                filled += 1
+                record_processed("group", group_id)
+    return filled
+
+
 def _fail(group_id: int, now) -> bool:
     with transaction.atomic():
-        group = Group.objects.select_for_update().filter(pk=group_id).first()
+        group = Group.objects.select_for_update().select_related("deal").filter(pk=group_id).first()
         if group is None or group.status != GroupStatus.OPEN or group.expires_at > now:
+            return False
+        if group_fill(group, now=now):  # complete after all (its fill was lost): it does not fail
             return False
         group.failed_at = now
         GROUP_STATUS.apply(group, GroupStatus.FAILED, update_fields=["failed_at"])
@@ -346,9 +380,10 @@ def _settle_member(member_id: int, *, now, manager) -> bool:
 
 
 def groups_close_expired(*, now: datetime | None = None, manager=None, limit: int = 200) -> int:
-    """Periodic: expired open groups fail, and every member of a failed group is cancelled and
-    refunded once. Returns how many members were settled."""
+    """Periodic: complete open groups whose fill was lost fill; expired open groups fail, and every
+    member of a failed group is cancelled and refunded once. Returns how many members were settled."""
     now = now or timezone.now()
+    _fill_complete(now)
     due = Group.objects.filter(status=GroupStatus.OPEN, expires_at__lte=now).order_by("expires_at", "pk")
     for group_id in list(due.values_list("pk", flat=True)[:limit]):
         if _fail(group_id, now):

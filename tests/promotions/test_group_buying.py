@@ -389,3 +389,24 @@ def test_an_authorized_payment_holds_the_slot_and_fills_the_group_when_captured(
     assert second.status == OrderStatus.PAID and not second.group_hold
     assert group.status == G.FILLED
     assert ledger_problems() == []
+
+
+def test_a_fill_lost_after_the_placement_is_done_by_the_periodic_work_not_failed(world):
+    """The process died between the last member's placement and the fill (which runs after the
+    placing transaction): the periodic closing fills the complete group instead of failing it."""
+    w = world
+    now = timezone.now()
+    deal = deal_of(w["owner"], w["green"], size=2, window=1)
+    with freeze_time(now):
+        _a, first = buy(deal, w["green"])
+        group = Group.objects.get()
+        with mock.patch.object(gb, "fill_groups_of"):
+            _b, second = buy(deal, w["green"], group=group)
+    group.refresh_from_db()
+    assert group.status == G.OPEN and Order.objects.filter(group_hold=True).count() == 2
+    with freeze_time(now + 2 * HOUR):
+        assert gb.groups_close_expired() == 0
+    group.refresh_from_db()
+    assert group.status == G.FILLED
+    assert not Order.objects.filter(group_hold=True).exists()
+    assert not OrderRefund.objects.exists()
