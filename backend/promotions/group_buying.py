@@ -13,8 +13,10 @@ fills.
   free slot (members whose order was cancelled freed theirs), the shopper not in it yet and within
   their limit. Concurrent last joiners are ordered by the group's row lock: one gets the slot, the
   other is refused (GROUP_NOT_JOINABLE) and pays nothing.
-- Filling (on_orders_paid, from orders when a held order is paid): under the group's row lock,
-  once `group_size` members have paid, OPEN -> FILLED and the holds are lifted, once.
+- Filling (on_orders_paid): under the group's row lock, once `group_size` members have paid,
+  OPEN -> FILLED and the holds are lifted, once. Checkout calls it after its placing transaction
+  (fill_groups_of), a later capture in the capture's transaction; the periodic closing fills a
+  complete group whose fill was lost (a crash in between) instead of failing it.
 - Failing (groups_close_expired, periodic): an expired OPEN group goes FAILED in a short
   transaction of its own; then each member's order is cancelled and refunded in full through
   orders' cancellation (its refund keyed `order:<id>:cancel`, the gateway asked with no row
