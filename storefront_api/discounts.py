@@ -284,3 +284,41 @@ class CheckoutGroupBuy:
     problem: str | None = strawberry.field(
         default=None, description="Why the deal price cannot be had now (completion is refused until it is changed)."
     )
+
+
+@strawberry.enum(name="GroupStatus", description="拼团: a group is open until it fills or its window closes.")
+class GroupStatus(Enum):
+    OPEN = "open"
+    FILLED = "filled"
+    FAILED = "failed"
+
+
+@strawberry.type(name="OrderGroup", description="The group an order was bought in (拼团), to follow or to share.")
+class OrderGroup:
+    model: strawberry.Private[object]
+
+    @strawberry.field(description="The group's ID: a friend joins with it (checkoutGroupBuySet).")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Group", str(self.model.pk))
+
+    @strawberry.field
+    def status(self) -> GroupStatus:
+        return GroupStatus(self.model.status)
+
+    @strawberry.field(description="Members a group needs.")
+    def group_size(self) -> int:
+        return self.model.deal.group_size
+
+    @strawberry.field(description="Members holding a slot now.")
+    def member_count(self) -> int:
+        return len([m for m in self.model.members.all() if m.left_at is None])
+
+    @strawberry.field(description="Members still needed (0 once filled or failed).")
+    def members_needed(self) -> int:
+        if self.model.status != GroupStatus.OPEN.value:
+            return 0
+        return max(0, self.model.deal.group_size - len([m for m in self.model.members.all() if m.left_at is None]))
+
+    @strawberry.field(description="When it fails unless it fills first: the countdown's end.")
+    def expires_at(self) -> datetime:
+        return self.model.expires_at

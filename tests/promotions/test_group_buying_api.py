@@ -152,6 +152,7 @@ GROUP_REMOVE = """mutation($id: ID!) { checkoutGroupBuyRemove(id: $id) { checkou
   errors { code } } }"""
 COMPLETE = """mutation($id: ID!) { checkoutComplete(id: $id, payment: {gateway: "dummy", token: "success"}) {
   orders { id status awaitingGroup total { amount } } errors { field code message } } }"""
+ORDER_GROUP = """query($id: ID!) { order(id: $id) { group { id status groupSize memberCount membersNeeded expiresAt } } }"""
 MY_ORDER = """query($id: ID!) { order(id: $id) { status awaitingGroup canCancel } }"""
 
 
@@ -223,6 +224,10 @@ def test_a_shopper_joins_a_group_at_checkout_and_the_order_waits_for_it(world, s
     assert (order["status"], order["awaitingGroup"]) == ("PAID", True)
     group = Group.objects.get()
     group_id = to_global_id("Group", group.pk)
+    # The opener's order shows the group to share, and what it still needs.
+    assert api.execute(ORDER_GROUP, {"id": order["id"]})["order"]["group"] == {
+        "id": group_id, "status": "OPEN", "groupSize": 2, "memberCount": 1, "membersNeeded": 1,
+        "expiresAt": group.expires_at.isoformat()}
     # The opener cannot join their own group again.
     again = ready_checkout(opener, [(w["green"], 1)], email=opener.email)
     refused = api.mutate(GROUP_SET, {"id": to_global_id("Checkout", again.pk), "deal": deal_id, "group": group_id})
@@ -303,3 +308,34 @@ def test_the_badge_and_the_notices_speak_the_shoppers_language(world, storefront
     assert render("group.failed", "zh-hans", params)[0] == "拼团未成功：订单 7 已退款"
     assert render("group.filled", "zh-hans", params)[0] == "拼团成功：订单 7"
     assert render("group.filled", "en", params)[0] == "Your group filled: order 7"
+
+
+MY_ORDERS = """query { me { orders(first: 20) { edges { node { id awaitingGroup group { status membersNeeded } } } } } }"""
+
+
+def test_a_shoppers_orders_with_their_groups_cost_the_same_for_one_and_many(world, storefront_api):
+    w = world
+    shopper = make_user()
+    api = storefront_api.login(shopper)
+
+    def order_in_a_new_group():
+        variant = listing(w["tea"], price="90.00")
+        deal = deal_of(w["owner"], variant, price="50.00", size=3)
+        checkout = ready_checkout(shopper, [(variant, 1)], email=shopper.email)
+        gb.checkout_group_buy_set(checkout=checkout, user=shopper, deal_id=deal.pk)
+        complete(checkout, user=shopper)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            data = api.execute(MY_ORDERS)
+        return len(captured.captured_queries), data
+
+    order_in_a_new_group()
+    complete(ready_checkout(shopper, [(w["green"], 1)], email=shopper.email), user=shopper)  # no group
+    one, _ = queries()
+    for _ in range(3):
+        order_in_a_new_group()
+    many, data = queries()
+    assert one == many, (one, many)
+    groups = [e["node"]["group"] for e in data["me"]["orders"]["edges"]]
+    assert groups.count(None) == 1 and [g for g in groups if g] == [{"status": "OPEN", "membersNeeded": 2}] * 4
