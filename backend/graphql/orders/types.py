@@ -114,6 +114,11 @@ class OrderType(DjangoObjectType):
         description="Disputes on this order, newest first (the vendor's staff, or ARBITRATE_DISPUTES).",
     )
 
+    group_hold = graphene.Boolean(
+        required=True,
+        description="Paid into escrow but held for its group (拼团): not shippable until the group fills (AWAITING_GROUP).",
+    )
+
     class Meta:
         model = models.Order
         name = "Order"
@@ -122,7 +127,6 @@ class OrderType(DjangoObjectType):
         fields = (
             "id", "email", "created_at", "paid_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at",
             "auto_confirm_at", "confirmation_extended", "release_frozen", "cancel_reason", "reserved_until",
-            "group_hold",
         )
         description = "One vendor's order from a checkout."
 
