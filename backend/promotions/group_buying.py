@@ -325,6 +325,9 @@ def on_order_cancelled(order, *, now=None) -> None:
     GroupMember.objects.filter(order_id=order.pk, left_at__isnull=True, settled_at__isnull=True).exclude(
         group__status=GroupStatus.FAILED
     ).update(left_at=now or timezone.now())
+    if getattr(order, "group_hold", False):  # a cancelled order waits for nothing any more
+        order.group_hold = False
+        type(order).objects.filter(pk=order.pk).update(group_hold=False)
 
 
 # --- Closing expired groups ------------------------------------------------------------------

@@ -261,7 +261,7 @@ def test_a_failed_group_shows_the_shopper_a_cancelled_refunded_order(world, stor
         assert gb.groups_close_expired() == 1
     query = """query($id: ID!) { order(id: $id) { status paymentStatus awaitingGroup refunded { amount } total { amount } } }"""
     seen = api.execute(query, {"id": order["id"]})["order"]
-    assert seen["status"] == "CANCELLED" and seen["paymentStatus"] == "REFUNDED"
+    assert seen["status"] == "CANCELLED" and seen["paymentStatus"] == "REFUNDED" and seen["awaitingGroup"] is False
     assert seen["refunded"] == seen["total"]
     assert Order.objects.get().status == OrderStatus.CANCELLED
     # The shopper was told, in their language.
