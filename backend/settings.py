@@ -326,6 +326,10 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "checkout.expire_payment_sessions", "schedule": timedelta(minutes=5),
         },
         "checkout-delete-stale": {"task": "checkout.delete_stale", "schedule": timedelta(hours=24)},
+        # Group buying: groups whose window closed unfilled fail and their members are refunded.
+        "promotions-close-expired-groups": {
+            "task": "promotions.close_expired_groups", "schedule": timedelta(minutes=5),
+        },
     }
 )
 

@@ -286,6 +286,26 @@ ZH = {
     "Give a number of points of 0 or more.": "请填写 0 或以上的积分数。",
     "You have %(balance)s points.": "您有 %(balance)s 积分。",
     "Your points balance changed; look at the checkout again.": "您的积分余额已变化，请重新查看结算页。",
+    # Group buying (拼团).
+    "This order waits for its group to fill; ship it once the group is complete.": "该订单正在等待拼团成团；成团后再发货。",
+    "Group deal": "拼团",
+    "The group deal is not on now.": "该拼团活动当前未进行。",
+    "This group has closed; start a new group or join another.": "该团已结束；请开新团或加入其他团。",
+    "This group is full; start a new group or join another.": "该团已满；请开新团或加入其他团。",
+    "You are in this group already.": "您已在该团中。",
+    "You have bought as many units at this group deal's price as you may.": "您以拼团价购买的件数已达上限。",
+    "Add the deal's variant to the checkout first.": "请先将拼团商品的规格加入结算单。",
+    "No such group deal on now.": "当前没有该拼团活动。",
+    "No such group.": "没有该团。",
+    "Only the store's owner or operators manage its group deals.": "只有店主或运营可以管理店铺的拼团活动。",
+    "Give the group deal a name of at most 128 characters.": "请为拼团活动填写不超过 128 个字符的名称。",
+    "The deal price is above zero and below the regular price.": "拼团价必须大于零且低于原价。",
+    "A group has 2 to 100 members.": "成团人数为 2 到 100 人。",
+    "A group stays open 1 to 168 hours.": "每个团的有效时长为 1 到 168 小时。",
+    "Give the group deal's start and end.": "请填写拼团活动的开始和结束时间。",
+    "The group deal must end after it starts.": "拼团活动的结束时间必须晚于开始时间。",
+    "Another group deal of this variant overlaps these times.": "该规格在这段时间内已有另一个拼团活动。",
+    "No such group deal.": "没有该拼团活动。",
 }
 
 

@@ -27,6 +27,7 @@ from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
 from backend.promotions.flash_sales import shown_flash_sales
+from backend.promotions.group_buying import shown_group_deals
 from backend.checkout.reservations import reserved_subquery
 from backend.notifications.selectors import favourite_count_annotation, favourite_count_of
 from backend.analytics import hooks as analytics
@@ -209,6 +210,24 @@ class ProductVariant(relay.Node):
         if sales is None:
             sales = list(shown_flash_sales().filter(variant_id=self.pk))
         return flash_offer(sales[0], self.price_amount, self.currency) if sales else None
+
+    @strawberry_django.field(
+        only=["price_amount", "currency"],
+        prefetch_related=[
+            lambda info: Prefetch("group_deals", queryset=shown_group_deals(), to_attr="shown_group_deals")
+        ],
+        description=(
+            "The group deal (拼团) on now: its price, the regular price, the group size and the open groups "
+            "with the members each still needs and its expiry (a countdown)."
+        ),
+    )
+    def group_deal(self) -> Annotated["GroupDealOffer", strawberry.lazy("storefront_api.discounts")] | None:
+        from .discounts import group_offer
+
+        deals = getattr(self, "shown_group_deals", None)
+        if deals is None:
+            deals = list(shown_group_deals().filter(variant_id=self.pk))
+        return group_offer(deals[0], self.price_amount, self.currency) if deals else None
 
     @strawberry_django.field(only=["weight_kg"], description="Weight in kg.")
     def weight(self) -> Decimal:

@@ -31,7 +31,10 @@ from plugins.manager import get_plugins_manager
 
 from .catalog import ProductVariant, Vendor
 from .core import Money, current_user, error_type, run_mutation
-from .discounts import AppliedVoucher, Discount, FlashSaleOffer, applied_vouchers, flash_offer, package_discounts
+from .discounts import (
+    AppliedVoucher, CheckoutGroupBuy, Discount, FlashSaleOffer, OpenGroup, applied_vouchers, flash_offer, group_offer,
+    package_discounts,
+)
 from .ids import key_or_not_found
 from .orders import Order, PaymentChargeStatus
 
@@ -285,6 +288,23 @@ class Checkout:
         return CheckoutPoints(
             used=pricing.points_used if pricing else 0, allowed=pricing.points_allowed if pricing else 0,
             balance=balance or 0, requested=pricing.points_requested if pricing else 0, amount=amount,
+        )
+
+    @strawberry.field(description="The group deal this checkout buys (checkoutGroupBuySet), if any: the group joined or opened.")
+    def group_buy(self) -> CheckoutGroupBuy | None:
+        from backend.promotions.group_buying import problem_message
+
+        priced = self.summary.pricing.group_buy if self.summary.pricing is not None else None
+        if priced is None:
+            return None
+        deal, group = priced.deal, priced.group
+        if group is not None:
+            group.member_count = priced.members or 0
+        return CheckoutGroupBuy(
+            deal=group_offer(deal, deal.variant.price_amount, deal.currency),
+            group=OpenGroup(model=group, size=deal.group_size) if group is not None else None,
+            units=priced.units,
+            problem=problem_message(priced.problem) if priced.problem else None,
         )
 
     @strawberry.field

@@ -12,6 +12,7 @@ from strawberry import relay
 from django.utils import timezone
 
 from backend.promotions.flash_sales import flash_label
+from backend.promotions.group_buying import deal_label, joinable_groups
 from backend.promotions.models import FlashSale as FlashSaleModel
 from backend.promotions.models import Voucher as VoucherModel
 from backend.promotions.services import reason_message
@@ -192,3 +193,132 @@ class FlashSaleOffer:
 
 def flash_offer(sale, regular_amount, currency) -> FlashSaleOffer:
     return FlashSaleOffer(model=sale, regular=Money(amount=regular_amount, currency=currency))
+
+
+@strawberry.type(name="OpenGroup", description="An open group of a group deal a shopper may join.")
+class OpenGroup:
+    model: strawberry.Private[object]
+    size: strawberry.Private[int]
+
+    @strawberry.field
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Group", str(self.model.pk))
+
+    @strawberry.field(description="Members in it now.")
+    def member_count(self) -> int:
+        return self.model.member_count
+
+    @strawberry.field(description="Members still needed for the group to fill.")
+    def members_needed(self) -> int:
+        return max(0, self.size - self.model.member_count)
+
+    @strawberry.field(description="When it fails unless it fills first: the countdown's end.")
+    def expires_at(self) -> datetime:
+        return self.model.expires_at
+
+
+@strawberry.type(
+    name="GroupDeal",
+    description="拼团: the deal price of a variant when groupSize shoppers join one group within its window.",
+)
+class GroupDealOffer:
+    model: strawberry.Private[object]
+    regular: strawberry.Private[Money]
+
+    @strawberry.field
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("GroupDeal", str(self.model.pk))
+
+    @strawberry.field(description="What the badge says (the store's name for the deal, or “Group deal”).")
+    def badge(self) -> str:
+        return deal_label(self.model)
+
+    @strawberry.field(description="The deal price of one unit.")
+    def price(self) -> Money:
+        return Money.from_value(self.model.price)
+
+    @strawberry.field(description="The regular price, shown struck through (and paid alone).")
+    def original_price(self) -> Money:
+        return self.regular
+
+    @strawberry.field(description="Members a group needs.")
+    def group_size(self) -> int:
+        return self.model.group_size
+
+    @strawberry.field(description="How long a new group stays open (hours; never past endsAt).")
+    def window_hours(self) -> int:
+        return self.model.window_hours
+
+    @strawberry.field(description="Units one shopper may buy at the deal price; null: no limit.")
+    def per_shopper_limit(self) -> int | None:
+        return self.model.per_shopper_limit
+
+    @strawberry.field
+    def starts_at(self) -> datetime:
+        return self.model.starts_at
+
+    @strawberry.field(description="No group is opened nor joined after it.")
+    def ends_at(self) -> datetime:
+        return self.model.ends_at
+
+    @strawberry.field(description="Groups a shopper may join now, the soonest to expire first.")
+    def open_groups(self) -> list[OpenGroup]:
+        groups = getattr(self.model, "open_groups", None)
+        if groups is None:
+            groups = list(joinable_groups([self.model.pk]))
+        return [
+            OpenGroup(model=g, size=self.model.group_size) for g in groups
+            if g.expires_at > timezone.now() and g.member_count < self.model.group_size
+        ]
+
+
+def group_offer(deal, regular_amount, currency) -> GroupDealOffer:
+    return GroupDealOffer(model=deal, regular=Money(amount=regular_amount, currency=currency))
+
+
+@strawberry.type(name="CheckoutGroupBuy", description="The checkout's group buy: the group it joins or opens.")
+class CheckoutGroupBuy:
+    deal: GroupDealOffer
+    group: OpenGroup | None = strawberry.field(description="The group joined; null: the checkout opens a new group.")
+    units: int = strawberry.field(description="Units of the line at the deal price.")
+    problem: str | None = strawberry.field(
+        default=None, description="Why the deal price cannot be had now (completion is refused until it is changed)."
+    )
+
+
+@strawberry.enum(name="GroupStatus", description="拼团: a group is open until it fills or its window closes.")
+class GroupStatus(Enum):
+    OPEN = "open"
+    FILLED = "filled"
+    FAILED = "failed"
+
+
+@strawberry.type(name="OrderGroup", description="The group an order was bought in (拼团), to follow or to share.")
+class OrderGroup:
+    model: strawberry.Private[object]
+
+    @strawberry.field(description="The group's ID: a friend joins with it (checkoutGroupBuySet).")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Group", str(self.model.pk))
+
+    @strawberry.field
+    def status(self) -> GroupStatus:
+        return GroupStatus(self.model.status)
+
+    @strawberry.field(description="Members a group needs.")
+    def group_size(self) -> int:
+        return self.model.deal.group_size
+
+    @strawberry.field(description="Members holding a slot now.")
+    def member_count(self) -> int:
+        return len([m for m in self.model.members.all() if m.left_at is None])
+
+    @strawberry.field(description="Members still needed (0 once filled or failed).")
+    def members_needed(self) -> int:
+        if self.model.status != GroupStatus.OPEN.value:
+            return 0
+        return max(0, self.model.deal.group_size - len([m for m in self.model.members.all() if m.left_at is None]))
+
+    @strawberry.field(description="When it fails unless it fills first: the countdown's end.")
+    def expires_at(self) -> datetime:
+        return self.model.expires_at

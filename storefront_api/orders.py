@@ -235,6 +235,33 @@ class Order(relay.Node):
             return self.auto_confirm_at
         return None
 
+    @strawberry_django.field(
+        only=["group_hold"], description="Paid into escrow and waiting for its group (拼团) to fill before it ships."
+    )
+    def awaiting_group(self) -> bool:
+        return self.group_hold
+
+    @strawberry_django.field(
+        select_related=["group_membership__group__deal"],
+        only=[
+            "group_membership__id", "group_membership__group__id", "group_membership__group__status",
+            "group_membership__group__expires_at", "group_membership__group__deal__id",
+            "group_membership__group__deal__group_size",
+        ],
+        prefetch_related=["group_membership__group__members"],
+        description="The group this order was bought in (拼团), if any: its status, the members it still needs, its expiry.",
+    )
+    def group(self) -> Annotated["OrderGroup", strawberry.lazy("storefront_api.discounts")] | None:
+        from backend.promotions.models import GroupMember
+
+        from .discounts import OrderGroup
+
+        try:
+            membership = self.group_membership
+        except GroupMember.DoesNotExist:
+            return None
+        return OrderGroup(model=membership.group)
+
     @strawberry_django.field(only=["status"])
     def can_cancel(self) -> bool:
         return self.status in services.CANCELLABLE

@@ -12,7 +12,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from backend.core.exceptions import DomainError
-from backend.promotions import selectors
+from backend.promotions import group_buying, selectors
 from backend.promotions import services
 from backend.promotions.error_codes import PromotionErrorCode
 from backend.promotions.models import Voucher as VoucherModel
@@ -100,6 +100,35 @@ class PromotionMutation:
             services.checkout_voucher_remove(
                 checkout=checkout, voucher_id=key_or_not_found(voucher, "Voucher", field="voucher")
             )
+            return {"checkout": Checkout.of(checkout)}
+
+        return run_mutation(CheckoutVoucherPayload, PromotionError, action)
+
+    @strawberry.mutation(
+        description=(
+            "Buy the checkout's line of a group deal's variant at the deal price (拼团): join an open group, or "
+            "open a new one (no group). Paid like any order, the store's order is held until the group fills; "
+            "a group that does not fill in time is cancelled and refunded in full."
+        )
+    )
+    def checkout_group_buy_set(
+        self, info: Info, id: relay.GlobalID, deal: relay.GlobalID, group: relay.GlobalID | None = None
+    ) -> CheckoutVoucherPayload:
+        def action():
+            checkout = fetch_checkout(info, id)
+            group_buying.checkout_group_buy_set(
+                checkout=checkout, user=current_user(info), deal_id=key_or_not_found(deal, "GroupDeal", field="deal"),
+                group_id=key_or_not_found(group, "Group", field="group") if group is not None else None,
+            )
+            return {"checkout": Checkout.of(checkout)}
+
+        return run_mutation(CheckoutVoucherPayload, PromotionError, action)
+
+    @strawberry.mutation(description="Buy the checkout's lines at their usual prices again (no group buy).")
+    def checkout_group_buy_remove(self, info: Info, id: relay.GlobalID) -> CheckoutVoucherPayload:
+        def action():
+            checkout = fetch_checkout(info, id)
+            group_buying.checkout_group_buy_remove(checkout=checkout)
             return {"checkout": Checkout.of(checkout)}
 
         return run_mutation(CheckoutVoucherPayload, PromotionError, action)

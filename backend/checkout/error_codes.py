@@ -41,3 +41,6 @@ class CheckoutErrorCode(Enum):
     # The points asked for on the checkout are no longer there (spent or taken back meanwhile);
     # the checkout shows the new totals.
     POINTS_INSUFFICIENT = "points_insufficient"
+    # The checkout's group buy cannot be had any more (the group filled or closed, the deal ended,
+    # the shopper's limit is reached); nothing was charged.
+    GROUP_NOT_JOINABLE = "group_not_joinable"

@@ -39,6 +39,7 @@ from backend.orders.stock import stock_lock, stock_take
 from backend.payments import services as payments
 from backend.payments.error_codes import PaymentErrorCode
 from backend.payments.models import PaymentPurpose, PaymentStatus
+from backend.promotions import group_buying as promotions_groups
 from backend.promotions import services as promotions
 from backend.promotions.pricing import PLATFORM, STORE, PackagePricing, Pricing
 from plugins.base import BasePlugin
@@ -607,6 +608,8 @@ def checkout_complete(
         if not isinstance(error.code, CheckoutErrorCode):
             raise orders_services.translate_error(error, CheckoutErrorCode, E.INVALID) from error
         raise
+    # Group buying: the groups the paid orders complete fill now, with no variant row locked.
+    promotions_groups.fill_groups_of(completion.orders)
     # The caller's instance shows the result too.
     checkout.completed_at, checkout.payment = completion.checkout.completed_at, completion.checkout.payment
     return completion
@@ -632,7 +635,7 @@ def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key:
         manager=manager,
     )
     if payment.status == PaymentStatus.CAPTURED:
-        orders_services.orders_mark_paid(orders=orders, payment=payment)
+        orders_services.orders_mark_paid(orders=orders, payment=payment, fill_groups=False)
     else:
         # Authorized or pending at the gateway: the orders keep their stock for a while.
         until = now + timedelta(minutes=settings.ORDER_UNPAID_RESERVATION_MINUTES)
@@ -984,6 +987,8 @@ def _completed_session(session: PaymentSession, manager, completion: _Placed | N
         except DomainError as error:
             logger.warning("Payment session %s: capture not done yet: %s", session.reference, error.message)
     checkout = Checkout.objects.select_related("payment").get(pk=session.checkout_id)
+    # Group buying: the groups the paid orders complete fill now, with no variant row locked.
+    promotions_groups.fill_groups_of(list(Order.objects.filter(checkout_token=checkout.pk, group_hold=True)))
     return _completion(checkout)
 
 
@@ -1018,7 +1023,7 @@ def _place_session(session: PaymentSession, *, user, captured: bool):
             metadata={"checkout": str(checkout.pk), "session": locked.reference, "orders": ",".join(str(o.pk) for o in orders)},
         )
         if payment.status == PaymentStatus.CAPTURED:
-            orders_services.orders_mark_paid(orders=orders, payment=payment)
+            orders_services.orders_mark_paid(orders=orders, payment=payment, fill_groups=False)
         else:
             until = now + timedelta(minutes=settings.ORDER_UNPAID_RESERVATION_MINUTES)
             orders_services.orders_reserve(orders=orders, payment=payment, until=until)

@@ -288,6 +288,24 @@ def _points_expiring(*, warnings) -> list[Notice]:
         )
         for w in warnings
     ]
+def _group_notice(order, group, event: str, key: str) -> Notice:
+    deal = group.deal
+    return Notice(
+        users=[order.user_id] if order.user_id else [],
+        vendor_id=order.vendor_id,
+        params={"number": str(order.pk), "deal": deal.name or deal.variant.product.name, "size": deal.group_size,
+                "total": f"{order.total_amount} {order.currency}"},
+        data={**_order_data(order), "group": group.pk, "deal": deal.pk, "group_status": str(group.status)},
+        key=key,
+    )
+
+
+def _group_filled(*, group, orders) -> list[Notice]:
+    return [_group_notice(order, group, "group.filled", f"group.filled:{order.pk}") for order in orders]
+
+
+def _group_failed(*, member, order) -> list[Notice]:
+    return [_group_notice(order, member.group, "group.failed", f"group.failed:{member.pk}")]
 
 
 def _webhook_test(*, subscription) -> list[Notice]:
@@ -319,6 +337,8 @@ _SPECS = [
               _restriction_deadline, money_deadline=True),
     EventSpec("payout.sent", "A payout was sent.", _payout("payout.sent")),
     EventSpec("payout.failed", "A payout failed; the money is back in the available balance.", _payout("payout.failed")),
+    EventSpec("group.filled", "Your group filled: your order goes ahead.", _group_filled),
+    EventSpec("group.failed", "Your group did not fill in time: your order is cancelled and refunded.", _group_failed),
     EventSpec("stock.low", "A variant's stock fell to the low-stock level.", _low_stock),
     EventSpec("restock.available", "A variant you wait for is back in stock.", _restock),
     EventSpec("points.expiring", "Some of your points expire soon.", _points_expiring),

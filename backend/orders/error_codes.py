@@ -8,6 +8,8 @@ class OrderErrorCode(Enum):
     REQUIRED = "required"
     PERMISSION_DENIED = "permission_denied"
     INVALID_TRANSITION = "invalid_transition"
+    # The order is held for its group (group buying): it ships once the group fills.
+    AWAITING_GROUP = "awaiting_group"
     # A dispute froze the release of this order's money.
     RELEASE_FROZEN = "release_frozen"
     # The shopper may extend the confirmation deadline once.

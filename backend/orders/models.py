@@ -84,6 +84,9 @@ class Order(models.Model):
     # Set by the disputes domain: no release (manual or automatic) while true.
     release_frozen = models.BooleanField(default=False)
     release_frozen_reason = models.TextField(blank=True)
+    # Set by promotions' group buying: paid into escrow, but not shippable until its group fills
+    # (a group that fails cancels and refunds it instead).
+    group_hold = models.BooleanField(default=False)
     confirmation_extended = models.BooleanField(default=False)
     auto_confirm_at = models.DateTimeField(null=True, blank=True, help_text="When receipt is confirmed automatically.")
     reserved_until = models.DateTimeField(

@@ -40,6 +40,7 @@ from backend.logistics.models import Shipment, ShipmentStatus
 from backend.payments import services as payments
 from backend.payments.models import Payment
 from backend.payments.models import PaymentStatus as PaymentState
+from backend.promotions import group_buying
 from backend.promotions.services import give_back_on_cancel as promotions_give_back
 from backend.promotions.settlement import order_refund_shares, subsidy_outstanding, subsidy_posting
 from backend.members.services import points_on_refund, points_on_release
@@ -174,20 +175,27 @@ def orders_place(
     return orders
 
 
-def _mark_paid(orders: list[Order], payment, now: datetime) -> None:
+def _mark_paid(orders: list[Order], payment, now: datetime, *, fill_groups: bool = True) -> None:
     for order in orders:
         order.payment = payment
         order.paid_at = now
         order.reserved_until = None
         ORDER_STATUS.apply(order, OrderStatus.PAID, update_fields=["payment", "paid_at", "reserved_until"])
-    notify("order.paid", orders=orders)
+    # An order held for its group is not to be shipped yet: the store is told when the group fills.
+    shippable = [o for o in orders if not o.group_hold]
+    if shippable:
+        notify("order.paid", orders=shippable)
+    if fill_groups:
+        group_buying.on_orders_paid(orders)
 
 
-def orders_mark_paid(*, orders: list[Order], payment) -> list[Order]:
+def orders_mark_paid(*, orders: list[Order], payment, fill_groups: bool = True) -> list[Order]:
     """A captured payment covers these orders: hold it in escrow, one split per order, and mark them paid.
 
     A payment captured later (a gateway that answered pending or authorized) goes
     through order_payment_captured instead, which also settles cancelled orders.
+    fill_groups=False: the caller (checkout's placement, holding the variants' row locks) fills
+    the orders' groups after its transaction (group_buying.fill_groups_of).
     """
     orders = [o for o in orders if o.status == OrderStatus.UNPAID]
     if not orders:
@@ -196,7 +204,7 @@ def orders_mark_paid(*, orders: list[Order], payment) -> list[Order]:
         payment=payment,
         splits=[ledger.EscrowSplit(order_ref=str(o.pk), vendor_id=o.vendor_id, amount=o.total) for o in orders],
     )
-    _mark_paid(orders, payment, timezone.now())
+    _mark_paid(orders, payment, timezone.now(), fill_groups=fill_groups)
     return orders
 
 
@@ -320,6 +328,12 @@ def _check_shippable(actor, order: Order) -> None:
     if actor is not None:
         _require_manager(actor, order)
     ORDER_STATUS.check(order.status, OrderStatus.SHIPPED)
+    if order.group_hold:
+        raise DomainError(
+            OrderErrorCode.AWAITING_GROUP,
+            _("This order waits for its group to fill; ship it once the group is complete."),
+            field="status",
+        )
 
 
 def _booking_of(order: Order) -> Shipment | None:
@@ -492,7 +506,7 @@ def _record_and_ship(order: Order, shipment: Shipment, result, *, actor, manager
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
     if order.status == OrderStatus.SHIPPED and order.shipment_id == shipment.pk:
         return order  # another attempt finished it with the same booking
-    if order.status != OrderStatus.PAID or order.shipment_id != shipment.pk:
+    if order.status != OrderStatus.PAID or order.shipment_id != shipment.pk or order.group_hold:
         return order
     return _mark_shipped(order, shipment, actor=actor)
 
@@ -1201,6 +1215,30 @@ def order_cancel(*, actor, order: Order, reason: str = "", manager: PluginsManag
     _refund_after(claimed, manager=manager)
     if release is not None or claimed is not None:
         order.refresh_from_db()
+    return order
+
+
+def order_cancel_for_group(*, order: Order, reason: str, manager: PluginsManager | None = None) -> Order:
+    """promotions' group buying: a failed group's member order is cancelled and refunded in full
+    (out of escrow, keyed `order:<id>:cancel`), the gateway asked after the transaction. Safe to
+    run again: an order cancelled already only has its cancellation's refund finished if a crash
+    left it claimed (REQUESTED); nothing is refunded twice."""
+    with transaction.atomic():
+        order = _lock_for_cancel(order)
+        claimed = release = None
+        if order.status in CANCELLABLE:
+            was_unpaid = order.status == OrderStatus.UNPAID
+            order, claimed = _cancel(order, actor=None, by="platform", reason=reason)
+            if was_unpaid and order.payment_id is not None:
+                release = _release_uncaptured(order.payment_id)
+        elif order.status == OrderStatus.CANCELLED:
+            claimed = OrderRefund.objects.filter(
+                order_id=order.pk, idempotency_key=f"order:{order.pk}:cancel", status=OrderRefundStatus.REQUESTED
+            ).first()
+        else:
+            logger.warning("Order %s of a failed group is %s: not cancelled", order.pk, order.status)
+    _release_after(release, manager=manager)
+    _refund_after(claimed, manager=manager)
     return order
 
 

@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import Coupon, FlashSale, FlashSalePurchase, OrderDiscount, Voucher, VoucherRedemption
+from .models import (
+    Coupon, FlashSale, FlashSalePurchase, Group, GroupDeal, GroupMember, OrderDiscount, Voucher, VoucherRedemption,
+)
 
 
 @admin.register(Voucher)
@@ -73,6 +75,52 @@ class FlashSalePurchaseAdmin(admin.ModelAdmin):
     list_display = ("pk", "flash_sale", "order", "user", "email", "quantity", "created_at", "released_at")
     search_fields = ("email", "flash_sale__variant__sku")
     readonly_fields = [f.name for f in FlashSalePurchase._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GroupDeal)
+class GroupDealAdmin(admin.ModelAdmin):
+    """Group deals are the stores' own prices: staff look them up and may end one (isActive)."""
+
+    list_display = (
+        "pk", "vendor", "variant", "name", "price_amount", "currency", "group_size", "window_hours", "per_shopper_limit",
+        "starts_at", "ends_at", "is_active",
+    )
+    list_filter = ("is_active",)
+    search_fields = ("name", "vendor__name", "variant__sku")
+    raw_id_fields = ("vendor", "variant")
+    readonly_fields = ("vendor", "variant", "price_amount", "currency", "group_size", "window_hours",
+                       "per_shopper_limit", "starts_at", "ends_at", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+class GroupMemberInline(admin.TabularInline):
+    model = GroupMember
+    fields = ("order", "user", "email", "quantity", "joined_at", "left_at", "settled_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    """Groups move only through group buying's services (filled by payments, failed by the periodic work)."""
+
+    list_display = ("pk", "deal", "status", "expires_at", "filled_at", "failed_at", "settled_at", "created_at")
+    list_filter = ("status",)
+    search_fields = ("deal__name", "deal__variant__sku")
+    readonly_fields = [f.name for f in Group._meta.fields]
+    inlines = [GroupMemberInline]
 
     def has_add_permission(self, request):
         return False

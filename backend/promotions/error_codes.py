@@ -20,5 +20,8 @@ class PromotionErrorCode(Enum):
     CODE_TAKEN = "code_taken"
     # A flash sale's price shown is gone (sold out, over the shopper's limit, ended): nothing was charged.
     PRICE_CHANGED = "price_changed"
+    # The group buy cannot be had (the deal ended, the group filled, closed or has the shopper already,
+    # the shopper's limit is reached): nothing was charged.
+    GROUP_NOT_JOINABLE = "group_not_joinable"
     # Signing in is needed (claiming coupons, per-shopper limits on a coupon).
     SIGN_IN_REQUIRED = "sign_in_required"

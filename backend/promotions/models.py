@@ -143,8 +143,9 @@ class OrderDiscount(models.Model):
     order_line = models.ForeignKey("orders.OrderLine", null=True, blank=True, on_delete=models.CASCADE, related_name="discounts")
     voucher = models.ForeignKey(Voucher, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     flash_sale = models.ForeignKey("FlashSale", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    group_deal = models.ForeignKey("GroupDeal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(
-        max_length=16, default="voucher", help_text="What gave it: voucher, flash_sale (later: member, points)."
+        max_length=16, default="voucher", help_text="What gave it: voucher, flash_sale, group_deal (later: member, points)."
     )
     label = models.CharField(max_length=160)
     funder = models.CharField(max_length=16, choices=Funder.choices)
@@ -219,3 +220,105 @@ class FlashSalePurchase(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["flash_sale", "order"], name="promotions_flash_once_per_order")]
         indexes = [models.Index(fields=["flash_sale", "user"]), models.Index(fields=["flash_sale", "email"])]
+
+
+class GroupStatus(models.TextChoices):
+    OPEN = "open", "Open (waiting for members)"
+    FILLED = "filled", "Filled (its orders proceed)"
+    FAILED = "failed", "Failed (its members are refunded)"
+
+
+class GroupDeal(models.Model):
+    """拼团: a store's deal price for one of its variants when `group_size` shoppers join one group
+    within `window_hours` of its opening. Groups are opened from `starts_at` to `ends_at`; a group
+    never runs past `ends_at` (its window is cut there)."""
+
+    vendor = models.ForeignKey("vendors.Vendor", on_delete=models.CASCADE, related_name="group_deals")
+    variant = models.ForeignKey("catalog.ProductVariant", on_delete=models.CASCADE, related_name="group_deals")
+    name = models.CharField(max_length=128, blank=True, help_text="Shown on the badge; empty: “Group deal”.")
+    price_amount = models.DecimalField(**AMOUNT, help_text="The deal price of one unit.")
+    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
+    group_size = models.PositiveSmallIntegerField(help_text="Members a group needs to fill (at least 2).")
+    window_hours = models.PositiveSmallIntegerField(default=24, help_text="How long a group stays open.")
+    per_shopper_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units per shopper at the deal price across its groups; empty: none."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["variant", "ends_at"], name="promotions_group_deal_variant"),
+            models.Index(fields=["vendor", "-starts_at"], name="promotions_group_deal_vendor"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(group_size__gte=2), name="promotions_group_size_at_least_2"),
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                   name="promotions_group_deal_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'Group deal'} {self.variant_id} x{self.group_size} @ {self.price_amount}"
+
+    @property
+    def price(self) -> Money:
+        return Money(quantize(self.price_amount, self.currency), self.currency)
+
+
+class Group(models.Model):
+    """One group of a deal, opened by its first member's order; OPEN until `group_size` members
+    paid (FILLED: their orders proceed) or `expires_at` passed (FAILED: every member refunded)."""
+
+    deal = models.ForeignKey(GroupDeal, on_delete=models.PROTECT, related_name="groups")
+    status = models.CharField(max_length=16, choices=GroupStatus.choices, default=GroupStatus.OPEN)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    expires_at = models.DateTimeField()
+    filled_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(
+        null=True, blank=True, help_text="A failed group: every member's order cancelled and refunded."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["expires_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="promotions_group_due"),
+            models.Index(fields=["deal", "status"], name="promotions_group_deal_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Group {self.pk} of deal {self.deal_id} ({self.status})"
+
+
+class GroupMember(models.Model):
+    """A shopper's order in a group. It leaves (a free slot again) when its order is cancelled while
+    the group is open; a failed group's members are settled (cancelled and refunded) one by one."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="members")
+    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="group_membership")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.EmailField(blank=True)
+    quantity = models.PositiveIntegerField(help_text="Units bought at the deal price.")
+    joined_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True, help_text="Its order was cancelled while the group was open.")
+    settled_at = models.DateTimeField(null=True, blank=True, help_text="The group failed: order cancelled and refunded.")
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        indexes = [models.Index(fields=["group", "left_at"], name="promotions_group_member_active")]
+
+
+class CheckoutGroupBuy(models.Model):
+    """A checkout buying a group deal: joining `group`, or opening a new group when it is empty."""
+
+    checkout = models.OneToOneField("checkout.Checkout", on_delete=models.CASCADE, related_name="group_buy")
+    deal = models.ForeignKey(GroupDeal, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -201,6 +201,8 @@ class Pricing:
     # What the shopper asked for (0: nothing, None: as many as allowed) and the balance priced with.
     points_requested: int | None = 0
     points_balance: int = 0
+    # The checkout's group buy as priced (group_buying.GroupPricing), if it is marked for one.
+    group_buy: object = None
 
     @property
     def adjustments(self) -> list[Adjustment]:

@@ -170,14 +170,28 @@ def checkout_pricing(checkout, packages, *, now: datetime | None = None, extra: 
     flash = _flash(checkout, packages, now=now)
     from backend.members.services import member_terms
 
+    group_adjustments, group_buy = _group(checkout, packages, now=now)
+    # A line at a group deal's price takes no flash sale price as well.
+    grouped = {a.line_key for a in group_adjustments}
+    flash_adjustments = [a for a in flash.adjustments if a.line_key not in grouped]
+    flash_units = {key: value for key, value in flash.units.items() if key not in grouped}
     result = P.price_packages(
         currency=checkout.currency, packages=package_inputs(packages), vouchers=voucher_terms(usable),
-        stacking=stacking(), line_adjustments=flash.adjustments, member=member_terms(checkout),
+        stacking=stacking(), line_adjustments=group_adjustments + flash_adjustments, member=member_terms(checkout),
     )
     result.skipped.update(skipped)
     result.vouchers = {v.pk: v for v in vouchers}
-    result.flash_units, result.flash_sales = flash.units, flash.sales
+    result.flash_units, result.flash_sales = flash_units, flash.sales
+    result.group_buy = group_buy
     return result
+
+
+def _group(checkout, packages, *, now=None, user=None):
+    """The group deal price of the checkout's line, when it is marked for a group buy."""
+    from .group_buying import group_line_adjustments
+
+    buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
+    return group_line_adjustments(checkout, packages, user=buyer, email=checkout.email or "", now=now)
 
 
 def _flash(checkout, packages, *, now=None, user=None):
@@ -361,13 +375,15 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
 
         # The member's row first: the members' lock order (before flash sales, vouchers, the ledger).
         points_check_at_placement(pricing=pricing, user=user)
+    from .flash_sales import redeem_flash_sales
+    from .group_buying import redeem_group
+
+    now = now or timezone.now()
+    # Group deals, flash sales, then vouchers: every placement takes their row locks in that order.
+    redeem_group(pricing=pricing, orders=orders, user=user, email=email, now=now)
     if not pricing.adjustments:
         return
-    now = now or timezone.now()
     currency = pricing.currency
-    from .flash_sales import redeem_flash_sales
-
-    # Flash sales first, then vouchers: every placement takes their row locks in that order.
     redeem_flash_sales(pricing=pricing, orders=orders, user=user, email=email, now=now)
     used = sorted({a.source_id for a in pricing.adjustments if a.source == "voucher"})
     locked = {v.pk: v for v in Voucher.objects.select_for_update().filter(pk__in=used).order_by("pk")}
@@ -390,9 +406,11 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
             line = lines[(order.pk, checkout_lines[adjustment.line_key])]
         voucher = locked.get(adjustment.source_id) if adjustment.source == "voucher" else None
         flash_sale_id = adjustment.source_id if adjustment.source == "flash_sale" else None
+        group_deal_id = adjustment.source_id if adjustment.source == "group_deal" else None
         rows.append(
             OrderDiscount(
-                order=order, order_line=line, voucher=voucher, flash_sale_id=flash_sale_id, source=adjustment.source,
+                order=order, order_line=line, voucher=voucher, flash_sale_id=flash_sale_id, group_deal_id=group_deal_id,
+                source=adjustment.source,
                 label=(f"{voucher.name} ({voucher.code})" if voucher is not None and voucher.code else adjustment.label)[:160],
                 funder=adjustment.funder, target=adjustment.target, amount=adjustment.amount.amount, currency=currency,
             )
@@ -420,8 +438,10 @@ def give_back_on_cancel(order, *, now=None) -> list[int]:
     from backend.orders.models import Order, OrderStatus
 
     from .flash_sales import give_back_flash_units
+    from .group_buying import on_order_cancelled
 
     give_back_flash_units(order, now=now)
+    on_order_cancelled(order, now=now)
     if Order.objects.filter(checkout_token=order.checkout_token).exclude(status=OrderStatus.CANCELLED).exists():
         return []
     from backend.members.services import points_give_back

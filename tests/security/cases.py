@@ -292,6 +292,20 @@ OWNED_CASES: list[Case] = [
       legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
     m("flashSaleUpdate", lambda w: {"id": g("FlashSale", A(w).flash_sale), "input": {"price": "1.00"}},
       legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
+    q("groupDeal", lambda w: {"id": g("GroupDeal", A(w).group_deal)}, legit=STAFF_ON_VENDOR, staff=(MF,)),
+    q("groupDeals", lambda w: {"filter": {"vendor": g("Vendor", A(w).vendor)}, "first": 50}, label="filter",
+      legit=STAFF_ON_VENDOR, staff=(MF,), expect="list"),
+    # A group deal is the store's own price too: its owner and operators set it, platform staff only see it.
+    m("groupDealCreate", lambda w: {"variant": g("ProductVariant", A(w).products["revised"].variants.first()),
+                                    "input": {"price": "1.00", "groupSize": 2, "startsAt": "2030-01-01T00:00:00+08:00",
+                                              "endsAt": "2030-01-02T00:00:00+08:00"}},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
+    m("groupDealUpdate", lambda w: {"id": g("GroupDeal", A(w).group_deal), "input": {"price": "1.00"}},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
+    # A shopper's checkout is theirs: nobody else marks it for a group buy or takes the mark off.
+    sm("checkoutGroupBuySet", lambda w: {"id": to_global_id("Checkout", w.checkout.pk),
+                                         "deal": g("GroupDeal", A(w).group_deal)}),
+    sm("checkoutGroupBuyRemove", lambda w: {"id": to_global_id("Checkout", w.checkout.pk)}),
     sm("productReviewCreate", lambda w: {"orderLine": g("OrderLine", A(w).order_disputed.lines.first()),
                                          "rating": 1, "comment": "Planted review"}),
     # --- notifications: an inbox is its user's alone, whoever else works at the store or holds staff rights ---
@@ -425,6 +439,7 @@ LIST_CASES: list[ListCase] = [
              lambda w: g("Dispute", A(w).dispute), STAFF_ON_VENDOR, (AD,), label="status"),
     ListCase(core("query", "vouchers"), FIRST, lambda w: g("Voucher", A(w).secret_voucher), STAFF_ON_VENDOR, (MF,)),
     ListCase(core("query", "flashSales"), FIRST, lambda w: g("FlashSale", A(w).flash_sale), STAFF_ON_VENDOR, (MF,)),
+    ListCase(core("query", "groupDeals"), FIRST, lambda w: g("GroupDeal", A(w).group_deal), STAFF_ON_VENDOR, (MF,)),
     # Coupons are the shopper's own: nobody else sees that shopper 1 claimed A's.
     ListCase(shop("query", "myCoupons"), {}, lambda w: g("Voucher", A(w).voucher), ("shopper1",), victim="shopper1",
              attackers=STOREFRONT_ATTACKERS),
@@ -501,6 +516,7 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("ProductRevision", lambda w: A(w).revision, staff=(RL, MV)),
     NodeCase("Voucher", lambda w: A(w).voucher, staff=(MF,)),
     NodeCase("FlashSale", lambda w: A(w).flash_sale, staff=(MF,)),
+    NodeCase("GroupDeal", lambda w: A(w).group_deal, staff=(MF,)),
     NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,), attackers=("alpha_owner", "anonymous")),
     NodeCase("ReconciliationMismatch", lambda w: w.mismatch, legit=(), staff=(MF,), attackers=("alpha_owner", "anonymous")),
     NodeCase("Notification", lambda w: A(w).notification, ("alpha_owner",), victim="inbox:alpha_owner",
@@ -560,7 +576,7 @@ def tenant_markers(world: World, key: str) -> set[str]:
     from backend.orders.models import Order, OrderLine
     from backend.payments.models import Payment
     from backend.notifications.models import Delivery, Notification, WebhookSubscription
-    from backend.promotions.models import FlashSale, Voucher
+    from backend.promotions.models import FlashSale, GroupDeal, Voucher
 
     t = getattr(world, key)
     vendor = t.vendor
@@ -583,6 +599,7 @@ def tenant_markers(world: World, key: str) -> set[str]:
     ids |= {g("CommissionOverride", o) for o in VendorCommissionOverride.objects.filter(vendor=vendor)}
     ids |= {g("Voucher", v) for v in Voucher.objects.filter(vendor=vendor)}
     ids |= {g("FlashSale", f) for f in FlashSale.objects.filter(vendor=vendor)}
+    ids |= {g("GroupDeal", d) for d in GroupDeal.objects.filter(vendor=vendor)}
     ids |= {g("Notification", n) for n in Notification.objects.filter(user__in=(t.owner, t.operator, t.agent))}
     ids |= {g("WebhookSubscription", s) for s in WebhookSubscription.objects.filter(vendor=vendor)}
     ids |= {g("WebhookDelivery", d) for d in Delivery.objects.filter(subscription__vendor=vendor)}

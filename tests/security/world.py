@@ -47,6 +47,7 @@ from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, Ve
 from backend.vendors.models import VendorStaffInvitation
 from backend.promotions import services as promotions
 from backend.promotions.flash_sales import FlashSaleInput, flash_sale_create
+from backend.promotions.group_buying import GroupDealInput, group_deal_create
 from backend.promotions.models import FlashSale, Voucher
 from backend.promotions.services import VoucherInput
 from fixtures.demo.documents import minimal_pdf
@@ -99,6 +100,7 @@ class Tenant:
     voucher: Voucher | None = None  # the store's coupon (code and claimable); shopper 1 claimed A's
     secret_voucher: Voucher | None = None  # a code only: not claimable by its ID
     flash_sale: FlashSale | None = None  # on the published listing's variant, now
+    group_deal: object = None  # 拼团 on the published listing's variant, now
     notification: Notification | None = None  # in the owner's inbox
     webhook_subscription: WebhookSubscription | None = None  # the owner's, for the store's events
     webhook_delivery: Delivery | None = None  # its test-send, failed (nothing listens) and waiting to retry
@@ -325,6 +327,11 @@ def _add_vouchers(world: World) -> None:
     for tenant in (world.alpha, world.bravo):
         tenant.flash_sale = flash_sale_create(actor=tenant.owner, variant_id=tenant.variant.pk, data=FlashSaleInput(
             name=f"{tenant.key.title()} flash", price="90.00", quantity=10, per_shopper_limit=2,
+            starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(days=1),
+        ))
+    for tenant in (world.alpha, world.bravo):
+        tenant.group_deal = group_deal_create(actor=tenant.owner, variant_id=tenant.variant.pk, data=GroupDealInput(
+            name=f"{tenant.key.title()} group", price="80.00", group_size=3, window_hours=24,
             starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(days=1),
         ))
     promotions.coupon_claim(user=world.shopper1, voucher=world.alpha.voucher)

@@ -114,6 +114,11 @@ class OrderType(DjangoObjectType):
         description="Disputes on this order, newest first (the vendor's staff, or ARBITRATE_DISPUTES).",
     )
 
+    group_hold = graphene.Boolean(
+        required=True,
+        description="Paid into escrow but held for its group (拼团): not shippable until the group fills (AWAITING_GROUP).",
+    )
+
     class Meta:
         model = models.Order
         name = "Order"

@@ -2,13 +2,13 @@ import graphene
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import DomainError
-from backend.promotions import flash_sales, services
+from backend.promotions import flash_sales, group_buying, services
 from backend.promotions.error_codes import PromotionErrorCode
 from backend.vendors.models import Vendor
 
 from ..core.mutations import BaseMutation
 from ..core.nodes import decode_id, get_node
-from .types import FlashSaleType, PromotionError, VoucherKindEnum, VoucherType
+from .types import FlashSaleType, GroupDealType, PromotionError, VoucherKindEnum, VoucherType
 
 
 class VoucherInput(graphene.InputObjectType):
@@ -145,3 +145,61 @@ class FlashSaleUpdate(BaseMutation):
             actor=info.context.user, sale_id=int(decode_id(id, "FlashSale", field="id")), data=_flash_input(input)
         )
         return cls(flash_sale=sale, errors=[])
+
+
+class GroupDealInput(graphene.InputObjectType):
+    name = graphene.String(description="Shown on the badge; empty: “Group deal”.")
+    price = graphene.Decimal(description="The deal price of one unit (below the regular price).")
+    group_size = graphene.Int(description="Members a group needs to fill (2 to 100).")
+    window_hours = graphene.Int(description="How long each group stays open from its opening (1 to 168; default 24).")
+    per_shopper_limit = graphene.Int(description="Units one shopper may buy at the deal price across its groups.")
+    starts_at = graphene.DateTime(description="From when groups may be opened.")
+    ends_at = graphene.DateTime(description="Groups close at the latest then.")
+    is_active = graphene.Boolean(description="False: no new group nor member; open groups fail at their expiry unless they fill.")
+
+
+def _group_input(data) -> group_buying.GroupDealInput:
+    return group_buying.GroupDealInput(
+        name=data.get("name"), price=data.get("price"), group_size=data.get("group_size"),
+        window_hours=data.get("window_hours"), per_shopper_limit=data.get("per_shopper_limit"),
+        starts_at=data.get("starts_at"), ends_at=data.get("ends_at"), is_active=data.get("is_active"),
+    )
+
+
+class GroupDealCreate(BaseMutation):
+    group_deal = graphene.Field(GroupDealType)
+
+    class Arguments:
+        variant = graphene.ID(required=True, description="One of the store's variants.")
+        input = GroupDealInput(required=True)
+
+    class Meta:
+        description = "A store's owner or operators offer one of its variants as a group deal (拼团)."
+        error_type_class = PromotionError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, variant, input):
+        deal = group_buying.group_deal_create(
+            actor=info.context.user, variant_id=int(decode_id(variant, "ProductVariant", field="variant")),
+            data=_group_input(input),
+        )
+        return cls(group_deal=deal, errors=[])
+
+
+class GroupDealUpdate(BaseMutation):
+    group_deal = graphene.Field(GroupDealType)
+
+    class Arguments:
+        id = graphene.ID(required=True)
+        input = GroupDealInput(required=True)
+
+    class Meta:
+        description = "Change a group deal of the store; groups open already keep their expiry and members."
+        error_type_class = PromotionError
+
+    @classmethod
+    def perform_mutation(cls, _root, info, id, input):
+        deal = group_buying.group_deal_update(
+            actor=info.context.user, deal_id=int(decode_id(id, "GroupDeal", field="id")), data=_group_input(input)
+        )
+        return cls(group_deal=deal, errors=[])

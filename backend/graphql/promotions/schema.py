@@ -2,12 +2,12 @@ import graphene
 from graphene_django.fields import DjangoConnectionField
 
 from backend.core.exceptions import DomainError
-from backend.promotions.models import FlashSale, Voucher
+from backend.promotions.models import FlashSale, GroupDeal, Voucher
 
 from ..core.lookups import filter_key
 from ..core.nodes import get_node
-from .mutations import FlashSaleCreate, FlashSaleUpdate, VoucherCreate, VoucherUpdate
-from .types import FlashSaleType, VoucherType
+from .mutations import FlashSaleCreate, FlashSaleUpdate, GroupDealCreate, GroupDealUpdate, VoucherCreate, VoucherUpdate
+from .types import FlashSaleType, GroupDealType, VoucherType, group_deals_prefetched
 
 
 class VoucherFilterInput(graphene.InputObjectType):
@@ -18,6 +18,11 @@ class VoucherFilterInput(graphene.InputObjectType):
 
 class FlashSaleFilterInput(graphene.InputObjectType):
     vendor = graphene.ID(description="Staff: one store's flash sales.")
+    is_active = graphene.Boolean()
+
+
+class GroupDealFilterInput(graphene.InputObjectType):
+    vendor = graphene.ID(description="Staff: one store's group deals.")
     is_active = graphene.Boolean()
 
 
@@ -34,6 +39,30 @@ class PromotionQueries(graphene.ObjectType):
         description="Flash sales the caller may see, newest first: a store's staff their own, MANAGE_FINANCE all.",
     )
     flash_sale = graphene.Field(FlashSaleType, id=graphene.ID(required=True))
+    group_deals = DjangoConnectionField(
+        GroupDealType,
+        filter=graphene.Argument(lambda: GroupDealFilterInput),
+        description="Group deals (拼团) the caller may see, newest first: a store's staff their own, MANAGE_FINANCE all.",
+    )
+    group_deal = graphene.Field(GroupDealType, id=graphene.ID(required=True))
+
+    @staticmethod
+    def resolve_group_deals(_root, _info, filter=None, **_kwargs):
+        # Narrowed by GroupDealType.get_queryset (the visibility rule).
+        queryset = group_deals_prefetched(GroupDeal.objects.all())
+        filter = filter or {}
+        if filter.get("vendor"):
+            queryset = queryset.filter(vendor_id=filter_key(filter["vendor"], "Vendor"))
+        if filter.get("is_active") is not None:
+            queryset = queryset.filter(is_active=filter["is_active"])
+        return queryset.order_by("-starts_at", "-id")
+
+    @staticmethod
+    def resolve_group_deal(_root, info, id):
+        try:
+            return get_node(info, id, GroupDealType)
+        except DomainError:
+            return None
 
     @staticmethod
     def resolve_flash_sales(_root, _info, filter=None, **_kwargs):
@@ -79,3 +108,5 @@ class PromotionMutations(graphene.ObjectType):
     voucher_update = VoucherUpdate.Field()
     flash_sale_create = FlashSaleCreate.Field()
     flash_sale_update = FlashSaleUpdate.Field()
+    group_deal_create = GroupDealCreate.Field()
+    group_deal_update = GroupDealUpdate.Field()

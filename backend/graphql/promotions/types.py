@@ -1,7 +1,7 @@
 import graphene
 from graphene_django import DjangoObjectType
 
-from backend.promotions import flash_sales, models, selectors
+from backend.promotions import flash_sales, group_buying, models, selectors
 from backend.promotions.error_codes import PromotionErrorCode
 
 from ..core.types import CountableConnection, Money, choices_enum, error_type
@@ -10,6 +10,7 @@ PromotionError = error_type("PromotionError", PromotionErrorCode)
 VoucherKindEnum = choices_enum("VoucherKind", models.VoucherKind)
 DiscountFunderEnum = choices_enum("DiscountFunder", models.Funder, "Who pays for a discount.")
 DiscountTargetEnum = choices_enum("DiscountTarget", models.DiscountTarget)
+GroupStatusEnum = choices_enum("GroupStatus", models.GroupStatus, "拼团: a group is open until it fills or its window closes.")
 
 
 class VoucherType(DjangoObjectType):
@@ -66,9 +67,10 @@ class VoucherType(DjangoObjectType):
 
 class OrderDiscountType(graphene.ObjectType):
     label = graphene.String(required=True, description="The voucher's name and code, or the flash sale's name.")
-    source = graphene.String(required=True, description="What gave it: voucher, flash_sale, tier (the member's level) or points.")
+    source = graphene.String(required=True, description="What gave it: voucher, flash_sale, group_deal, tier (the member's level) or points.")
     voucher = graphene.ID(description="The voucher's ID (null once it was deleted, or for a flash sale).")
     flash_sale = graphene.ID(description="The flash sale's ID, for a flash sale's discount.")
+    group_deal = graphene.ID(description="The group deal's ID, for a group deal's discount.")
     funder = DiscountFunderEnum(required=True)
     target = DiscountTargetEnum(required=True)
     amount = graphene.Field(Money, required=True)
@@ -85,6 +87,10 @@ class OrderDiscountType(graphene.ObjectType):
     @staticmethod
     def resolve_flash_sale(root, _info):
         return graphene.relay.Node.to_global_id("FlashSale", root.flash_sale_id) if root.flash_sale_id else None
+
+    @staticmethod
+    def resolve_group_deal(root, _info):
+        return graphene.relay.Node.to_global_id("GroupDeal", root.group_deal_id) if root.group_deal_id else None
 
     @staticmethod
     def resolve_funder(root, _info):
@@ -139,3 +145,109 @@ class FlashSaleType(DjangoObjectType):
     @staticmethod
     def resolve_remaining(root, _info):
         return root.remaining
+
+
+def prefetched_groups(queryset):
+    """Groups with their members loaded (one query for the members of all)."""
+    from django.db.models import Prefetch
+
+    return queryset.order_by("expires_at", "pk").prefetch_related(
+        Prefetch("members", queryset=models.GroupMember.objects.order_by("pk"), to_attr="all_members")
+    )
+
+
+def group_deals_prefetched(queryset):
+    """Group deals with their variant, groups and members: a fixed number of queries for a page."""
+    from django.db.models import Prefetch
+
+    return queryset.select_related("variant").prefetch_related(
+        Prefetch("groups", queryset=prefetched_groups(models.Group.objects.all()), to_attr="all_groups")
+    )
+
+
+class GroupType(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    status = GroupStatusEnum(required=True)
+    expires_at = graphene.DateTime(required=True, description="When an open group fails unless it fills first.")
+    member_count = graphene.Int(required=True, description="Members holding a slot (orders not cancelled).")
+    members_needed = graphene.Int(required=True, description="Slots still free (0 once filled).")
+    filled_at = graphene.DateTime()
+    failed_at = graphene.DateTime()
+    settled_at = graphene.DateTime(description="A failed group: every member's order cancelled and refunded.")
+    orders = graphene.List(graphene.NonNull(graphene.ID), required=True, description="The members' order IDs.")
+    created_at = graphene.DateTime(required=True)
+
+    class Meta:
+        name = "Group"
+        description = "One group of a group deal, opened by its first member's order."
+
+    @staticmethod
+    def resolve_id(root, _info):
+        return graphene.relay.Node.to_global_id("Group", root.pk)
+
+    @staticmethod
+    def resolve_status(root, _info):
+        return models.GroupStatus(root.status).value
+
+    @staticmethod
+    def resolve_member_count(root, _info):
+        return len([m for m in root.all_members if m.left_at is None])
+
+    @staticmethod
+    def resolve_members_needed(root, info):
+        if root.status != models.GroupStatus.OPEN:
+            return 0
+        return max(0, root.deal.group_size - len([m for m in root.all_members if m.left_at is None]))
+
+    @staticmethod
+    def resolve_orders(root, _info):
+        return [graphene.relay.Node.to_global_id("Order", m.order_id) for m in root.all_members]
+
+
+class GroupDealType(DjangoObjectType):
+    price = graphene.Field(Money, required=True, description="The deal price of one unit.")
+    original_price = graphene.Field(Money, required=True, description="The variant's regular price now.")
+    variant = graphene.Field("backend.graphql.catalog.types.ProductVariantType", required=True)
+    groups = graphene.List(
+        graphene.NonNull(GroupType), required=True, status=GroupStatusEnum(),
+        description="The deal's groups, the soonest to expire first (optionally of one status).",
+    )
+
+    class Meta:
+        model = models.GroupDeal
+        name = "GroupDeal"
+        interfaces = (graphene.relay.Node,)
+        connection_class = CountableConnection
+        fields = (
+            "id", "name", "group_size", "window_hours", "per_shopper_limit", "starts_at", "ends_at", "is_active",
+            "created_at",
+        )
+        description = "拼团: a store's deal price for one variant when groupSize shoppers join a group within its window."
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return group_buying.visible_group_deals(info.context.user, queryset)
+
+    @staticmethod
+    def resolve_price(root, _info):
+        return root.price
+
+    @staticmethod
+    def resolve_original_price(root, _info):
+        return root.variant.price
+
+    @staticmethod
+    def resolve_variant(root, _info):
+        return root.variant
+
+    @staticmethod
+    def resolve_groups(root, _info, status=None):
+        groups = getattr(root, "all_groups", None)
+        if groups is None:
+            groups = list(prefetched_groups(models.Group.objects.filter(deal_id=root.pk)))
+        status = getattr(status, "value", status)
+        for group in groups:
+            group.deal = root  # no query per group for its deal
+        if status is not None:
+            groups = [g for g in groups if g.status == status]
+        return groups

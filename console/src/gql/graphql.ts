@@ -322,6 +322,37 @@ export type FlashSaleInput = {
   startsAt?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+export type GroupDealFilterInput = {
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Staff: one store's group deals. */
+  vendor?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type GroupDealInput = {
+  /** Groups close at the latest then. */
+  endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Members a group needs to fill (2 to 100). */
+  groupSize?: InputMaybe<Scalars['Int']['input']>;
+  /** False: no new group nor member; open groups fail at their expiry unless they fill. */
+  isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Shown on the badge; empty: “Group deal”. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Units one shopper may buy at the deal price across its groups. */
+  perShopperLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** The deal price of one unit (below the regular price). */
+  price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** From when groups may be opened. */
+  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** How long each group stays open from its opening (1 to 168; default 24). */
+  windowHours?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** 拼团: a group is open until it fills or its window closes. */
+export type GroupStatus =
+  | 'FAILED'
+  | 'FILLED'
+  | 'OPEN';
+
 /** An enumeration. */
 export type ImageFormat =
   | 'JPEG'
@@ -342,6 +373,8 @@ export type LedgerAccountKind =
   | 'PLATFORM_COMMISSION'
   | 'PLATFORM_FEES'
   | 'PLATFORM_PROMOTIONS'
+  | 'POINTS_EXPENSE'
+  | 'POINTS_LIABILITY'
   | 'VENDOR_AVAILABLE'
   | 'VENDOR_DEPOSIT'
   | 'VENDOR_PENDING';
@@ -360,6 +393,11 @@ export type LedgerTransactionKind =
   | 'PAYOUT_RESERVE'
   | 'PAYOUT_REVERSE'
   | 'PAYOUT_SETTLE'
+  | 'POINTS_EXPIRE'
+  | 'POINTS_ISSUE'
+  | 'POINTS_REDEEM'
+  | 'POINTS_RETURN'
+  | 'POINTS_REVERSE'
   | 'PROMOTION_SUBSIDY'
   | 'PROMOTION_SUBSIDY_RETURN'
   | 'REFUND_FROM_ESCROW'
@@ -428,6 +466,7 @@ export type OrderCompletionSource =
 export type OrderErrorCode =
   | 'ALREADY_EXTENDED'
   | 'AMOUNT_TOO_HIGH'
+  | 'AWAITING_GROUP'
   | 'CAPACITY_EXHAUSTED'
   | 'CARRIER_CALL_IN_PROGRESS'
   | 'CARRIER_ERROR'
@@ -631,6 +670,7 @@ export type PromotionErrorCode =
   | 'ALREADY_CLAIMED'
   | 'CODE_TAKEN'
   | 'GRAPHQL_ERROR'
+  | 'GROUP_NOT_JOINABLE'
   | 'INVALID'
   | 'INVALID_TRANSITION'
   | 'NOT_FOUND'
