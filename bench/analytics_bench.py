@@ -79,6 +79,7 @@ def parse_args():
     parser.add_argument("--repeat", type=int, default=30, help="calls per figures scenario (30)")
     parser.add_argument("--event-calls", type=int, default=20_000, help="recorder calls per buffer (20,000)")
     parser.add_argument("--requests", type=int, default=200, help="storefront requests per variant (200)")
+    parser.add_argument("--no-redis", action="store_true", help="skip the Redis buffer even if Redis answers")
     parser.add_argument("--name", default="analytics", help="the database: bench_<name>")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the benchmark database")
     parser.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
@@ -289,7 +290,7 @@ def _storefront_request():
     )
 
 
-def time_recorder(calls: int, slug: str, *, progress: bool) -> list[dict]:
+def time_recorder(calls: int, slug: str, *, redis_buffer: bool, progress: bool) -> list[dict]:
     """The storefront's call (hooks.product_viewed inside a visit) per event, per buffer."""
     from django.contrib.auth.models import AnonymousUser
     from django.test import override_settings
@@ -298,6 +299,8 @@ def time_recorder(calls: int, slug: str, *, progress: bool) -> list[dict]:
 
     buffers = [("memory (embedded default)", {"ANALYTICS_BUFFER_URL": "memory"})]
     try:
+        if not redis_buffer:
+            raise LookupError("--no-redis")
         import redis
 
         redis.Redis(host="127.0.0.1", port=6379, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
@@ -437,7 +440,7 @@ def run(args, url: str) -> None:
     )
     figures = time_figures(store_id, args.repeat, progress=progress)
     slug = storefront_products().order_by("pk").values_list("slug", flat=True).first()
-    recording = time_recorder(args.event_calls, slug, progress=progress)
+    recording = time_recorder(args.event_calls, slug, redis_buffer=not args.no_redis, progress=progress)
     storefront = time_storefront(args.requests, slug, progress=progress)
 
     database = connection.vendor + ("" if connection.vendor == "sqlite" else f" {connection.pg_version // 10000}")
