@@ -28,7 +28,7 @@ def test_the_analytics_benchmark_runs_at_a_tiny_size(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| figures | SQL queries | median ms | p95 ms |" in result.stdout
+    assert "| figures | SQL queries | median ms | p95 ms | CPU ms (median) |" in result.stdout
     found = json.loads(out.read_text())
     assert found["orders"] == 600 and found["events"] > 0
     assert found["aggregation"]["backfill_days"] == 21 and found["aggregation"]["rows"] > 21
