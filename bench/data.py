@@ -7,7 +7,7 @@ the generated data follows the models' rules but not their histories:
 
 - listings are published (every tenth waits for review), in the search index, with
   variants and two image records each (the files are not made);
-- orders are spread over the last 400 days and over every state a shopper sees; those
+- orders are spread over the last 400 days (sizes.days) and over every state a shopper sees; those
   whose money is still in escrow (paid, shipped, delivered) are covered by one ledger
   posting per store that moves their total from the gateway into the store's pending
   account, so the ledger balances and the release task can pay them out. Completed and
@@ -40,6 +40,8 @@ class Sizes:
     orders: int = 0
     # Of the orders: how many are shipped with their confirmation deadline passed (the release's work).
     due: int = 0
+    # Orders are placed over the last `days` days.
+    days: int = 400
 
 
 def _bar(total: int, desc: str, unit: str, progress: bool):
@@ -231,7 +233,7 @@ def seed_orders(sizes: Sizes, *, progress: bool = True) -> int:
             for number in range(start, start + size):
                 variant_id, product_id, category_id, vendor_id, price, sku, name = rng.choice(variants)
                 quantity = rng.choice((1, 1, 1, 2, 3))
-                placed = now - timedelta(days=rng.uniform(0, 400))
+                placed = now - timedelta(days=rng.uniform(0, sizes.days))
                 subtotal = price * quantity
                 shipping = Decimal("10.00")
                 state = "due" if number < sizes.due else rng.choice(states)

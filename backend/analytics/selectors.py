@@ -47,6 +47,8 @@ COUNTS = (
     "returning_shoppers", "new_stores", "active_stores",
 )
 AMOUNTS = ("gmv", "refunded", "commission", "fees", "deposits_forfeited")
+NUMBERS = (*COUNTS, *AMOUNTS)
+LISTS = ("top_products", "top_categories", "traffic_sources", "take_by_category", "take_by_store", "no_result_terms")
 
 
 def _rate(part, whole) -> Decimal | None:
@@ -63,10 +65,20 @@ class Figures:
     amounts: dict = field(default_factory=lambda: {name: Decimal("0") for name in AMOUNTS})
 
     def add(self, row: DailyMetrics) -> None:
-        for name in COUNTS:
-            self.counts[name] += getattr(row, name)
-        for name in AMOUNTS:
-            self.amounts[name] += getattr(row, name)
+        self.add_numbers([getattr(row, name) for name in NUMBERS])
+
+    def add_numbers(self, numbers) -> None:
+        """A day's figures given as the values of NUMBERS, in that order."""
+        counts, amounts = self.counts, self.amounts
+        for name, value in zip(COUNTS, numbers):
+            counts[name] += value
+        for name, value in zip(AMOUNTS, numbers[len(COUNTS):]):
+            amounts[name] += value
+
+    def merge(self, other: "Figures") -> None:
+        self.counts.update(other.counts)
+        for name, value in other.amounts.items():
+            self.amounts[name] += value
 
     def __getattr__(self, name):
         if name in COUNTS:
@@ -111,6 +123,10 @@ class Figures:
 
     def value(self, metric: str):
         """One figure as a number (Decimal or int; None where a rate has no base), for charts and CSV."""
+        if metric in COUNTS:
+            return self.counts[metric]
+        if metric in AMOUNTS:
+            return quantize(self.amounts[metric], self.currency)
         found = getattr(self, metric)
         return found.amount if isinstance(found, Money) else found
 
@@ -188,34 +204,47 @@ def analytics_report(
     currency = settings.DEFAULT_CURRENCY
     stored = DailyMetrics.objects.filter(day__gte=date_from, day__lte=min(date_to, today - timedelta(days=1)))
     stored = stored.filter(vendor__isnull=True) if vendor_id is None else stored.filter(vendor_id=vendor_id)
-    rows = list(stored.order_by("day"))
+    # Plain tuples, not model instances: a year of days is read on every call (see bench/analytics_bench.py).
+    columns = ("day", *NUMBERS, *LISTS)
+    rows = list(stored.order_by("day").values_list(*columns))
     if date_from <= today <= date_to:
-        rows += [r for r in live_day(today) if r.vendor_id == vendor_id]
+        rows += [tuple(getattr(r, name) for name in columns) for r in live_day(today) if r.vendor_id == vendor_id]
     buckets = {start: Figures(date=start, currency=currency) for start in _buckets(date_from, date_to, period)}
     totals = Figures(date=date_from, currency=currency)
     products: dict = {}
     categories: dict = {}
+    gmv: dict = {}  # ("p" | "c", id) -> Decimal, turned into the items' "gmv" strings at the end
     sources: Counter = Counter()
     take_category: Counter = Counter()
     take_store: Counter = Counter()
     no_results: Counter = Counter()
+    numbers_end = 1 + len(NUMBERS)
     for row in rows:
-        buckets[bucket_start(row.day, period)].add(row)
-        totals.add(row)
-        for item in row.top_products:
-            found = products.setdefault(item["id"], {**item, "orders": 0, "quantity": 0, "gmv": "0"})
-            found["orders"] += item["orders"]
-            found["quantity"] += item["quantity"]
-            found["gmv"] = str(Decimal(found["gmv"]) + Decimal(item["gmv"]))
-        for item in row.top_categories:
-            found = categories.setdefault(item["id"], {**item, "orders": 0, "quantity": 0, "gmv": "0"})
-            found["orders"] += item["orders"]
-            found["quantity"] += item["quantity"]
-            found["gmv"] = str(Decimal(found["gmv"]) + Decimal(item["gmv"]))
-        sources.update(row.traffic_sources)
-        take_category.update(row.take_by_category)
-        take_store.update(row.take_by_store)
-        no_results.update(row.no_result_terms)
+        buckets[bucket_start(row[0], period)].add_numbers(row[1:numbers_end])
+        top_products, top_categories, traffic, by_category, by_store, terms = row[numbers_end:]
+        for kind, merged, items in (("p", products, top_products), ("c", categories, top_categories)):
+            for item in items:
+                key = item["id"]
+                found = merged.get(key)
+                if found is None:
+                    found = merged[key] = {**item, "orders": 0, "quantity": 0}
+                    gmv[kind, key] = Decimal("0")
+                found["orders"] += item["orders"]
+                found["quantity"] += item["quantity"]
+                gmv[kind, key] += Decimal(item["gmv"])
+        if traffic:
+            sources.update(traffic)
+        if by_category:
+            take_category.update(by_category)
+        if by_store:
+            take_store.update(by_store)
+        if terms:
+            no_results.update(terms)
+    for bucket in buckets.values():
+        totals.merge(bucket)
+    for kind, merged in (("p", products), ("c", categories)):
+        for key, found in merged.items():
+            found["gmv"] = str(gmv[kind, key])
 
     def take(counter: Counter) -> list[tuple[int | None, Money]]:
         from backend.core.money import from_minor
