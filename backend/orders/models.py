@@ -112,6 +112,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["status", "auto_confirm_at"], name="orders_due_for_confirmation"),
             models.Index(fields=["vendor", "-created_at"], name="orders_vendor_newest"),
+            # A shopper's earlier orders (analytics: returning shoppers of a day, repurchase).
+            models.Index(fields=["email", "created_at"], name="orders_email_created"),
         ]
 
     def __str__(self) -> str:
