@@ -4,7 +4,10 @@ from enum import Enum
 class MemberErrorCode(Enum):
     GRAPHQL_ERROR = "graphql_error"
     INVALID = "invalid"
+    INVALID_TRANSITION = "invalid_transition"
     NOT_FOUND = "not_found"
+    PERMISSION_DENIED = "permission_denied"
+    REQUIRED = "required"
     # Points are for signed-in shoppers.
     SIGN_IN_REQUIRED = "sign_in_required"
     # The shopper asked for more points than they have (or has spent them meanwhile).

@@ -367,6 +367,8 @@ const ENUMS: Record<string, [string, string]> = {
   "account.BUYER_REFUNDS": ["Refunds", "退款"],
   "account.PAYOUTS": ["Payouts", "提现"],
   "account.PLATFORM_PROMOTIONS": ["Platform promotions", "平台促销支出"],
+  "account.POINTS_LIABILITY": ["Members' points (liability)", "会员积分（负债）"],
+  "account.POINTS_EXPENSE": ["Points cost", "积分成本"],
   "txn.ESCROW_HOLD": ["Sale in escrow", "货款托管"],
   "txn.ESCROW_RELEASE": ["Sale released", "货款结算"],
   "txn.REFUND_FROM_ESCROW": ["Refund from escrow", "托管退款"],
@@ -383,6 +385,11 @@ const ENUMS: Record<string, [string, string]> = {
   "txn.ADJUSTMENT": ["Adjustment", "调整"],
   "txn.PROMOTION_SUBSIDY": ["Platform voucher subsidy", "平台优惠券补贴"],
   "txn.PROMOTION_SUBSIDY_RETURN": ["Voucher subsidy returned", "退回平台优惠券补贴"],
+  "txn.POINTS_ISSUE": ["Points issued", "发放积分"],
+  "txn.POINTS_REVERSE": ["Points taken back", "扣回积分"],
+  "txn.POINTS_REDEEM": ["Points redeemed", "积分抵扣"],
+  "txn.POINTS_RETURN": ["Points returned", "退还积分"],
+  "txn.POINTS_EXPIRE": ["Points expired", "积分过期"],
 };
 
 export const EN: Record<string, string> = {};
