@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "backend.notifications",
     "backend.analytics",
     "backend.promotions",
+    "backend.campaigns",
     "plugins",
     "fixtures",
 ]
