@@ -174,6 +174,9 @@ class Pricing:
     # Flash sales priced in: line key -> (flash sale id, units at the event price), and the sales by id.
     flash_units: dict = field(default_factory=dict)
     flash_sales: dict = field(default_factory=dict)
+    # Campaign prices priced in (backend/campaigns/pricing.py): line key -> (enrolment id, units), enrolments by id.
+    campaign_units: dict = field(default_factory=dict)
+    campaign_enrolments: dict = field(default_factory=dict)
 
     @property
     def adjustments(self) -> list[Adjustment]:

@@ -175,15 +175,20 @@ def checkout_pricing(checkout, packages, *, now: datetime | None = None, extra: 
     result.skipped.update(skipped)
     result.vouchers = {v.pk: v for v in vouchers}
     result.flash_units, result.flash_sales = flash.units, flash.sales
+    result.campaign_units, result.campaign_enrolments = flash.campaign_units, flash.enrolments
     return result
 
 
 def _flash(checkout, packages, *, now=None, user=None):
-    """The flash sale prices of the checkout's lines for its shopper (applied before vouchers)."""
+    """The flash sale prices of the checkout's lines for its shopper, then the platform campaigns'
+    prices of the other lines (backend/campaigns/pricing.py), applied before vouchers."""
+    from backend.campaigns.pricing import with_campaign_prices
+
     from .flash_sales import flash_line_adjustments
 
     buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
-    return flash_line_adjustments(packages, currency=checkout.currency, user=buyer, email=checkout.email or "", now=now)
+    flash = flash_line_adjustments(packages, currency=checkout.currency, user=buyer, email=checkout.email or "", now=now)
+    return with_campaign_prices(flash, packages, currency=checkout.currency, now=now)
 
 
 # --- Shopper actions -------------------------------------------------------------------------
@@ -360,8 +365,11 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
     currency = pricing.currency
     from .flash_sales import redeem_flash_sales
 
-    # Flash sales first, then vouchers: every placement takes their row locks in that order.
+    from backend.campaigns.pricing import redeem_campaign_units
+
+    # Flash sales first, then campaign enrolments, then vouchers: every placement takes their row locks in that order.
     redeem_flash_sales(pricing=pricing, orders=orders, user=user, email=email, now=now)
+    redeem_campaign_units(pricing=pricing, orders=orders, now=now)
     used = sorted({a.source_id for a in pricing.adjustments if a.source == "voucher"})
     locked = {v.pk: v for v in Voucher.objects.select_for_update().filter(pk__in=used).order_by("pk")}
     buyer = user if user is not None and getattr(user, "is_authenticated", False) else None
@@ -408,9 +416,12 @@ def give_back_on_cancel(order, *, now=None) -> list[int]:
     Returns the vouchers given back (none when run again)."""
     from backend.orders.models import Order, OrderStatus
 
+    from backend.campaigns.pricing import give_back_campaign_units
+
     from .flash_sales import give_back_flash_units
 
     give_back_flash_units(order, now=now)
+    give_back_campaign_units(order, now=now)
     if Order.objects.filter(checkout_token=order.checkout_token).exclude(status=OrderStatus.CANCELLED).exists():
         return []
     pending = VoucherRedemption.objects.filter(checkout_token=order.checkout_token, released_at__isnull=True)
