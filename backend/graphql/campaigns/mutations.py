@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 from backend.campaigns import services
 from backend.campaigns.error_codes import CampaignErrorCode
 from backend.core.exceptions import DomainError
+from backend.core.permissions import PlatformPermission
 
 from ..core.mutations import BaseMutation
 from ..core.nodes import decode_id
@@ -63,6 +64,7 @@ class CampaignCreate(BaseMutation):
     class Meta:
         description = "Staff with REVIEW_LISTINGS create a platform campaign (a draft unless `open`)."
         error_type_class = CampaignError
+        permission = PlatformPermission.REVIEW_LISTINGS
 
     @classmethod
     def perform_mutation(cls, _root, info, input, open=False):
@@ -82,6 +84,7 @@ class CampaignUpdate(BaseMutation):
     class Meta:
         description = "Change a draft or open campaign (a live one: only its texts); REVIEW_LISTINGS."
         error_type_class = CampaignError
+        permission = PlatformPermission.REVIEW_LISTINGS
 
     @classmethod
     def perform_mutation(cls, _root, info, id, input):
@@ -98,6 +101,7 @@ class CampaignOpen(BaseMutation):
     class Meta:
         description = "Open a draft campaign for enrolment (stores see it); REVIEW_LISTINGS."
         error_type_class = CampaignError
+        permission = PlatformPermission.REVIEW_LISTINGS
 
     @classmethod
     def perform_mutation(cls, _root, info, id):
@@ -114,6 +118,7 @@ class CampaignCancel(BaseMutation):
     class Meta:
         description = "Cancel a campaign: its prices stop at once, its carrier events are switched off; REVIEW_LISTINGS."
         error_type_class = CampaignError
+        permission = PlatformPermission.REVIEW_LISTINGS
 
     @classmethod
     def perform_mutation(cls, _root, info, id, reason=""):
@@ -172,6 +177,7 @@ class CampaignEnrolmentApprove(BaseMutation):
     class Meta:
         description = "Approve a pending enrolment (the rules are checked again); REVIEW_LISTINGS."
         error_type_class = CampaignError
+        permission = PlatformPermission.REVIEW_LISTINGS
 
     @classmethod
     def perform_mutation(cls, _root, info, id):
@@ -189,6 +195,7 @@ class CampaignEnrolmentReject(BaseMutation):
     class Meta:
         description = "Reject a pending enrolment with a reason; REVIEW_LISTINGS."
         error_type_class = CampaignError
+        permission = PlatformPermission.REVIEW_LISTINGS
 
     @classmethod
     def perform_mutation(cls, _root, info, id, reason):
