@@ -21,6 +21,7 @@ from backend.catalog.models import Category, ListingStatus, ProductVariant
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
 from backend.core.money import parse_amount, quantize
+from backend.core.periodic import record_processed
 from backend.logistics.models import PricingEvent
 from backend.promotions.models import FlashSale
 from backend.vendors.selectors import vendor_id_of
@@ -226,12 +227,15 @@ def campaigns_advance(now=None) -> list[int]:
             status__in=(C.OPEN_FOR_ENROLMENT, C.LIVE), starts_at__lte=now
         ).order_by("pk")
         for campaign in due:
+            before = len(moved)
             if campaign.status == C.OPEN_FOR_ENROLMENT:
                 campaign_machine.apply(campaign, C.LIVE)
                 moved.append(campaign.pk)
             if campaign.status == C.LIVE and campaign.ends_at <= now:
                 campaign_machine.apply(campaign, C.ENDED)
                 moved.append(campaign.pk)
+            if len(moved) > before:
+                record_processed("campaign", campaign.pk)
     return moved
 
 
