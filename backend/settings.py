@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "backend.analytics",
     "backend.promotions",
     "backend.members",
+    "backend.campaigns",
     "plugins",
     "fixtures",
 ]
@@ -317,6 +318,8 @@ CHECKOUT_TTL_DAYS = env_int("CHECKOUT_TTL_DAYS", 30)
 # Voucher stacking (Tmall's rule by default): platform vouchers per checkout, store vouchers per store package.
 PROMOTIONS_PLATFORM_VOUCHERS_PER_CHECKOUT = env_int("PROMOTIONS_PLATFORM_VOUCHERS_PER_CHECKOUT", 1)
 PROMOTIONS_STORE_VOUCHERS_PER_PACKAGE = env_int("PROMOTIONS_STORE_VOUCHERS_PER_PACKAGE", 1)
+# Platform campaigns go live and end with their dates (their prices follow the dates anyway).
+CELERY_BEAT_SCHEDULE["campaigns-advance"] = {"task": "campaigns.advance", "schedule": timedelta(minutes=5)}
 CELERY_BEAT_SCHEDULE.update(
     {
         "orders-auto-confirm-receipts": {"task": "orders.auto_confirm_receipts", "schedule": timedelta(minutes=15)},

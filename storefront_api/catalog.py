@@ -26,6 +26,7 @@ from strawberry_django.queryset import get_queryset_config
 from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
+from backend.campaigns.selectors import shown_enrolments
 from backend.promotions.flash_sales import shown_flash_sales
 from backend.promotions.group_buying import shown_group_deals
 from backend.checkout.reservations import reserved_subquery
@@ -228,6 +229,25 @@ class ProductVariant(relay.Node):
         if deals is None:
             deals = list(shown_group_deals().filter(variant_id=self.pk))
         return group_offer(deals[0], self.price_amount, self.currency) if deals else None
+
+    @strawberry_django.field(
+        only=["price_amount", "currency"],
+        prefetch_related=[
+            lambda info: Prefetch(
+                "campaign_enrolments", queryset=shown_enrolments().select_related("campaign")
+                .order_by("campaign__starts_at", "id"), to_attr="shown_enrolments",
+            )
+        ],
+        description="The platform campaign's price on now (price, regular price, badge, countdown's end), or the next one coming.",
+    )
+    def campaign(self) -> Annotated["CampaignOffer", strawberry.lazy("storefront_api.campaigns")] | None:
+        from .campaigns import campaign_offer
+
+        enrolments = getattr(self, "shown_enrolments", None)
+        if enrolments is None:
+            enrolments = list(shown_enrolments().select_related("campaign").filter(variant_id=self.pk)
+                              .order_by("campaign__starts_at", "id"))
+        return campaign_offer(enrolments[0], self.price_amount, self.currency) if enrolments else None
 
     @strawberry_django.field(only=["weight_kg"], description="Weight in kg.")
     def weight(self) -> Decimal:

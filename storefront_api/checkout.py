@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 from uuid import UUID
 
 from decimal import Decimal
@@ -98,6 +99,10 @@ class CheckoutLine:
         default=None, description="The flash sale pricing this line now, if any (its price, badge, countdown)."
     )
     promotional_units: int = strawberry.field(default=0, description="Units of the line at the flash sale's price.")
+    campaign: Annotated["CampaignOffer", strawberry.lazy("storefront_api.campaigns")] | None = strawberry.field(
+        default=None, description="The platform campaign pricing this line now, if any (its price, badge, countdown)."
+    )
+    campaign_units: int = strawberry.field(default=0, description="Units of the line at the campaign price.")
 
 
 @strawberry.type(description="A carrier service's offer for one store's package.")
@@ -139,6 +144,12 @@ def _line(line, currency: str, pricing=None) -> CheckoutLine:
     if pricing is not None and line.pk in pricing.flash_units:
         sale_id, units = pricing.flash_units[line.pk]
         sale = flash_offer(pricing.flash_sales[sale_id], unit.amount, currency)
+    offer, campaign_units = None, 0
+    if pricing is not None and line.pk in pricing.campaign_units:
+        from .campaigns import campaign_offer
+
+        enrolment_id, campaign_units = pricing.campaign_units[line.pk]
+        offer = campaign_offer(pricing.campaign_enrolments[enrolment_id], unit.amount, currency)
     return CheckoutLine(
         id=_line_id(line.pk),
         variant=line.variant,
@@ -147,6 +158,8 @@ def _line(line, currency: str, pricing=None) -> CheckoutLine:
         total_price=Money.from_value(unit * line.quantity),
         flash_sale=sale,
         promotional_units=units,
+        campaign=offer,
+        campaign_units=campaign_units,
     )
 
 

@@ -10,6 +10,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from backend.core.query_cost import QueryLimitsExtension
 
 from .account import AccountMutation, AccountQuery
+from .campaigns import CampaignQuery
 from .catalog import CatalogQuery
 from .checkout import CheckoutMutation, CheckoutQuery
 from .core import FiniteDecimal, StorefrontExecutionContext, direct_model_attributes, direct_resolvers, guard_arguments
@@ -22,7 +23,7 @@ from .reviews import ReviewMutation
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery, CheckoutQuery, DisputeQuery, NotificationQuery, OrderQuery, PromotionQuery):
+class Query(AccountQuery, CampaignQuery, CatalogQuery, CheckoutQuery, DisputeQuery, NotificationQuery, OrderQuery, PromotionQuery):
     pass
 
 

@@ -4,6 +4,7 @@ import graphene
 
 from .account.schema import AccountMutations, AccountQueries
 from .analytics.schema import AnalyticsQueries
+from .campaigns.schema import CampaignMutations, CampaignQueries
 from .catalog.schema import CatalogMutations, CatalogQueries
 from .core.nodes import NodeField
 from .disputes.schema import DisputeMutations, DisputeQueries
@@ -21,6 +22,7 @@ from .vendor.schema import VendorMutations, VendorQueries
 class Query(
     AccountQueries,
     AnalyticsQueries,
+    CampaignQueries,
     CatalogQueries,
     DisputeQueries,
     FinanceQueries,
@@ -38,6 +40,7 @@ class Query(
 
 class Mutation(
     AccountMutations,
+    CampaignMutations,
     CatalogMutations,
     FinanceMutations,
     DisputeMutations,

@@ -84,6 +84,24 @@ def _listing(*, product, reason: str = "") -> list[Notice]:
     ]
 
 
+def _enrolment(*, enrolment) -> list[Notice]:
+    """A store's campaign enrolment was reviewed: its staff are told (with the reason of a rejection)."""
+    variant = enrolment.variant
+    name = variant.product.name
+    price = f"{enrolment.price_amount} {enrolment.currency}"
+    return [
+        Notice(
+            users=vendor_staff_ids([enrolment.vendor_id]).get(enrolment.vendor_id, []),
+            vendor_id=enrolment.vendor_id,
+            params={"campaign": enrolment.campaign.name, "product": name, "sku": variant.sku, "price": price,
+                    "reason": enrolment.reason},
+            data={"enrolment": to_global_id("CampaignEnrolment", enrolment.pk),
+                  "campaign": to_global_id("Campaign", enrolment.campaign_id), "name": enrolment.campaign.name,
+                  "reason": enrolment.reason},
+        )
+    ]
+
+
 # --- Orders ----------------------------------------------------------------------------
 
 
@@ -318,6 +336,8 @@ _SPECS = [
     EventSpec("vendor_application.info_requested", "Staff ask for more information on your application.", _application),
     EventSpec("listing.approved", "A listing passed review and is live.", _listing),
     EventSpec("listing.rejected", "A listing was rejected in review.", _listing),
+    EventSpec("campaign.enrolment_approved", "A campaign enrolment passed review (merchant).", _enrolment),
+    EventSpec("campaign.enrolment_rejected", "A campaign enrolment was rejected in review (merchant).", _enrolment),
     EventSpec("order.placed", "A new order for your store (merchant).", _order_event("order.placed", merchant=True, shopper=False)),
     # A guest (no account, no order list to look at) gets a receipt with the order's number and handle.
     EventSpec("order.paid", "An order was paid and is ready to ship (merchant).",

@@ -203,6 +203,9 @@ class Pricing:
     points_balance: int = 0
     # The checkout's group buy as priced (group_buying.GroupPricing), if it is marked for one.
     group_buy: object = None
+    # Campaign prices priced in (backend/campaigns/pricing.py): line key -> (enrolment id, units), enrolments by id.
+    campaign_units: dict = field(default_factory=dict)
+    campaign_enrolments: dict = field(default_factory=dict)
 
     @property
     def adjustments(self) -> list[Adjustment]:

@@ -183,6 +183,8 @@ def checkout_pricing(checkout, packages, *, now: datetime | None = None, extra: 
     result.vouchers = {v.pk: v for v in vouchers}
     result.flash_units, result.flash_sales = flash_units, flash.sales
     result.group_buy = group_buy
+    result.campaign_units = {key: value for key, value in flash.campaign_units.items() if key not in grouped}
+    result.campaign_enrolments = flash.enrolments
     return result
 
 
@@ -195,11 +197,15 @@ def _group(checkout, packages, *, now=None, user=None):
 
 
 def _flash(checkout, packages, *, now=None, user=None):
-    """The flash sale prices of the checkout's lines for its shopper (applied before vouchers)."""
+    """The flash sale prices of the checkout's lines for its shopper, then the platform campaigns'
+    prices of the other lines (backend/campaigns/pricing.py), applied before vouchers."""
+    from backend.campaigns.pricing import with_campaign_prices
+
     from .flash_sales import flash_line_adjustments
 
     buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
-    return flash_line_adjustments(packages, currency=checkout.currency, user=buyer, email=checkout.email or "", now=now)
+    flash = flash_line_adjustments(packages, currency=checkout.currency, user=buyer, email=checkout.email or "", now=now)
+    return with_campaign_prices(flash, packages, currency=checkout.currency, now=now)
 
 
 # --- Shopper actions -------------------------------------------------------------------------
@@ -379,12 +385,16 @@ def redeem_at_placement(*, pricing: P.Pricing, orders, user, email: str, checkou
     from .group_buying import redeem_group
 
     now = now or timezone.now()
-    # Group deals, flash sales, then vouchers: every placement takes their row locks in that order.
+    # Group deals, flash sales, campaign enrolments, then vouchers: every placement takes their row locks in that order.
     redeem_group(pricing=pricing, orders=orders, user=user, email=email, now=now)
     if not pricing.adjustments:
         return
     currency = pricing.currency
+    from backend.campaigns.pricing import redeem_campaign_units
+
+    # Then campaign enrolments after flash sales, then vouchers.
     redeem_flash_sales(pricing=pricing, orders=orders, user=user, email=email, now=now)
+    redeem_campaign_units(pricing=pricing, orders=orders, now=now)
     used = sorted({a.source_id for a in pricing.adjustments if a.source == "voucher"})
     locked = {v.pk: v for v in Voucher.objects.select_for_update().filter(pk__in=used).order_by("pk")}
     buyer = user if user is not None and getattr(user, "is_authenticated", False) else None
@@ -437,11 +447,14 @@ def give_back_on_cancel(order, *, now=None) -> list[int]:
     Returns the vouchers given back (none when run again)."""
     from backend.orders.models import Order, OrderStatus
 
+    from backend.campaigns.pricing import give_back_campaign_units
+
     from .flash_sales import give_back_flash_units
     from .group_buying import on_order_cancelled
 
     give_back_flash_units(order, now=now)
     on_order_cancelled(order, now=now)
+    give_back_campaign_units(order, now=now)
     if Order.objects.filter(checkout_token=order.checkout_token).exclude(status=OrderStatus.CANCELLED).exists():
         return []
     from backend.members.services import points_give_back

@@ -306,6 +306,16 @@ OWNED_CASES: list[Case] = [
     sm("checkoutGroupBuySet", lambda w: {"id": to_global_id("Checkout", w.checkout.pk),
                                          "deal": g("GroupDeal", A(w).group_deal)}),
     sm("checkoutGroupBuyRemove", lambda w: {"id": to_global_id("Checkout", w.checkout.pk)}),
+    # --- campaigns: a store enrols its own variants and sees its own enrolments; drafts are campaign staff's ---
+    m("campaignEnrol", lambda w: {"campaign": g("Campaign", w.campaign), "variant": g("ProductVariant", A(w).variant),
+                                  "price": "1.00", "quantity": 1},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
+    m("campaignWithdraw", lambda w: {"id": g("CampaignEnrolment", A(w).enrolment)},
+      legit=("alpha_owner", "alpha_operator"), denied_roles=("alpha_agent",)),
+    q("campaignEnrolments", lambda w: {"filter": {"vendor": g("Vendor", A(w).vendor)}, "first": 50}, label="filter",
+      legit=STAFF_ON_VENDOR, staff=(RL,), expect="list"),
+    q("campaign", lambda w: {"id": g("Campaign", w.draft_campaign)}, label="draft", victim="campaigns", legit=(),
+      staff=(RL,), attackers=("alpha_owner", *CORE_ATTACKERS)),
     sm("productReviewCreate", lambda w: {"orderLine": g("OrderLine", A(w).order_disputed.lines.first()),
                                          "rating": 1, "comment": "Planted review"}),
     # --- notifications: an inbox is its user's alone, whoever else works at the store or holds staff rights ---
@@ -388,6 +398,15 @@ STAFF_CASES: list[Case] = [
       staff=(MS,)),
     m("permissionGroupCreate", lambda w: {"name": "Planted group", "permissions": []}, staff=(MS,)),
     m("permissionGroupUpdate", lambda w: {"id": g("PermissionGroup", w.group), "name": "Renamed"}, staff=(MS,)),
+    m("campaignCreate", lambda w: {"input": {"name": "Planted campaign", "startsAt": "2030-11-11T00:00:00+08:00",
+                                             "endsAt": "2030-11-12T00:00:00+08:00"}}, staff=(RL,), victim="campaigns"),
+    m("campaignUpdate", lambda w: {"id": g("Campaign", w.draft_campaign), "input": {"name": "Defaced"}}, staff=(RL,),
+      victim="campaigns"),
+    m("campaignOpen", lambda w: {"id": g("Campaign", w.draft_campaign)}, staff=(RL,), victim="campaigns"),
+    m("campaignCancel", lambda w: {"id": g("Campaign", w.draft_campaign)}, staff=(RL,), victim="campaigns"),
+    m("campaignEnrolmentApprove", lambda w: {"id": g("CampaignEnrolment", A(w).enrolment)}, staff=(RL,)),
+    m("campaignEnrolmentReject", lambda w: {"id": g("CampaignEnrolment", A(w).enrolment), "reason": "No"},
+      staff=(RL,)),
     q("plugins", lambda w: {}, staff=(MP,)),
     q("plugin", lambda w: {"id": TABLE_RATE}, staff=(MP,)),
     q("platformRevenue", lambda w: dict(MONTH), staff=(MF,)),
@@ -440,6 +459,12 @@ LIST_CASES: list[ListCase] = [
     ListCase(core("query", "vouchers"), FIRST, lambda w: g("Voucher", A(w).secret_voucher), STAFF_ON_VENDOR, (MF,)),
     ListCase(core("query", "flashSales"), FIRST, lambda w: g("FlashSale", A(w).flash_sale), STAFF_ON_VENDOR, (MF,)),
     ListCase(core("query", "groupDeals"), FIRST, lambda w: g("GroupDeal", A(w).group_deal), STAFF_ON_VENDOR, (MF,)),
+    ListCase(core("query", "campaignEnrolments"), FIRST, lambda w: g("CampaignEnrolment", A(w).enrolment),
+             STAFF_ON_VENDOR, (RL,)),
+    # Stores see open and live campaigns; a draft is campaign staff's only.
+    ListCase(core("query", "campaigns"), FIRST, lambda w: g("Campaign", w.draft_campaign), ("staff_review_listings",),
+             (RL,), victim="campaigns",
+             attackers=("alpha_owner", "bravo_owner", "shopper2", "staff_none", "staff_manage_finance", "anonymous")),
     # Coupons are the shopper's own: nobody else sees that shopper 1 claimed A's.
     ListCase(shop("query", "myCoupons"), {}, lambda w: g("Voucher", A(w).voucher), ("shopper1",), victim="shopper1",
              attackers=STOREFRONT_ATTACKERS),
@@ -517,6 +542,9 @@ NODE_CASES: list[NodeCase] = [
     NodeCase("Voucher", lambda w: A(w).voucher, staff=(MF,)),
     NodeCase("FlashSale", lambda w: A(w).flash_sale, staff=(MF,)),
     NodeCase("GroupDeal", lambda w: A(w).group_deal, staff=(MF,)),
+    NodeCase("CampaignEnrolment", lambda w: A(w).enrolment, staff=(RL,)),
+    NodeCase("Campaign", lambda w: w.draft_campaign, legit=(), staff=(RL,), victim="campaigns",
+             attackers=("alpha_owner", "shopper2", "anonymous")),
     NodeCase("PermissionGroup", lambda w: w.group, legit=(), staff=(MS,), attackers=("alpha_owner", "anonymous")),
     NodeCase("ReconciliationMismatch", lambda w: w.mismatch, legit=(), staff=(MF,), attackers=("alpha_owner", "anonymous")),
     NodeCase("Notification", lambda w: A(w).notification, ("alpha_owner",), victim="inbox:alpha_owner",
@@ -536,6 +564,8 @@ PUBLIC = {
     shop("query", "productFacets"), shop("query", "searchSuggestions"),
     # Live claimable coupons: what a store's page or the platform's hands out to everyone.
     shop("query", "claimableCoupons"),
+    # Live and upcoming campaigns and their pages of approved, published listings.
+    shop("query", "campaigns"), shop("query", "campaign"),
 }
 SELF = {
     core("query", "me"), core("mutation", "vendorApplicationCreate"), core("mutation", "accountRegister"),
@@ -577,6 +607,8 @@ def tenant_markers(world: World, key: str) -> set[str]:
     from backend.payments.models import Payment
     from backend.notifications.models import Delivery, Notification, WebhookSubscription
     from backend.promotions.models import FlashSale, GroupDeal, Voucher
+    from backend.campaigns.models import CampaignEnrolment
+    from backend.promotions.models import FlashSale, Voucher
 
     t = getattr(world, key)
     vendor = t.vendor
@@ -600,6 +632,7 @@ def tenant_markers(world: World, key: str) -> set[str]:
     ids |= {g("Voucher", v) for v in Voucher.objects.filter(vendor=vendor)}
     ids |= {g("FlashSale", f) for f in FlashSale.objects.filter(vendor=vendor)}
     ids |= {g("GroupDeal", d) for d in GroupDeal.objects.filter(vendor=vendor)}
+    ids |= {g("CampaignEnrolment", e) for e in CampaignEnrolment.objects.filter(vendor=vendor)}
     ids |= {g("Notification", n) for n in Notification.objects.filter(user__in=(t.owner, t.operator, t.agent))}
     ids |= {g("WebhookSubscription", s) for s in WebhookSubscription.objects.filter(vendor=vendor)}
     ids |= {g("WebhookDelivery", d) for d in Delivery.objects.filter(subscription__vendor=vendor)}
@@ -655,7 +688,15 @@ def platform_markers(world: World) -> set[str]:
     return ids | {g("WebhookDelivery", d) for d in Delivery.objects.filter(subscription=world.platform_subscription)}
 
 
+def campaign_markers(world: World) -> set[str]:
+    """A draft campaign: the platform's plans, for campaign staff only."""
+    draft = world.draft_campaign
+    return {g("Campaign", draft), draft.name, draft.slug}
+
+
 def markers(world: World, victim: str) -> set[str]:
+    if victim == "campaigns":
+        return campaign_markers(world)
     if victim.startswith("inbox:"):
         return inbox_markers(world, victim.removeprefix("inbox:"))
     if victim == "platform":

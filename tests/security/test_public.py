@@ -33,6 +33,7 @@ def public_variables(world, op: Op) -> dict:
         Op("storefront", "query", "product"): {"slug": published.slug},
         Op("storefront", "query", "vendor"): {"slug": alpha.vendor.slug},
         Op("storefront", "query", "category"): {"slug": category.slug},
+        Op("storefront", "query", "campaign"): {"slug": world.campaign.slug},
         # The start of a listing shoppers may not see: it must not be suggested.
         Op("storefront", "query", "searchSuggestions"): {"prefix": hidden.name[:2]},
     }.get(op, {})

@@ -45,6 +45,8 @@ from backend.payments.models import MismatchProblem, Payment, ReconciliationMism
 from backend.vendors import services as vendors
 from backend.vendors.models import ApplicationDocument, DocumentType, Vendor, VendorApplication, VendorRole, VendorStaff
 from backend.vendors.models import VendorStaffInvitation
+from backend.campaigns import services as campaigns
+from backend.campaigns.models import Campaign, CampaignEnrolment
 from backend.promotions import services as promotions
 from backend.promotions.flash_sales import FlashSaleInput, flash_sale_create
 from backend.promotions.group_buying import GroupDealInput, group_deal_create
@@ -105,6 +107,7 @@ class Tenant:
     webhook_subscription: WebhookSubscription | None = None  # the owner's, for the store's events
     webhook_delivery: Delivery | None = None  # its test-send, failed (nothing listens) and waiting to retry
     soldout_variant: ProductVariant | None = None  # of a published listing with no stock
+    enrolment: CampaignEnrolment | None = None  # the published variant in the open campaign, pending review
 
     def __post_init__(self):
         self.order_line = self.order_unshipped.lines.first()
@@ -133,6 +136,8 @@ class World:
     restock_alert: RestockAlert | None = None  # shopper 1 waits for A's sold-out variant
     platform_subscription: WebhookSubscription | None = None  # plugin staff's, for every event
     platform_delivery: Delivery | None = None
+    campaign: Campaign | None = None  # open for enrolment, starting in two days (stores see it)
+    draft_campaign: Campaign | None = None  # platform staff's only
     media_root: str = ""
     private_media_root: str = ""
     users: dict[str, User] = field(default_factory=dict)
@@ -294,6 +299,7 @@ def build_world(media_root: str = "") -> World:
     )
     _add_vouchers(world)
     _add_notifications(world)
+    _add_campaigns(world)
     world.users = {
         "anonymous": None,
         "shopper1": shopper1,
@@ -336,6 +342,23 @@ def _add_vouchers(world: World) -> None:
         ))
     promotions.coupon_claim(user=world.shopper1, voucher=world.alpha.voucher)
     promotions.checkout_voucher_apply(checkout=world.checkout, user=world.shopper1, voucher_id=world.alpha.voucher.pk)
+
+
+def _add_campaigns(world: World) -> None:
+    """An open campaign (after the flash sales end) with each store's published variant enrolled,
+    pending review, and a draft campaign only campaign staff see."""
+    staff = world.staff[PlatformPermission.REVIEW_LISTINGS]
+    starts = timezone.now() + timedelta(days=2)
+    world.campaign = campaigns.campaign_create(actor=staff, data=campaigns.CampaignInput(
+        name="Double 11", slug="double-11", badge="双11", starts_at=starts, ends_at=starts + timedelta(days=1)))
+    world.campaign = campaigns.campaign_open(actor=staff, campaign_id=world.campaign.pk)
+    world.draft_campaign = campaigns.campaign_create(actor=staff, data=campaigns.CampaignInput(
+        name="Secret 618 plans", slug="secret-618", starts_at=starts, ends_at=starts + timedelta(days=1)))
+    for tenant in (world.alpha, world.bravo):
+        tenant.enrolment = campaigns.campaign_enrol(
+            actor=tenant.owner, campaign_id=world.campaign.pk, variant_id=tenant.variant.pk,
+            price=(tenant.variant.price_amount / 2).quantize(Decimal("0.01")), quantity=5,
+        )
 
 
 # Webhooks go to a port nothing listens on: a test-send fails at once and stays in the log.

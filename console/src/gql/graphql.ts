@@ -118,6 +118,69 @@ export type AttributeValueInput = {
   value: Scalars['String']['input'];
 };
 
+export type CampaignEnrolmentFilterInput = {
+  campaign?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<Array<CampaignEnrolmentStatus>>;
+  /** Staff: one store's enrolments. */
+  vendor?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** An enumeration. */
+export type CampaignEnrolmentStatus =
+  | 'APPROVED'
+  | 'PENDING'
+  | 'REJECTED'
+  | 'WITHDRAWN';
+
+/** An enumeration. */
+export type CampaignErrorCode =
+  | 'CONFLICT'
+  | 'ENROLMENT_CLOSED'
+  | 'GRAPHQL_ERROR'
+  | 'INVALID'
+  | 'INVALID_TRANSITION'
+  | 'NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'PRICE_CHANGED'
+  | 'REQUIRED'
+  | 'RULE_BROKEN'
+  | 'SLUG_TAKEN';
+
+export type CampaignFilterInput = {
+  status?: InputMaybe<Array<CampaignStatus>>;
+};
+
+export type CampaignInput = {
+  /** Shown on campaign prices (at most 32 characters); empty: the name. */
+  badge?: InputMaybe<Scalars['String']['input']>;
+  /** Rule: categories allowed; empty list: all. */
+  categories?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** True removes the units rule. */
+  clearMaxUnitsPerVariant?: InputMaybe<Scalars['Boolean']['input']>;
+  description?: InputMaybe<Scalars['String']['input']>;
+  endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Stores enrol until then; by default the start. */
+  enrolmentDeadline?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Rule: campaign units per variant at most (enrolments must give units). */
+  maxUnitsPerVariant?: InputMaybe<Scalars['Int']['input']>;
+  /** Rule: campaign prices at least this many percent off (0 to 99). */
+  minDiscountPercent?: InputMaybe<Scalars['Decimal']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Carrier pricing events (PricingEvent IDs) run with the campaign: their window follows the campaign's. */
+  pricingEvents?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Empty on creation: made from the name. */
+  slug?: InputMaybe<Scalars['String']['input']>;
+  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** An enumeration. */
+export type CampaignStatus =
+  | 'CANCELLED'
+  | 'DRAFT'
+  | 'ENDED'
+  | 'LIVE'
+  | 'OPEN_FOR_ENROLMENT';
+
 /** An enumeration. */
 export type CatalogErrorCode =
   | 'BANNED_WORD'
