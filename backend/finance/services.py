@@ -167,10 +167,12 @@ def refund_from_vendor(
     _positive(amount)
     currency = amount.currency.code
     commission_returned = commission_returned or Money(0, currency)
-    if commission_returned.amount < 0 or commission_returned.amount > amount.amount:
-        raise DomainError(
-            FinanceErrorCode.INVALID, "Returned commission must be between zero and the refund.", field="commission"
-        )
+    # The returned commission may exceed the refund: commission is taken on what the shopper paid plus
+    # the platform's subsidy, so on an order mostly paid by a platform voucher the commission share of
+    # a refund is larger than the refund itself (the store then gets the difference, and gives the
+    # subsidy's share back to the platform in the refund's subsidy posting).
+    if commission_returned.amount < 0:
+        raise DomainError(FinanceErrorCode.INVALID, "Returned commission cannot be negative.", field="commission")
     vendor_id = _id(vendor)
     available, deposit = accounts.vendor_available(vendor_id), accounts.vendor_deposit(vendor_id)
     buyer_account = accounts.buyer_refunds(_id(buyer))

@@ -32,6 +32,7 @@ from backend.vendors.selectors import vendor_id_of
 
 from . import pricing as P
 from .error_codes import PromotionErrorCode
+from .windows import refuse_overlap
 from .models import FlashSale, FlashSalePurchase
 from .selectors import manages_platform_vouchers, manages_store_vouchers
 
@@ -226,13 +227,7 @@ def _apply(sale: FlashSale, data: FlashSaleInput, variant: ProductVariant) -> No
 
 
 def _no_overlap(sale: FlashSale) -> None:
-    if not sale.is_active:
-        return
-    clash = FlashSale.objects.filter(
-        variant_id=sale.variant_id, is_active=True, starts_at__lt=sale.ends_at, ends_at__gt=sale.starts_at
-    ).exclude(pk=sale.pk)
-    if clash.exists():
-        raise DomainError(E.INVALID, _("Another flash sale of this variant overlaps these times."), field="startsAt")
+    refuse_overlap(sale, _("Another flash sale of this variant overlaps these times."))
 
 
 def flash_sale_create(*, actor, variant_id: int, data: FlashSaleInput) -> FlashSale:

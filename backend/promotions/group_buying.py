@@ -45,6 +45,7 @@ from backend.vendors.selectors import vendor_id_of
 
 from . import pricing as P
 from .error_codes import PromotionErrorCode
+from .windows import refuse_overlap
 from .models import CheckoutGroupBuy, Group, GroupDeal, GroupMember, GroupStatus
 from .selectors import manages_platform_vouchers, manages_store_vouchers
 from .state_machines import GROUP_STATUS
@@ -475,13 +476,7 @@ def _apply(deal: GroupDeal, data: GroupDealInput, variant: ProductVariant) -> No
 
 
 def _no_overlap(deal: GroupDeal) -> None:
-    if not deal.is_active:
-        return
-    clash = GroupDeal.objects.filter(
-        variant_id=deal.variant_id, is_active=True, starts_at__lt=deal.ends_at, ends_at__gt=deal.starts_at
-    ).exclude(pk=deal.pk)
-    if clash.exists():
-        raise DomainError(E.INVALID, _("Another group deal of this variant overlaps these times."), field="startsAt")
+    refuse_overlap(deal, _("Another group deal of this variant overlaps these times."))
 
 
 def group_deal_create(*, actor, variant_id: int, data: GroupDealInput) -> GroupDeal:

@@ -121,6 +121,24 @@ def test_refund_from_vendor_takes_available_then_deposit_then_recovers(held, ven
     assert ledger_problems() == []
 
 
+def test_a_commission_share_larger_than_the_refund_credits_the_store_the_difference(held, vendor, shopper):
+    # Commission is taken on what the shopper paid plus a platform subsidy: on an order paid mostly
+    # by a platform voucher, the commission share of a refund can exceed the refund.
+    movements.escrow_release(order_ref="order-1", vendor=vendor, gross=cny(100), commission=cny(10))
+    movements.refund_from_vendor(
+        refund_ref="r1", order_ref="order-1", vendor=vendor, buyer=shopper, amount=cny("0.01"), commission_returned=cny("0.03")
+    )
+    assert balances(vendor) == (cny(0), cny("90.02"), cny(0))
+    assert account_balance(accounts.PLATFORM_COMMISSION) == cny("9.97")
+    assert account_balance(accounts.buyer_refunds(shopper.pk)) == cny("0.01")
+    assert ledger_problems() == []
+    with pytest.raises(DomainError) as exc:
+        movements.refund_from_vendor(
+            refund_ref="r2", order_ref="order-1", vendor=vendor, buyer=shopper, amount=cny(1), commission_returned=cny(-1)
+        )
+    assert exc.value.code == FinanceErrorCode.INVALID
+
+
 def test_refund_from_vendor_retry_posts_once_even_though_balances_changed(held, vendor, shopper):
     movements.escrow_release(order_ref="order-1", vendor=vendor, gross=cny(100), commission=cny(0))
     first = movements.refund_from_vendor(refund_ref="r1", order_ref="order-1", vendor=vendor, buyer=shopper, amount=cny(60))
