@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -84,8 +84,12 @@ def _apply(campaign: Campaign, data: CampaignInput) -> None:
         if value is not None:
             setattr(campaign, name, value)
     if data.min_discount_percent is not None:
-        percent = Decimal(data.min_discount_percent)
-        if not (0 <= percent <= 99):
+        try:
+            percent = Decimal(str(data.min_discount_percent).strip())
+        except (InvalidOperation, ValueError):
+            percent = None
+        # NaN and infinities compare with nothing; more than two decimals would not fit the column.
+        if percent is None or not percent.is_finite() or percent != percent.quantize(Decimal("0.01")) or not (0 <= percent <= 99):
             raise DomainError(E.INVALID, _("The minimum discount is between 0 and 99 percent."), field="minDiscountPercent")
         campaign.min_discount_percent = percent
     if data.clear_max_units:

@@ -114,6 +114,9 @@ def test_campaign_input_checks():
         (dict(name="A", starts_at=now + DAY, ends_at=now), "INVALID"),
         (dict(name="A", starts_at=now + DAY, ends_at=now + 2 * DAY, enrolment_deadline=now + 3 * DAY), "INVALID"),
         (dict(name="A", starts_at=now + DAY, ends_at=now + 2 * DAY, min_discount_percent=Decimal(100)), "INVALID"),
+        # Not numbers, or more decimals than the column keeps (the core API's Decimal takes "-NaN").
+        *[(dict(name="A", starts_at=now + DAY, ends_at=now + 2 * DAY, min_discount_percent=Decimal(bad)), "INVALID")
+          for bad in ("NaN", "-NaN", "Infinity", "12.345")],
         (dict(name="A"), "REQUIRED"),
     ]
     for fields, expected in cases:
