@@ -57,6 +57,11 @@ async function signIn(page, email, password, labels = { email: "Email", password
   await page.getByRole("button", { name: labels.signOut ?? "Sign out" }).waitFor({ timeout: T });
 }
 
+// A page of the main navigation, by its exact name: the home page's panels hold links such as "All orders to ship".
+async function navigate(page, name) {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+}
+
 async function heading(page, text) {
   await page.getByRole("heading", { level: 1, name: text }).waitFor({ timeout: T });
 }
@@ -121,7 +126,7 @@ const scenarios = {
     await signIn(page, config.email, config.password);
     const open_ = page.getByRole("button", { name: "Open my store" });
     if (await open_.isVisible().catch(() => false)) await open_.click();
-    await page.getByRole("link", { name: "Home" }).click();
+    await navigate(page, "Home");
     await heading(page, "Home");
     await page.getByText("Onboarding").first().waitFor({ timeout: T });
     step("approved store in onboarding");
@@ -133,7 +138,7 @@ const scenarios = {
     step("entry fee and deposit paid: active");
     await shot(page, "home-new-store");
 
-    await page.getByRole("link", { name: "Products" }).click();
+    await navigate(page, "Products");
     await page.getByText("No listings yet.").waitFor({ timeout: T });
     await page.getByRole("link", { name: "New product" }).first().click();
     await heading(page, "New product");
@@ -164,7 +169,7 @@ const scenarios = {
   async ship() {
     const page = await open();
     await signIn(page, config.email, config.password);
-    await page.getByRole("link", { name: "Orders" }).click();
+    await navigate(page, "Orders");
     await heading(page, "Orders");
     await page.getByLabel("Status", { exact: true }).selectOption("PAID");
     await page.locator("tbody tr").first().waitFor({ timeout: T });
@@ -183,7 +188,7 @@ const scenarios = {
     report.facts.shipped = number;
     step("order shipped");
 
-    await page.getByRole("link", { name: "Money" }).click();
+    await navigate(page, "Money");
     await heading(page, "Money");
     await page.getByLabel("From", { exact: true }).fill(config.statementFrom);
     await page.getByLabel("To", { exact: true }).fill(config.statementTo);
@@ -201,7 +206,7 @@ const scenarios = {
   async dispute() {
     const page = await open();
     await signIn(page, config.email, config.password);
-    await page.getByRole("link", { name: "Disputes" }).click();
+    await navigate(page, "Disputes");
     await heading(page, "Disputes");
     await page.getByLabel("Status", { exact: true }).selectOption("AWAITING_VENDOR");
     await page.locator("tbody tr td a").first().click();
