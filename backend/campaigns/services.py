@@ -24,6 +24,7 @@ from backend.core.money import parse_amount, quantize
 from backend.core.periodic import record_processed
 from backend.logistics.models import PricingEvent
 from backend.promotions.models import FlashSale
+from backend.promotions.windows import overlapping
 from backend.vendors.selectors import vendor_id_of
 
 from .error_codes import CampaignErrorCode
@@ -282,10 +283,7 @@ def _check_rules(campaign: Campaign, variant: ProductVariant, price: Decimal, qu
         )
     if not _category_allowed(campaign, variant.product.category):
         raise DomainError(E.RULE_BROKEN, _("The campaign does not take products of this category."), field="variant")
-    clash = FlashSale.objects.filter(
-        variant_id=variant.pk, is_active=True, starts_at__lt=campaign.ends_at, ends_at__gt=campaign.starts_at
-    )
-    if clash.exists():
+    if overlapping(FlashSale, variant.pk, campaign.starts_at, campaign.ends_at).exists():
         raise DomainError(E.CONFLICT, _("A flash sale of this variant overlaps the campaign."), field="variant")
 
 

@@ -25,16 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.catalog.models import ProductVariant
-from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
-from backend.core.money import parse_amount, quantize
-from backend.vendors.selectors import vendor_id_of
+from backend.core.money import quantize
 
 from . import pricing as P
 from .error_codes import PromotionErrorCode
-from .windows import refuse_overlap
+from . import windows as W
 from .models import FlashSale, FlashSalePurchase
-from .selectors import manages_platform_vouchers, manages_store_vouchers
 
 E = PromotionErrorCode
 SOURCE = "flash_sale"
@@ -183,80 +180,43 @@ class FlashSaleInput:
 
 def visible_flash_sales(user, queryset=None):
     """Core API: a store's staff see its flash sales; finance staff see all; nobody else any."""
-    queryset = FlashSale.objects.all() if queryset is None else queryset
-    if manages_platform_vouchers(user):
-        return queryset
-    vendor_id = vendor_id_of(user)
-    return queryset.filter(vendor_id=vendor_id) if vendor_id is not None else queryset.none()
+    return W.visible_events(FlashSale, user, queryset)
 
 
 def _may_change(actor, vendor_id: int) -> None:
-    """A flash sale is the store's own price: its owner or operators set it (platform staff see it)."""
-    if vendor_id_of(actor) != vendor_id or not manages_store_vouchers(actor):
-        raise DomainError(E.PERMISSION_DENIED, _("Only the store's owner or operators manage its flash sales."))
+    W.refuse_unless_store_manager(actor, vendor_id, _("Only the store's owner or operators manage its flash sales."))
 
 
 def _apply(sale: FlashSale, data: FlashSaleInput, variant: ProductVariant) -> None:
-    if data.name is not None:
-        name = data.name.strip()
-        if len(name) > 128:
-            raise DomainError(E.INVALID, _("Give the flash sale a name of at most 128 characters."), field="name")
-        sale.name = name
-    if data.price is not None:
-        try:
-            price = parse_amount(data.price, sale.currency)
-        except ValueError as exc:
-            raise DomainError(E.INVALID, _("Give an amount in the currency's unit."), field="price") from exc
-        sale.price_amount = price
-    for name in ("quantity", "per_shopper_limit", "starts_at", "ends_at", "is_active"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(sale, name, value)
-    if sale.price_amount is None or not (0 < Decimal(sale.price_amount) < Decimal(variant.price_amount)):
-        raise DomainError(E.INVALID, _("The event price is above zero and below the regular price."), field="price")
+    W.apply_name_price_fields(
+        sale, data, variant, ("quantity", "per_shopper_limit", "starts_at", "ends_at", "is_active"),
+        name_message=_("Give the flash sale a name of at most 128 characters."),
+        price_message=_("The event price is above zero and below the regular price."),
+    )
     if sale.quantity is None or sale.quantity < 1:
         raise DomainError(E.INVALID, _("Give the units on sale (at least 1)."), field="quantity")
     if sale.quantity < sale.sold_count:
         raise DomainError(E.INVALID, _("More units than that were sold already."), field="quantity")
-    if sale.per_shopper_limit is not None and sale.per_shopper_limit < 1:
-        raise DomainError(E.INVALID, _("A limit is at least 1."), field="perShopperLimit")
-    if sale.starts_at is None or sale.ends_at is None:
-        raise DomainError(E.REQUIRED, _("Give the flash sale's start and end."), field="startsAt")
-    if sale.ends_at <= sale.starts_at:
-        raise DomainError(E.INVALID, _("The flash sale must end after it starts."), field="endsAt")
-
-
-def _no_overlap(sale: FlashSale) -> None:
-    refuse_overlap(sale, _("Another flash sale of this variant overlaps these times."))
+    W.check_limit_and_window(
+        sale, required_message=_("Give the flash sale's start and end."),
+        order_message=_("The flash sale must end after it starts."),
+    )
 
 
 def flash_sale_create(*, actor, variant_id: int, data: FlashSaleInput) -> FlashSale:
     """A store's owner or operators put one of its variants on a flash sale."""
-    with transaction.atomic():
-        # The variant's row lock orders concurrent creations, so two overlapping sales cannot both pass.
-        variant = ProductVariant.objects.select_for_update().filter(pk=variant_id).first()
-        if variant is None or vendor_id_of(actor) != variant.vendor_id:
-            raise DomainError(E.NOT_FOUND, _("No such variant."), field="variant")
-        _may_change(actor, variant.vendor_id)
-        sale = FlashSale(vendor_id=variant.vendor_id, variant=variant, currency=variant.currency, price_amount=None,
-                         quantity=None)
-        _apply(sale, data, variant)
-        _no_overlap(sale)
-        sale.save()
-        audit_log(actor=actor, action="flash_sale.create", target=sale, vendor=sale.vendor_id, variant=variant.pk)
-    return sale
+    return W.create_event(
+        actor=actor, variant_id=variant_id, may_change=_may_change, action="flash_sale.create",
+        build=lambda variant: FlashSale(vendor_id=variant.vendor_id, variant=variant, currency=variant.currency,
+                                        price_amount=None, quantity=None),
+        apply=lambda sale, variant: _apply(sale, data, variant),
+        overlap_message=_("Another flash sale of this variant overlaps these times."),
+    )
 
 
 def flash_sale_update(*, actor, sale_id: int, data: FlashSaleInput) -> FlashSale:
-    with transaction.atomic():
-        sale = visible_flash_sales(actor).filter(pk=sale_id).first()
-        if sale is None:
-            raise DomainError(E.NOT_FOUND, _("No such flash sale."), field="id")
-        _may_change(actor, sale.vendor_id)
-        variant = ProductVariant.objects.select_for_update().get(pk=sale.variant_id)
-        sale = FlashSale.objects.select_for_update().get(pk=sale.pk)
-        _apply(sale, data, variant)
-        _no_overlap(sale)
-        sale.save()
-        audit_log(actor=actor, action="flash_sale.update", target=sale, vendor=sale.vendor_id)
-    return sale
+    return W.update_event(
+        actor=actor, model=FlashSale, event_id=sale_id, may_change=_may_change, action="flash_sale.update",
+        apply=lambda sale, variant: _apply(sale, data, variant), not_found_message=_("No such flash sale."),
+        overlap_message=_("Another flash sale of this variant overlaps these times."),
+    )

@@ -38,16 +38,14 @@ from django.utils.translation import gettext as _
 from backend.catalog.models import ProductVariant
 from backend.core.audit import audit_log
 from backend.core.exceptions import DomainError
-from backend.core.money import parse_amount, quantize
+from backend.core.money import quantize
 from backend.core.periodic import record_processed
 from backend.notifications.services import notify
-from backend.vendors.selectors import vendor_id_of
 
 from . import pricing as P
 from .error_codes import PromotionErrorCode
-from .windows import refuse_overlap
+from . import windows as W
 from .models import CheckoutGroupBuy, Group, GroupDeal, GroupMember, GroupStatus
-from .selectors import manages_platform_vouchers, manages_store_vouchers
 from .state_machines import GROUP_STATUS
 
 E = PromotionErrorCode
@@ -434,79 +432,45 @@ class GroupDealInput:
 
 def visible_group_deals(user, queryset=None):
     """Core API: a store's staff see its group deals; finance staff see all; nobody else any."""
-    queryset = GroupDeal.objects.all() if queryset is None else queryset
-    if manages_platform_vouchers(user):
-        return queryset
-    vendor_id = vendor_id_of(user)
-    return queryset.filter(vendor_id=vendor_id) if vendor_id is not None else queryset.none()
+    return W.visible_events(GroupDeal, user, queryset)
 
 
 def _may_change(actor, vendor_id: int) -> None:
-    if vendor_id_of(actor) != vendor_id or not manages_store_vouchers(actor):
-        raise DomainError(E.PERMISSION_DENIED, _("Only the store's owner or operators manage its group deals."))
+    W.refuse_unless_store_manager(actor, vendor_id, _("Only the store's owner or operators manage its group deals."))
 
 
 def _apply(deal: GroupDeal, data: GroupDealInput, variant: ProductVariant) -> None:
-    if data.name is not None:
-        name = data.name.strip()
-        if len(name) > 128:
-            raise DomainError(E.INVALID, _("Give the group deal a name of at most 128 characters."), field="name")
-        deal.name = name
-    if data.price is not None:
-        try:
-            deal.price_amount = parse_amount(data.price, deal.currency)
-        except ValueError as exc:
-            raise DomainError(E.INVALID, _("Give an amount in the currency's unit."), field="price") from exc
-    for name in ("group_size", "window_hours", "per_shopper_limit", "starts_at", "ends_at", "is_active"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(deal, name, value)
-    if deal.price_amount is None or not (0 < Decimal(deal.price_amount) < Decimal(variant.price_amount)):
-        raise DomainError(E.INVALID, _("The deal price is above zero and below the regular price."), field="price")
+    W.apply_name_price_fields(
+        deal, data, variant, ("group_size", "window_hours", "per_shopper_limit", "starts_at", "ends_at", "is_active"),
+        name_message=_("Give the group deal a name of at most 128 characters."),
+        price_message=_("The deal price is above zero and below the regular price."),
+    )
     if deal.group_size is None or not (2 <= deal.group_size <= 100):
         raise DomainError(E.INVALID, _("A group has 2 to 100 members."), field="groupSize")
     if deal.window_hours is None or not (1 <= deal.window_hours <= 24 * 7):
         raise DomainError(E.INVALID, _("A group stays open 1 to 168 hours."), field="windowHours")
-    if deal.per_shopper_limit is not None and deal.per_shopper_limit < 1:
-        raise DomainError(E.INVALID, _("A limit is at least 1."), field="perShopperLimit")
-    if deal.starts_at is None or deal.ends_at is None:
-        raise DomainError(E.REQUIRED, _("Give the group deal's start and end."), field="startsAt")
-    if deal.ends_at <= deal.starts_at:
-        raise DomainError(E.INVALID, _("The group deal must end after it starts."), field="endsAt")
-
-
-def _no_overlap(deal: GroupDeal) -> None:
-    refuse_overlap(deal, _("Another group deal of this variant overlaps these times."))
+    W.check_limit_and_window(
+        deal, required_message=_("Give the group deal's start and end."),
+        order_message=_("The group deal must end after it starts."),
+    )
 
 
 def group_deal_create(*, actor, variant_id: int, data: GroupDealInput) -> GroupDeal:
     """A store's owner or operators offer one of its variants as a group deal."""
-    with transaction.atomic():
-        variant = ProductVariant.objects.select_for_update().filter(pk=variant_id).first()
-        if variant is None or vendor_id_of(actor) != variant.vendor_id:
-            raise DomainError(E.NOT_FOUND, _("No such variant."), field="variant")
-        _may_change(actor, variant.vendor_id)
-        deal = GroupDeal(vendor_id=variant.vendor_id, variant=variant, currency=variant.currency, price_amount=None,
-                         group_size=None)
-        _apply(deal, data, variant)
-        _no_overlap(deal)
-        deal.save()
-        audit_log(actor=actor, action="group_deal.create", target=deal, vendor=deal.vendor_id, variant=variant.pk)
-    return deal
+    return W.create_event(
+        actor=actor, variant_id=variant_id, may_change=_may_change, action="group_deal.create",
+        build=lambda variant: GroupDeal(vendor_id=variant.vendor_id, variant=variant, currency=variant.currency,
+                                        price_amount=None, group_size=None),
+        apply=lambda deal, variant: _apply(deal, data, variant),
+        overlap_message=_("Another group deal of this variant overlaps these times."),
+    )
 
 
 def group_deal_update(*, actor, deal_id: int, data: GroupDealInput) -> GroupDeal:
     """Changes apply to groups opened from now on, and to the price of members joining from now on;
     a group open already keeps its expiry and the members it has."""
-    with transaction.atomic():
-        deal = visible_group_deals(actor).filter(pk=deal_id).first()
-        if deal is None:
-            raise DomainError(E.NOT_FOUND, _("No such group deal."), field="id")
-        _may_change(actor, deal.vendor_id)
-        variant = ProductVariant.objects.select_for_update().get(pk=deal.variant_id)
-        deal = GroupDeal.objects.select_for_update().get(pk=deal.pk)
-        _apply(deal, data, variant)
-        _no_overlap(deal)
-        deal.save()
-        audit_log(actor=actor, action="group_deal.update", target=deal, vendor=deal.vendor_id)
-    return deal
+    return W.update_event(
+        actor=actor, model=GroupDeal, event_id=deal_id, may_change=_may_change, action="group_deal.update",
+        apply=lambda deal, variant: _apply(deal, data, variant), not_found_message=_("No such group deal."),
+        overlap_message=_("Another group deal of this variant overlaps these times."),
+    )
