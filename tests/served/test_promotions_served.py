@@ -257,3 +257,75 @@ def test_cancelling_every_order_gives_the_voucher_and_the_flash_units_back(serve
     assert j.call(served, FLASH, {"id": sale["id"]}, token=store.owner_token)["flashSale"] == {"soldCount": 0, "remaining": 1}
     buy()
     assert j.call(served, MY_VOUCHER, {"id": voucher["id"]}, token=store.owner_token)["voucher"] == {"usedCount": 1}
+
+
+GROUP_DEAL_CREATE = f"""
+mutation Deal($variant: ID!, $input: GroupDealInput!) {{
+  groupDealCreate(variant: $variant, input: $input) {{ groupDeal {{ id }} {j.ERRORS} }}
+}}"""
+GROUP_DEAL = """query Deal($id: ID!) { groupDeal(id: $id) { groups { id status memberCount membersNeeded orders } } }"""
+GROUP_BUY_SET = f"""mutation Join($id: ID!, $deal: ID!, $group: ID) {{
+  checkoutGroupBuySet(id: $id, deal: $deal, group: $group) {{
+    checkout {{ totalPrice {{ amount }} groupBuy {{ units problem group {{ id }} }} }} {j.ERRORS} }} }}"""
+SHOPPER_GROUP = """query Mine($id: ID!) { order(id: $id) { awaitingGroup group { id status membersNeeded } } }"""
+
+
+def test_shoppers_racing_for_a_groups_last_slots_fill_it_once(served, marketplace):
+    """A three-member group deal: one shopper opens a group, four race on two workers for its two
+    free slots. Two join and pay the deal price, two are refused with GROUP_NOT_JOINABLE and nothing
+    is placed for them; the group fills once, and its three orders can ship."""
+    staff, category = marketplace["staff"], marketplace["category"]
+    store = j.open_store(served, staff, category, "Group Tea")
+    variant = j.list_product(served, staff, store, category, name="Group Tea Tieguanyin", price="100.00")
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    deal = j.mutate(served, GROUP_DEAL_CREATE, {"variant": variant, "input": {
+        "name": "三人团", "price": "60.00", "groupSize": 3, "windowHours": 24,
+        "startsAt": now.replace(year=now.year - 1).isoformat(), "endsAt": now.replace(year=now.year + 1).isoformat()}},
+        token=store.owner_token)["groupDeal"]
+
+    def join(token, email, group=None):
+        checkout = j.ready_checkout(served, token, email, [(variant, 1)])
+        marked = j.mutate(served, GROUP_BUY_SET, {"id": checkout["id"], "deal": deal["id"], "group": group},
+                          endpoint="storefront", token=token)["checkout"]
+        assert marked["groupBuy"]["problem"] is None and marked["groupBuy"]["units"] == 1, marked
+        return checkout
+
+    opener, opener_email = j.shopper(served)
+    status, body = j.complete_checkout(served, opener, join(opener, opener_email)["id"])
+    assert status == 200 and "errors" not in body and body["data"]["checkoutComplete"]["errors"] == [], body
+    first_order = body["data"]["checkoutComplete"]["orders"][0]
+    assert _d(first_order["total"]) < Decimal("100.00")
+    mine = j.call(served, SHOPPER_GROUP, {"id": first_order["id"]}, endpoint="storefront", token=opener)["order"]
+    assert mine["awaitingGroup"] is True and mine["group"]["status"] == "OPEN" and mine["group"]["membersNeeded"] == 2
+    # The store may not ship a held order.
+    held = served.graphql(j.ORDER_SHIP, {"order": first_order["id"]}, token=store.owner_token)[1]["data"]["orderShip"]
+    assert [e["code"] for e in held["errors"]] == ["AWAITING_GROUP"]
+    group_id = mine["group"]["id"]
+
+    racers = [j.shopper(served) for _ in range(4)]
+    checkouts = [join(token, email, group_id) for token, email in racers]
+    answers = j.race(4, lambda i: j.complete_checkout(served, racers[i][0], checkouts[i]["id"]))
+
+    joined, refused = [], []
+    for answer in answers:
+        assert not isinstance(answer, BaseException), answer
+        status, body = answer
+        assert status == 200 and "errors" not in body, body
+        payload = body["data"]["checkoutComplete"]
+        if payload["errors"]:
+            assert [e["code"] for e in payload["errors"]] == ["GROUP_NOT_JOINABLE"], payload
+            assert payload["orders"] in (None, [])
+            refused.append(payload)
+        else:
+            assert _d(payload["orders"][0]["total"]) == _d(first_order["total"])
+            joined.append(payload["orders"][0])
+    assert len(joined) == 2 and len(refused) == 2, answers
+
+    (group,) = j.call(served, GROUP_DEAL, {"id": deal["id"]}, token=store.owner_token)["groupDeal"]["groups"]
+    assert group["status"] == "FILLED" and group["memberCount"] == 3 and group["membersNeeded"] == 0
+    assert len(group["orders"]) == 3
+    for order in [first_order, *joined]:
+        shipped = j.mutate(served, j.ORDER_SHIP, {"order": order["id"]}, token=store.owner_token)["order"]
+        assert shipped["status"] == "SHIPPED"
+    # Escrow holds the three members' payments and nothing for the refused shoppers.
+    assert _ledger_sum(served, staff, store, "ESCROW_HOLD") == 3 * _d(first_order["total"])
