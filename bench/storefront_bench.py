@@ -82,6 +82,10 @@ def parse_args():
         "--profile", metavar="SCENARIO",
         help="Profile SCENARIO in process (pyinstrument, the `bench` extra) and print the top of the profile.",
     )
+    parser.add_argument(
+        "--profile-functions", action="store_true",
+        help="With --profile: cProfile's 40 functions of most own time instead of pyinstrument's call tree.",
+    )
     return parser.parse_args()
 
 
@@ -167,10 +171,10 @@ def measure_in_process(requests: int, detail_slug: str) -> dict[str, dict]:
     return results
 
 
-def profile_in_process(scenario: str, requests: int, detail_slug: str) -> None:
-    """The top of a pyinstrument profile of `requests` in-process requests of one scenario."""
+def profile_in_process(scenario: str, requests: int, detail_slug: str, *, functions: bool = False) -> None:
+    """The top of a pyinstrument profile of `requests` in-process requests of one scenario (or,
+    with `functions`, cProfile's functions of most own time)."""
     from django.test import Client
-    from pyinstrument import Profiler
 
     found = {name: (query, variables) for name, query, variables in scenarios(detail_slug)}
     if scenario not in found:
@@ -181,6 +185,21 @@ def profile_in_process(scenario: str, requests: int, detail_slug: str) -> None:
     payload = body(query, variables)
     for _ in range(5):
         client.post("/storefront/graphql/", payload, content_type="application/json")
+    if functions:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            client.post("/storefront/graphql/", payload, content_type="application/json")
+        profiler.disable()
+        stats = pstats.Stats(profiler).sort_stats("tottime")
+        stats.print_stats(40)
+        stats.print_callers(8)
+        return
+    from pyinstrument import Profiler
+
     profiler = Profiler(interval=0.0005)
     with profiler:
         for _ in range(requests):
@@ -303,7 +322,7 @@ def run(args, url: str) -> None:
     visible = storefront_products().count()
     detail_slug = storefront_products().order_by("pk").values_list("slug", flat=True).first()
     if args.profile:
-        profile_in_process(args.profile, args.requests, detail_slug)
+        profile_in_process(args.profile, args.requests, detail_slug, functions=args.profile_functions)
         return
     local = measure_in_process(args.requests, detail_slug)
     remote = measure_server(args, detail_slug) if args.server else {}

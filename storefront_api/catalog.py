@@ -565,13 +565,13 @@ class Product(relay.Node):
     @strawberry_django.field(
         prefetch_related=[
             lambda info: Prefetch(
-                "media", queryset=selectors.storefront_media(models.ProductMedia.objects.all()), to_attr="live_media"
+                "media", queryset=selectors.storefront_thumbnails(models.ProductMedia.objects.all()), to_attr="thumbnails"
             )
         ],
         description="The first approved image.",
     )
     def thumbnail(self) -> ProductImage | None:
-        return self.live_media[0] if self.live_media else None
+        return self.thumbnails[0] if self.thumbnails else None
 
     @strawberry_django.field(only=["price_min_amount", "price_max_amount", "currency"])
     def price_range(self) -> PriceRange | None:

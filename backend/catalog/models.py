@@ -2,8 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.text import slugify
 
+from backend.core.models import FastLoad
 
-class Category(models.Model):
+
+class Category(FastLoad, models.Model):
     """A node of the category tree. Fee plans and listing attributes hang off categories."""
 
     name = models.CharField(max_length=128)
@@ -79,7 +81,7 @@ class ListingStatus(models.TextChoices):
     DELISTED = "delisted", "Delisted"
 
 
-class Product(models.Model):
+class Product(FastLoad, models.Model):
     """A listing of one vendor. Its own fields are the approved version shown to shoppers;
     edits of a published listing wait in a ProductRevision until reviewed."""
 
@@ -128,7 +130,7 @@ class Product(models.Model):
         return Money(self.price_min_amount, self.currency), Money(self.price_max_amount, self.currency)
 
 
-class ProductVariant(models.Model):
+class ProductVariant(FastLoad, models.Model):
     """One purchasable SKU of a product. The SKU is unique within the vendor."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
@@ -158,7 +160,7 @@ class ProductVariant(models.Model):
         return Money(self.price_amount, self.currency)
 
 
-class ProductMedia(models.Model):
+class ProductMedia(FastLoad, models.Model):
     """A product image, kept only as re-encoded renditions (the upload itself is not stored).
 
     On a published listing an added image waits (is_live False) and a removed one

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from backend.core.permissions import PlatformPermission, has_permission
 from backend.vendors.models import Vendor
@@ -62,6 +62,16 @@ def storefront_media(queryset=None) -> QuerySet[ProductMedia]:
     """Only approved images are shown; images added to a revision wait."""
     queryset = ProductMedia.objects.all() if queryset is None else queryset
     return queryset.filter(is_live=True)
+
+
+def storefront_thumbnails(queryset=None) -> QuerySet[ProductMedia]:
+    """The first approved image of each product: one row per product, however many it has."""
+    first = (
+        storefront_media(ProductMedia.objects.filter(product_id=OuterRef("product_id")))
+        .order_by("sort_order", "id")
+        .values("pk")[:1]
+    )
+    return storefront_media(queryset).filter(pk=Subquery(first))
 
 
 def storefront_vendors(queryset=None) -> QuerySet[Vendor]:

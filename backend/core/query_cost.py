@@ -22,6 +22,8 @@ QueryLimitsExtension).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -295,10 +297,42 @@ def refusals(cost: QueryCost, limits: QueryLimits) -> list[GraphQLError]:
     return errors
 
 
+_MEASURED_SIZE = 1024
+_measured: OrderedDict = OrderedDict()
+_measured_lock = threading.Lock()
+
+
+def _measure_key(schema, text: Any, variables, operation_name, limits: QueryLimits):
+    """What a measure depends on: the document's text, the operation chosen, the limits and the
+    integer variables (only first/last read them, and only as integers)."""
+    if not isinstance(text, str):
+        return None
+    ints = ()
+    if isinstance(variables, Mapping):
+        ints = tuple(sorted((k, v) for k, v in variables.items() if type(v) is int))
+    return (id(schema), text, operation_name, ints, limits)
+
+
 def check(schema: GraphQLSchema, document: DocumentNode, *, variables=None, operation_name=None,
-          limits: QueryLimits | None = None) -> tuple[QueryCost, list[GraphQLError]]:
+          limits: QueryLimits | None = None, text: str | None = None) -> tuple[QueryCost, list[GraphQLError]]:
+    """The operation's cost and the refusals of the limits it breaks. Given the document's text,
+    the measure is kept per text, operation and integer variables (a storefront sends the same few
+    documents again and again); the refusals are built per request, in its language."""
     limits = limits or QueryLimits.from_settings()
-    cost = measure(schema, document, variables=variables, operation_name=operation_name, limits=limits)
+    key = _measure_key(schema, text, variables, operation_name, limits)
+    cost = None
+    if key is not None:
+        with _measured_lock:
+            cost = _measured.get(key)
+            if cost is not None:
+                _measured.move_to_end(key)
+    if cost is None:
+        cost = measure(schema, document, variables=variables, operation_name=operation_name, limits=limits)
+        if key is not None:
+            with _measured_lock:
+                _measured[key] = cost
+                while len(_measured) > _MEASURED_SIZE:
+                    _measured.popitem(last=False)
     return cost, refusals(cost, limits)
 
 
@@ -364,6 +398,7 @@ class QueryLimitsExtension(SchemaExtension):
             variables=context.variables,
             operation_name=context.operation_name,
             limits=limits,
+            text=context.query,
         )
         self.cost = cost.as_extension(limits)
         if errors:

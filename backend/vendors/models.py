@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from backend.core.models import FastLoad
 from backend.core.storage import private_storage
 
 
@@ -105,7 +106,7 @@ class VendorStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class Vendor(models.Model):
+class Vendor(FastLoad, models.Model):
     """A store on the marketplace."""
 
     name = models.CharField(max_length=128)

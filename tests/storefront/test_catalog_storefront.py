@@ -232,3 +232,30 @@ def test_cursor_pagination(storefront_api, shelf):
     )["products"]
     assert [e["node"]["name"] for e in rest["edges"]] == ["华为 Mate 60 手机"]
     assert rest["pageInfo"]["hasNextPage"] is False
+
+
+THUMBNAILS = """query { products(first: 10, sortBy: {field: NAME, direction: ASC}) { edges { node { name
+  thumbnail { url(size: THUMBNAIL) } } } } }"""
+
+
+def test_each_listing_shows_its_first_approved_image_as_thumbnail(storefront_api, catalog, store):
+    from backend.catalog.models import ProductMedia
+
+    vendor, owner = store
+    first = listed_product(vendor, owner, catalog["tshirts"], name="A shirt")
+    second = listed_product(vendor, owner, catalog["tshirts"], name="B shirt")
+    third = listed_product(vendor, owner, catalog["tshirts"], name="C shirt")
+    ProductMedia.objects.filter(product__in=[first, second, third]).delete()
+
+    def media(product, order, live, tag):
+        ProductMedia.objects.create(product=product, sort_order=order, is_live=live, width=100, height=100,
+                                    renditions={"thumbnail": {"webp": f"products/{tag}/thumbnail.webp"}})
+
+    media(first, 0, False, "waiting")  # added to a revision: not shown yet
+    media(first, 2, True, "a-later")
+    media(first, 1, True, "a-first")
+    media(second, 0, True, "b-only")
+    shown = {e["node"]["name"]: e["node"]["thumbnail"] for e in storefront_api.execute(THUMBNAILS)["products"]["edges"]}
+    assert shown["A shirt"]["url"].endswith("/products/a-first/thumbnail.webp")
+    assert shown["B shirt"]["url"].endswith("/products/b-only/thumbnail.webp")
+    assert shown["C shirt"] is None
