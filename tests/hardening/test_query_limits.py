@@ -212,3 +212,20 @@ def test_the_token_limit_reads_no_further_than_it_needs():
     # Text that does not lex is left to the parser's own error; so is anything not a string.
     assert query_cost.too_many_tokens('{ "' + "a" * 6_000, limits) is None
     assert query_cost.too_many_tokens(None, limits) is None
+
+
+def test_the_kept_measure_follows_the_page_variables_and_the_language(client, settings):
+    """The storefront keeps a document's measure per text, operation and integer variables: the
+    same text with a bigger page costs more, and a refusal is worded in each request's language."""
+    page = "query Page($n: Int) { products(first: $n) { edges { node { name } } } }"
+    small = post(client, STOREFRONT_URL, page, {"n": 2}, HTTP_X_QUERY_COST="1").json()
+    large = post(client, STOREFRONT_URL, page, {"n": 90}, HTTP_X_QUERY_COST="1").json()
+    again = post(client, STOREFRONT_URL, page, {"n": 2}, HTTP_X_QUERY_COST="1").json()
+    assert small["extensions"]["cost"]["requestedQueryCost"] == again["extensions"]["cost"]["requestedQueryCost"] == 6
+    assert large["extensions"]["cost"]["requestedQueryCost"] == 270
+    settings.GRAPHQL_QUERY_MAX_COST = 100  # the limits are part of the key
+    assert codes(post(client, STOREFRONT_URL, page, {"n": 90}).json()) == ["QUERY_TOO_COMPLEX"]
+    assert "errors" not in post(client, STOREFRONT_URL, page, {"n": 2}).json()
+    english = post(client, STOREFRONT_URL, page, {"n": 90}).json()["errors"][0]["message"]
+    chinese = post(client, STOREFRONT_URL, page, {"n": 90}, HTTP_ACCEPT_LANGUAGE="zh-hans").json()["errors"][0]["message"]
+    assert english != chinese
