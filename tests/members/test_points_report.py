@@ -183,3 +183,28 @@ def test_the_report_on_the_core_api_is_for_finance_staff(world):
         assert api_for(who).execute(REPORT, variables)["pointsReport"] is None
     # A range ending before it starts is no report.
     assert api_for(w["staff"]).execute(REPORT, {"from": "2026-05-01", "to": "2026-04-01"})["pointsReport"] is None
+
+
+def test_the_analytics_page_shows_the_points_cost_beside_the_platform_revenue(world):
+    from django.test import Client
+
+    from ..conftest import PASSWORD
+
+    w = world
+    shopper = make_user()
+    release(buy(w, shopper, 2), w["owner"], shopper)
+    adjust(w, shopper, 300, "grant")
+    client = Client()
+    assert client.login(email=w["staff"].email, password=PASSWORD)
+    today = str(timezone.localdate())
+    response = client.get("/admin/analytics/dailymetrics/", {"date_from": today, "date_to": today, "period": "day"})
+    assert response.status_code == 200
+    totals = dict(response.context["totals"])
+    assert totals["Points cost"] == cny("5.00")
+    assert totals["Platform revenue less points cost"] == totals["Platform revenue"] - cny("5.00")
+    labels = [str(label) for label, _value in response.context["totals"]]
+    assert labels.index("Points cost") == labels.index("Take rate") + 1
+    # A store's own figures have no points cost: the points are the platform's.
+    store_view = client.get("/admin/analytics/dailymetrics/", {"date_from": today, "date_to": today, "period": "day",
+                                                              "vendor": w["tea"].pk})
+    assert "Points cost" not in [str(label) for label, _value in store_view.context["totals"]]
