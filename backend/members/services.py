@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -452,8 +452,19 @@ def points_adjust(*, actor, member: Member, points: int, reason: str, idempotenc
             E.INVALID, _("A reason is at most %(max)s characters.") % {"max": REASON_MAX_LENGTH}, field="reason"
         )
     scoped = owner_scoped_key(f"user:{actor.pk}", idempotency_key)
+    try:
+        with transaction.atomic():
+            return _points_adjust(actor, member_lock(member.user_id), points, reason, scoped)
+    except IntegrityError as clash:
+        # The same key used at the same moment for another member (each under its own lock).
+        raise DomainError(
+            E.IDEMPOTENCY_CONFLICT, _("This idempotency key was already used for a different adjustment."),
+            field="idempotencyKey",
+        ) from clash
+
+
+def _points_adjust(actor, member: Member, points: int, reason: str, scoped: str) -> PointsEntry:
     key = f"adjust:{scoped}"
-    member = member_lock(member.user_id)
     existing = PointsEntry.objects.filter(key=key).first()
     if existing is not None:
         if existing.member_id != member.pk or existing.points != points or existing.reason != reason:
