@@ -209,3 +209,19 @@ def test_granted_points_are_spent_at_checkout_and_expire_like_earned_ones(world)
         services.points_adjust(actor=w["staff"], member=member, points=-1, reason="x", idempotency_key="w2")
     assert caught.value.code == MemberErrorCode.POINTS_INSUFFICIENT
     assert ledger_problems() == []
+
+
+def test_the_shopper_sees_a_grant_and_a_deduction_in_their_own_history(world, storefront_api):
+    w = world
+    shopper = make_user()
+    member = services.member_lock(shopper)
+    services.points_adjust(actor=w["staff"], member=member, points=300, reason="Welcome", idempotency_key="w1")
+    services.points_adjust(actor=w["staff"], member=member, points=-120, reason="Typo", idempotency_key="w2")
+    me = storefront_api.login(shopper).execute(
+        "query { me { points { balance history(first: 5) { edges { node { kind points balanceAfter remaining } } } } } }"
+    )["me"]["points"]
+    assert me["balance"] == 180
+    assert [e["node"] for e in me["history"]["edges"]] == [
+        {"kind": "DEDUCT", "points": -120, "balanceAfter": 180, "remaining": None},
+        {"kind": "GRANT", "points": 300, "balanceAfter": 300, "remaining": 180},
+    ]
