@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import IntegerField, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 from moneyed import Money
 
@@ -122,44 +124,47 @@ def liability_at(moment: datetime, currency: str | None = None) -> int:
 
 
 def points_report(date_from: date, date_to: date) -> list[PointsReportRow]:
-    """The rows of the months of [date_from, date_to] (both days included); three queries."""
+    """The rows of the months of [date_from, date_to] (both days included): two queries, the
+    movements summed by the database per month, account and kind."""
     start, end = _bounds(date_from, date_to)
     currency = settings.DEFAULT_CURRENCY
+    zone = timezone.get_current_timezone()
     rows = [PointsReportRow(month=m, starts_at=s, ends_at=e, currency=currency) for m, s, e in _months(start, end)]
+    by_month = {row.month: row for row in rows}
     opening = liability_at(start, currency)
-    entries = (
+    sums = (
         LedgerEntry.objects.filter(
             account__code__in=[accounts.POINTS_LIABILITY, accounts.POINTS_EXPENSE],
             currency=currency,
             transaction__created_at__gte=start,
             transaction__created_at__lt=end,
         )
-        .order_by("transaction__created_at", "id")
-        .values_list("account__code", "amount", "transaction__kind", "transaction__created_at", "transaction__metadata")
+        .annotate(month=TruncMonth("transaction__created_at", tzinfo=zone))
+        .values("month", "account__code", "transaction__kind")
+        .annotate(
+            total=Sum("amount"),
+            points=Sum(Cast(KeyTextTransform("points", "transaction__metadata"), IntegerField())),
+        )
+        .order_by()
     )
-    index = 0
     change = defaultdict(int)
-    for code, amount, kind, created_at, metadata in entries:
-        while created_at >= rows[index].ends_at:
-            index += 1
-        row = rows[index]
-        if code == accounts.POINTS_EXPENSE:
+    for found in sums:
+        row = by_month[timezone.localtime(found["month"], zone).date()]  # an aware datetime: the month's start
+        amount = int(found["total"] or 0)
+        if found["account__code"] == accounts.POINTS_EXPENSE:
             row.cost_minor -= amount
             continue
-        change[index] += amount
-        named = _BY_KIND.get(kind)
+        change[row.month] += amount
+        named = _BY_KIND.get(found["transaction__kind"])
         if named is None:
             row.other_minor += amount
             continue
         name, sign = named
-        movement = row.movements[name]
-        movement.minor += sign * amount
-        points = (metadata or {}).get("points")
-        if isinstance(points, int):
-            movement.points += abs(points)
-    for index, row in enumerate(rows):
+        row.movements[name].minor += sign * amount
+        row.movements[name].points += abs(int(found["points"] or 0))
+    for row in rows:
         row.opening_minor = opening
-        row.closing_minor = opening + change[index]
+        row.closing_minor = opening + change[row.month]
         opening = row.closing_minor
     return rows
 
