@@ -300,6 +300,16 @@ ZH = {
     "Give a number of points of 0 or more.": "请填写 0 或以上的积分数。",
     "You have %(balance)s points.": "您有 %(balance)s 积分。",
     "Your points balance changed; look at the checkout again.": "您的积分余额已变化，请重新查看结算页。",
+    # Staff adjustments of members' points; the points cost beside the platform's revenue.
+    "Give a number of points other than 0.": "请填写不为 0 的积分数。",
+    "An adjustment moves at most %(max)s points.": "单次调整最多 %(max)s 积分。",
+    "Give the reason for the adjustment.": "请填写调整原因。",
+    "A reason is at most %(max)s characters.": "原因最多 %(max)s 个字符。",
+    "This idempotency key was already used for a different adjustment.": "该幂等键已用于另一项调整。",
+    "The member has %(balance)s points; a deduction never takes the balance below 0.":
+    "该会员有 %(balance)s 积分；扣减不能使余额低于 0。",
+    "Points cost": "积分成本",
+    "Platform revenue less points cost": "平台收入（扣除积分成本）",
     # Group buying (拼团).
     "This order waits for its group to fill; ship it once the group is complete.": "该订单正在等待拼团成团；成团后再发货。",
     "Group deal": "拼团",

@@ -289,12 +289,12 @@ class Checkout:
 
     @strawberry.field(description="The signed-in shopper's points on this checkout (null for a guest checkout).")
     def points(self) -> CheckoutPoints | None:
-        from backend.members.models import Member
+        from backend.members.selectors import points_balance_of
 
         if not self.model.user_id:
             return None
         pricing = self.summary.pricing
-        balance = Member.objects.filter(user_id=self.model.user_id).values_list("points_balance", flat=True).first()
+        balance = points_balance_of(self.model.user_id)
         currency = self.model.currency
         taken = sum((a.amount.amount for a in pricing.adjustments if a.source == "points"), Decimal(0)) if pricing else 0
         amount = Money(amount=quantize(Decimal(taken), currency), currency=currency)

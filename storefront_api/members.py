@@ -39,6 +39,8 @@ class PointsEntryKind(Enum):
     REDEEM = "redeem"
     RETURN = "return"
     EXPIRE = "expire"
+    GRANT = "grant"
+    DEDUCT = "deduct"
 
 
 @strawberry_django.type(models.PointsEntry, name="PointsEntry", description="One change of the shopper's points.")
@@ -58,9 +60,9 @@ class PointsEntry(relay.Node):
     def kind(self) -> PointsEntryKind:
         return PointsEntryKind(self.kind)
 
-    @strawberry_django.field(only=["remaining", "kind"], description="Points earned: how many are left to use.")
+    @strawberry_django.field(only=["remaining", "kind"], description="Points earned or granted: how many are left to use.")
     def remaining(self) -> int | None:
-        return self.remaining if self.kind == models.PointsKind.EARN else None
+        return self.remaining if self.kind in services.LOT_KINDS else None
 
     @strawberry_django.field(only=["order_id"], description="The order it came from, if any.")
     def order(self) -> relay.GlobalID | None:

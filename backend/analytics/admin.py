@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.core.admin import ReadOnlyAdmin
 from backend.core.exceptions import DomainError
+from backend.finance.points_report import points_cost_total
 from backend.vendors.models import Vendor
 
 from . import selectors
@@ -113,6 +114,15 @@ def _totals(report) -> list[tuple[str, object]]:
         (_("Searches without results"), totals.searches_without_results), (_("New stores"), totals.new_stores),
         (_("Active stores"), totals.active_stores),
     ]
+    if report.vendor_id is None:
+        # What members' points cost the platform over the range (finance's points report), beside
+        # its revenue; the take rate stays revenue / GMV.
+        cost = points_cost_total(report.date_from, report.date_to)
+        at = next(i for i, (label, _value) in enumerate(shown) if label == _("Take rate")) + 1
+        shown[at:at] = [
+            (_("Points cost"), cost),
+            (_("Platform revenue less points cost"), totals.platform_revenue - cost),
+        ]
     return shown
 
 

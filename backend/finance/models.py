@@ -55,6 +55,8 @@ class TransactionKind(models.TextChoices):
     POINTS_REDEEM = "points_redeem", "Points redeemed at checkout"
     POINTS_RETURN = "points_return", "Redeemed points given back (order cancelled)"
     POINTS_EXPIRE = "points_expire", "Points expired"
+    POINTS_GRANT = "points_grant", "Points granted to a member by staff"
+    POINTS_DEDUCT = "points_deduct", "Points deducted from a member by staff"
 
 
 class LedgerAccount(models.Model):

@@ -11,6 +11,7 @@ from .disputes.schema import DisputeMutations, DisputeQueries
 from .finance.mutations import FinanceMutations
 from .finance.schema import FinanceQueries
 from .logistics.schema import LogisticsMutations, LogisticsQueries
+from .members.schema import MemberMutations, MemberQueries
 from .notifications.schema import NotificationMutations, NotificationQueries
 from .orders.schema import OrderMutations, OrderQueries
 from .payments.schema import PaymentQueries
@@ -27,6 +28,7 @@ class Query(
     DisputeQueries,
     FinanceQueries,
     LogisticsQueries,
+    MemberQueries,
     NotificationQueries,
     OrderQueries,
     PaymentQueries,
@@ -45,6 +47,7 @@ class Mutation(
     FinanceMutations,
     DisputeMutations,
     LogisticsMutations,
+    MemberMutations,
     NotificationMutations,
     OrderMutations,
     PluginMutations,

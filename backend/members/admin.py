@@ -23,7 +23,8 @@ class TierAdmin(admin.ModelAdmin):
 
 class PointsEntryInline(admin.TabularInline):
     model = PointsEntry
-    fields = ("created_at", "kind", "points", "balance_after", points_value, "order", "remaining", "expires_at")
+    fields = ("created_at", "kind", "points", "balance_after", points_value, "order", "remaining", "expires_at", "reason",
+              "created_by")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
     extra = 0
@@ -31,10 +32,14 @@ class PointsEntryInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order", "created_by")
+
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    """Staff see a shopper's points and tier; points move only through the services (orders)."""
+    """Staff see a shopper's points and tier; points move only through the services (orders, and
+    staff adjustments through the core API's memberPointsAdjust)."""
 
     list_display = ("pk", "user", "points_balance", "tier", _spend, "tier_checked_at")
     list_filter = ("tier",)
@@ -50,7 +55,7 @@ class MemberAdmin(admin.ModelAdmin):
 
 @admin.register(PointsEntry)
 class PointsEntryAdmin(admin.ModelAdmin):
-    list_display = ("pk", "member", "kind", "points", "balance_after", points_value, "order", "created_at")
+    list_display = ("pk", "member", "kind", "points", "balance_after", points_value, "order", "reason", "created_at")
     list_filter = ("kind",)
     search_fields = ("member__user__email", "key")
     readonly_fields = [f.name for f in PointsEntry._meta.fields]

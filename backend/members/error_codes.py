@@ -12,3 +12,5 @@ class MemberErrorCode(Enum):
     SIGN_IN_REQUIRED = "sign_in_required"
     # The shopper asked for more points than they have (or has spent them meanwhile).
     POINTS_INSUFFICIENT = "points_insufficient"
+    # The staff adjustment's idempotency key was already used for a different adjustment.
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"

@@ -64,14 +64,18 @@ class PointsKind(models.TextChoices):
     REDEEM = "redeem", "Redeemed at checkout"
     RETURN = "return", "Given back (order cancelled)"
     EXPIRE = "expire", "Expired"
+    GRANT = "grant", "Granted by staff"
+    DEDUCT = "deduct", "Deducted by staff"
 
 
 class PointsEntry(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=PointsKind.choices)
-    points = models.IntegerField(help_text="Signed: earned and given back above 0, the rest below.")
+    points = models.IntegerField(help_text="Signed: earned, given back and granted above 0, the rest below.")
     balance_after = models.IntegerField()
-    key = models.CharField(max_length=120, unique=True, help_text="Once only: the order, refund, checkout or lot.")
+    key = models.CharField(
+        max_length=200, unique=True, help_text="Once only: the order, refund, checkout, lot or staff request."
+    )
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     checkout_token = models.UUIDField(null=True, blank=True, db_index=True)
     value_amount = models.DecimalField(**AMOUNT, help_text="The points' value at the redemption rate (the ledger's).")
@@ -85,6 +89,11 @@ class PointsEntry(models.Model):
     # REVERSE: the refund's amount; REDEEM: the lots taken from {lot id: points}.
     refund_amount = models.DecimalField(**AMOUNT, default=Decimal(0))
     consumed = models.JSONField(default=dict, blank=True)
+    # GRANT / DEDUCT: why, and which staff user did it.
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Reads of members' tiers and points (the storefront's `me { member }`, the admin)."""
+"""Reads of members' tiers and points (the storefront's `me { member }`, the staff API, the admin)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from backend.core.permissions import PlatformPermission, has_permission
+
 from .models import Member, PointsEntry, Tier
 
 
@@ -14,6 +16,41 @@ def member_of(user) -> Member | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return Member.objects.select_related("tier").filter(user_id=user.pk).first()
+
+
+def points_balance_of(user_id: int | None) -> int:
+    """A shopper's points balance (0 without a member row, or for a guest)."""
+    if not user_id:
+        return 0
+    return Member.objects.filter(user_id=user_id).values_list("points_balance", flat=True).first() or 0
+
+
+# Staff: members' points are the platform's liability, moved by staff as money is, so staff
+# managing finance see and adjust them (there is no narrower permission for shoppers' accounts).
+MEMBERS_PERMISSION = PlatformPermission.MANAGE_FINANCE
+
+
+def can_manage_members(user) -> bool:
+    return has_permission(user, MEMBERS_PERMISSION)
+
+
+def staff_members(user, *, tier_id: int | None = None, search: str | None = None, queryset=None):
+    """Members for staff (none for anyone else), with the user and tier fetched in the same query;
+    `search` matches the email (case-insensitive), `tier_id` the tier."""
+    queryset = Member.objects.all() if queryset is None else queryset
+    if not can_manage_members(user):
+        return queryset.none()
+    queryset = queryset.select_related("user", "tier")
+    if tier_id is not None:
+        queryset = queryset.filter(tier_id=tier_id)
+    if search and search.strip():
+        queryset = queryset.filter(user__email__icontains=search.strip())
+    return queryset.order_by("pk")
+
+
+def member_points_history(member_id: int):
+    """A member's points entries, newest first, for staff."""
+    return PointsEntry.objects.filter(member_id=member_id).exclude(points=0).order_by("-created_at", "-id")
 
 
 def points_history(user):

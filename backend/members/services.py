@@ -8,6 +8,8 @@ points = 1 unit of the currency); each movement of them is one balanced ledger t
     redeem (order placed)       points_redeem:checkout:<token>   platform:points -V; platform:promotions +V
     give back (cancelled)       points_return:checkout:<token>   platform:promotions -V; platform:points +V
     expire                      points_expire:<entry key>        platform:points -V; platform:points_expense +V
+    grant (staff)               points_adjust:user:<staff>:request:<key>  platform:points_expense -V; platform:points +V
+    deduct (staff)              points_adjust:user:<staff>:request:<key>  platform:points -V; platform:points_expense +V
 
 A redemption is a platform-funded goods discount (source "points") through the pricing path:
 the store is paid it at release as the platform's subsidy out of platform:promotions, which the
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +36,7 @@ from backend.core.exceptions import DomainError
 from backend.core.money import Money, from_minor, quantize, to_minor
 from backend.core.periodic import record_processed
 from backend.finance import accounts
-from backend.finance.ledger import Posting, post, post_transactions
+from backend.finance.ledger import Posting, owner_scoped_key, post, post_transactions
 from backend.finance.models import TransactionKind
 from backend.promotions import pricing as P
 
@@ -43,6 +45,12 @@ from .models import CheckoutPoints, Member, PointsEntry, PointsKind, Tier
 
 logger = logging.getLogger(__name__)
 E = MemberErrorCode
+
+# The entries whose `remaining` points are lots: taken from by redemptions, expiring at `expires_at`.
+LOT_KINDS = (PointsKind.EARN, PointsKind.GRANT)
+# The most points one staff adjustment may grant or deduct.
+ADJUST_MAX_POINTS = 10_000_000
+REASON_MAX_LENGTH = 200
 
 
 def points_per_unit() -> int:
@@ -82,7 +90,7 @@ def _take_from_lots(member: Member, points: int, *, first=None) -> dict[str, int
     """Take `points` from the member's lots, `first` (a lot) first, then those expiring soonest;
     returns {lot id: points taken}. What the lots do not cover is not taken from any lot."""
     taken: dict[str, int] = {}
-    lots = list(PointsEntry.objects.filter(member=member, kind=PointsKind.EARN, remaining__gt=0).order_by("expires_at", "pk"))
+    lots = list(PointsEntry.objects.filter(member=member, kind__in=LOT_KINDS, remaining__gt=0).order_by("expires_at", "pk"))
     if first is not None:
         lots.sort(key=lambda lot: lot.pk != first.pk)
     for lot in lots:
@@ -418,6 +426,96 @@ def points_on_refund(*, order, amount: Money, refund_ref: str) -> PointsEntry | 
     return entry
 
 
+# --- Staff adjustments -------------------------------------------------------------------
+
+
+def points_adjust(*, actor, member: Member, points: int, reason: str, idempotency_key: str) -> PointsEntry:
+    """A staff grant (points > 0) or deduction (points < 0) of a member's points, with a reason.
+
+    Once per key: the caller's key is scoped to the staff user (`user:<id>:request:<key>`), so a
+    retry returns the first adjustment and moves nothing; the same key for a different adjustment
+    is refused. A grant is a lot, expiring like earned points; a deduction takes from the lots
+    that expire first and never takes the balance below zero. The ledger moves the points' value
+    between platform:points_expense and platform:points (see the module's table), once per key.
+    """
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        raise DomainError(E.INVALID, _("Give a number of points other than 0."), field="points")
+    if abs(points) > ADJUST_MAX_POINTS:
+        raise DomainError(
+            E.INVALID, _("An adjustment moves at most %(max)s points.") % {"max": ADJUST_MAX_POINTS}, field="points"
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(E.REQUIRED, _("Give the reason for the adjustment."), field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise DomainError(
+            E.INVALID, _("A reason is at most %(max)s characters.") % {"max": REASON_MAX_LENGTH}, field="reason"
+        )
+    scoped = owner_scoped_key(f"user:{actor.pk}", idempotency_key)
+    try:
+        with transaction.atomic():
+            return _points_adjust(actor, member_lock(member.user_id), points, reason, scoped)
+    except IntegrityError as clash:
+        # The same key used at the same moment for another member (each under its own lock).
+        raise DomainError(
+            E.IDEMPOTENCY_CONFLICT, _("This idempotency key was already used for a different adjustment."),
+            field="idempotencyKey",
+        ) from clash
+
+
+def _points_adjust(actor, member: Member, points: int, reason: str, scoped: str) -> PointsEntry:
+    key = f"adjust:{scoped}"
+    existing = PointsEntry.objects.filter(key=key).first()
+    if existing is not None:
+        if existing.member_id != member.pk or existing.points != points or existing.reason != reason:
+            raise DomainError(
+                E.IDEMPOTENCY_CONFLICT,
+                _("This idempotency key was already used for a different adjustment."),
+                field="idempotencyKey",
+            )
+        return existing
+    currency = settings.DEFAULT_CURRENCY
+    if points > 0:
+        value = points_value(points, currency)
+        entry = _entry(
+            member, kind=PointsKind.GRANT, points=points, key=key, currency=currency, value=value,
+            remaining=points, expires_at=timezone.now() + timedelta(days=settings.MEMBERS_POINTS_EXPIRY_DAYS),
+            reason=reason, created_by=actor,
+        )
+        kind, entries = TransactionKind.POINTS_GRANT, [(accounts.POINTS_EXPENSE, -value), (accounts.POINTS_LIABILITY, value)]
+        what = "granted to"
+    else:
+        taken = -points
+        if member.points_balance < taken:
+            raise DomainError(
+                E.POINTS_INSUFFICIENT,
+                _("The member has %(balance)s points; a deduction never takes the balance below 0.")
+                % {"balance": max(0, member.points_balance)},
+                field="points",
+            )
+        value = points_value(taken, currency)
+        consumed = _take_from_lots(member, taken)
+        entry = _entry(
+            member, kind=PointsKind.DEDUCT, points=points, key=key, currency=currency, value=value,
+            consumed=consumed, reason=reason, created_by=actor,
+        )
+        kind, entries = TransactionKind.POINTS_DEDUCT, [(accounts.POINTS_LIABILITY, -value), (accounts.POINTS_EXPENSE, value)]
+        what = "deducted from"
+    member.save(update_fields=["points_balance"])
+    if value.amount > 0:
+        post(
+            Posting(
+                idempotency_key=f"points_adjust:{scoped}",
+                kind=kind,
+                entries=entries,
+                description=f"{abs(points)} points {what} user {member.user_id} by staff {actor.pk}: {reason}",
+                reference=("user", member.user_id),
+                metadata={"user": member.user_id, "points": abs(points), "staff": actor.pk, "reason": reason},
+            )
+        )
+    return entry
+
+
 # --- Periodic work -----------------------------------------------------------------------
 
 
@@ -430,7 +528,7 @@ def points_expire(*, now: datetime | None = None, batch_size: int | None = None)
     total, after = 0, 0
     while True:
         ids = list(
-            PointsEntry.objects.filter(kind=PointsKind.EARN, remaining__gt=0, expires_at__lte=now, member_id__gt=after)
+            PointsEntry.objects.filter(kind__in=LOT_KINDS, remaining__gt=0, expires_at__lte=now, member_id__gt=after)
             .order_by("member_id").values_list("member_id", flat=True).distinct()[:batch_size]
         )
         if not ids:
@@ -444,7 +542,7 @@ def _expire_batch(member_ids: list[int], *, now) -> int:
         members = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=member_ids).order_by("pk")}
         lots = defaultdict(list)
         for lot in PointsEntry.objects.filter(
-            member_id__in=list(members), kind=PointsKind.EARN, remaining__gt=0, expires_at__lte=now
+            member_id__in=list(members), kind__in=LOT_KINDS, remaining__gt=0, expires_at__lte=now
         ).order_by("pk"):
             lots[lot.member_id].append(lot)
         counts = defaultdict(int)
@@ -493,7 +591,7 @@ def points_warn_expiring(*, now: datetime | None = None, batch_size: int | None 
         with transaction.atomic():
             ids = list(
                 PointsEntry.objects.filter(
-                    kind=PointsKind.EARN, remaining__gt=0, warned_at__isnull=True, expires_at__gt=now, expires_at__lte=until
+                    kind__in=LOT_KINDS, remaining__gt=0, warned_at__isnull=True, expires_at__gt=now, expires_at__lte=until
                 ).order_by("member_id").values_list("member_id", flat=True).distinct()[:batch_size]
             )
             if not ids:
@@ -501,7 +599,7 @@ def points_warn_expiring(*, now: datetime | None = None, batch_size: int | None 
             members = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
             lots = defaultdict(list)
             for lot in PointsEntry.objects.filter(
-                member_id__in=list(members), kind=PointsKind.EARN, remaining__gt=0, warned_at__isnull=True,
+                member_id__in=list(members), kind__in=LOT_KINDS, remaining__gt=0, warned_at__isnull=True,
                 expires_at__gt=now, expires_at__lte=until,
             ).order_by("expires_at", "pk"):
                 lots[lot.member_id].append(lot)
@@ -546,6 +644,6 @@ def tiers_recompute(*, now: datetime | None = None, batch_size: int | None = Non
 
 
 __all__ = [
-    "checkout_points_use", "member_lock", "points_check_at_placement", "member_terms", "points_expire", "points_give_back", "points_on_refund",
+    "checkout_points_use", "member_lock", "points_adjust", "points_check_at_placement", "member_terms", "points_expire", "points_give_back", "points_on_refund",
     "points_on_release", "points_redeem", "points_value", "points_warn_expiring", "tier_for", "tiers_recompute",
 ]

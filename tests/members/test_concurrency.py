@@ -1,13 +1,16 @@
 """Points under concurrency on PostgreSQL: one shopper's tabs placing at once never spend the same
 points twice; a release and a placement of the same shopper at once both go through; two expiry
-runs at once expire each lot once."""
+runs at once expire each lot once; a staff adjustment retried at once moves the points once, and
+deductions at once never take the balance below zero."""
 
 from decimal import Decimal
 
 import pytest
 
 from backend.core.exceptions import DomainError
+from backend.core.permissions import PlatformPermission
 from backend.finance.ledger import ledger_problems
+from backend.finance.models import LedgerTransaction, TransactionKind
 from backend.members import services
 from backend.members.models import Member, PointsEntry, PointsKind
 from backend.orders import services as orders_services
@@ -85,4 +88,38 @@ def test_two_expiry_runs_at_once_expire_each_lot_once():
     assert PointsEntry.objects.filter(kind=PointsKind.EXPIRE).count() == 3
     assert all(points_of(s) == 0 for s in shoppers)
     assert liability() == 0
+    assert ledger_problems() == []
+
+
+def _adjust(staff, shopper, points, key):
+    member = Member.objects.get(user=shopper)
+    return services.points_adjust(actor=staff, member=member, points=points, reason="Goodwill", idempotency_key=key)
+
+
+def test_a_staff_adjustment_retried_at_once_moves_the_points_once():
+    staff = make_user(is_staff=True, permissions=[PlatformPermission.MANAGE_FINANCE])
+    shopper = make_user()
+    Member.objects.create(user=shopper)
+
+    results = race(lambda i: _adjust(staff, shopper, 500, "ticket-1"), 5)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({r.pk for r in results}) == 1
+    assert points_of(shopper) == 500 and liability() == Decimal("5.00")
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.POINTS_GRANT).count() == 1
+    assert ledger_problems() == []
+
+
+def test_deductions_at_once_never_take_the_balance_below_zero():
+    staff = make_user(is_staff=True, permissions=[PlatformPermission.MANAGE_FINANCE])
+    shopper = make_user()
+    Member.objects.create(user=shopper)
+    _adjust(staff, shopper, 300, "grant")
+
+    results = race(lambda i: _adjust(staff, shopper, -100, f"deduct-{i}"), 5)
+
+    done = [r for r in results if not isinstance(r, Exception)]
+    assert len(done) == 3, results
+    assert all(isinstance(r, DomainError) and r.code.name == "POINTS_INSUFFICIENT" for r in results if r not in done)
+    assert points_of(shopper) == 0 and liability() == 0
     assert ledger_problems() == []

@@ -39,6 +39,8 @@ from backend.logistics.loaders import load_all
 from backend.notifications import services as notifications
 from backend.notifications.models import Delivery, Favourite, Notification, RestockAlert, WebhookSubscription
 from backend.logistics.models import Region, Shipment, ShippingService
+from backend.members import services as members
+from backend.members.models import Member, PointsEntry
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderLine, VendorShippingOrigin
 from backend.payments.models import MismatchProblem, Payment, ReconciliationMismatch
@@ -138,6 +140,8 @@ class World:
     platform_delivery: Delivery | None = None
     campaign: Campaign | None = None  # open for enrolment, starting in two days (stores see it)
     draft_campaign: Campaign | None = None  # platform staff's only
+    member: Member | None = None  # shopper 1's membership, with points granted by finance staff
+    points_entry: PointsEntry | None = None  # the grant, in shopper 1's points history
     media_root: str = ""
     private_media_root: str = ""
     users: dict[str, User] = field(default_factory=dict)
@@ -300,6 +304,7 @@ def build_world(media_root: str = "") -> World:
     _add_vouchers(world)
     _add_notifications(world)
     _add_campaigns(world)
+    _add_members(world)
     world.users = {
         "anonymous": None,
         "shopper1": shopper1,
@@ -311,6 +316,16 @@ def build_world(media_root: str = "") -> World:
         **{f"staff_{p.name.lower()}": user for p, user in staff.items()},
     }
     return world
+
+
+def _add_members(world: World) -> None:
+    """Shopper 1 is a member; finance staff granted them points (a ledger movement)."""
+    world.member = members.member_lock(world.shopper1)
+    world.points_entry = members.points_adjust(
+        actor=world.staff[PlatformPermission.MANAGE_FINANCE], member=world.member, points=500,
+        reason="Shopper1 goodwill", idempotency_key="world-grant",
+    )
+    world.member.refresh_from_db()
 
 
 def _add_vouchers(world: World) -> None:

@@ -7,7 +7,7 @@ from graphene_django.fields import DjangoConnectionField
 from backend.catalog.models import Category
 from backend.core.exceptions import DomainError
 from backend.core.permissions import PlatformPermission, has_permission
-from backend.finance import fees, revenue, selectors, statements
+from backend.finance import fees, points_report, revenue, selectors, statements
 from backend.finance.models import FeePlan
 
 from ..catalog.types import CategoryType
@@ -22,6 +22,7 @@ from .types import (
     PayoutTriggerEnum,
     PayoutType,
     PlatformRevenueRowType,
+    PointsReportRowType,
     StatementType,
     VendorBalance,
     resolve_vendor_balance,
@@ -86,6 +87,14 @@ class FinanceQueries(graphene.ObjectType):
         date_from=graphene.Date(required=True, name="from"),
         date_to=graphene.Date(required=True, name="to"),
         description="The platform's commission and fees by month and category (MANAGE_FINANCE; null otherwise).",
+    )
+    points_report = graphene.List(
+        graphene.NonNull(PointsReportRowType),
+        date_from=graphene.Date(required=True, name="from"),
+        date_to=graphene.Date(required=True, name="to"),
+        description="Members' points by month from the ledger: issued, taken back, redeemed, given back, expired, "
+        "adjusted by staff, the liability at the start and end and the platform's points cost "
+        "(MANAGE_FINANCE; null otherwise).",
     )
 
     @staticmethod
@@ -169,3 +178,12 @@ class FinanceQueries(graphene.ObjectType):
             )
             for r in rows
         ]
+
+    @staticmethod
+    def resolve_points_report(_root, info, date_from, date_to):
+        if not has_permission(info.context.user, PlatformPermission.MANAGE_FINANCE):
+            return None
+        try:
+            return points_report.points_report(date_from, date_to)
+        except DomainError:
+            return None

@@ -547,3 +547,59 @@ class PlatformRevenueRowType(graphene.ObjectType):
     class Meta:
         name = "PlatformRevenueRow"
         description = "The platform's revenue in one month and category (rows with no category: fees)."
+
+
+# --- Members' points: the platform's liability and cost ---------------------------------------
+
+
+class PointsMovementType(graphene.ObjectType):
+    amount = graphene.Field(Money, required=True, description="Valued at the redemption rate; 0 or more.")
+    points = graphene.Int(required=True)
+
+    class Meta:
+        name = "PointsMovement"
+        description = "One kind of movement of members' points in a month, from the ledger."
+
+
+def _movement(name):
+    def resolve(root, _info):
+        return {"amount": root.amount(name), "points": root.points(name)}
+
+    return resolve
+
+
+class PointsReportRowType(graphene.ObjectType):
+    month = graphene.Date(required=True, description="First day of the month.")
+    starts_at = graphene.DateTime(required=True, description="The row's start (the range's start in its first month).")
+    ends_at = graphene.DateTime(required=True, description="The row's end, exclusive.")
+    opening_liability = graphene.Field(Money, required=True, description="platform:points' balance at the start.")
+    issued = graphene.Field(PointsMovementType, required=True, description="Issued at orders' release.")
+    taken_back = graphene.Field(PointsMovementType, required=True, description="Taken back on refunds.")
+    redeemed = graphene.Field(PointsMovementType, required=True, description="Redeemed at checkout.")
+    given_back = graphene.Field(PointsMovementType, required=True, description="Redemptions given back on cancellation.")
+    expired = graphene.Field(PointsMovementType, required=True)
+    granted = graphene.Field(PointsMovementType, required=True, description="Granted by staff.")
+    deducted = graphene.Field(PointsMovementType, required=True, description="Deducted by staff.")
+    other = graphene.Field(Money, required=True, description="Signed: any other movement on the account (normally 0).")
+    closing_liability = graphene.Field(
+        Money, required=True,
+        description="platform:points' balance at the end: opening + issued - takenBack - redeemed + givenBack - "
+        "expired + granted - deducted + other.",
+    )
+    cost = graphene.Field(
+        Money, required=True, description="The platform's points cost: minus the net change of platform:points_expense."
+    )
+
+    class Meta:
+        name = "PointsReportRow"
+        description = "Members' points in one month: the platform's liability and what the points cost it."
+
+    resolve_opening_liability = staticmethod(lambda root, _info: root.opening)
+    resolve_closing_liability = staticmethod(lambda root, _info: root.closing)
+    resolve_issued = staticmethod(_movement("issued"))
+    resolve_taken_back = staticmethod(_movement("taken_back"))
+    resolve_redeemed = staticmethod(_movement("redeemed"))
+    resolve_given_back = staticmethod(_movement("given_back"))
+    resolve_expired = staticmethod(_movement("expired"))
+    resolve_granted = staticmethod(_movement("granted"))
+    resolve_deducted = staticmethod(_movement("deducted"))

@@ -390,6 +390,8 @@ const ENUMS: Record<string, [string, string]> = {
   "txn.POINTS_REDEEM": ["Points redeemed", "积分抵扣"],
   "txn.POINTS_RETURN": ["Points returned", "退还积分"],
   "txn.POINTS_EXPIRE": ["Points expired", "积分过期"],
+  "txn.POINTS_GRANT": ["Points granted by staff", "平台发放积分"],
+  "txn.POINTS_DEDUCT": ["Points deducted by staff", "平台扣减积分"],
 };
 
 export const EN: Record<string, string> = {};
