@@ -5,6 +5,13 @@ from decimal import Decimal
 from django.db import migrations, models
 
 
+def build_rollups(apps, schema_editor):
+    """The weeks and months of the days stored before rollups existed."""
+    from backend.analytics.rollups import rebuild_all
+
+    rebuild_all(daily=apps.get_model("analytics", "DailyMetrics"), rollups=apps.get_model("analytics", "PeriodMetrics"))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -57,4 +64,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('vendor__isnull', False)), fields=('vendor', 'period', 'start'), name='analytics_one_store_period'), models.UniqueConstraint(condition=models.Q(('vendor__isnull', True)), fields=('period', 'start'), name='analytics_one_platform_period')],
             },
         ),
+        migrations.RunPython(build_rollups, migrations.RunPython.noop),
     ]
