@@ -220,13 +220,18 @@ def _stored_rows(vendor_id: int | None, first: date, last: date, period: str) ->
     by_day = period == "day"
     # Typed NULLs: PostgreSQL gives two untyped NULLs of a UNION the type text.
     numbers = [Cast(Value(None), field) for field in _NUMBER_FIELDS] if by_day else list(NUMBERS)
+    days = DailyMetrics.objects.filter(scope, day__gte=first, day__lte=last).order_by()
     parts = []
+    if by_day:
+        # First: the columns of a union's first part say how every row is converted; plain fields, as
+        # here, need none on PostgreSQL (the NULL placeholders of the other parts would, each value).
+        no_lists = [Cast(Value(None), JSONField()) for _ in LISTS]
+        parts.append(days.values_list(Value(True), Value(False), "day", *NUMBERS, *no_lists))
     if wanted:
         parts.append(
             PeriodMetrics.objects.filter(scope, wanted).order_by()
             .values_list(Value(not by_day), Value(True), "start", *numbers, *LISTS)
         )
-    days = DailyMetrics.objects.filter(scope, day__gte=first, day__lte=last).order_by()
     # A day is read with its lists unless it lies in a month or week of the cover whose rollup is stored.
     listed = days
     if wanted:
@@ -234,9 +239,6 @@ def _stored_rows(vendor_id: int | None, first: date, last: date, period: str) ->
             ~Exists(PeriodMetrics.objects.filter(scope, covered))
         )
     parts.append(listed.values_list(Value(not by_day), Value(True), "day", *numbers, *LISTS))
-    if by_day:
-        no_lists = [Cast(Value(None), JSONField()) for _ in LISTS]
-        parts.append(days.values_list(Value(True), Value(False), "day", *NUMBERS, *no_lists))
     query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     # In date order, so a listing's name is the first one seen, as when every day was read.
     return sorted(query, key=lambda row: row[2])
