@@ -9,8 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import DecimalField, Exists, IntegerField, JSONField, Q, Value
-from django.db.models import OuterRef
+from django.db.models import DecimalField, Exists, IntegerField, JSONField, OuterRef, Q, Value
 from django.db.models.functions import Cast, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +22,7 @@ from backend.vendors.selectors import vendor_id_of
 from .aggregation import compute_day
 from .error_codes import AnalyticsErrorCode
 from .models import DailyMetrics, PeriodMetrics
-from .rollups import ROLLUPS, Fold, cover
+from .rollups import AMOUNTS, COUNTS, LISTS, NUMBERS, ROLLUPS, Fold, cover  # the figures' names: one list
 
 ANALYTICS_PERMISSION = "analytics.view_analytics"
 MAX_DAYS = 800
@@ -43,9 +42,6 @@ def can_see_analytics(user, vendor_id: int | None) -> bool:
     if can_see_all_analytics(user):
         return True
     return vendor_id is not None and user is not None and user.is_authenticated and vendor_id_of(user) == int(vendor_id)
-
-
-from .rollups import AMOUNTS, COUNTS, LISTS, NUMBERS  # noqa: E402,F401 - one list of the figures
 
 
 def _rate(part, whole) -> Decimal | None:
