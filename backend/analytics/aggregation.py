@@ -1,7 +1,8 @@
 """Daily figures per store and for the platform, computed from the events, the orders and the ledger.
 
 A day (in TIME_ZONE) is always recomputed as a whole and replaced in one transaction, so running
-it twice, or two runs at once, gives the same rows. Definitions (also in the README):
+it twice, or two runs at once, gives the same rows; the weekly and monthly rollups of the day are
+rebuilt from the stored days in the same transaction (rollups.py). Definitions (also in the README):
 
 - visitors: distinct visitor ids with an event of the store (platform: any event) that day;
 - orders and GMV: orders placed that day and paid (cancelled or refunded later included), GMV the
