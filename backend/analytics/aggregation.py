@@ -1,7 +1,8 @@
 """Daily figures per store and for the platform, computed from the events, the orders and the ledger.
 
 A day (in TIME_ZONE) is always recomputed as a whole and replaced in one transaction, so running
-it twice, or two runs at once, gives the same rows. Definitions (also in the README):
+it twice, or two runs at once, gives the same rows; the weekly and monthly rollups of the day are
+rebuilt from the stored days in the same transaction (rollups.py). Definitions (also in the README):
 
 - visitors: distinct visitor ids with an event of the store (platform: any event) that day;
 - orders and GMV: orders placed that day and paid (cancelled or refunded later included), GMV the
@@ -31,6 +32,7 @@ from backend.core.money import from_minor
 from backend.core.periodic import record_processed
 
 from .models import DailyMetrics, Event, EventKind
+from .rollups import rebuild_for_days
 
 TOP = 10
 
@@ -275,21 +277,29 @@ def compute_day(day: date) -> list[DailyMetrics]:
     return sorted(rows.values(), key=lambda r: (r.vendor_id is not None, r.vendor_id or 0))
 
 
-def aggregate_day(day: date) -> int:
-    """Replace the stored figures of a day; returns how many rows it has."""
+def aggregate_day(day: date, *, rollups: bool = True) -> int:
+    """Replace the stored figures of a day, and (unless told not to, by a caller that rebuilds them
+    itself) the rollups of its week and month in the same transaction; returns how many day rows it has."""
     rows = compute_day(day)
     with transaction.atomic():
         DailyMetrics.objects.filter(day=day).delete()
         DailyMetrics.objects.bulk_create(rows)
+        if rollups:
+            rebuild_for_days([day])
     record_processed("day", day.isoformat())
     return len(rows)
 
 
 def aggregate_recent(*, today: date | None = None, days: int | None = None) -> int:
-    """The periodic work: the last days again (late refunds and releases land there), and today so far."""
+    """The periodic work: the last days again (late refunds and releases land there), and today so far,
+    then the weeks and months of those days, each once."""
     today = today or timezone.localdate()
     days = settings.ANALYTICS_RECOMPUTE_DAYS if days is None else days
-    return sum(aggregate_day(today - timedelta(days=n)) for n in range(days, -1, -1))
+    recomputed = [today - timedelta(days=n) for n in range(days, -1, -1)]
+    with transaction.atomic():
+        total = sum(aggregate_day(day, rollups=False) for day in recomputed)
+        rebuild_for_days(recomputed)
+    return total
 
 
 def delete_old_events(*, now: datetime | None = None) -> int:

@@ -58,13 +58,10 @@ class Event(models.Model):
         return f"{self.kind} by {self.visitor_id or '-'} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
-class DailyMetrics(models.Model):
-    """One day's figures of one store, or of the platform (vendor null). Recomputed as a whole."""
+class MetricsFields(models.Model):
+    """The figures of one store (or the platform) over a day, a week or a month: counts, amounts and the
+    ranked lists and breakdowns, merged over the days for a week or a month."""
 
-    day = models.DateField()
-    vendor = models.ForeignKey(
-        "vendors.Vendor", null=True, blank=True, on_delete=models.CASCADE, related_name="daily_metrics"
-    )
     currency = models.CharField(max_length=3)
     visitors = models.PositiveIntegerField(default=0)
     product_views = models.PositiveIntegerField(default=0)
@@ -94,6 +91,18 @@ class DailyMetrics(models.Model):
     take_by_category = models.JSONField(default=dict, blank=True, help_text="Category id -> minor units.")
     take_by_store = models.JSONField(default=dict, blank=True, help_text="Vendor id -> minor units.")
     no_result_terms = models.JSONField(default=dict, blank=True, help_text="Search term -> count.")
+
+    class Meta:
+        abstract = True
+
+
+class DailyMetrics(MetricsFields):
+    """One day's figures of one store, or of the platform (vendor null). Recomputed as a whole."""
+
+    day = models.DateField()
+    vendor = models.ForeignKey(
+        "vendors.Vendor", null=True, blank=True, on_delete=models.CASCADE, related_name="daily_metrics"
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -111,3 +120,39 @@ class DailyMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"Figures of {self.vendor_id or 'the platform'} on {self.day}"
+
+
+class RollupPeriod(models.TextChoices):
+    WEEK = "week", "Week (Monday to Sunday)"
+    MONTH = "month", "Calendar month"
+
+
+class PeriodMetrics(MetricsFields):
+    """A week's or a month's figures of one store (or the platform, vendor null): the sums of its stored
+    days (the ranked lists merged whole, not cut to a top), rebuilt from them whenever one of its days is
+    (re)computed, so a year by month reads a dozen rows instead of 365. Reads use a rollup only when the
+    whole period is in the range and stored; missing ones are read as days."""
+
+    period = models.CharField(max_length=5, choices=RollupPeriod.choices)
+    start = models.DateField(help_text="Monday of the week, or the first of the month.")
+    vendor = models.ForeignKey(
+        "vendors.Vendor", null=True, blank=True, on_delete=models.CASCADE, related_name="period_metrics"
+    )
+    days = models.PositiveSmallIntegerField(default=0, help_text="Stored days folded into it.")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["period", "start", "vendor_id"]
+        verbose_name_plural = "period metrics"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "period", "start"], condition=models.Q(vendor__isnull=False),
+                name="analytics_one_store_period",
+            ),
+            models.UniqueConstraint(
+                fields=["period", "start"], condition=models.Q(vendor__isnull=True), name="analytics_one_platform_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Figures of {self.vendor_id or 'the platform'} for the {self.period} of {self.start}"

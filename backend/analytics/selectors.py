@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import DecimalField, Exists, IntegerField, JSONField, OuterRef, Q, Value
+from django.db.models.functions import Cast, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.core.exceptions import DomainError
-from backend.core.money import Money, quantize
+from backend.core.money import Money, _quantum, quantize
 from backend.core.permissions import PlatformPermission, has_permission
 from backend.vendors.selectors import vendor_id_of
 
 from .aggregation import compute_day
 from .error_codes import AnalyticsErrorCode
-from .models import DailyMetrics
+from .models import DailyMetrics, PeriodMetrics
+from .rollups import AMOUNTS, COUNTS, LISTS, NUMBERS, ROLLUPS, Fold, cover  # the figures' names: one list
 
 ANALYTICS_PERMISSION = "analytics.view_analytics"
 MAX_DAYS = 800
@@ -39,16 +42,6 @@ def can_see_analytics(user, vendor_id: int | None) -> bool:
     if can_see_all_analytics(user):
         return True
     return vendor_id is not None and user is not None and user.is_authenticated and vendor_id_of(user) == int(vendor_id)
-
-
-COUNTS = (
-    "visitors", "product_views", "store_views", "searches", "searches_without_results", "add_to_carts",
-    "checkouts_started", "ordering_visitors", "orders", "refunds", "disputes", "shoppers", "new_shoppers",
-    "returning_shoppers", "new_stores", "active_stores",
-)
-AMOUNTS = ("gmv", "refunded", "commission", "fees", "deposits_forfeited")
-NUMBERS = (*COUNTS, *AMOUNTS)
-LISTS = ("top_products", "top_categories", "traffic_sources", "take_by_category", "take_by_store", "no_result_terms")
 
 
 def _rate(part, whole) -> Decimal | None:
@@ -121,6 +114,25 @@ class Figures:
         total = self.amounts["commission"] + self.amounts["fees"] + self.amounts["deposits_forfeited"]
         return (total / gmv).quantize(Decimal("0.0001")) if gmv else None
 
+    def values(self) -> list:
+        """Every figure of METRICS, in that order, as `value` gives them (one pass: a CSV line)."""
+        counts, amounts = self.counts, self.amounts
+        quantum = _quantum(self.currency)
+        amount_values = [Decimal(amounts[name]).quantize(quantum, rounding=ROUND_HALF_UP) for name in AMOUNTS]
+        revenue = amounts["commission"] + amounts["fees"] + amounts["deposits_forfeited"]
+        orders, gmv = counts["orders"], amounts["gmv"]
+        return [
+            *(counts[name] for name in COUNTS),
+            *amount_values,
+            Decimal(revenue).quantize(quantum, rounding=ROUND_HALF_UP),
+            Decimal(gmv / orders).quantize(quantum, rounding=ROUND_HALF_UP) if orders else None,
+            _rate(counts["ordering_visitors"], counts["visitors"]),
+            _rate(counts["refunds"], orders),
+            _rate(counts["disputes"], orders),
+            _rate(counts["returning_shoppers"], counts["shoppers"]),
+            (revenue / gmv).quantize(Decimal("0.0001")) if gmv else None,
+        ]
+
     def value(self, metric: str):
         """One figure as a number (Decimal or int; None where a rate has no base), for charts and CSV."""
         if metric in COUNTS:
@@ -131,6 +143,7 @@ class Figures:
         return found.amount if isinstance(found, Money) else found
 
 
+_NUMBER_FIELDS = [IntegerField() for _ in COUNTS] + [DecimalField(max_digits=16, decimal_places=2) for _ in AMOUNTS]
 METRICS = (*COUNTS, *AMOUNTS, "platform_revenue", "average_order_value", "conversion_rate", "refund_rate",
            "dispute_rate", "repurchase_rate", "take_rate")
 
@@ -183,9 +196,48 @@ def live_day(day: date) -> list[DailyMetrics]:
     return rows
 
 
-def _ranked(items: dict, key_name: str, first: int) -> list[dict]:
-    ranked = sorted(items.values(), key=lambda i: (-Decimal(i["gmv"]), i[key_name] or 0))
-    return ranked[:first]
+def _stored_rows(vendor_id: int | None, first: date, last: date, period: str) -> list[tuple]:
+    """The stored figures of [first, last] in one query: (numbers?, lists?, start, *NUMBERS, *LISTS) rows.
+
+    The range is covered by whole months, weeks and days (rollups.cover); a month or week is read from
+    its rollup when it is stored, else (a store without that rollup, days stored before rollups existed)
+    from its days, which the query decides itself (NOT EXISTS of the day's piece). By day every
+    day's numbers are read, without the ranked lists (the heavy part), which come from the cover."""
+    if first > last:
+        return []
+    pieces = cover(first, last, "week" if period == "week" else "month")
+    scope = Q(vendor__isnull=True) if vendor_id is None else Q(vendor_id=vendor_id)
+    rollups = {kind: [start for found, start in pieces if found == kind] for kind in ROLLUPS}
+    wanted, covered = Q(), Q()
+    for kind in ROLLUPS:
+        if rollups[kind]:
+            wanted |= Q(period=kind, start__in=rollups[kind])
+            covered |= Q(period=kind, start__in=rollups[kind], start=OuterRef(f"{kind}_start"))
+    by_day = period == "day"
+    # Typed NULLs: PostgreSQL gives two untyped NULLs of a UNION the type text.
+    numbers = [Cast(Value(None), field) for field in _NUMBER_FIELDS] if by_day else list(NUMBERS)
+    days = DailyMetrics.objects.filter(scope, day__gte=first, day__lte=last).order_by()
+    parts = []
+    if by_day:
+        # First: the columns of a union's first part say how every row is converted; plain fields, as
+        # here, need none on PostgreSQL (the NULL placeholders of the other parts would, each value).
+        no_lists = [Cast(Value(None), JSONField()) for _ in LISTS]
+        parts.append(days.values_list(Value(True), Value(False), "day", *NUMBERS, *no_lists))
+    if wanted:
+        parts.append(
+            PeriodMetrics.objects.filter(scope, wanted).order_by()
+            .values_list(Value(not by_day), Value(True), "start", *numbers, *LISTS)
+        )
+    # A day is read with its lists unless it lies in a month or week of the cover whose rollup is stored.
+    listed = days
+    if wanted:
+        listed = days.annotate(week_start=TruncWeek("day"), month_start=TruncMonth("day")).filter(
+            ~Exists(PeriodMetrics.objects.filter(scope, covered))
+        )
+    parts.append(listed.values_list(Value(not by_day), Value(True), "day", *numbers, *LISTS))
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    # In date order, so a listing's name is the first one seen, as when every day was read.
+    return sorted(query, key=lambda row: row[2])
 
 
 def analytics_report(
@@ -202,49 +254,21 @@ def analytics_report(
         raise DomainError(AnalyticsErrorCode.INVALID, _("A range is at most %(days)d days.") % {"days": MAX_DAYS}, field="to")
     today = timezone.localdate()
     currency = settings.DEFAULT_CURRENCY
-    stored = DailyMetrics.objects.filter(day__gte=date_from, day__lte=min(date_to, today - timedelta(days=1)))
-    stored = stored.filter(vendor__isnull=True) if vendor_id is None else stored.filter(vendor_id=vendor_id)
-    # Plain tuples, not model instances: a year of days is read on every call (see bench/analytics_bench.py).
-    columns = ("day", *NUMBERS, *LISTS)
-    rows = list(stored.order_by("day").values_list(*columns))
+    rows = _stored_rows(vendor_id, date_from, min(date_to, today - timedelta(days=1)), period)
     if date_from <= today <= date_to:
-        rows += [tuple(getattr(r, name) for name in columns) for r in live_day(today) if r.vendor_id == vendor_id]
+        columns = ("day", *NUMBERS, *LISTS)
+        rows += [(True, True, *(getattr(r, name) for name in columns)) for r in live_day(today) if r.vendor_id == vendor_id]
     buckets = {start: Figures(date=start, currency=currency) for start in _buckets(date_from, date_to, period)}
     totals = Figures(date=date_from, currency=currency)
-    products: dict = {}
-    categories: dict = {}
-    gmv: dict = {}  # ("p" | "c", id) -> Decimal, turned into the items' "gmv" strings at the end
-    sources: Counter = Counter()
-    take_category: Counter = Counter()
-    take_store: Counter = Counter()
-    no_results: Counter = Counter()
-    numbers_end = 1 + len(NUMBERS)
+    fold = Fold()
+    numbers_end = 3 + len(NUMBERS)
     for row in rows:
-        buckets[bucket_start(row[0], period)].add_numbers(row[1:numbers_end])
-        top_products, top_categories, traffic, by_category, by_store, terms = row[numbers_end:]
-        for kind, merged, items in (("p", products, top_products), ("c", categories, top_categories)):
-            for item in items:
-                key = item["id"]
-                found = merged.get(key)
-                if found is None:
-                    found = merged[key] = {**item, "orders": 0, "quantity": 0}
-                    gmv[kind, key] = Decimal("0")
-                found["orders"] += item["orders"]
-                found["quantity"] += item["quantity"]
-                gmv[kind, key] += Decimal(item["gmv"])
-        if traffic:
-            sources.update(traffic)
-        if by_category:
-            take_category.update(by_category)
-        if by_store:
-            take_store.update(by_store)
-        if terms:
-            no_results.update(terms)
+        if row[0]:
+            buckets[bucket_start(row[2], period)].add_numbers(row[3:numbers_end])
+        if row[1]:
+            fold.add(*row[numbers_end:])
     for bucket in buckets.values():
         totals.merge(bucket)
-    for kind, merged in (("p", products), ("c", categories)):
-        for key, found in merged.items():
-            found["gmv"] = str(gmv[kind, key])
 
     def take(counter: Counter) -> list[tuple[int | None, Money]]:
         from backend.core.money import from_minor
@@ -260,12 +284,12 @@ def analytics_report(
         currency=currency,
         totals=totals,
         periods=list(buckets.values()),
-        top_products=_ranked(products, "id", first),
-        top_categories=_ranked(categories, "id", first),
-        traffic_sources=sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])),
-        take_by_category=take(take_category) if vendor_id is None else [],
-        take_by_store=take(take_store) if vendor_id is None else [],
-        searches_without_results=sorted(no_results.items(), key=lambda kv: (-kv[1], kv[0]))[:first],
+        top_products=fold.ranked("p")[:first],
+        top_categories=fold.ranked("c")[:first],
+        traffic_sources=sorted(fold.sources.items(), key=lambda kv: (-kv[1], kv[0])),
+        take_by_category=take(fold.take_category) if vendor_id is None else [],
+        take_by_store=take(fold.take_store) if vendor_id is None else [],
+        searches_without_results=sorted(fold.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:first],
     )
 
 
@@ -282,8 +306,8 @@ def report_csv(report: Report) -> str:
         return "" if value is None else str(value)
 
     for bucket in report.periods:
-        writer.writerow([bucket.date.isoformat(), *(cell(bucket.value(m)) for m in METRICS)])
-    writer.writerow(["total", *(cell(report.totals.value(m)) for m in METRICS)])
+        writer.writerow([bucket.date.isoformat(), *map(cell, bucket.values())])
+    writer.writerow(["total", *map(cell, report.totals.values())])
     return out.getvalue()
 
 
