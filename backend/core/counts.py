@@ -21,7 +21,6 @@ from django.db.models import QuerySet
 def _key(queryset: QuerySet) -> str:
     query = queryset.query.chain()
     query.clear_ordering(force=True)
-    query.clear_limits()
     sql, params = query.sql_with_params()
     database = connections[queryset.db].settings_dict["NAME"]
     digest = hashlib.sha256(f"{database}\n{sql}\n{params!r}".encode()).hexdigest()
