@@ -16,7 +16,8 @@ on two databases of the benchmark's own:
   full   the database make_data.py built and kept (bench_<--large-name>): 1,000 stores, 100,000
          listings, 300,000 variants, 1,000,000 orders. It is never generated or dropped here.
 
-After the full size's load it reads VmRSS and VmHWM (peak) of each gunicorn worker from
+Both sizes' servers run at once and each scenario alternates between them in ten rounds, so
+the shared machine's changing load weighs on both alike. After the load it reads VmRSS and VmHWM (peak) of each gunicorn worker from
 /proc/<pid>/status. Prints markdown tables, with the ratio full / demo of each p95.
 
     DATABASE_URL=postgres://marketplace:marketplace@127.0.0.1:5432/marketplace \\
@@ -56,6 +57,7 @@ ORDERS_QUERY = """query { orders(first: 20) { totalCount pageInfo { hasNextPage 
   lines { productName variantSku quantity } } } } }"""
 STOREFRONT, CORE = "/storefront/graphql/", "/graphql/"
 OWNER_EMAIL = "owner@scale.bench"
+ROUNDS = 10
 DEMO = data.Sizes(vendors=20, suspended=2, listings=2000, variants_per_listing=3, orders=20_000)
 
 
@@ -64,7 +66,7 @@ def parse_args():
     parser.add_argument("--large-name", default="large", help="the full-size database make_data.py kept: bench_<name>")
     parser.add_argument("--demo-name", default="scale_demo", help="the demo-size database: bench_<name>")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=4, help="concurrent keep-alive clients")
+    parser.add_argument("--concurrency", type=int, default=2, help="concurrent keep-alive clients")
     parser.add_argument("--requests", type=int, default=300, help="timed requests per scenario")
     parser.add_argument("--max-seconds", type=float, default=60, help="time cap per scenario")
     parser.add_argument("--keep", action="store_true", help="keep the demo database")
@@ -177,14 +179,7 @@ def load(port: int, path: str, payload: bytes, extra: dict, total: int, concurre
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "n": len(latencies),
-        "rps": len(latencies) / elapsed if elapsed else 0.0,
-        "p50": statistics.median(latencies) if latencies else float("nan"),
-        "p95": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else float("nan"),
-        "failures": failures,
-    }
+    return {"latencies": latencies, "seconds": elapsed, "failures": failures}
 
 
 def worker_memory(master: int) -> list[dict]:
@@ -207,29 +202,57 @@ def worker_memory(master: int) -> list[dict]:
     return sorted(found, key=lambda w: w["pid"])
 
 
-def measure(args, url: str, prepared: dict) -> tuple[dict, list[dict]]:
+def start_server(args, url: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"), "backend.wsgi:application",
+        str(gunicorn if gunicorn.exists() else ROOT / ".venv" / "bin" / "gunicorn"), "backend.wsgi:application",
         "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
     ]
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    if gunicorn.exists():
-        command[0] = str(gunicorn)
     server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, start_new_session=True)
+    wait_for(port)
+    return server, port
+
+
+def measure(args, sizes: dict) -> tuple[dict, list[dict]]:
+    """Both sizes' servers at once, each scenario sent to one then the other in ROUNDS alternating
+    rounds, so a change of the machine's load (it is shared) weighs on both sizes alike."""
+    servers = {}
     try:
-        wait_for(port)
-        results = {}
-        for name, path, payload, extra in scenarios(prepared):
-            warm = load(port, path, payload, extra, 4 * args.workers, args.concurrency, 30)  # both workers
-            if warm["failures"]:
-                raise RuntimeError(f"{name}: {warm['failures'][0]}")
-            results[name] = load(port, path, payload, extra, args.requests, args.concurrency, args.max_seconds)
-        memory = worker_memory(server.pid)
+        for size, (url, _prepared) in sizes.items():
+            servers[size] = start_server(args, url)
+        results = {size: {} for size in sizes}
+        per_round = max(1, args.requests // ROUNDS)
+        for index in range(len(scenarios(next(iter(sizes.values()))[1]))):
+            collected = {size: {"latencies": [], "failures": [], "seconds": 0.0} for size in sizes}
+            for round_number in range(ROUNDS + 1):  # round 0 warms every worker
+                for size, (_url, prepared) in sizes.items():
+                    name, path, payload, extra = scenarios(prepared)[index]
+                    port = servers[size][1]
+                    if round_number == 0:
+                        warm = load(port, path, payload, extra, 4 * args.workers, args.concurrency, 30)
+                        if warm["failures"]:
+                            raise RuntimeError(f"{size} {name}: {warm['failures'][0]}")
+                        continue
+                    done = load(port, path, payload, extra, per_round, args.concurrency, args.max_seconds / ROUNDS)
+                    collected[size]["latencies"] += done["latencies"]
+                    collected[size]["failures"] += done["failures"]
+                    collected[size]["seconds"] += done["seconds"]
+            for size, found in collected.items():
+                latencies = sorted(found["latencies"])
+                results[size][name] = {
+                    "n": len(latencies),
+                    "rps": len(latencies) / found["seconds"] if found["seconds"] else 0.0,
+                    "p50": statistics.median(latencies) if latencies else float("nan"),
+                    "p95": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else float("nan"),
+                    "failures": found["failures"],
+                }
+        memory = worker_memory(servers["full"][0].pid) if "full" in servers else []
         return results, memory
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for server, _port in servers.values():
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 def main() -> None:
@@ -241,16 +264,15 @@ def main() -> None:
     from django.db import connection
 
     original = connection.settings_dict["NAME"]
-    runs = {}
+    sizes = {}
     demo_name = None
     try:
         # Demo size: generated here (a later --keep run reuses it).
         demo_url = data.use_own_database(args.demo_name, keep=True)
         demo_name = connection.settings_dict["NAME"]
         data.seed(DEMO, progress=not args.no_progress)
-        prepared = prepare()
+        sizes["demo"] = (demo_url, prepare())
         connection.close()
-        runs["demo"] = (prepared, *measure(args, demo_url, prepared))
 
         # Full size: the database make_data.py kept.
         large_url = data.use_own_database(args.large_name, keep=True)
@@ -258,15 +280,17 @@ def main() -> None:
 
         if not Order.objects.exists():
             raise SystemExit(f"bench_{args.large_name} holds no data: run bench/make_data.py --name {args.large_name} --keep")
-        prepared = prepare()
+        sizes["full"] = (large_url, prepare())
         connection.close()
-        runs["full"] = (prepared, *measure(args, large_url, prepared))
+        with open("/proc/loadavg") as handle:
+            args.load_before = " ".join(handle.read().split()[:3])
+        results, memory = measure(args, sizes)
     finally:
         connection.close()
         if demo_name and not args.keep:
             connection.creation._destroy_test_db(demo_name, verbosity=0)
         connection.settings_dict["NAME"] = original
-    report(args, runs)
+    report(args, {size: (prepared, results[size], memory if size == "full" else []) for size, (_url, prepared) in sizes.items()})
 
 
 def report(args, runs: dict) -> None:
@@ -279,7 +303,7 @@ def report(args, runs: dict) -> None:
     print()
     with open("/proc/loadavg") as handle:
         loadavg = " ".join(handle.read().split()[:3])
-    print(f"Database: {database}; gunicorn {args.workers} workers, {args.concurrency} clients; load average {loadavg}")
+    print(f"Database: {database}; gunicorn {args.workers} workers, {args.concurrency} clients; load average {getattr(args, 'load_before', '?')} before, {loadavg} after")
     for size, (prepared, _results, _memory) in runs.items():
         print(
             f"- {size}: {prepared['listings']:,} listings ({prepared['visible']:,} on the storefront), "
