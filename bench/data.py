@@ -431,10 +431,12 @@ def seed_orders(sizes: Sizes, *, progress: bool = True) -> int:
 
 
 def analyze() -> None:
-    """Fresh planner statistics after a bulk load (PostgreSQL)."""
+    """Fresh planner statistics after a bulk load. SQLite has none until ANALYZE: without them it
+    reads a filtered list (a category and a price range, newest first) through the price index and
+    sorts every row in the range, instead of walking the newest-first index (4x slower at 100,000)."""
     from django.db import connection
 
-    if connection.vendor == "postgresql":
+    if connection.vendor in ("postgresql", "sqlite"):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
