@@ -401,6 +401,10 @@ ELASTICSEARCH_REPLICAS = env_int("ELASTICSEARCH_REPLICAS", 0)
 SEARCH_SYNONYMS = [line.strip() for line in os.environ.get("SEARCH_SYNONYMS", "").split(";") if line.strip()]
 # Lower edges of the price facet's buckets (the last one has no upper end).
 SEARCH_PRICE_RANGES = [Decimal(edge) for edge in env_list("SEARCH_PRICE_RANGES", "0,50,100,200,500,1000,2000,5000")]
+# Storefront lists' totalCount (backend/core/counts.py): a count of at least COUNT_CACHE_MIN rows is kept
+# COUNT_CACHE_SECONDS in the cache (0: never), so a page of a long list does not count every row again.
+COUNT_CACHE_SECONDS = env_int("COUNT_CACHE_SECONDS", 60)
+COUNT_CACHE_MIN = env_int("COUNT_CACHE_MIN", 1000)
 CELERY_BEAT_SCHEDULE["search-replay-pending"] = {"task": "search.replay_pending", "schedule": timedelta(minutes=1)}
 
 # --- Analytics (backend/analytics) ---

@@ -40,6 +40,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import storefront_bench  # noqa: E402
 
+from bench import data  # noqa: E402
+
 SEARCH = 'query { products(first: 20, filter: {search: "手机"}) { totalCount edges { node { id name slug } } } }'
 FACETS = """query($filter: ProductFilterInput) { productFacets(filter: $filter) {
   totalCount categories { id name count children { id name count } }
@@ -55,6 +57,11 @@ def parse_args():
     parser.add_argument("--keep", action="store_true", help="Keep (and reuse) the benchmark database.")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--name", default="storefront",
+        help="the database: bench_<name> (make_data.py's full size: --name large with its --keep)",
+    )
+    parser.add_argument("--no-rebuild", action="store_true", help="skip the rebuild rates")
     return parser.parse_args()
 
 
@@ -167,21 +174,21 @@ def reindex_rates() -> dict[str, float]:
 
 def main() -> None:
     args = parse_args()
-    storefront_bench.configure_environment()
+    data.configure_environment()
     import django
 
     django.setup()
     from django.db import connection
 
     original_name = connection.settings_dict["NAME"]
-    url = storefront_bench.use_own_database(args.keep)
+    url = data.use_own_database(args.name, keep=args.keep)
     try:
         storefront_bench.seed(args.products, reseed=args.reseed, progress=not args.no_progress)
         from backend.catalog.selectors import storefront_products
 
         visible = storefront_products().count()
         results = measure(args.requests)
-        rates = reindex_rates()
+        rates = {} if args.no_rebuild else reindex_rates()
         database = connection.vendor + ("" if connection.vendor == "sqlite" else f" {connection.pg_version // 10000}")
         print()
         print(f"Database: {database} ({url.split('@')[-1]}); listings: {args.products} seeded, {visible} on the storefront")
@@ -189,11 +196,12 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: | ---: |")
         for name, values in results.items():
             print(f"| {name} | {values['total']} | {values['queries']} | {values['p50']:.0f} | {values['p95']:.0f} |")
-        print()
-        print("| rebuild | listings per second |")
-        print("| --- | ---: |")
-        for name, rate in rates.items():
-            print(f"| {name} | {rate:.0f} |")
+        if rates:
+            print()
+            print("| rebuild | listings per second |")
+            print("| --- | ---: |")
+            for name, rate in rates.items():
+                print(f"| {name} | {rate:.0f} |")
     finally:
         if not args.keep:
             connection.creation.destroy_test_db(original_name, verbosity=0)

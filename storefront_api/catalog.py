@@ -22,10 +22,12 @@ from django.dispatch import receiver
 from django.db.models import F, Prefetch, QuerySet
 from strawberry import relay
 from strawberry.types import Info
+from strawberry_django.pagination import get_cached_total_count
 from strawberry_django.queryset import get_queryset_config
 from strawberry_django.relay import DjangoListConnection
 
 from backend.catalog import models, selectors
+from backend.core.counts import cached_count
 from backend.campaigns.selectors import shown_enrolments
 from backend.promotions.flash_sales import shown_flash_sales
 from backend.promotions.group_buying import shown_group_deals
@@ -105,6 +107,19 @@ class CountedConnection(DjangoListConnection[relay.NodeType]):
         )
         connection.nodes = nodes
         return connection
+
+    @strawberry.field(description="Total quantity of existing nodes.")
+    def total_count(self) -> int | None:
+        """Asked only when selected; long lists' counts come from the cache (backend/core/counts.py)."""
+        assert self.nodes is not None
+        try:
+            return self.edges[0].node._strawberry_total_count  # type: ignore[attr-defined]
+        except (IndexError, AttributeError):
+            pass
+        if isinstance(self.nodes, QuerySet):
+            found = get_cached_total_count(self.nodes)
+            return found if found is not None else cached_count(self.nodes)
+        return len(self.nodes)
 
 
 @strawberry.enum(name="ImageSize")

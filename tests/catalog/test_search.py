@@ -105,3 +105,43 @@ def test_search_index_command_rebuilds(indexed):
     call_command("search_index", "--no-progress", "--batch-size", "2", stdout=out)
     assert "Indexed 5 listings" in out.getvalue()
     assert len(backend.search("手机")) == 3
+
+
+def test_relevance_ranks_the_newest_candidates_only(indexed, vendor_and_owner, catalog, monkeypatch):
+    """A list in order of relevance ranks a bounded set: the RANK_CANDIDATES newest matches."""
+    from backend.search.backends import database
+
+    monkeypatch.setattr(database, "RANK_CANDIDATES", 2)
+    vendor, owner = vendor_and_owner
+    made = {
+        name: services.product_create(
+            actor=owner, vendor=vendor, category=catalog["tshirts"], name=name, description=description
+        )
+        for name, description in (("华为 old case", ""), ("Cover", "Fits 华为 phones"), ("华为 new case", ""))
+    }
+    backend = get_search_backend()
+    ranked = backend.filter_queryset(Product.objects.all(), "华为", rank=True)
+    # The two newest matches, the name match before the description match; older ones are not ranked.
+    assert list(ranked.values_list("name", flat=True)) == ["华为 new case", "Cover"]
+    assert ranked.count() == 2
+    # Unranked (another sort order, facets) every match counts.
+    every = backend.filter_queryset(Product.objects.all(), "华为")
+    assert set(every.values_list("name", flat=True)) == {"华为 Mate 60 手机", *made}
+    # Fewer matches than candidates: every match is ranked.
+    monkeypatch.setattr(database, "RANK_CANDIDATES", 100)
+    names = list(backend.filter_queryset(Product.objects.all(), "华为", rank=True).values_list("name", flat=True))
+    assert set(names[:3]) == {"华为 Mate 60 手机", "华为 new case", "华为 old case"} and names[3] == "Cover"
+
+
+def test_relevance_candidates_are_found_for_a_rare_word(indexed, vendor_and_owner, catalog, monkeypatch):
+    from backend.search.backends import database
+
+    monkeypatch.setattr(database, "RANK_CANDIDATES", 2)
+    vendor, owner = vendor_and_owner
+    rare = services.product_create(
+        actor=owner, vendor=vendor, category=catalog["tshirts"], name="Zither 古筝", description=""
+    )
+    for number in range(3):
+        services.product_create(actor=owner, vendor=vendor, category=catalog["tshirts"], name=f"Plain {number}")
+    ranked = get_search_backend().filter_queryset(Product.objects.all(), "古筝", rank=True)
+    assert list(ranked.values_list("pk", flat=True)) == [rare.pk]

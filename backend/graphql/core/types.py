@@ -34,6 +34,8 @@ class CountableConnection(graphene.relay.Connection):
 
     @staticmethod
     def resolve_total_count(root, _info) -> int:
+        if root.length is None:  # a page of CountOnDemandConnectionField: counted now, as asked
+            root.length = root.iterable.count()
         return root.length
 
 

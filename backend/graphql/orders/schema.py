@@ -1,10 +1,10 @@
 import graphene
-from graphene_django.fields import DjangoConnectionField
 
 from backend.core.exceptions import DomainError
 from backend.disputes.selectors import order_disputes_prefetch
 from backend.orders.models import Order
 
+from ..core.connections import CountOnDemandConnectionField
 from ..core.lookups import filter_key
 from ..core.nodes import get_node
 from ..core.selections import selects
@@ -39,7 +39,7 @@ def filter_orders(queryset, filter_input):
 
 
 class OrderQueries(graphene.ObjectType):
-    orders = DjangoConnectionField(
+    orders = CountOnDemandConnectionField(
         OrderType,
         filter=OrderFilterInput(),
         description="Orders the caller may see, newest first: a vendor's staff their own, MANAGE_ORDERS all.",

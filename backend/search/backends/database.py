@@ -23,6 +23,10 @@ POSTGRES_TABLE = "search_product_document"
 # Name matches count ten times a match in the description.
 NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 MAX_POSITION = 16383
+# A list in order of relevance ranks and pages through this many matches, the newest (highest ids):
+# the ranking's cost stays bounded however common the word (the Elasticsearch backend's MAX_RANKED
+# best matches, likewise). Sorted any other way, a search lists every match.
+RANK_CANDIDATES = 1_000
 
 
 def _sqlite_match(terms: list[QueryTerm]) -> str:
@@ -153,24 +157,41 @@ class DatabaseBackend(SearchBackend):
             # rank subquery re-runs the whole match for every matching row (seconds at 100k listings).
             # The unary + keeps the planner from driving the join from the products (then FTS5 would
             # also re-run the match per product, as COUNT(*) did): the match is the outer loop.
+            # Only the RANK_CANDIDATES newest matches are ranked and listed: the rowid range is
+            # FTS5's own (it stops at the boundary), found once by walking the match newest first.
             table = queryset.model._meta.db_table
             pk = queryset.model._meta.pk.column
+            match = _sqlite_match(terms)
             return queryset.extra(
                 tables=[SQLITE_TABLE],
-                where=[f'+{SQLITE_TABLE}.rowid = "{table}"."{pk}"', f"{SQLITE_TABLE} MATCH %s"],
-                params=[_sqlite_match(terms)],
+                where=[
+                    f'+{SQLITE_TABLE}.rowid = "{table}"."{pk}"',
+                    f"{SQLITE_TABLE} MATCH %s",
+                    f"{SQLITE_TABLE}.rowid >= COALESCE((SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} "
+                    "MATCH %s ORDER BY rowid DESC LIMIT 1 OFFSET %s), 0)",
+                ],
+                params=[match, match, RANK_CANDIDATES - 1],
                 select={"search_rank": f"bm25({SQLITE_TABLE}, {NAME_WEIGHT}, {BODY_WEIGHT})"},
             ).order_by("search_rank", "-pk")
-        sql, params = self._match_sql(terms)
-        queryset = queryset.filter(pk__in=RawSQL(sql, params))
         if rank:
+            # PostgreSQL: the RANK_CANDIDATES newest matches, and only those are ranked and listed. The
+            # planner knows from the tsvector statistics how common each word is: a rare one is looked
+            # up in the GIN index, a common one (every seventh listing) by walking the primary key
+            # backwards until RANK_CANDIDATES documents matched, which reads a few thousand rows
+            # instead of every match.
+            sql = (
+                f"SELECT product_id FROM {POSTGRES_TABLE} WHERE document @@ %s::tsquery "
+                "ORDER BY product_id DESC LIMIT %s"
+            )
+            queryset = queryset.filter(pk__in=RawSQL(sql, [_pg_query(terms), RANK_CANDIDATES]))
             table = queryset.model._meta.db_table
             pk = queryset.model._meta.pk.column
             rank_sql, rank_params = self._rank_sql(terms, f'"{table}"."{pk}"')
-            queryset = queryset.annotate(search_rank=RawSQL(rank_sql, rank_params)).order_by(
+            return queryset.annotate(search_rank=RawSQL(rank_sql, rank_params)).order_by(
                 F("search_rank").asc(nulls_last=True), "-pk"
             )
-        return queryset
+        sql, params = self._match_sql(terms)
+        return queryset.filter(pk__in=RawSQL(sql, params))
 
     def name_matches(self, base: QuerySet, prefix: str) -> QuerySet:
         """Listings whose name (not description) matches every term, the last one as a prefix."""
