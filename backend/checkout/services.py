@@ -9,9 +9,11 @@ payment and holds it in escrow.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -31,6 +33,7 @@ from backend.core.exceptions import DomainError, DomainErrors
 from backend.core.money import Money, quantize
 from backend.core.periodic import record_processed
 from backend.logistics import services as logistics
+from backend.logistics import versions as logistics_versions
 from backend.logistics.zones import regions_by_code
 from backend.orders import services as orders_services
 from backend.orders.models import Order
@@ -352,17 +355,55 @@ def _refresh(checkout: Checkout, *, manager: PluginsManager | None = None) -> No
     checkout.save(update_fields=["updated_at"])
 
 
+def _quote_fingerprint(checkout: Checkout, package: CheckoutPackage, carrier_id: str, service_code: str, version: int) -> str:
+    """What a package's shipping quote depends on: its lines and quantities, their parcels and
+    weights, the origin and the destination, the carrier service, the currency and the carrier
+    data version (rates, zones, pricing events, negotiated rates, quotas, carrier settings)."""
+    basis = {
+        "lines": sorted([line.variant_id, line.quantity] for line in package.lines),
+        "package": asdict(package.logistics_package()),
+        "origin": package.origin,
+        "destination": checkout.shipping_region,
+        "currency": checkout.currency,
+        "carrier": carrier_id,
+        "service": service_code,
+        "version": version,
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _quote_reusable(method: CheckoutShippingMethod, fingerprint: str, now) -> bool:
+    return bool(
+        settings.CHECKOUT_QUOTE_MAX_AGE_SECONDS > 0
+        and method.quote_fingerprint == fingerprint
+        and method.quote_valid_until is not None
+        and now < method.quote_valid_until
+    )
+
+
 def _requote_methods(checkout: Checkout, lines: list[CheckoutLine], *, manager=None) -> bool:
-    """Re-quote each chosen shipping method; returns whether a chosen price changed."""
+    """Re-quote each chosen shipping method whose stored quote is stale; returns whether a chosen price changed.
+
+    A stored quote is reused when its fingerprint (inputs and carrier data version) is unchanged,
+    it is younger than CHECKOUT_QUOTE_MAX_AGE_SECONDS and no pricing-event boundary of its carrier
+    passed since (quote_valid_until); otherwise the package is quoted again as the shopper would see it.
+    """
     summary = checkout_summary(checkout, lines)
     vendors = {p.vendor.pk for p in summary.packages}
     stale = [m.pk for m in summary.methods if m.vendor_id not in vendors]
     if stale:
         CheckoutShippingMethod.objects.filter(pk__in=stale).delete()
+    chosen = [package for package in summary.packages if package.method is not None]
+    if not chosen:
+        return False
+    # Read before quoting: a carrier change committed while quoting leaves the new quote stale.
+    version = logistics_versions.carrier_data_version()
+    now = timezone.now()
     changed = False
-    for package in summary.packages:
+    for package in chosen:
         method = package.method
-        if method is None:
+        fingerprint = _quote_fingerprint(checkout, package, method.carrier_id, method.service_code, version)
+        if _quote_reusable(method, fingerprint, now):
             continue
         quote = next(
             (q for q in package_quotes(checkout, package, manager=manager)
@@ -372,14 +413,14 @@ def _requote_methods(checkout: Checkout, lines: list[CheckoutLine], *, manager=N
         if quote is None:
             # No longer offered: completion then asks for a new choice (SHIPPING_METHOD_REQUIRED).
             method.delete()
-        elif quote.price.amount != method.price_amount or quote.promised_days != method.promised_days:
-            changed = changed or quote.price.amount != method.price_amount
-            _method_from_quote(method, quote)
-            method.save()
+            continue
+        changed = changed or quote.price.amount != method.price_amount
+        _method_from_quote(method, quote, fingerprint=fingerprint, at=now)
+        method.save()
     return changed
 
 
-def _method_from_quote(method: CheckoutShippingMethod, quote: Quote) -> None:
+def _method_from_quote(method: CheckoutShippingMethod, quote: Quote, *, fingerprint: str, at) -> None:
     method.carrier_id = quote.carrier
     method.carrier_name = quote.carrier_name
     method.service_code = quote.service_code
@@ -387,6 +428,12 @@ def _method_from_quote(method: CheckoutShippingMethod, quote: Quote) -> None:
     method.price_amount = quote.price.amount
     method.currency = quote.price.currency.code
     method.promised_days = quote.promised_days
+    method.quote_fingerprint = fingerprint
+    method.quoted_at = at
+    method.quote_valid_until = min(
+        at + timedelta(seconds=settings.CHECKOUT_QUOTE_MAX_AGE_SECONDS),
+        logistics.quote_stable_until(carrier_id=quote.carrier, service_code=quote.service_code, at=at),
+    )
 
 
 def checkout_create(
@@ -497,6 +544,8 @@ def checkout_shipping_method_update(
     package = next((p for p in summary.packages if p.vendor.pk == vendor_id), None)
     if package is None:
         raise DomainError(E.NOT_FOUND, _("This checkout has nothing from that store."), field="vendor")
+    version = logistics_versions.carrier_data_version()
+    now = timezone.now()
     quotes = [
         q for q in package_quotes(checkout, package, manager=manager)
         if q.carrier == carrier and (not service_code or q.service_code == service_code)
@@ -509,7 +558,11 @@ def checkout_shipping_method_update(
             field="carrier",
         )
     method = package.method or CheckoutShippingMethod(checkout=checkout, vendor=package.vendor)
-    _method_from_quote(method, quotes[0])  # cheapest first
+    cheapest = quotes[0]  # cheapest first
+    _method_from_quote(
+        method, cheapest, at=now,
+        fingerprint=_quote_fingerprint(checkout, package, cheapest.carrier, cheapest.service_code, version),
+    )
     method.save()
     checkout.save(update_fields=["updated_at"])
     return checkout
