@@ -174,6 +174,8 @@ def _cached(accounts: dict[str, LedgerAccount], codes: Iterable[str]) -> list[Le
 
 
 _KINDS = frozenset(TransactionKind.values)
+# The columns _Prepared.row_values gives, in its order.
+_TRANSACTION_COLUMNS = ["idempotency_key", "kind", "description", "reference_type", "reference_id", "metadata", "fingerprint", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -323,19 +325,20 @@ def post_transaction(
         )
     )
     with transaction.atomic():
-        existing = _existing(idempotency_key, prepared.fingerprint)
-        if existing is not None:
-            return existing
-        try:
-            with transaction.atomic():
-                posted = prepared.new_row()
-                posted.save(force_insert=True)
-        except IntegrityError:
-            # A concurrent request with the same key committed first.
+        # The insert claims the key, or finds it taken (ON CONFLICT DO NOTHING: a concurrent
+        # duplicate waits on the unique index until the first commits, then returns no row).
+        stamp = timezone.now()
+        returned = insert_rows(
+            LedgerTransaction, _TRANSACTION_COLUMNS, [prepared.row_values(stamp)], returning=("id",), ignore_conflicts=True
+        )
+        if not returned:
             existing = _existing(idempotency_key, prepared.fingerprint)
             if existing is None:
-                raise
+                raise IntegrityError(f"ledger transaction {idempotency_key!r} conflicts but was not found")
             return existing
+        posted = prepared.new_row()
+        posted.pk, posted.created_at = returned[0][0], stamp
+        posted._state.adding, posted._state.db = False, "default"
 
         accounts = _lock_accounts(prepared.currencies, _debits(prepared.lines))
         moved = _apply(prepared, accounts)
@@ -399,7 +402,7 @@ def post_transactions(postings: Sequence[Posting]) -> list[int]:
             stamp = timezone.now()
             returned = insert_rows(
                 LedgerTransaction,
-                ["idempotency_key", "kind", "description", "reference_type", "reference_id", "metadata", "fingerprint", "created_at"],
+                _TRANSACTION_COLUMNS,
                 [p.row_values(stamp) for p in new],
                 returning=("id", "idempotency_key"),
             )
