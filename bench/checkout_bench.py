@@ -224,7 +224,9 @@ def bench_server(stores, shopper, vendors: int, count: int, args, database_url: 
     token = create_access_token(shopper)
     port = _free_port()
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    env = {**os.environ, "DATABASE_URL": database_url, "DATABASE_CONN_MAX_AGE": "600"}
+    # Emails (sent eagerly by the workers without a broker) go nowhere instead of to the console.
+    env = {**os.environ, "DATABASE_URL": database_url, "DATABASE_CONN_MAX_AGE": "600",
+           "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
     command = [gunicorn, "backend.wsgi:application", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning"]
     server = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, env=env, start_new_session=True)
