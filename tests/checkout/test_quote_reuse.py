@@ -14,7 +14,6 @@ from backend.core.exceptions import DomainError
 from backend.logistics import services as logistics_services
 from backend.logistics.models import PricingEvent, ShippingService, ZoneRate
 from backend.logistics.versions import carrier_data_changed, carrier_data_version
-from backend.orders.models import Order
 
 from .documents import CHECKOUT_ADDRESS, CHECKOUT_COMPLETE, CHECKOUT_CREATE, CHECKOUT_SHIPPING
 from .helpers import GUANGZHOU, HANGZHOU, SHANGHAI, TABLE_RATE, complete, listing, ready_checkout, store
