@@ -315,6 +315,10 @@ DEFAULT_SHIPPING_ORIGIN_REGION = os.environ.get("DEFAULT_SHIPPING_ORIGIN_REGION"
 # periodic orders.complete_bookings) takes its place, under the same idempotency key.
 SHIPMENT_CARRIER_CALL_TIMEOUT = env_int("SHIPMENT_CARRIER_CALL_TIMEOUT_SECONDS", 120)
 CHECKOUT_TTL_DAYS = env_int("CHECKOUT_TTL_DAYS", 30)
+# A shipping quote stored on a checkout is reused at completion while its inputs (lines, weights,
+# address, carrier service, carrier data version) are unchanged, for at most this long and never
+# across one of the carrier's pricing-event boundaries; 0 re-quotes at every completion.
+CHECKOUT_QUOTE_MAX_AGE_SECONDS = env_int("CHECKOUT_QUOTE_MAX_AGE_SECONDS", 600)
 # Voucher stacking (Tmall's rule by default): platform vouchers per checkout, store vouchers per store package.
 PROMOTIONS_PLATFORM_VOUCHERS_PER_CHECKOUT = env_int("PROMOTIONS_PLATFORM_VOUCHERS_PER_CHECKOUT", 1)
 PROMOTIONS_STORE_VOUCHERS_PER_PACKAGE = env_int("PROMOTIONS_STORE_VOUCHERS_PER_PACKAGE", 1)

@@ -23,6 +23,7 @@ from backend.core.exceptions import DomainError
 from backend.core.money import parse_amount, quantize
 from backend.core.periodic import record_processed
 from backend.logistics.models import PricingEvent
+from backend.logistics.versions import carrier_data_changed
 from backend.promotions.models import FlashSale
 from backend.promotions.windows import overlapping
 from backend.vendors.selectors import vendor_id_of
@@ -137,7 +138,10 @@ def sync_shipping_events(campaign: Campaign) -> int:
     values = {"starts_at": campaign.starts_at, "ends_at": campaign.ends_at}
     if campaign.status == C.CANCELLED:
         values["active"] = False
-    return PricingEvent.objects.filter(pk__in=ids).update(**values)
+    updated = PricingEvent.objects.filter(pk__in=ids).update(**values)
+    # A bulk update sends no signal: stored shipping quotes under these events must be redone.
+    carrier_data_changed()
+    return updated
 
 
 def _link_events(campaign: Campaign, ids) -> None:

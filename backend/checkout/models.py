@@ -96,6 +96,11 @@ class CheckoutShippingMethod(models.Model):
     price_amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
     promised_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What the price was quoted from (lines, weights, origin, address, carrier service, carrier data
+    # version) and until when it may be reused unchanged: completion re-quotes only when either moved.
+    quote_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    quoted_at = models.DateTimeField(null=True, blank=True)
+    quote_valid_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["vendor_id"]

@@ -9,9 +9,11 @@ payment and holds it in escrow.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -31,6 +33,8 @@ from backend.core.exceptions import DomainError, DomainErrors
 from backend.core.money import Money, quantize
 from backend.core.periodic import record_processed
 from backend.logistics import services as logistics
+from backend.logistics import versions as logistics_versions
+from backend.notifications import services as notifications
 from backend.logistics.zones import regions_by_code
 from backend.orders import services as orders_services
 from backend.orders.models import Order
@@ -204,17 +208,25 @@ def line_problem(line: CheckoutLine, variant: ProductVariant, currency: str) -> 
 
 
 def checkout_summary(
-    checkout: Checkout, lines: list[CheckoutLine] | None = None, *, with_pricing: bool = True
+    checkout: Checkout,
+    lines: list[CheckoutLine] | None = None,
+    *,
+    with_pricing: bool = True,
+    methods: list[CheckoutShippingMethod] | None = None,
+    origins: dict[int, str] | None = None,
 ) -> CheckoutSummary:
     """Lines grouped into vendor packages with totals and what still stops completion, priced
-    through the promotions' pricing path (with_pricing=False: before any discount)."""
+    through the promotions' pricing path (with_pricing=False: before any discount). `methods` and
+    `origins`: the checkout's shipping methods and its vendors' origins, when already read in this
+    transaction."""
     lines = checkout_lines(checkout) if lines is None else lines
-    all_methods = list(checkout.shipping_methods.all())
+    all_methods = list(checkout.shipping_methods.all()) if methods is None else methods
     methods = {m.vendor_id: m for m in all_methods}
     grouped: OrderedDict[int, list[CheckoutLine]] = OrderedDict()
     for line in sorted(lines, key=lambda line: (line.variant.vendor_id, line.pk)):
         grouped.setdefault(line.variant.vendor_id, []).append(line)
-    origins = vendor_shipping_origins(grouped.keys())
+    if origins is None or not set(grouped) <= set(origins):
+        origins = vendor_shipping_origins(grouped.keys())
     packages = [
         CheckoutPackage(
             vendor=vendor_lines[0].variant.product.vendor,
@@ -352,17 +364,56 @@ def _refresh(checkout: Checkout, *, manager: PluginsManager | None = None) -> No
     checkout.save(update_fields=["updated_at"])
 
 
+def _quote_fingerprint(checkout: Checkout, package: CheckoutPackage, carrier_id: str, service_code: str, version: int) -> str:
+    """What a package's shipping quote depends on: its lines and quantities, their parcels and
+    weights, the origin and the destination, the carrier service, the currency and the carrier
+    data version (rates, zones, pricing events, negotiated rates, quotas, carrier settings)."""
+    basis = {
+        "lines": sorted([line.variant_id, line.quantity] for line in package.lines),
+        "package": asdict(package.logistics_package()),
+        "origin": package.origin,
+        "destination": checkout.shipping_region,
+        "currency": checkout.currency,
+        "carrier": carrier_id,
+        "service": service_code,
+        "version": version,
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _quote_reusable(method: CheckoutShippingMethod, fingerprint: str, now) -> bool:
+    return bool(
+        settings.CHECKOUT_QUOTE_MAX_AGE_SECONDS > 0
+        and method.quote_fingerprint == fingerprint
+        and method.quote_valid_until is not None
+        and now < method.quote_valid_until
+    )
+
+
 def _requote_methods(checkout: Checkout, lines: list[CheckoutLine], *, manager=None) -> bool:
-    """Re-quote each chosen shipping method; returns whether a chosen price changed."""
-    summary = checkout_summary(checkout, lines)
+    """Re-quote each chosen shipping method whose stored quote is stale; returns whether a chosen price changed.
+
+    A stored quote is reused when its fingerprint (inputs and carrier data version) is unchanged,
+    it is younger than CHECKOUT_QUOTE_MAX_AGE_SECONDS and no pricing-event boundary of its carrier
+    passed since (quote_valid_until); otherwise the package is quoted again as the shopper would see it.
+    """
+    # Quotes need the packages, not their discounts.
+    summary = checkout_summary(checkout, lines, with_pricing=False)
     vendors = {p.vendor.pk for p in summary.packages}
     stale = [m.pk for m in summary.methods if m.vendor_id not in vendors]
     if stale:
         CheckoutShippingMethod.objects.filter(pk__in=stale).delete()
+    chosen = [package for package in summary.packages if package.method is not None]
+    if not chosen:
+        return False
+    # Read before quoting: a carrier change committed while quoting leaves the new quote stale.
+    version = logistics_versions.carrier_data_version()
+    now = timezone.now()
     changed = False
-    for package in summary.packages:
+    for package in chosen:
         method = package.method
-        if method is None:
+        fingerprint = _quote_fingerprint(checkout, package, method.carrier_id, method.service_code, version)
+        if _quote_reusable(method, fingerprint, now):
             continue
         quote = next(
             (q for q in package_quotes(checkout, package, manager=manager)
@@ -372,14 +423,14 @@ def _requote_methods(checkout: Checkout, lines: list[CheckoutLine], *, manager=N
         if quote is None:
             # No longer offered: completion then asks for a new choice (SHIPPING_METHOD_REQUIRED).
             method.delete()
-        elif quote.price.amount != method.price_amount or quote.promised_days != method.promised_days:
-            changed = changed or quote.price.amount != method.price_amount
-            _method_from_quote(method, quote)
-            method.save()
+            continue
+        changed = changed or quote.price.amount != method.price_amount
+        _method_from_quote(method, quote, fingerprint=fingerprint, at=now)
+        method.save()
     return changed
 
 
-def _method_from_quote(method: CheckoutShippingMethod, quote: Quote) -> None:
+def _method_from_quote(method: CheckoutShippingMethod, quote: Quote, *, fingerprint: str, at) -> None:
     method.carrier_id = quote.carrier
     method.carrier_name = quote.carrier_name
     method.service_code = quote.service_code
@@ -387,6 +438,12 @@ def _method_from_quote(method: CheckoutShippingMethod, quote: Quote) -> None:
     method.price_amount = quote.price.amount
     method.currency = quote.price.currency.code
     method.promised_days = quote.promised_days
+    method.quote_fingerprint = fingerprint
+    method.quoted_at = at
+    method.quote_valid_until = min(
+        at + timedelta(seconds=settings.CHECKOUT_QUOTE_MAX_AGE_SECONDS),
+        logistics.quote_stable_until(carrier_id=quote.carrier, service_code=quote.service_code, at=at),
+    )
 
 
 def checkout_create(
@@ -497,6 +554,8 @@ def checkout_shipping_method_update(
     package = next((p for p in summary.packages if p.vendor.pk == vendor_id), None)
     if package is None:
         raise DomainError(E.NOT_FOUND, _("This checkout has nothing from that store."), field="vendor")
+    version = logistics_versions.carrier_data_version()
+    now = timezone.now()
     quotes = [
         q for q in package_quotes(checkout, package, manager=manager)
         if q.carrier == carrier and (not service_code or q.service_code == service_code)
@@ -509,7 +568,11 @@ def checkout_shipping_method_update(
             field="carrier",
         )
     method = package.method or CheckoutShippingMethod(checkout=checkout, vendor=package.vendor)
-    _method_from_quote(method, quotes[0])  # cheapest first
+    cheapest = quotes[0]  # cheapest first
+    _method_from_quote(
+        method, cheapest, at=now,
+        fingerprint=_quote_fingerprint(checkout, package, cheapest.carrier, cheapest.service_code, version),
+    )
     method.save()
     checkout.save(update_fields=["updated_at"])
     return checkout
@@ -589,14 +652,21 @@ def checkout_complete(
         )
     if not (token or "").strip():
         raise DomainError(E.REQUIRED, _("A payment token is required."), field="token")
-    _precheck(checkout, manager=manager)
     key = _payment_key(checkout)
     try:
-        with transaction.atomic():
-            locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
-            if locked.completed_at is not None:
-                return _completion(locked)
-            completion = _complete_locked(locked, user=user, gateway=gateway, token=token, key=key, manager=manager)
+        completion, done_before = _complete_if_unchanged(
+            checkout, user=user, gateway=gateway, token=token, key=key, manager=manager
+        )
+        if done_before:
+            return completion
+        if completion is None:
+            # Something moved (a price, a stale shipping quote): brought up to date before anything is locked.
+            _precheck(checkout, manager=manager)
+            with transaction.atomic():
+                locked = Checkout.objects.select_for_update().get(pk=checkout.pk)
+                if locked.completed_at is not None:
+                    return _completion(locked)
+                completion = _complete_locked(locked, user=user, gateway=gateway, token=token, key=key, manager=manager)
     except DomainError as error:
         if isinstance(error.code, PaymentErrorCode) and error.code in _PAYMENT_FAILURES:
             code, same_key = _PAYMENT_FAILURES[error.code]
@@ -615,31 +685,73 @@ def checkout_complete(
     return completion
 
 
-def _complete_locked(checkout: Checkout, *, user, gateway: str, token: str, key: str, manager) -> CheckoutCompletion:
+def _unchanged_since_quoted(checkout: Checkout, lines: list[CheckoutLine]) -> dict | None:
+    """Under the checkout's lock: what completion reads, when no line's price moved and every chosen
+    shipping quote may be reused (see _requote_methods); None when the slow path must bring the
+    checkout up to date first (outside any lock: quoting may call a carrier)."""
+    if not lines or any(line.price_amount != line.variant.price_amount for line in lines):
+        return None
+    summary = checkout_summary(checkout, lines, with_pricing=False)
+    vendors = {p.vendor.pk for p in summary.packages}
+    if any(m.vendor_id not in vendors for m in summary.methods):
+        return None
+    chosen = [p for p in summary.packages if p.method is not None]
+    if chosen:
+        version = logistics_versions.carrier_data_version()
+        now = timezone.now()
+        for package in chosen:
+            fingerprint = _quote_fingerprint(checkout, package, package.method.carrier_id, package.method.service_code, version)
+            if not _quote_reusable(package.method, fingerprint, now):
+                return None
+    return {"lines": lines, "methods": summary.methods, "origins": {p.vendor.pk: p.origin for p in summary.packages}}
+
+
+def _complete_if_unchanged(
+    checkout: Checkout, *, user, gateway: str, token: str, key: str, manager
+) -> tuple[CheckoutCompletion | None, bool]:
+    """The usual completion, in one transaction under the checkout's lock, reading each row once.
+    Returns (completion, whether the checkout was completed before); (None, False), with nothing
+    done, when a price or a shipping quote must be brought up to date first."""
+    with transaction.atomic():
+        locked = Checkout.objects.select_for_update(of=("self",)).select_related("user").get(pk=checkout.pk)
+        if locked.completed_at is not None:
+            return _completion(locked), True
+        read = _unchanged_since_quoted(locked, checkout_lines(locked))
+        if read is None:
+            return None, False
+        completion = _complete_locked(locked, user=user, gateway=gateway, token=token, key=key, manager=manager, read=read)
+        return completion, False
+
+
+def _complete_locked(
+    checkout: Checkout, *, user, gateway: str, token: str, key: str, manager, read=None
+) -> CheckoutCompletion:
     # Fresh, locked rows: what others bought since the shopper looked counts now.
-    lines, summary, buyer, email = _checked_for_payment(checkout, user, prices_unchanged=True)
-    stock_take({line.variant: line.quantity for line in lines})
-    now = timezone.now()
-    orders = _place_orders(checkout, summary, buyer=buyer, email=email, at=now)
-    total = sum((order.total for order in orders), Money(0, checkout.currency))
-    payment = payments.payment_process(
-        gateway=gateway,
-        token=token,
-        amount=total,
-        idempotency_key=key,
-        customer=buyer,
-        customer_email=email,
-        purpose=PaymentPurpose.CHECKOUT,
-        description=f"Checkout {checkout.pk}",
-        metadata={"checkout": str(checkout.pk), "orders": ",".join(str(o.pk) for o in orders)},
-        manager=manager,
-    )
-    if payment.status == PaymentStatus.CAPTURED:
-        orders_services.orders_mark_paid(orders=orders, payment=payment, fill_groups=False)
-    else:
-        # Authorized or pending at the gateway: the orders keep their stock for a while.
-        until = now + timedelta(minutes=settings.ORDER_UNPAID_RESERVATION_MINUTES)
-        orders_services.orders_reserve(orders=orders, payment=payment, until=until)
+    lines, summary, buyer, email = _checked_for_payment(checkout, user, prices_unchanged=True, **(read or {}))
+    # The orders' notices (placed, then paid) are written together once both are known.
+    with notifications.batched():
+        stock_take({line.variant: line.quantity for line in lines})
+        now = timezone.now()
+        orders = _place_orders(checkout, summary, buyer=buyer, email=email, at=now)
+        total = sum((order.total for order in orders), Money(0, checkout.currency))
+        payment = payments.payment_process(
+            gateway=gateway,
+            token=token,
+            amount=total,
+            idempotency_key=key,
+            customer=buyer,
+            customer_email=email,
+            purpose=PaymentPurpose.CHECKOUT,
+            description=f"Checkout {checkout.pk}",
+            metadata={"checkout": str(checkout.pk), "orders": ",".join(str(o.pk) for o in orders)},
+            manager=manager,
+        )
+        if payment.status == PaymentStatus.CAPTURED:
+            orders_services.orders_mark_paid(orders=orders, payment=payment, fill_groups=False)
+        else:
+            # Authorized or pending at the gateway: the orders keep their stock for a while.
+            until = now + timedelta(minutes=settings.ORDER_UNPAID_RESERVATION_MINUTES)
+            orders_services.orders_reserve(orders=orders, payment=payment, until=until)
     checkout.completed_at = now
     checkout.payment = payment
     checkout.save(update_fields=["completed_at", "payment", "updated_at"])
@@ -699,15 +811,18 @@ def _record_attempt(session: PaymentSession, response, hook: str) -> None:
     )
 
 
-def _checked_for_payment(checkout: Checkout, user, *, prices_unchanged: bool = False):
+def _checked_for_payment(
+    checkout: Checkout, user, *, prices_unchanged: bool = False, lines=None, methods=None, origins=None
+):
     """Under the checkout's lock: what would be placed now, checked. Locks the variants.
 
     Returns (lines, summary, buyer, email). Stock held by other sessions does not count as available.
     With prices_unchanged (a payment taken now, with a token), a line whose variant's price
     changed since it was added is refused (PRICE_CHANGED); a payment session's amount is
-    compared with the checkout's instead.
+    compared with the checkout's instead. `lines`, `methods`, `origins`: already read under the
+    checkout's lock (completion's fast path), not read again.
     """
-    lines = checkout_lines(checkout)
+    lines = checkout_lines(checkout) if lines is None else lines
     if not lines:
         raise DomainError(E.EMPTY_CHECKOUT, _("The checkout has no lines."), field="lines")
     buyer = checkout.user or (user if user is not None and user.is_authenticated else None)
@@ -737,7 +852,7 @@ def _checked_for_payment(checkout: Checkout, user, *, prices_unchanged: bool = F
             )
     if problems:
         raise DomainErrors(problems)
-    summary = checkout_summary(checkout, lines)
+    summary = checkout_summary(checkout, lines, methods=methods, origins=origins)
     missing = [p for p in summary.packages if p.method is None]
     if missing:
         raise DomainErrors(

@@ -91,12 +91,15 @@ def update_column(model, field_name: str, values: Mapping[int, object], *, expre
     return updated
 
 
-def insert_rows(model, names: list[str], rows: list[tuple], *, returning: tuple[str, ...] = ()) -> list[tuple]:
+def insert_rows(
+    model, names: list[str], rows: list[tuple], *, returning: tuple[str, ...] = (), ignore_conflicts: bool = False
+) -> list[tuple]:
     """INSERT many rows of `model` (values for the fields `names`, in that order) without building
     model instances; returns the `returning` columns of the new rows (RETURNING, which PostgreSQL
     and SQLite 3.35+ both have; in no promised order, so return a key to match them by). Callers
     give every column a value the model would (auto_now_add fields included): no signal, no
-    save(), no default is applied here.
+    save(), no default is applied here. ignore_conflicts: ON CONFLICT DO NOTHING (a row that hits
+    a unique index is skipped, and not returned).
     """
     if not rows:
         return []
@@ -108,7 +111,7 @@ def insert_rows(model, names: list[str], rows: list[tuple], *, returning: tuple[
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_chunk = max(1, min(CHUNK, 30000 // len(fields)))
     returned = ", ".join(quote(model._meta.get_field(name).column) for name in returning)
-    returning_sql = f" RETURNING {returned}" if returning else ""
+    returning_sql = (" ON CONFLICT DO NOTHING" if ignore_conflicts else "") + (f" RETURNING {returned}" if returning else "")
     out: list[tuple] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_chunk):

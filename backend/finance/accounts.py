@@ -65,6 +65,28 @@ _FIXED = {
     POINTS_LIABILITY: (AccountKind.POINTS_LIABILITY, False),
     POINTS_EXPENSE: (AccountKind.POINTS_EXPENSE, False),
 }
+# Hot accounts: every checkout, release or refund moves them, so their row is never locked nor
+# updated by a posting; their balance is the sum of their entries (ledger.account_balances), and
+# their `balance` column stays 0. Those that may not go negative (platform revenue) lock their row
+# only for a debit, and check the sum of the entries under that lock; credits never wait.
+# Every other account keeps a cached balance in its row, moved under a row lock by each posting.
+HOT_KINDS = frozenset(
+    {
+        AccountKind.GATEWAY,
+        AccountKind.PLATFORM_COMMISSION,
+        AccountKind.PLATFORM_FEES,
+        AccountKind.PLATFORM_PROMOTIONS,
+        AccountKind.POINTS_LIABILITY,
+        AccountKind.POINTS_EXPENSE,
+    }
+)
+
+
+def is_hot(kind: str) -> bool:
+    """Whether an account of this kind is posted without locking or updating its row."""
+    return kind in HOT_KINDS
+
+
 _VENDOR = re.compile(r"^vendor:(\d+):(pending|available|deposit)$")
 _BUYER = re.compile(r"^buyer:(\d+|guest):refunds$")
 _VENDOR_KINDS = {

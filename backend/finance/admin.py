@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.utils import timezone
 
 from backend.core.admin import ReadOnlyAdmin, money_column
@@ -23,9 +24,17 @@ from .models import (
 
 @admin.register(LedgerAccount)
 class LedgerAccountAdmin(ReadOnlyAdmin):
-    list_display = ("code", "kind", "currency", "balance", "vendor", "user", "non_negative")
+    list_display = ("code", "kind", "currency", "entries_balance", "vendor", "user", "non_negative")
     list_filter = ("kind", "currency")
     search_fields = ("code",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(entries_total=Sum("entries__amount"))
+
+    @admin.display(description="balance (minor units, sum of entries)")
+    def entries_balance(self, obj):
+        # Hot accounts hold no cached balance; the entries' sum is right for every account.
+        return obj.entries_total or 0
 
 
 class LedgerEntryInline(admin.TabularInline):

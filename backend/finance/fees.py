@@ -137,6 +137,30 @@ def commission_rate_for(vendor, category, at: datetime | None = None, *, book: P
     return book.terms(category_id, at).commission_rate
 
 
+def commission_rates_for(pairs: Iterable[tuple[int, int | None]], at: datetime | None = None) -> dict[tuple[int, int | None], Decimal]:
+    """commission_rate_for of many (vendor id, category id) pairs in three queries (the plan book
+    and every vendor's overrides), for placing several orders at once."""
+    at = at or timezone.now()
+    pairs = set(pairs)
+    book = PlanBook()
+    latest: dict[int, dict[int | None, VendorCommissionOverride]] = {}
+    vendor_ids = {vendor_id for vendor_id, _category in pairs if vendor_id is not None}
+    for override in VendorCommissionOverride.objects.filter(vendor_id__in=vendor_ids, effective_from__lte=at).order_by(
+        "-effective_from", "-id"
+    ):
+        latest.setdefault(override.vendor_id, {}).setdefault(override.category_id, override)
+    rates = {}
+    for vendor_id, category_id in pairs:
+        rates[(vendor_id, category_id)] = book.terms(category_id, at).commission_rate
+        overrides = latest.get(vendor_id, {})
+        for node in [*book.chain(category_id), None]:
+            override = overrides.get(node)
+            if override is not None and override.rate is not None:
+                rates[(vendor_id, category_id)] = override.rate
+                break
+    return rates
+
+
 # --- Fees and deposits a vendor owes -----------------------------------------------------
 
 

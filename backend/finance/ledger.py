@@ -26,7 +26,7 @@ from backend.core.exceptions import DomainError
 from backend.core.money import from_minor, to_minor
 from backend.core.observability import record_ledger_posting
 
-from .accounts import account_spec, vendor_available, vendor_deposit, vendor_pending
+from .accounts import account_spec, is_hot, vendor_available, vendor_deposit, vendor_pending
 from .error_codes import FinanceErrorCode
 from .models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
 
@@ -100,13 +100,20 @@ def _existing(key: str, fingerprint: str) -> LedgerTransaction | None:
     return existing
 
 
-def _lock_accounts(currencies: dict[str, str]) -> dict[str, LedgerAccount]:
-    """Create missing accounts, then lock all of them in code order (no deadlocks between postings)."""
+def _lock_accounts(currencies: dict[str, str], debited: Iterable[str] = ()) -> dict[str, LedgerAccount]:
+    """Create missing accounts, then lock those whose row a posting reads or moves, in code order
+    (no deadlocks between postings).
+
+    Cached accounts are always locked. Hot accounts (accounts.is_hot) are read without a lock,
+    except a non-negative one that is `debited`: it is locked (never updated) and its in-memory
+    balance is the sum of its entries read under that lock, for the overdraft check. Credits to
+    hot accounts never wait: two postings on the gateway run at once.
+    """
     codes = sorted(currencies)
-    specs = {code: account_spec(code) for code in codes}
-    known = set(LedgerAccount.objects.filter(code__in=codes).values_list("code", flat=True))
-    missing = [code for code in codes if code not in known]
+    found = {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
+    missing = [code for code in codes if code not in found]
     if missing:
+        specs = {code: account_spec(code) for code in missing}
         # ON CONFLICT DO NOTHING: two postings creating the same account both succeed.
         LedgerAccount.objects.bulk_create(
             [
@@ -122,10 +129,53 @@ def _lock_accounts(currencies: dict[str, str]) -> dict[str, LedgerAccount]:
             ],
             ignore_conflicts=True,
         )
-    return {a.code: a for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")}
+        missing_hot = [code for code in missing if is_hot(specs[code].kind)]
+        if missing_hot:
+            found.update({a.code: a for a in LedgerAccount.objects.filter(code__in=missing_hot)})
+    debited = set(debited)
+    to_lock = [
+        code
+        for code in codes
+        if code not in found or not is_hot(found[code].kind) or (code in debited and found[code].non_negative)
+    ]
+    if to_lock:
+        found.update(
+            {a.code: a for a in LedgerAccount.objects.select_for_update().filter(code__in=to_lock).order_by("code")}
+        )
+    derived = [a.pk for code, a in found.items() if is_hot(a.kind) and code in debited and a.non_negative]
+    if derived:
+        sums = dict(
+            LedgerEntry.objects.filter(account_id__in=derived)
+            .values("account_id")
+            .annotate(total=Sum("amount"))
+            .values_list("account_id", "total")
+            .order_by()
+        )
+        for account in found.values():
+            if account.pk in derived:
+                account.balance = sums.get(account.pk, 0)
+    for account in found.values():
+        if is_hot(account.kind) and account.pk not in derived:
+            # Not read: a hot account's row holds no balance (credits need no check).
+            account.balance = 0
+    return found
+
+
+def _debits(lines: dict[tuple[str, str], int]) -> set[str]:
+    net: dict[str, int] = defaultdict(int)
+    for (code, _currency), amount in lines.items():
+        net[code] += amount
+    return {code for code, amount in net.items() if amount < 0}
+
+
+def _cached(accounts: dict[str, LedgerAccount], codes: Iterable[str]) -> list[LedgerAccount]:
+    """The accounts whose row holds a cached balance to write back (hot accounts are never written)."""
+    return [accounts[code] for code in dict.fromkeys(codes) if not is_hot(accounts[code].kind)]
 
 
 _KINDS = frozenset(TransactionKind.values)
+# The columns _Prepared.row_values gives, in its order.
+_TRANSACTION_COLUMNS = ["idempotency_key", "kind", "description", "reference_type", "reference_id", "metadata", "fingerprint", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -275,24 +325,27 @@ def post_transaction(
         )
     )
     with transaction.atomic():
-        existing = _existing(idempotency_key, prepared.fingerprint)
-        if existing is not None:
-            return existing
-        try:
-            with transaction.atomic():
-                posted = prepared.new_row()
-                posted.save(force_insert=True)
-        except IntegrityError:
-            # A concurrent request with the same key committed first.
+        # The insert claims the key, or finds it taken (ON CONFLICT DO NOTHING: a concurrent
+        # duplicate waits on the unique index until the first commits, then returns no row).
+        stamp = timezone.now()
+        returned = insert_rows(
+            LedgerTransaction, _TRANSACTION_COLUMNS, [prepared.row_values(stamp)], returning=("id",), ignore_conflicts=True
+        )
+        if not returned:
             existing = _existing(idempotency_key, prepared.fingerprint)
             if existing is None:
-                raise
+                raise IntegrityError(f"ledger transaction {idempotency_key!r} conflicts but was not found")
             return existing
+        posted = prepared.new_row()
+        posted.pk, posted.created_at = returned[0][0], stamp
+        posted._state.adding, posted._state.db = False, "default"
 
-        accounts = _lock_accounts(prepared.currencies)
+        accounts = _lock_accounts(prepared.currencies, _debits(prepared.lines))
         moved = _apply(prepared, accounts)
         LedgerEntry.objects.bulk_create(_entries(prepared, posted, accounts))
-        LedgerAccount.objects.bulk_update([accounts[code] for code, _c in prepared.lines], ["balance"])
+        cached = _cached(accounts, (code for code, _c in prepared.lines))
+        if cached:
+            LedgerAccount.objects.bulk_update(cached, ["balance"])
         # Counted once the posting commits (a rolled-back posting moved nothing).
         transaction.on_commit(partial(record_ledger_posting, kind=kind, moved=dict(moved)))
     return posted
@@ -349,7 +402,7 @@ def post_transactions(postings: Sequence[Posting]) -> list[int]:
             stamp = timezone.now()
             returned = insert_rows(
                 LedgerTransaction,
-                ["idempotency_key", "kind", "description", "reference_type", "reference_id", "metadata", "fingerprint", "created_at"],
+                _TRANSACTION_COLUMNS,
                 [p.row_values(stamp) for p in new],
                 returning=("id", "idempotency_key"),
             )
@@ -359,7 +412,7 @@ def post_transactions(postings: Sequence[Posting]) -> list[int]:
                 for code, code_currency in p.currencies.items():
                     if currencies.setdefault(code, code_currency) != code_currency:
                         raise DomainError(FinanceErrorCode.CURRENCY_MISMATCH, f"{code} gets entries in two currencies.")
-            accounts = _lock_accounts(currencies)
+            accounts = _lock_accounts(currencies, set().union(*(_debits(p.lines) for p in new)))
             entries: list[tuple] = []
             moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
             counted: dict[tuple[str, str], int] = defaultdict(int)
@@ -373,7 +426,9 @@ def post_transactions(postings: Sequence[Posting]) -> list[int]:
                 ]
                 results[p.posting.idempotency_key] = pk
             insert_rows(LedgerEntry, ["transaction_id", "account_id", "amount", "currency"], entries)
-            update_column(LedgerAccount, "balance", {account.pk: account.balance for account in accounts.values()})
+            cached = _cached(accounts, accounts)
+            if cached:
+                update_column(LedgerAccount, "balance", {account.pk: account.balance for account in cached})
             for (kind, money_currency), amount in moved.items():
                 transaction.on_commit(
                     partial(record_ledger_posting, kind=kind, moved={money_currency: amount}, count=counted[(kind, money_currency)])
@@ -470,7 +525,10 @@ def vendor_balances(vendor_ids: Sequence[int]) -> dict[int, VendorBalance]:
 def ledger_problems() -> list[str]:
     """Every broken invariant found, for tests and a periodic check: unbalanced
     transactions, cached balances that differ from the entries, a non-zero
-    grand total per currency, and negative balances where none are allowed."""
+    grand total per currency, and negative balances where none are allowed.
+
+    Cached accounts must cache the sum of their entries; hot accounts (accounts.is_hot), whose
+    balance is that sum, must have a row that no posting wrote (balance 0)."""
     problems = []
     unbalanced = (
         LedgerEntry.objects.values("transaction_id", "currency")
@@ -484,7 +542,11 @@ def ledger_problems() -> list[str]:
     sums = dict(LedgerEntry.objects.values("account_id").annotate(total=Sum("amount")).values_list("account_id", "total"))
     for account in LedgerAccount.objects.all():
         derived = sums.get(account.pk, 0)
-        if account.balance != derived:
+        if is_hot(account.kind):
+            # Its balance is the entries' sum; a posting never writes its row.
+            if account.balance != 0:
+                problems.append(f"{account.code} is derived from its entries, yet its row caches {account.balance}")
+        elif account.balance != derived:
             problems.append(f"{account.code} caches {account.balance}, entries sum to {derived}")
         if account.non_negative and derived < 0 and account.kind != AccountKind.VENDOR_AVAILABLE:
             problems.append(f"{account.code} is negative: {derived}")

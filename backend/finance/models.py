@@ -74,7 +74,9 @@ class LedgerAccount(models.Model):
     non_negative = models.BooleanField(
         default=False, help_text="Postings may not take the balance below zero (escrow, deposits, ...)."
     )
-    # Cache of the sum of entries, updated in the posting's transaction under a row lock.
+    # Cache of the sum of entries, updated in the posting's transaction under a row lock; hot accounts
+    # (accounts.is_hot: gateway, platform revenue, promotions, points) keep 0 here and are never
+    # written by a posting: their balance is the sum of their entries.
     balance = models.BigIntegerField(default=0, help_text="Minor units; equals the sum of the entries.")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -180,7 +180,10 @@ def refund_from_vendor(
     with transaction.atomic():
         _lock_vendor(vendor_id)
         # Lock every account of the movement, in the same order post_transaction does, before reading balances.
-        locked = _lock_accounts({code: currency for code in codes})
+        locked = _lock_accounts(
+            {code: currency for code in codes},
+            [accounts.PLATFORM_COMMISSION] if commission_returned.amount else (),
+        )
         owed = to_minor((amount - commission_returned).amount, currency)
         from_available = min(owed, max(locked[available].balance, 0))
         from_deposit = min(owed - from_available, max(locked[deposit].balance, 0))

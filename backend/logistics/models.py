@@ -322,3 +322,19 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}: {self.status} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class CarrierDataVersion(models.Model):
+    """One row whose counter moves on every change of what carriers' quotes are computed from:
+    regions, zones, services and their rates, pricing events, negotiated rates, quotas and the
+    carrier plugins' settings. A shipping quote stored on a checkout names the version it was
+    computed under, and is reused at completion only while the version is the same
+    (backend.logistics.versions)."""
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "carrier data version"
+
+    def __str__(self) -> str:
+        return f"carrier data v{self.version}"

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from backend.core.audit import audit_log
@@ -242,6 +242,21 @@ def quote_package(
     quotes = _quota_state_apply(quotes, origin_province=route.origin_province, day=timezone.localdate(at))
     quotes.sort(key=lambda q: (q.price.amount, q.promised_days, q.carrier, q.service_code))
     return QuoteResult(quotes=quotes, carrier_errors=errors)
+
+
+def quote_stable_until(*, carrier_id: str, service_code: str, at: datetime) -> datetime:
+    """Until when a quote of this service made at `at` can stay right, carrier data unchanged:
+    the next start or end of one of the carrier's pricing events for the service, or the end of
+    the local day (negotiated rates and quotas are by day), whichever comes first. One query."""
+    bounds = PricingEvent.objects.filter(
+        active=True, carrier_id=carrier_id, service_code__in=("", service_code)
+    ).aggregate(
+        next_start=Min("starts_at", filter=Q(starts_at__gt=at)),
+        next_end=Min("ends_at", filter=Q(ends_at__gt=at)),
+    )
+    local = timezone.localtime(at)
+    end_of_day = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return min(b for b in (bounds["next_start"], bounds["next_end"], end_of_day) if b is not None)
 
 
 # --- Quotas -------------------------------------------------------------------------

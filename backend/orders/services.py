@@ -47,7 +47,7 @@ from backend.members.services import points_on_refund, points_on_release
 from plugins.logistics.interface import ContactAddress, Parcel, ShipmentRequest
 from plugins.manager import PluginsManager
 
-from .commission import commission_rate_for
+from .commission import commission_rates_for
 from .error_codes import OrderErrorCode
 from .models import CompletionSource, Order, OrderLine, OrderRefund, OrderRefundStatus, OrderStatus
 from .selectors import is_order_owner, may_manage_order, vendor_shipping_origin
@@ -122,54 +122,62 @@ def orders_place(
     Stock is the caller's (checkout locks and takes it before placing).
     """
     at = at or timezone.now()
+    buyer = user if user is not None and user.is_authenticated else None
     orders = []
     for package in packages:
         subtotal = sum((line.unit_price.amount * line.quantity for line in package.lines), Decimal(0))
         subtotal = quantize(subtotal, currency)
         shipping = quantize(package.shipping.price.amount, currency)
         discount = quantize(package.discount, currency)
-        order = Order.objects.create(
-            checkout_token=checkout_token,
-            vendor=package.vendor,
-            user=user if user is not None and user.is_authenticated else None,
-            email=email,
-            language_code=language_code,
-            currency=currency,
-            subtotal_amount=subtotal,
-            shipping_amount=shipping,
-            total_amount=subtotal + shipping - discount,
-            discount_amount=discount,
-            subsidy_amount=quantize(package.subsidy, currency),
-            shipping_carrier_id=package.shipping.carrier,
-            shipping_service_code=package.shipping.service_code,
-            shipping_service_name=package.shipping.service_name,
-            shipping_promised_days=package.shipping.promised_days,
-            shipping_region=shipping_region,
-            shipping_address=shipping_address,
-            shipping_origin=package.origin,
+        orders.append(
+            Order(
+                checkout_token=checkout_token,
+                vendor=package.vendor,
+                user=buyer,
+                email=email,
+                language_code=language_code,
+                currency=currency,
+                subtotal_amount=subtotal,
+                shipping_amount=shipping,
+                total_amount=subtotal + shipping - discount,
+                discount_amount=discount,
+                subsidy_amount=quantize(package.subsidy, currency),
+                shipping_carrier_id=package.shipping.carrier,
+                shipping_service_code=package.shipping.service_code,
+                shipping_service_name=package.shipping.service_name,
+                shipping_promised_days=package.shipping.promised_days,
+                shipping_region=shipping_region,
+                shipping_address=shipping_address,
+                shipping_origin=package.origin,
+            )
         )
-        OrderLine.objects.bulk_create(
-            [
-                OrderLine(
-                    order=order,
-                    variant=line.variant,
-                    product=line.variant.product,
-                    category_id=line.variant.product.category_id,
-                    product_name=line.variant.product.name,
-                    variant_sku=line.variant.sku,
-                    variant_attributes=line.variant.attributes or {},
-                    quantity=line.quantity,
-                    unit_price_amount=line.unit_price.amount,
-                    currency=currency,
-                    commission_rate=commission_rate_for(package.vendor, line.variant.product.category, at),
-                    weight_kg=line.variant.weight_kg,
-                    store_discount_amount=quantize(line.store_discount, currency),
-                    platform_discount_amount=quantize(line.platform_discount, currency),
-                )
-                for line in package.lines
-            ]
-        )
-        orders.append(order)
+    # One insert for the orders and one for all their lines; commission rates in a fixed number of queries.
+    Order.objects.bulk_create(orders)
+    rates = commission_rates_for(
+        {(package.vendor.pk, line.variant.product.category_id) for package in packages for line in package.lines}, at
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                variant=line.variant,
+                product=line.variant.product,
+                category_id=line.variant.product.category_id,
+                product_name=line.variant.product.name,
+                variant_sku=line.variant.sku,
+                variant_attributes=line.variant.attributes or {},
+                quantity=line.quantity,
+                unit_price_amount=line.unit_price.amount,
+                currency=currency,
+                commission_rate=rates[(package.vendor.pk, line.variant.product.category_id)],
+                weight_kg=line.variant.weight_kg,
+                store_discount_amount=quantize(line.store_discount, currency),
+                platform_discount_amount=quantize(line.platform_discount, currency),
+            )
+            for order, package in zip(orders, packages, strict=True)
+            for line in package.lines
+        ]
+    )
     notify("order.placed", orders=orders)
     analytics.orders_placed(orders)
     return orders
@@ -177,10 +185,13 @@ def orders_place(
 
 def _mark_paid(orders: list[Order], payment, now: datetime, *, fill_groups: bool = True) -> None:
     for order in orders:
-        order.payment = payment
-        order.paid_at = now
-        order.reserved_until = None
-        ORDER_STATUS.apply(order, OrderStatus.PAID, update_fields=["payment", "paid_at", "reserved_until"])
+        ORDER_STATUS.check(order.status, OrderStatus.PAID)
+    # Every order moves the same way: one UPDATE for all of them.
+    Order.objects.filter(pk__in=[order.pk for order in orders]).update(
+        status=OrderStatus.PAID, payment=payment, paid_at=now, reserved_until=None, updated_at=timezone.now()
+    )
+    for order in orders:
+        order.status, order.payment, order.paid_at, order.reserved_until = OrderStatus.PAID, payment, now, None
     # An order held for its group is not to be shipped yet: the store is told when the group fills.
     shippable = [o for o in orders if not o.group_hold]
     if shippable:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import F, Value
+from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
 
 from backend.catalog.models import Product, ProductVariant
@@ -66,8 +66,13 @@ def sales_record(lines, *, sign: int = 1) -> None:
 
 def stock_take(quantities: dict[ProductVariant, int]) -> None:
     """Decrement locked variants; the caller has checked that enough is in stock."""
-    for variant, quantity in sorted(quantities.items(), key=lambda item: item[0].pk):
-        ProductVariant.objects.filter(pk=variant.pk).update(stock=F("stock") - quantity)
+    if not quantities:
+        return
+    # One UPDATE for every variant of the checkout (its rows are already locked, in id order).
+    ProductVariant.objects.filter(pk__in=[variant.pk for variant in quantities]).update(
+        stock=F("stock") - Case(*(When(pk=variant.pk, then=Value(quantity)) for variant, quantity in quantities.items()), output_field=IntegerField())
+    )
+    for variant, quantity in quantities.items():
         variant.stock -= quantity
     search_indexing.products_changed(variant.product_id for variant in quantities)
     low_stock_check(quantities)

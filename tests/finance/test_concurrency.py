@@ -98,3 +98,62 @@ def test_concurrent_refunds_from_one_vendor_share_its_balance_correctly(vendor, 
     assert account_balance(accounts.vendor_available(vendor.pk)) == cny(0)
     assert account_balance(accounts.vendor_deposit(vendor.pk)) == cny(20)
     assert ledger_problems() == []
+
+
+def test_two_postings_on_the_gateway_hold_their_transactions_open_at_once(vendor, other_vendor):
+    """The gateway is hot: a posting neither locks nor updates its row, so two checkouts'
+    escrow holds run side by side instead of queueing on it. Each thread posts and then waits,
+    its transaction still open, until the other has posted too: if the second waited on the
+    first's lock on the gateway row, the barrier would time out."""
+    import threading
+
+    from django.db import transaction
+
+    both_posted = threading.Barrier(2)
+    # The accounts exist beforehand (creating one is an insert that a second creator waits on).
+    for v in (vendor, other_vendor):
+        post_transaction(
+            idempotency_key=f"open-{v.pk}",
+            kind=TransactionKind.ADJUSTMENT,
+            entries=[(accounts.GATEWAY, -cny(1)), (accounts.vendor_pending(v.pk), cny(1))],
+        )
+
+    def work(i):
+        with transaction.atomic():
+            post_transaction(
+                idempotency_key=f"hold-{i}",
+                kind=TransactionKind.ESCROW_HOLD,
+                entries=[
+                    (accounts.GATEWAY, -cny(10 + i)),
+                    (accounts.vendor_pending((vendor, other_vendor)[i].pk), cny(10 + i)),
+                ],
+            )
+            both_posted.wait(timeout=10)
+        return "posted"
+
+    results = race(work, 2, timeout=30)
+    assert results == ["posted", "posted"], results
+    assert account_balance(accounts.GATEWAY) == cny(-23)
+    assert LedgerAccount.objects.get(code=accounts.GATEWAY).balance == 0
+    assert ledger_problems() == []
+
+
+def test_concurrent_debits_of_platform_revenue_never_take_it_below_zero(vendor):
+    post_transaction(
+        idempotency_key="fees",
+        kind=TransactionKind.FEE_CHARGE,
+        entries=[(accounts.GATEWAY, -cny(25)), (accounts.PLATFORM_FEES, cny(25))],
+    )
+    results = race(
+        lambda i: post_transaction(
+            idempotency_key=f"rebate-{i}",
+            kind=TransactionKind.FEE_REBATE,
+            entries=[(accounts.PLATFORM_FEES, -cny(10)), (accounts.vendor_available(vendor.pk), cny(10))],
+        ),
+        THREADS,
+    )
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(refused) == THREADS - 2, results
+    assert {r.code for r in refused} == {FinanceErrorCode.INSUFFICIENT_FUNDS}
+    assert account_balance(accounts.PLATFORM_FEES) == cny(5)
+    assert ledger_problems() == []

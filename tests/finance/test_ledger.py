@@ -1,10 +1,12 @@
 """post_transaction: balanced, immutable, idempotent, never below zero where it must not."""
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from moneyed import Money
 
 from backend.core.exceptions import DomainError
@@ -300,9 +302,81 @@ def test_cached_balances_equal_the_sum_of_entries(vendor, other_vendor):
             entries=[(accounts.ESCROW, -cny(7)), (accounts.vendor_available(v.pk), cny(7))],
         )
     for account in LedgerAccount.objects.all():
-        assert account_balance(account.code).amount * 100 == account.balance
+        expected = 0 if accounts.is_hot(account.kind) else account_balance(account.code).amount * 100
+        assert account.balance == expected, account.code
     assert LedgerAccount.objects.get(code=accounts.vendor_available(vendor.pk)).balance == 1400
     assert ledger_problems() == []
+
+
+def test_a_hot_account_is_posted_without_writing_its_row_and_its_balance_is_the_entries_sum(vendor):
+    fund_escrow(1)
+    gateway = LedgerAccount.objects.get(code=accounts.GATEWAY)
+    for n in range(30):
+        post_transaction(
+            idempotency_key=f"hot-{n}",
+            kind=TransactionKind.ADJUSTMENT,
+            entries=[(accounts.GATEWAY, -cny("1.25")), (accounts.vendor_pending(vendor.pk), cny("1.25"))],
+        )
+    entries_sum = LedgerEntry.objects.filter(account=gateway).values_list("amount", flat=True)
+    assert sum(entries_sum) == -(100 + 30 * 125)
+    assert account_balance(accounts.GATEWAY) == cny("-38.50")
+    assert LedgerAccount.objects.get(code=accounts.GATEWAY).balance == 0
+    assert LedgerAccount.objects.get(code=accounts.vendor_pending(vendor.pk)).balance == 30 * 125
+    assert ledger_problems() == []
+
+
+def test_a_hot_account_posting_never_locks_its_row(vendor):
+    fund_escrow(10)
+    with CaptureQueriesContext(connection) as queries:
+        post_transaction(
+            idempotency_key="hot-lock",
+            kind=TransactionKind.ADJUSTMENT,
+            entries=[(accounts.GATEWAY, -cny(3)), (accounts.vendor_pending(vendor.pk), cny(3))],
+        )
+    gateway = LedgerAccount.objects.get(code=accounts.GATEWAY)
+    updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "finance_ledgeraccount" in q["sql"]]
+    assert updates, "the vendor's pending account is cached and written"
+    for sql in updates:
+        assert str(gateway.pk) not in re.findall(r"\d+", sql.rsplit("WHERE", 1)[1]), sql
+    # On PostgreSQL the locking read names only the cached account (SQLite has no FOR UPDATE).
+    assert not [q["sql"] for q in queries if "FOR UPDATE" in q["sql"] and "'gateway'" in q["sql"]]
+    assert gateway.balance == 0
+
+
+def test_platform_revenue_is_hot_yet_never_debited_below_zero(vendor):
+    fund_escrow(10)
+    post_transaction(
+        idempotency_key="fee",
+        kind=TransactionKind.FEE_CHARGE,
+        entries=[(accounts.GATEWAY, -cny(4)), (accounts.PLATFORM_FEES, cny(4))],
+    )
+    with pytest.raises(DomainError) as exc_info:
+        post_transaction(
+            idempotency_key="rebate-too-much",
+            kind=TransactionKind.FEE_REBATE,
+            entries=[(accounts.PLATFORM_FEES, -cny(5)), (accounts.vendor_available(vendor.pk), cny(5))],
+        )
+    assert code_of(exc_info) == FinanceErrorCode.INSUFFICIENT_FUNDS
+    post_transaction(
+        idempotency_key="rebate",
+        kind=TransactionKind.FEE_REBATE,
+        entries=[(accounts.PLATFORM_FEES, -cny(4)), (accounts.vendor_available(vendor.pk), cny(4))],
+    )
+    assert account_balance(accounts.PLATFORM_FEES) == cny(0)
+    assert LedgerAccount.objects.get(code=accounts.PLATFORM_FEES).balance == 0
+    assert ledger_problems() == []
+
+
+def test_ledger_problems_detect_a_corrupted_cached_balance_and_a_written_hot_row(vendor):
+    fund_escrow(10)
+    assert ledger_problems() == []
+    # A non-negative account's cache drifting from its entries is reported.
+    LedgerAccount.objects.filter(code=accounts.ESCROW).update(balance=999)
+    assert ledger_problems() == ["escrow caches 999, entries sum to 1000"]
+    LedgerAccount.objects.filter(code=accounts.ESCROW).update(balance=1000)
+    # A hot account's row written by anything is reported too (its balance is the entries' sum).
+    LedgerAccount.objects.filter(code=accounts.GATEWAY).update(balance=-1000)
+    assert ledger_problems() == ["gateway is derived from its entries, yet its row caches -1000"]
 
 
 def test_deposit_required_defaults_to_zero_and_follows_the_setting(vendor, settings):
