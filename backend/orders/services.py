@@ -1288,9 +1288,14 @@ def orders_expire_unpaid(
                     continue
                 done += one_done
                 releases += one_releases
-        # The gateway after the transaction: a void it refuses does not hold the cancellation up.
+        # The gateway after the transaction: a void it refuses does not hold the cancellation up
+        # (an authorization never captured lapses). The voids' own updates go in one transaction.
+        payments.payments_void_unlocked(
+            payment_ids=[release.payment_id for release in releases if release.amount is None], manager=manager
+        )
         for release in releases:
-            _release_after(release, manager=manager)
+            if release.amount is not None:
+                _release_after(release, manager=manager)
         cancelled += len(done)
         record_processed("order", *done)
     return cancelled
