@@ -856,6 +856,12 @@ def order_refund(
     return record
 
 
+def refund_claim(*, order: Order, amount: Money, idempotency_key: str, actor, reason: str = "") -> OrderRefund:
+    """Phase 1 of order_refund alone, in the caller's transaction (the periodic dispute deadlines claim
+    a batch's refunds together and finish them with refunds_finish after their transaction)."""
+    return _refund_claim(order=order, amount=amount, idempotency_key=idempotency_key, actor=actor, reason=reason)
+
+
 def _refund_claim(*, order: Order, amount: Money, idempotency_key: str, actor, reason: str) -> OrderRefund:
     """Phase 1 (a transaction; inside the caller's when there is one): the record for this key,
     claimed REQUESTED with its payments Refund; a known key returns its record."""
@@ -916,6 +922,37 @@ def _refund_finish(record: OrderRefund, *, manager: PluginsManager | None) -> tu
     """Phases 2 and 3 of a claimed refund: the gateway asked (no transaction of ours open), then
     its answer recorded under the order's lock. Returns the record and the error to raise, if any."""
     response = payments.payment_refund_call(refund=record.payment_refund, manager=manager)
+    return _refund_record_answer(record, response)
+
+
+def refunds_finish(records: list[OrderRefund], *, manager: PluginsManager | None = None) -> list[OrderRefund]:
+    """Phases 2 and 3 of many claimed refunds (the periodic dispute deadlines): the gateway asked for
+    each under its key with no transaction open, then every answer recorded in one transaction, each
+    under its order's lock in a savepoint of its own (one that fails stays REQUESTED, finished by a
+    later run or payments.complete_refunds; it holds back none of the others). Returns the records
+    as they are now (SUCCEEDED, FAILED or still REQUESTED)."""
+    answers = []
+    for record in records:
+        try:
+            answers.append((record, payments.payment_refund_call(refund=record.payment_refund, manager=manager)))
+        except Exception:
+            logger.exception("Order %s: refund %s: the gateway could not be asked", record.order_id, record.idempotency_key)
+            answers.append((record, None))
+    finished = []
+    with transaction.atomic():
+        for record, response in answers:
+            try:
+                with transaction.atomic():
+                    record, _error = _refund_record_answer(record, response)
+            except Exception:
+                logger.exception("Order %s: refund %s not recorded; finished later", record.order_id, record.idempotency_key)
+                record = OrderRefund.objects.select_related("payment_refund").get(pk=record.pk)
+            finished.append(record)
+    return finished
+
+
+def _refund_record_answer(record: OrderRefund, response) -> tuple[OrderRefund, DomainError | None]:
+    """Phase 3: the gateway's answer (None: not asked, answered meanwhile) recorded under the order's lock."""
     with transaction.atomic():
         order = _locked(record.order)
         record = OrderRefund.objects.select_for_update(of=("self",)).select_related("payment_refund").get(pk=record.pk)
