@@ -157,6 +157,110 @@ def seed_checkouts(count: int, *, progress: bool, sessions: bool) -> None:
     bar.close()
 
 
+def seed_disputes(count: int, *, progress: bool) -> None:
+    """`count` refund-only disputes of shipped orders (paid through a captured dummy payment, their
+    money in escrow and frozen) that their store did not answer before the deadline."""
+    from django.db import transaction
+    from django.utils import timezone
+    from moneyed import Money
+
+    from backend.disputes.models import Dispute, DisputeKind, DisputeReason, DisputeStatus
+    from backend.finance import accounts
+    from backend.finance.ledger import post_transaction
+    from backend.finance.models import TransactionKind
+    from backend.orders.models import Order, OrderLine, OrderStatus
+    from backend.payments.models import Payment, PaymentPurpose, PaymentStatus
+
+    shoppers = data.seed_shoppers(max(1, count // 20), progress=progress)
+    variants = _variants()
+    rng = random.Random(17)
+    now = timezone.now()
+    held: dict[int, Decimal] = {}
+    bar = data._bar(count, "disputes", "dispute", progress)
+    for start in range(0, count, BATCH):
+        size = min(BATCH, count - start)
+        payments, orders, lines, disputes = [], [], [], []
+        for number in range(start, start + size):
+            variant_id, product_id, category_id, vendor_id, price, sku, name = rng.choice(variants)
+            quantity = rng.choice((1, 1, 2))
+            total = price * quantity + Decimal("10.00")
+            shopper = rng.choice(shoppers)
+            held[vendor_id] = held.get(vendor_id, Decimal(0)) + total
+            payments.append(
+                Payment(
+                    gateway="dummy", psp_reference=f"dummy_pay_bench_{number}", idempotency_key=f"bench:dispute:{number}",
+                    request_fingerprint="0" * 64, purpose=PaymentPurpose.CHECKOUT, customer_id=shopper,
+                    customer_email=f"s{number}@shopper.bench", amount=total, captured_amount=total, currency="CNY",
+                    status=PaymentStatus.CAPTURED,
+                )
+            )
+            orders.append(
+                Order(
+                    checkout_token=uuid.UUID(int=rng.getrandbits(128)), vendor_id=vendor_id, user_id=shopper,
+                    email=f"s{number}@shopper.bench", currency="CNY", subtotal_amount=price * quantity,
+                    shipping_amount=Decimal("10.00"), total_amount=total, shipping_carrier_id="logistics.table_rate",
+                    shipping_service_code="standard", shipping_region="110000", shipping_origin="330100",
+                    status=OrderStatus.SHIPPED, paid_at=now - timedelta(days=6), shipped_at=now - timedelta(days=5),
+                    auto_confirm_at=now + timedelta(days=10), release_frozen=True,
+                    release_frozen_reason="Dispute opened.",
+                )
+            )
+            lines.append(
+                OrderLine(
+                    variant_id=variant_id, product_id=product_id, category_id=category_id, product_name=name,
+                    variant_sku=sku, quantity=quantity, unit_price_amount=price, currency="CNY",
+                    commission_rate=Decimal("0.05"), weight_kg=Decimal("0.500"),
+                )
+            )
+            disputes.append(
+                Dispute(
+                    vendor_id=vendor_id, opened_by_id=shopper, reason=DisputeReason.NOT_RECEIVED,
+                    kind=DisputeKind.REFUND_ONLY, description="Never arrived.", currency="CNY",
+                    requested_amount=total, refundable_amount=total, status=DisputeStatus.AWAITING_VENDOR,
+                    deadline_at=now - timedelta(minutes=5), status_changed_at=now - timedelta(days=3),
+                )
+            )
+        with transaction.atomic():
+            payments = Payment.objects.bulk_create(payments, batch_size=BATCH)
+            for order, payment in zip(orders, payments):
+                order.payment_id = payment.pk
+            orders = Order.objects.bulk_create(orders, batch_size=BATCH)
+            for order, line, dispute in zip(orders, lines, disputes):
+                line.order_id = dispute.order_id = order.pk
+            OrderLine.objects.bulk_create(lines, batch_size=BATCH)
+            Dispute.objects.bulk_create(disputes, batch_size=BATCH)
+        bar.update(size)
+    bar.close()
+    for vendor_id, amount in sorted(held.items()):
+        money = Money(amount, "CNY")
+        post_transaction(
+            idempotency_key=f"bench:dispute-escrow:vendor:{vendor_id}",
+            kind=TransactionKind.ADJUSTMENT,
+            entries=[(accounts.GATEWAY, -money), (accounts.vendor_pending(vendor_id), money)],
+            description="Bench data: the disputed orders' money held in escrow",
+        )
+
+
+def run_disputes(args, batch):
+    from django.conf import settings
+
+    from backend.disputes import services
+    from backend.disputes.models import Dispute, DisputeStatus
+    from backend.finance.ledger import escrow_total
+    from backend.orders.models import Order, OrderRefund, OrderRefundStatus, OrderStatus
+
+    seed_disputes(args.due, progress=not args.no_progress)
+    data.analyze()
+    size = batch or settings.DISPUTE_DEADLINE_BATCH_SIZE
+    first, done, second, again = _twice(lambda: services.disputes_apply_deadlines(batch_size=size))
+    assert done == args.due and again == 0, (done, again)
+    assert Dispute.objects.filter(status=DisputeStatus.RESOLVED).count() == args.due
+    assert OrderRefund.objects.filter(status=OrderRefundStatus.SUCCEEDED).count() == args.due == OrderRefund.objects.count()
+    assert Order.objects.filter(status=OrderStatus.REFUNDED).count() == args.due
+    assert escrow_total().amount == 0, escrow_total()
+    return size, first, done, second
+
+
 def run_expire(args, batch):
     from django.conf import settings
 
@@ -218,7 +322,7 @@ def _twice(task):
     return first, done, second, again
 
 
-TASKS = {"expire": run_expire, "sessions": run_sessions, "checkouts": run_checkouts}
+TASKS = {"disputes": run_disputes, "expire": run_expire, "sessions": run_sessions, "checkouts": run_checkouts}
 
 
 def main() -> None:
@@ -230,6 +334,8 @@ def main() -> None:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
     data.configure_environment()
+    # The notifications are sent (the embedded default delivers them after each commit), not printed.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
     import django
 
     django.setup()
