@@ -303,6 +303,14 @@ ORDER_AUTO_CONFIRM_DAYS_AFTER_DELIVERY = env_int("ORDER_AUTO_CONFIRM_DAYS_AFTER_
 ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT = env_int("ORDER_AUTO_CONFIRM_DAYS_AFTER_SHIPMENT", 15)
 # Orders the periodic release completes per transaction (one batched ledger write each).
 ORDER_RELEASE_BATCH_SIZE = env_int("ORDER_RELEASE_BATCH_SIZE", 2000)
+# The other periodic work, also in batches (one transaction each, gateway calls between them):
+# unpaid orders past their reservation (orders.expire_unpaid), disputes past a deadline
+# (disputes.apply_deadlines), payment sessions past their time (checkout.expire_payment_sessions)
+# and checkouts nobody touched (checkout.delete_stale).
+ORDER_EXPIRY_BATCH_SIZE = env_int("ORDER_EXPIRY_BATCH_SIZE", 1000)
+DISPUTE_DEADLINE_BATCH_SIZE = env_int("DISPUTE_DEADLINE_BATCH_SIZE", 500)
+PAYMENT_SESSION_EXPIRY_BATCH_SIZE = env_int("PAYMENT_SESSION_EXPIRY_BATCH_SIZE", 1000)
+CHECKOUT_DELETE_BATCH_SIZE = env_int("CHECKOUT_DELETE_BATCH_SIZE", 1000)
 ORDER_CONFIRMATION_EXTENSION_DAYS = env_int("ORDER_CONFIRMATION_EXTENSION_DAYS", 5)
 # An order whose payment is not captured at checkout holds its stock this long.
 ORDER_UNPAID_RESERVATION_MINUTES = env_int("ORDER_UNPAID_RESERVATION_MINUTES", 30)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -53,7 +53,7 @@ from plugins.payments.interface import GatewayErrorCode, GatewayStatus, SessionD
 
 from .error_codes import CheckoutErrorCode
 from .models import Checkout, CheckoutLine, CheckoutPaymentAttempt, CheckoutShippingMethod
-from .reservations import available_quantities
+from .reservations import StockReservation, available_quantities
 from .reservations import release as release_reservations
 from .reservations import reserve as reserve_stock
 from .sessions import OPEN_STATES, PAID_STATES, PaymentSession, checkout_fingerprint, session_machine
@@ -763,21 +763,51 @@ def _complete_locked(
     return CheckoutCompletion(checkout=checkout, orders=orders, payment=payment)
 
 
-def checkouts_delete_stale(*, now=None) -> int:
-    """Forget checkouts nobody touched for CHECKOUT_TTL_DAYS (they hold no stock, so nothing else to undo)."""
+def checkouts_delete_stale(*, now=None, batch_size: int | None = None) -> int:
+    """Forget checkouts nobody touched for CHECKOUT_TTL_DAYS (they hold no stock, so nothing else to undo).
+
+    In batches of CHECKOUT_DELETE_BATCH_SIZE (keyset over the primary key), each one transaction under
+    row locks that an overlapping run skips (it takes the next batch); the batch's lines, shipping
+    methods, sessions and attempts go with one DELETE each. A batch that fails is deleted again
+    checkout by checkout, so one that cannot go never holds back the others.
+    """
     now = now or timezone.now()
+    batch_size = batch_size or settings.CHECKOUT_DELETE_BATCH_SIZE
     cutoff = now - timedelta(days=settings.CHECKOUT_TTL_DAYS)
     stale = Checkout.objects.filter(completed_at__isnull=True, updated_at__lt=cutoff)
-    deleted = 0
+    deleted, after = 0, 0
     while True:
-        # In batches, each under row locks that an overlapping run skips (it takes the next batch).
-        with transaction.atomic():
-            ids = list(stale.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:500])
-            if not ids:
-                return deleted
-            _, per_model = stale.filter(pk__in=ids).delete()
-        deleted += per_model.get(Checkout._meta.label, 0)
-        record_processed("checkout", *ids)
+        ids = list(stale.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        after = ids[-1]
+        try:
+            gone = _delete_checkouts(stale, ids)
+        except Exception:
+            if len(ids) == 1:
+                logger.exception("Stale checkout %s could not be deleted", ids[0])
+                continue
+            logger.warning("Deleting stale checkouts %s to %s in one batch failed; deleting them one by one", ids[0], ids[-1])
+            gone = []
+            for pk in ids:
+                try:
+                    gone += _delete_checkouts(stale, [pk])
+                except Exception:
+                    logger.exception("Stale checkout %s could not be deleted", pk)
+        deleted += len(gone)
+        record_processed("checkout", *gone)
+
+
+def _delete_checkouts(stale, ids: list) -> list:
+    """One transaction: those of `ids` still stale, locked (rows others hold skipped) and deleted."""
+    with transaction.atomic():
+        locked = list(
+            stale.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+            .filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+        )
+        if locked:
+            stale.filter(pk__in=locked).delete()
+    return locked
 
 
 # --- Payment sessions ---------------------------------------------------------------
@@ -1245,37 +1275,88 @@ def on_session_event(gateway_id: str, event, manager) -> None:
     payment_session_refresh(session=session, manager=manager)
 
 
-def payment_sessions_expire(*, now=None, manager: PluginsManager | None = None) -> int:
+def payment_sessions_expire(*, now=None, manager: PluginsManager | None = None, batch_size: int | None = None) -> int:
     """Close sessions whose time ran out and free their stock; returns how many expired.
 
-    Each is asked at the gateway first (outside any transaction): one that was paid after all is
-    completed instead; the others are closed at the gateway, then expired under their row lock.
-    A gateway that does not answer leaves the session for the next run.
+    In batches of PAYMENT_SESSION_EXPIRY_BATCH_SIZE sessions (keyset over the primary key). A session
+    the gateway knows (a psp reference) is asked there first, one by one and outside any transaction:
+    one that was paid after all is completed instead; the others are closed at the gateway, and a
+    gateway that does not answer leaves the session for the next run. The sessions to expire are then
+    expired together in one transaction, under their row locks (on PostgreSQL skipping rows another
+    run or the shopper holds), re-checked there, with one UPDATE and one DELETE of their
+    reservations. A batch that fails is expired again session by session.
     """
     now = now or timezone.now()
     manager = manager or get_plugins_manager()
-    expired = 0
-    due = PaymentSession.objects.filter(state__in=OPEN_STATES, expires_at__lte=now).order_by("pk")
-    for session in list(due[:500]):
-        if session.psp_reference:
-            response = _query_gateway(session, manager)
-            if response.success and response.status in (GatewayStatus.AUTHORIZED, GatewayStatus.CAPTURED):
-                try:
-                    payment_session_complete(session=session, manager=manager)
-                    record_processed("payment_session", session.reference)
-                    continue
-                except (DomainError, DomainErrors):
-                    session.refresh_from_db()
-                    if session.state not in OPEN_STATES:
+    batch_size = batch_size or settings.PAYMENT_SESSION_EXPIRY_BATCH_SIZE
+    expired, after = 0, 0
+    due = PaymentSession.objects.filter(state__in=OPEN_STATES, expires_at__lte=now)
+    while True:
+        sessions = list(due.filter(pk__gt=after).order_by("pk")[:batch_size])
+        if not sessions:
+            break
+        after = sessions[-1].pk
+        to_expire = []
+        for session in sessions:
+            if session.psp_reference:
+                response = _query_gateway(session, manager)
+                if response.success and response.status in (GatewayStatus.AUTHORIZED, GatewayStatus.CAPTURED):
+                    try:
+                        payment_session_complete(session=session, manager=manager)
                         record_processed("payment_session", session.reference)
                         continue
-            elif not response.success and response.error_code in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR):
-                _record_attempt(session, response, "query")
-                continue
-            if not _close_at_gateway(session, manager):
-                continue
-        _end_session(session, S.EXPIRED)
-        if session.state == S.EXPIRED:
-            expired += 1
-            record_processed("payment_session", session.reference)
+                    except (DomainError, DomainErrors):
+                        session.refresh_from_db()
+                        if session.state not in OPEN_STATES:
+                            record_processed("payment_session", session.reference)
+                            continue
+                elif not response.success and response.error_code in (GatewayErrorCode.TIMEOUT, GatewayErrorCode.ERROR):
+                    _record_attempt(session, response, "query")
+                    continue
+                if not _close_at_gateway(session, manager):
+                    continue
+            to_expire.append(session)
+        try:
+            done = _expire_sessions(to_expire)
+        except Exception:
+            if len(to_expire) <= 1:
+                raise
+            logger.warning("Expiring payment sessions %s to %s in one batch failed; expiring them one by one",
+                           to_expire[0].pk, to_expire[-1].pk)
+            done = []
+            for session in to_expire:
+                try:
+                    done += _expire_sessions([session])
+                except Exception:
+                    logger.exception("Payment session %s did not expire", session.reference)
+        expired += len(done)
+        record_processed("payment_session", *done)
     return expired
+
+
+def _expire_sessions(sessions: list[PaymentSession]) -> list[str]:
+    """One transaction: the open sessions among these expired and their stock freed; their references."""
+    if not sessions:
+        return []
+    skip = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic():
+        locked = list(
+            PaymentSession.objects.select_for_update(skip_locked=skip)
+            .filter(pk__in=[session.pk for session in sessions], state__in=OPEN_STATES)
+            .only("pk", "reference", "state")
+            .order_by("pk")
+        )
+        locked = [session for session in locked if session_machine.can(session.state, S.EXPIRED)]
+        if not locked:
+            return []
+        ids = [session.pk for session in locked]
+        stamp = timezone.now()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            PaymentSession.objects.filter(pk__in=chunk).update(state=S.EXPIRED, updated_at=stamp)
+            StockReservation.objects.filter(session_id__in=chunk).delete()
+    expired = {session.pk for session in locked}
+    for session in sessions:
+        if session.pk in expired:
+            session.state = S.EXPIRED
+    return [session.reference for session in locked]

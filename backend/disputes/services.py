@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from backend.core.audit import audit_log
@@ -37,11 +37,11 @@ from backend.finance.ledger import vendor_balance
 from backend.logistics import services as logistics
 from backend.logistics.models import Shipment
 from backend.orders import services as orders
-from backend.orders.models import Order, OrderStatus
+from backend.orders.models import Order, OrderRefundStatus, OrderStatus
 from backend.orders.selectors import vendor_shipping_origin
 from plugins.arbitration.interface import Outcome, Ruling
 from plugins.logistics.interface import ShipmentRequest
-from plugins.manager import PluginsManager
+from plugins.manager import PluginsManager, get_plugins_manager
 
 from . import policy
 from .files import EVIDENCE_SIZES
@@ -274,23 +274,60 @@ RULING_FIELDS = ("ruling_outcome", "ruling_amount", "ruling_source", "ruling_not
 # --- Money ---------------------------------------------------------------------------
 
 
+def _refund_key(dispute: Dispute) -> str:
+    return f"dispute:{dispute.pk}:refund"
+
+
+def _refund_attempts(dispute: Dispute) -> list:
+    """The dispute's refunds claimed so far, oldest first: under its key, then (after the gateway
+    refused one) under the key with the attempt's number."""
+    from backend.orders.models import OrderRefund
+
+    key = _refund_key(dispute)
+    return [
+        record
+        for record in OrderRefund.objects.filter(order_id=dispute.order_id, idempotency_key__startswith=key)
+        .select_related("payment_refund").order_by("pk")
+        if record.idempotency_key == key or record.idempotency_key.startswith(f"{key}:")
+    ]
+
+
+def _live_refund(attempts: list):
+    """The attempt that is not refused (claimed, or taken by the gateway), if any: at most one."""
+    from backend.orders.models import OrderRefundStatus
+
+    return next((record for record in attempts if record.status != OrderRefundStatus.FAILED), None)
+
+
+def _next_refund_key(dispute: Dispute, attempts: list) -> str:
+    return _refund_key(dispute) if not attempts else f"{_refund_key(dispute)}:{len(attempts) + 1}"
+
+
 def _refund(dispute: Dispute, amount: Money, *, actor, manager: PluginsManager | None) -> Money:
     """Give the shopper `amount` back for this dispute, once (at most what is left on the order).
 
     The money moves through the orders domain's order_refund: out of escrow before
-    release, from the vendor with the commission returned pro rata after it.
+    release, from the vendor with the commission returned pro rata after it. A refund the
+    deadline task claimed and finished already (or claimed only: it is finished now, under
+    its key) is the dispute's refund; after a refused one the next attempt has a key of its own.
     """
     order = Order.objects.select_for_update(of=("self",)).get(pk=dispute.order_id)
-    remaining = order.total - order.refunded
-    if amount.amount > remaining.amount:
-        amount = remaining
-    if amount.amount <= 0:
-        return order.money(0)
+    attempts = _refund_attempts(dispute)
+    live = _live_refund(attempts)
+    if live is not None:
+        key, amount = live.idempotency_key, live.money
+    else:
+        key = _next_refund_key(dispute, attempts)
+        remaining = order.total - order.refunded
+        if amount.amount > remaining.amount:
+            amount = remaining
+        if amount.amount <= 0:
+            return order.money(0)
     if order.payment_id is None:
         raise DomainError(E.NOTHING_TO_REFUND, "The order has no payment to refund.")
     try:
         refund = orders.order_refund(
-            order=order, amount=amount, idempotency_key=f"dispute:{dispute.pk}:refund", actor=actor,
+            order=order, amount=amount, idempotency_key=key, actor=actor,
             manager=manager, reason=f"Dispute {dispute.pk}",
         )
     except DomainError as error:
@@ -805,39 +842,153 @@ def disputes_due(*, now: datetime | None = None):
 
 
 def disputes_apply_deadlines(
-    *, now: datetime | None = None, limit: int | None = None, manager: PluginsManager | None = None
+    *, now: datetime | None = None, limit: int | None = None, manager: PluginsManager | None = None,
+    batch_size: int | None = None,
 ) -> int:
     """Apply the policy to every dispute whose deadline passed; returns how many moved.
 
-    Each dispute in its own transaction under its row lock, re-checked there, so
-    two runs at once (or one after the other) rule on each dispute once.
+    In batches of DISPUTE_DEADLINE_BATCH_SIZE disputes (keyset over the primary key), in up to
+    three steps, so that no row is locked while a gateway answers:
+    1. one transaction locks the batch's disputes (on PostgreSQL skipping rows another run or a
+       party holds), re-checks them and applies every ruling that moves no money through a gateway
+       (escalations, rejections, closing, waiting for the return); a ruling that refunds now only
+       claims its refund there (the orders domain's two-phase refund: an OrderRefund REQUESTED
+       under the dispute's key, the amount held back), the dispute unchanged;
+    2. the gateway is asked for each claimed refund, with no transaction open, and the answers
+       are recorded (the ledger moved) in one transaction;
+    3. one transaction applies the rulings of the disputes whose refund went through (the refund
+       is found under its key: no money moves twice). A refused refund leaves its dispute for the
+       next run (which claims again under a new key); one with no answer stays claimed and is
+       asked again, under the same key, by the next run or payments.complete_refunds.
+    A batch that fails in step 1 or 3 is gone through again dispute by dispute, so one bad dispute
+    never holds back the others. Two runs at once, or one after the other, rule on each dispute
+    once; a crash between the steps loses nothing and moves nothing twice.
     """
     now = now or timezone.now()
-    ids = list(disputes_due(now=now).values_list("pk", flat=True)[:limit])
-    moved = 0
+    manager = manager or get_plugins_manager()
+    batch_size = batch_size or settings.DISPUTE_DEADLINE_BATCH_SIZE
+    moved, after = 0, 0
+    while limit is None or moved < limit:
+        size = batch_size if limit is None else min(batch_size, limit - moved)
+        ids = list(disputes_due(now=now).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            break
+        after = ids[-1]
+        done, claimed = _deadline_batches(ids, now=now, manager=manager, claim=True)
+        if claimed:
+            finished = orders.refunds_finish([record for _, record in claimed], manager=manager)
+            through = {record.pk for record in finished if record.status == OrderRefundStatus.SUCCEEDED}
+            again = [dispute_id for dispute_id, record in claimed if record.pk in through]
+            for dispute_id, record in claimed:
+                if record.pk not in through:
+                    logger.warning("Dispute %s: the deadline's refund %s did not go through (%s); tried again next run",
+                                   dispute_id, record.idempotency_key, record.status)
+            if again:
+                more, _ = _deadline_batches(again, now=now, manager=manager, claim=False)
+                done += more
+        moved += len(done)
+        record_processed("dispute", *done)
+    return moved
+
+
+def _deadline_batches(ids: list[int], *, now, manager, claim: bool) -> tuple[list[int], list[tuple[int, object]]]:
+    """_deadline_batch, and dispute by dispute if the batch fails."""
+    try:
+        return _deadline_batch(ids, now=now, manager=manager, claim=claim)
+    except Exception as error:
+        if len(ids) == 1:
+            _log_deadline_failure(ids[0], error)
+            return [], []
+        logger.warning("Dispute deadlines %s to %s failed in one batch; applying them one by one", ids[0], ids[-1])
+    done, claimed = [], []
     for pk in ids:
         try:
-            with transaction.atomic():
-                dispute = (
-                    Dispute.objects.select_for_update(of=("self",))
-                    .select_related("order", "return_shipment", "vendor")
-                    .filter(pk=pk)
-                    .first()
-                )
-                if dispute is None or dispute.deadline_at is None or dispute.deadline_at > now:
-                    continue
-                if dispute.status == S.RESOLVED:
-                    _move(dispute, S.CLOSED, actor=None, action="close", manager=manager, now=now)
-                elif not dispute.is_active:
-                    continue
-                else:
-                    ruling = policy.automatic_ruling(dispute, manager=manager)
-                    if ruling is None or not _apply_ruling(dispute, ruling, manager=manager, now=now):
-                        continue
-        except DomainError as error:
-            # A failed refund (gateway down) is tried again at the next run.
-            logger.warning("Dispute %s: deadline ruling failed: %s", pk, error.message)
+            one_done, one_claimed = _deadline_batch([pk], now=now, manager=manager, claim=claim)
+        except Exception as error:
+            _log_deadline_failure(pk, error)
             continue
-        moved += 1
-        record_processed("dispute", pk)
-    return moved
+        done += one_done
+        claimed += one_claimed
+    return done, claimed
+
+
+def _log_deadline_failure(pk: int, error: Exception) -> None:
+    if isinstance(error, DomainError):
+        # A failed refund (gateway down) is tried again at the next run.
+        logger.warning("Dispute %s: deadline ruling failed: %s", pk, error.message)
+    else:
+        logger.error("Dispute %s: deadline ruling failed", pk, exc_info=error)
+
+
+def _refund_now(dispute: Dispute, ruling: Ruling) -> Money | None:
+    """What _apply_ruling would refund through the gateway right away for this ruling, or None."""
+    if ruling.outcome not in (Outcome.REFUND_FULL, Outcome.REFUND_PARTIAL):
+        return None
+    if dispute.status == S.RETURN_SHIPPED:
+        agreed = ruling.amount or (dispute.money(dispute.ruling_amount) if dispute.ruling_amount is not None else None)
+        return _granted_amount(dispute, Outcome.REFUND_PARTIAL, agreed)
+    if dispute.kind == DisputeKind.RETURN_AND_REFUND and not dispute.return_shipment_id:
+        return None  # the goods go back first
+    if not DISPUTE_STATUS.can(dispute.status, S.RESOLVED):
+        return None
+    return _granted_amount(dispute, ruling.outcome, ruling.amount)
+
+
+def _deadline_batch(ids: list[int], *, now, manager, claim: bool) -> tuple[list[int], list[tuple[int, object]]]:
+    """One transaction over these disputes: (ids that moved, [(dispute id, refund claimed)])."""
+    skip = connection.features.has_select_for_update_skip_locked
+    done, claimed = [], []
+    with transaction.atomic():
+        disputes = list(
+            Dispute.objects.select_for_update(of=("self",), skip_locked=skip)
+            .select_related("order", "return_shipment", "vendor")
+            .prefetch_related("messages__evidence")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        for dispute in disputes:
+            if dispute.deadline_at is None or dispute.deadline_at > now:
+                continue
+            if dispute.status == S.RESOLVED:
+                _move(dispute, S.CLOSED, actor=None, action="close", manager=manager, now=now)
+                done.append(dispute.pk)
+                continue
+            if not dispute.is_active:
+                continue
+            ruling = policy.automatic_ruling(dispute, manager=manager)
+            if ruling is None:
+                continue
+            if claim:
+                record = _claim_refund(dispute, ruling)
+                if record is not None:
+                    claimed.append((dispute.pk, record))
+                    continue
+            if _apply_ruling(dispute, ruling, manager=manager, now=now):
+                done.append(dispute.pk)
+    return done, claimed
+
+
+def _claim_refund(dispute: Dispute, ruling: Ruling):
+    """Step 1 for a ruling that refunds now: its refund claimed (or the one claimed before and not
+    answered yet), to be asked at the gateway after the transaction; None when nothing is to be
+    asked (no refund now, nothing left to refund, or the refund went through already)."""
+    amount = _refund_now(dispute, ruling)
+    if amount is None:
+        return None
+    attempts = _refund_attempts(dispute)
+    live = _live_refund(attempts)
+    if live is not None:
+        return live if live.status == OrderRefundStatus.REQUESTED else None
+    order = dispute.order
+    remaining = order.total - order.refunded
+    if amount.amount > remaining.amount:
+        amount = remaining
+    if amount.amount <= 0 or order.payment_id is None:
+        return None  # _apply_ruling refunds nothing, or raises NOTHING_TO_REFUND
+    try:
+        return orders.refund_claim(
+            order=order, amount=amount, idempotency_key=_next_refund_key(dispute, attempts), actor=None,
+            reason=f"Dispute {dispute.pk}",
+        )
+    except DomainError as error:
+        raise _foreign(error, E.REFUND_FAILED) from error

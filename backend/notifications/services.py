@@ -609,6 +609,9 @@ def restock_check(variant_ids: Iterable[int]) -> int:
     ids = set(variant_ids)
     if not ids:
         return 0
+    # Most stock comes back with nobody waiting for it: one cheap look first.
+    if not RestockAlert.objects.filter(variant_id__in=ids, fired_at__isnull=True).exists():
+        return 0
     alerts = list(
         RestockAlert.objects.select_for_update(of=("self",))
         .filter(variant_id__in=ids, fired_at__isnull=True, variant__stock__gt=0)

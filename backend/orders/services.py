@@ -42,6 +42,7 @@ from backend.payments.models import Payment
 from backend.payments.models import PaymentStatus as PaymentState
 from backend.promotions import group_buying
 from backend.promotions.services import give_back_on_cancel as promotions_give_back
+from backend.promotions.services import orders_to_give_back as promotions_give_back_needed
 from backend.promotions.settlement import order_refund_shares, subsidy_outstanding, subsidy_posting
 from backend.members.services import points_on_refund, points_on_release
 from plugins.logistics.interface import ContactAddress, Parcel, ShipmentRequest
@@ -866,6 +867,12 @@ def order_refund(
     return record
 
 
+def refund_claim(*, order: Order, amount: Money, idempotency_key: str, actor, reason: str = "") -> OrderRefund:
+    """Phase 1 of order_refund alone, in the caller's transaction (the periodic dispute deadlines claim
+    a batch's refunds together and finish them with refunds_finish after their transaction)."""
+    return _refund_claim(order=order, amount=amount, idempotency_key=idempotency_key, actor=actor, reason=reason)
+
+
 def _refund_claim(*, order: Order, amount: Money, idempotency_key: str, actor, reason: str) -> OrderRefund:
     """Phase 1 (a transaction; inside the caller's when there is one): the record for this key,
     claimed REQUESTED with its payments Refund; a known key returns its record."""
@@ -926,6 +933,37 @@ def _refund_finish(record: OrderRefund, *, manager: PluginsManager | None) -> tu
     """Phases 2 and 3 of a claimed refund: the gateway asked (no transaction of ours open), then
     its answer recorded under the order's lock. Returns the record and the error to raise, if any."""
     response = payments.payment_refund_call(refund=record.payment_refund, manager=manager)
+    return _refund_record_answer(record, response)
+
+
+def refunds_finish(records: list[OrderRefund], *, manager: PluginsManager | None = None) -> list[OrderRefund]:
+    """Phases 2 and 3 of many claimed refunds (the periodic dispute deadlines): the gateway asked for
+    each under its key with no transaction open, then every answer recorded in one transaction, each
+    under its order's lock in a savepoint of its own (one that fails stays REQUESTED, finished by a
+    later run or payments.complete_refunds; it holds back none of the others). Returns the records
+    as they are now (SUCCEEDED, FAILED or still REQUESTED)."""
+    answers = []
+    for record in records:
+        try:
+            answers.append((record, payments.payment_refund_call(refund=record.payment_refund, manager=manager)))
+        except Exception:
+            logger.exception("Order %s: refund %s: the gateway could not be asked", record.order_id, record.idempotency_key)
+            answers.append((record, None))
+    finished = []
+    with transaction.atomic():
+        for record, response in answers:
+            try:
+                with transaction.atomic():
+                    record, _error = _refund_record_answer(record, response)
+            except Exception:
+                logger.exception("Order %s: refund %s not recorded; finished later", record.order_id, record.idempotency_key)
+                record = OrderRefund.objects.select_related("payment_refund").get(pk=record.pk)
+            finished.append(record)
+    return finished
+
+
+def _refund_record_answer(record: OrderRefund, response) -> tuple[OrderRefund, DomainError | None]:
+    """Phase 3: the gateway's answer (None: not asked, answered meanwhile) recorded under the order's lock."""
     with transaction.atomic():
         order = _locked(record.order)
         record = OrderRefund.objects.select_for_update(of=("self",)).select_related("payment_refund").get(pk=record.pk)
@@ -1253,41 +1291,142 @@ def order_cancel_for_group(*, order: Order, reason: str, manager: PluginsManager
     return order
 
 
-def orders_expire_unpaid(*, now: datetime | None = None, manager: PluginsManager | None = None) -> int:
+def orders_expire_unpaid(
+    *, now: datetime | None = None, manager: PluginsManager | None = None, batch_size: int | None = None
+) -> int:
     """Cancel unpaid orders whose stock reservation ran out; returns how many.
 
-    The orders of one payment expire together, in one transaction, so the payment is
-    voided once when none is left (not captured for siblings about to expire too).
+    In batches of ORDER_EXPIRY_BATCH_SIZE orders (keyset over the primary key). Each batch is one
+    transaction that locks the batch's payments, then their orders (on PostgreSQL skipping rows
+    another run, a shopper or a webhook holds: those are theirs), re-checks them there, gives their
+    stock back with one statement, cancels them with one and writes their audit entries with one;
+    the promotions' give-back runs only for orders that have something to give back. The orders of
+    one payment expire together (a payment's due orders join its batch), so the payment is voided
+    once when none is left (not captured for siblings about to expire too); the voids are asked
+    after the batch's transaction, with no row locked. A batch that fails is gone through again
+    payment by payment, so one bad order never holds back the others. Two runs at once, or one
+    after another, cancel each order once.
     """
     now = now or timezone.now()
-    due = Order.objects.filter(status=OrderStatus.UNPAID, reserved_until__lte=now).order_by("pk")
-    groups: dict[tuple, list[int]] = {}
-    for pk, payment_id in due.values_list("pk", "payment_id"):
-        groups.setdefault(("payment", payment_id) if payment_id else ("order", pk), []).append(pk)
-    cancelled = 0
-    for (kind, ref), pks in groups.items():
+    batch_size = batch_size or settings.ORDER_EXPIRY_BATCH_SIZE
+    due = Order.objects.filter(status=OrderStatus.UNPAID, reserved_until__lte=now)
+    cancelled, after = 0, 0
+    while True:
+        rows = list(due.filter(pk__gt=after).order_by("pk").values_list("pk", "payment_id")[:batch_size])
+        if not rows:
+            break
+        after = rows[-1][0]
         try:
-            with transaction.atomic():
-                if kind == "payment":
-                    list(Payment.objects.select_for_update().filter(pk=ref).values_list("pk", flat=True))
-                done = []
-                for order in Order.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk"):
-                    # Re-checked under the lock: a payment may have arrived meanwhile.
-                    if order.status != OrderStatus.UNPAID or not order.reserved_until or order.reserved_until > now:
-                        continue
-                    _cancel(order, actor=None, by="platform", reason="The payment did not arrive in time.")
-                    done.append(order.pk)
-                release = None
-                if done and kind == "payment":
-                    release = _release_uncaptured(ref)
-            _release_after(release, manager=manager)
-        except DomainError as error:
-            # The gateway did not answer: tried again at the next run.
-            logger.warning("Unpaid orders %s did not expire yet: %s", pks, error.message)
-            continue
+            done, releases = _expire_batch(rows, now=now)
+        except Exception:
+            if len(rows) == 1:
+                logger.exception("Unpaid order %s did not expire", rows[0][0])
+                continue
+            logger.warning("Expiring unpaid orders %s to %s in one batch failed; expiring them payment by payment",
+                           rows[0][0], rows[-1][0])
+            done, releases = [], []
+            groups: dict[tuple, list[tuple]] = {}
+            for pk, payment_id in rows:
+                groups.setdefault(("payment", payment_id) if payment_id else ("order", pk), []).append((pk, payment_id))
+            for group in groups.values():
+                try:
+                    one_done, one_releases = _expire_batch(group, now=now)
+                except Exception:
+                    logger.exception("Unpaid orders %s did not expire", [pk for pk, _ in group])
+                    continue
+                done += one_done
+                releases += one_releases
+        # The gateway after the transaction: a void it refuses does not hold the cancellation up
+        # (an authorization never captured lapses). The voids' own updates go in one transaction.
+        payments.payments_void_unlocked(
+            payment_ids=[release.payment_id for release in releases if release.amount is None], manager=manager
+        )
+        for release in releases:
+            if release.amount is not None:
+                _release_after(release, manager=manager)
         cancelled += len(done)
         record_processed("order", *done)
     return cancelled
+
+
+_EXPIRY_REASON = "The payment did not arrive in time."
+
+
+def _expire_batch(rows: list[tuple[int, int | None]], *, now: datetime) -> tuple[list[int], list[_Release]]:
+    """One transaction: the due orders `rows` (pk, payment_id) and their payments' other due orders
+    cancelled; returns (cancelled ids, what to ask the gateway for each payment afterwards)."""
+    skip = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic():
+        payment_ids = sorted({payment_id for _, payment_id in rows if payment_id})
+        # The payments first, then their orders by key: the webhook's lock order (no deadlocks).
+        locked_payments = set(
+            Payment.objects.select_for_update(skip_locked=skip).filter(pk__in=payment_ids)
+            .order_by("pk").values_list("pk", flat=True)
+        )
+        own = [pk for pk, payment_id in rows if payment_id is None]
+        orders = list(
+            Order.objects.select_for_update(of=("self",), skip_locked=skip)
+            .filter(Q(pk__in=own) | Q(payment_id__in=sorted(locked_payments)))
+            # Re-checked under the lock: a payment may have arrived meanwhile.
+            .filter(status=OrderStatus.UNPAID, reserved_until__isnull=False, reserved_until__lte=now)
+            .only("pk", "status", "payment_id", "checkout_token", "group_hold", "vendor_id", "user_id", "total_amount",
+                  "currency", "refunded_amount", "updated_at")
+            .order_by("pk")
+        )
+        if not orders:
+            return [], []
+        for order in orders:
+            ORDER_STATUS.check(order.status, OrderStatus.CANCELLED)
+        ids = [order.pk for order in orders]
+        # Stock first: variants are always locked before the ledger (no deadlocks).
+        stock_return(list(OrderLine.objects.filter(order_id__in=ids).only("pk", "order_id", "variant_id", "quantity")))
+        stamp = timezone.now()
+        for start in range(0, len(ids), 500):
+            Order.objects.filter(pk__in=ids[start : start + 500]).update(
+                status=OrderStatus.CANCELLED, cancel_reason=_EXPIRY_REASON, cancelled_at=stamp, auto_confirm_at=None,
+                reserved_until=None, updated_at=stamp,
+            )
+        give_back = promotions_give_back_needed(orders)
+        for order in orders:
+            order.status = OrderStatus.CANCELLED
+            order.cancel_reason, order.cancelled_at, order.reserved_until = _EXPIRY_REASON, stamp, None
+            if order.pk in give_back:
+                promotions_give_back(order)
+        order_type = ContentType.objects.get_for_model(Order)
+        insert_rows(
+            AuditLogEntry,
+            ["actor_id", "action", "target_type_id", "target_id", "reason", "data", "created_at"],
+            [
+                (None, "order.cancel", order_type.pk, str(order.pk), _EXPIRY_REASON,
+                 {"by": "platform", "refunded": "0"}, stamp)
+                for order in orders
+            ],
+        )
+        releases = _releases_uncaptured(sorted({order.payment_id for order in orders if order.payment_id}))
+    return ids, releases
+
+
+def _releases_uncaptured(payment_ids: list[int]) -> list[_Release]:
+    """_release_uncaptured for many payments, under their row locks (taken already), in two queries."""
+    if not payment_ids:
+        return []
+    statuses = dict(Payment.objects.filter(pk__in=payment_ids).values_list("pk", "status"))
+    left: dict[int, Decimal] = {}
+    for payment_id, total in Order.objects.filter(payment_id__in=payment_ids, status=OrderStatus.UNPAID).values_list(
+        "payment_id", "total_amount"
+    ):
+        left[payment_id] = left.get(payment_id, Decimal(0)) + total
+    currencies = dict(Payment.objects.filter(pk__in=[pk for pk in payment_ids if pk in left]).values_list("pk", "currency"))
+    releases = []
+    for payment_id in payment_ids:
+        status = statuses.get(payment_id)
+        if status not in UNCAPTURED:
+            continue
+        if payment_id not in left:
+            releases.append(_Release(payment_id))
+        elif status == PaymentState.AUTHORIZED:
+            releases.append(_Release(payment_id, Money(left[payment_id], currencies[payment_id])))
+    return releases
 
 
 # --- Hooks for payments settled later by the gateway's webhook ------------------------------

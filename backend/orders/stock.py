@@ -84,12 +84,19 @@ def stock_return(lines) -> None:
     for line in lines:
         if line.variant_id is not None:
             quantities[line.variant_id] += line.quantity
-    locked = stock_lock(quantities)
-    for variant_id, quantity in sorted(quantities.items()):
-        if variant_id not in locked:
-            continue
+    # Only the rows' locks and products are needed here (not the product and store stock_lock reads).
+    locked = dict(
+        ProductVariant.objects.select_for_update().filter(pk__in=sorted(quantities)).order_by("pk")
+        .values_list("pk", "product_id")
+    )
+    back = {variant_id: quantity for variant_id, quantity in sorted(quantities.items()) if variant_id in locked}
+    if len(back) == 1:
+        [(variant_id, quantity)] = back.items()
         ProductVariant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
-    search_indexing.products_changed(variant.product_id for variant in locked.values())
+    elif back:
+        # Many orders at once (the periodic expiry): one statement for every variant.
+        update_column(ProductVariant, "stock", back, expression="{column} + {case}")
+    search_indexing.products_changed(set(locked.values()))
     restock_check(locked)
 
 

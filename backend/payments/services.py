@@ -514,6 +514,34 @@ def payment_void_unlocked(*, payment: Payment, manager: PluginsManager | None = 
     return payment
 
 
+def payments_void_unlocked(*, payment_ids, manager: PluginsManager | None = None) -> list[int]:
+    """payment_void_unlocked for many payments (the periodic expiry): each is asked at the gateway
+    under its void key, with no transaction open; those the gateway voided are then cancelled in one
+    transaction, under their row locks, if nothing moved them meanwhile. Returns the ids cancelled;
+    a refusal is logged and leaves its payment as it was (as payment_void_unlocked's raise would)."""
+    manager = manager or get_plugins_manager()
+    voided = []
+    cancellable = [state for state in PaymentStatus.values if payment_machine.can(state, PaymentStatus.CANCELLED)]
+    for payment in Payment.objects.filter(pk__in=list(payment_ids), status__in=cancellable).order_by("pk"):
+        try:
+            _gateway_void(manager, payment)
+        except DomainError as error:
+            logger.warning("Payment %s: void refused (%s)", payment.pk, error.message)
+            continue
+        voided.append(payment.pk)
+    if not voided:
+        return []
+    with transaction.atomic():
+        ids = list(
+            Payment.objects.select_for_update().filter(pk__in=voided, status__in=cancellable)
+            .order_by("pk").values_list("pk", flat=True)
+        )
+        now = timezone.now()
+        for start in range(0, len(ids), 500):
+            Payment.objects.filter(pk__in=ids[start : start + 500]).update(status=PaymentStatus.CANCELLED, updated_at=now)
+    return ids
+
+
 def _refund_succeeded(refund: Refund, payment: Payment) -> None:
     refund_machine.apply(refund, RefundStatus.SUCCEEDED, update_fields=["psp_reference", "error_message"])
     payment.refunded_amount += refund.amount

@@ -477,6 +477,36 @@ def give_back_on_cancel(order, *, now=None) -> list[int]:
     return released
 
 
+def orders_to_give_back(orders) -> set[int]:
+    """Of these orders (being cancelled together), the ones give_back_on_cancel has anything to do
+    for: flash sale or campaign units, a group membership or hold, or a checkout that redeemed
+    vouchers or points. A constant number of queries however many orders (the periodic expiry
+    calls give_back_on_cancel only for these)."""
+    from backend.campaigns.models import CampaignPurchase
+    from backend.members.models import PointsEntry
+
+    from .models import FlashSalePurchase, GroupMember
+
+    orders = list(orders)
+    if not orders:
+        return set()
+    ids = [order.pk for order in orders]
+    wanted = {order.pk for order in orders if getattr(order, "group_hold", False)}
+    wanted |= set(FlashSalePurchase.objects.filter(order_id__in=ids, released_at__isnull=True).values_list("order_id", flat=True))
+    wanted |= set(CampaignPurchase.objects.filter(order_id__in=ids, released_at__isnull=True).values_list("order_id", flat=True))
+    wanted |= set(
+        GroupMember.objects.filter(order_id__in=ids, left_at__isnull=True, settled_at__isnull=True).values_list("order_id", flat=True)
+    )
+    tokens = {order.checkout_token for order in orders}
+    with_vouchers = set(
+        VoucherRedemption.objects.filter(checkout_token__in=tokens, released_at__isnull=True).values_list("checkout_token", flat=True)
+    )
+    keys = {f"redeem:checkout:{token}": token for token in tokens}
+    with_points = {keys[key] for key in PointsEntry.objects.filter(key__in=list(keys)).values_list("key", flat=True)}
+    wanted |= {order.pk for order in orders if order.checkout_token in with_vouchers or order.checkout_token in with_points}
+    return wanted
+
+
 def _checkout_line_variants(pricing: P.Pricing) -> dict[int, int]:
     from backend.checkout.models import CheckoutLine
 

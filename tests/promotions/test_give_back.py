@@ -103,3 +103,21 @@ def test_a_use_stays_when_one_of_the_orders_goes_on(world):
     orders_services.order_ship(actor=w["silk_owner"], order=silk_order, carrier=TABLE_RATE)
     assert _uses(w["platform"]) == (1, 1) and _uses(tea10) == (1, 1)
     assert _refused_again(w) == "VOUCHER_LIMIT_REACHED"
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_unpaid_orders_expired_in_batches_give_the_voucher_back_once(world, monkeypatch, batch_size):
+    """The periodic expiry cancels a voucher checkout's orders in one batch or in two: the use is
+    given back once; an expired checkout without a voucher beside it changes nothing."""
+    from datetime import timedelta
+
+    monkeypatch.setattr(payments, "payment_process", functools.partial(payments.payment_process, capture=False))
+    w = world
+    _checkout, result = _buy(w)
+    plain = complete(ready_checkout(make_user(), [(w["green"], 1)]))
+    assert _uses(w["platform"]) == (1, 1)
+    later = max(o.reserved_until for o in [*result.orders, *plain.orders]) + timedelta(seconds=1)
+    assert orders_services.orders_expire_unpaid(now=later, batch_size=batch_size) == 3
+    assert orders_services.orders_expire_unpaid(now=later, batch_size=batch_size) == 0
+    assert _uses(w["platform"]) == (0, 0)
+    assert VoucherRedemption.objects.get(voucher=w["platform"]).released_at is not None
