@@ -456,7 +456,9 @@ export type LedgerTransactionKind =
   | 'PAYOUT_RESERVE'
   | 'PAYOUT_REVERSE'
   | 'PAYOUT_SETTLE'
+  | 'POINTS_DEDUCT'
   | 'POINTS_EXPIRE'
+  | 'POINTS_GRANT'
   | 'POINTS_ISSUE'
   | 'POINTS_REDEEM'
   | 'POINTS_RETURN'
@@ -493,6 +495,35 @@ export type LogisticsErrorCode =
   | 'SERVICE_NOT_AVAILABLE'
   | 'UNKNOWN_REGION'
   | 'WEBHOOK_NOT_CONFIGURED';
+
+/** An enumeration. */
+export type MemberErrorCode =
+  | 'GRAPHQL_ERROR'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'INVALID'
+  | 'INVALID_TRANSITION'
+  | 'NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'POINTS_INSUFFICIENT'
+  | 'REQUIRED'
+  | 'SIGN_IN_REQUIRED';
+
+export type MemberFilterInput = {
+  /** Part of the member's email. */
+  search?: InputMaybe<Scalars['String']['input']>;
+  /** A MemberTier ID: its members only. */
+  tier?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** An enumeration. */
+export type MemberPointsEntryKind =
+  | 'DEDUCT'
+  | 'EARN'
+  | 'EXPIRE'
+  | 'GRANT'
+  | 'REDEEM'
+  | 'RETURN'
+  | 'REVERSE';
 
 /** An enumeration. */
 export type NotificationChannel =

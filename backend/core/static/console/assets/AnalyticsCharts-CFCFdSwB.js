@@ -1,4 +1,4 @@
-var Zn=Object.defineProperty;var Jn=(i,t,e)=>t in i?Zn(i,t,{enumerable:!0,configurable:!0,writable:!0,value:e}):i[t]=e;var S=(i,t,e)=>Jn(i,typeof t!="symbol"?t+"":t,e);import{r as ht,j as K,u as yi,c as sn,s as Qn,p as to,a as eo,f as ai,b as Wi,d as nn}from"./index-BYJcG1sI.js";/*!
+var Zn=Object.defineProperty;var Jn=(i,t,e)=>t in i?Zn(i,t,{enumerable:!0,configurable:!0,writable:!0,value:e}):i[t]=e;var S=(i,t,e)=>Jn(i,typeof t!="symbol"?t+"":t,e);import{r as ht,j as K,u as yi,c as sn,s as Qn,p as to,a as eo,f as ai,b as Wi,d as nn}from"./index-BO2gL7ua.js";/*!
  * @kurkle/color v0.3.4
  * https://github.com/kurkle/color#readme
  * (c) 2024 Jukka Kurkela
