@@ -14,6 +14,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -32,7 +33,10 @@ def cached_count(queryset: QuerySet) -> int:
     seconds = settings.COUNT_CACHE_SECONDS
     if seconds <= 0:
         return queryset.count()
-    key = _key(queryset)
+    try:
+        key = _key(queryset)
+    except EmptyResultSet:  # a list that can hold nothing (queryset.none(), an empty IN): no query at all
+        return queryset.count()
     found = cache.get(key)
     if found is not None:
         return found

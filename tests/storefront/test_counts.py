@@ -78,3 +78,11 @@ def test_cached_count_keys_by_the_query(shelf, settings):
     assert cached_count(published.order_by("-pk")) == 2  # kept: the order does not matter
     assert cached_count(published[:5]) == 1  # a slice is another query
     assert cached_count(Product.objects.filter(name="Tee one")) == 1
+
+
+@pytest.mark.django_db
+def test_a_list_that_can_hold_nothing_counts_zero_without_a_query():
+    with CaptureQueriesContext(connection) as queries:
+        assert cached_count(Product.objects.none()) == 0
+        assert cached_count(Product.objects.filter(pk__in=[])) == 0
+    assert len(queries) == 0
